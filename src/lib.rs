@@ -1,0 +1,3 @@
+//! streampod
+pub mod protocol;
+pub use protocol::{Dynamic, Wire};

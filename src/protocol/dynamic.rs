@@ -1,0 +1,197 @@
+//! [`Dynamic`]: a wrapped value of any registered class, kept as its `className` and its raw
+//! MessagePack `data`, for dynamic streams that carry mixed types.
+
+use super::error::{DecodeError, EncodeError};
+use super::msgpack::{write, Kind, Reader, MAX_DEPTH};
+use super::value::Wire;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+/// A value of any registered class: what a dynamic stream carries, and how serializable
+/// exceptions cross the wire.
+///
+/// ```
+/// use streampod::Dynamic;
+/// let v = Dynamic::new(&42i64).unwrap();
+/// assert_eq!(v.class_name(), "int");
+/// assert!(v.is::<i64>());
+/// assert_eq!(v.decode::<i64>().unwrap(), 42);
+/// assert!(v.decode::<String>().is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Dynamic {
+    class: Arc<str>,
+    data: Arc<[u8]>,
+}
+
+impl Dynamic {
+    /// Wraps a value under its class name.
+    pub fn new<T: Wire>(value: &T) -> Result<Self, EncodeError> {
+        let mut data = Vec::new();
+        value.write_data(&mut data)?;
+        Ok(Dynamic {
+            class: Arc::from(value.class_name().as_ref()),
+            data: data.into(),
+        })
+    }
+
+    /// A `Dynamic` from a `className` and raw `data`, checked against the registry: the class
+    /// must be known and the data must decode as that class.
+    pub fn checked(class: &str, data: &[u8]) -> Result<Self, DecodeError> {
+        super::registry::check(class, data)?;
+        Ok(Self::unchecked(class, data))
+    }
+
+    /// A `Dynamic` from parts, without checking them.
+    pub(crate) fn unchecked(class: &str, data: &[u8]) -> Self {
+        Dynamic {
+            class: Arc::from(class),
+            data: Arc::from(data),
+        }
+    }
+
+    /// The `className`.
+    pub fn class_name(&self) -> &str {
+        &self.class
+    }
+
+    /// The raw MessagePack `data`.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// True when the value can be decoded as `T`.
+    pub fn is<T: Wire>(&self) -> bool {
+        T::accepts(&self.class) && T::read_data(&self.data).is_ok()
+    }
+
+    /// Decodes the value as `T`.
+    pub fn decode<T: Wire>(&self) -> Result<T, DecodeError> {
+        T::from_wrapped(&self.class, &self.data)
+    }
+
+    /// Writes `{"className": …, "data": …}`.
+    pub fn write_wrapped(&self, out: &mut Vec<u8>) {
+        write::map_len(out, 2);
+        write::str(out, "className");
+        write::str(out, &self.class);
+        write::str(out, "data");
+        out.extend_from_slice(&self.data);
+    }
+
+    /// Reads `{"className": …, "data": …}` without checking the class.
+    pub fn read_wrapped(raw: &[u8]) -> Result<Self, DecodeError> {
+        let (class, data) = split_wrapped(raw)?;
+        Ok(Self::unchecked(class, data))
+    }
+}
+
+/// Splits a wrapped value into its `className` and raw `data`.
+pub(crate) fn split_wrapped(raw: &[u8]) -> Result<(&str, &[u8]), DecodeError> {
+    let bad = |e: &dyn fmt::Display| DecodeError::malformed("wrapped value", e);
+    let mut r = Reader::new(raw);
+    let len = r.read_map_len().map_err(|e| bad(&e))?;
+    let (mut class, mut data) = (None, None);
+    for _ in 0..len {
+        match r.read_str().map_err(|e| bad(&e))? {
+            "className" => class = Some(r.read_str().map_err(|e| bad(&e))?),
+            "data" => data = Some(r.read_raw().map_err(|e| bad(&e))?),
+            _ => {
+                r.read_raw().map_err(|e| bad(&e))?;
+            }
+        }
+    }
+    let class = class.ok_or_else(|| bad(&"missing `className`"))?;
+    // `data` may be omitted for `null`.
+    Ok((class, data.unwrap_or(&[0xc0])))
+}
+
+impl Wire for Dynamic {
+    fn type_name() -> Cow<'static, str> {
+        Cow::Borrowed("dynamic")
+    }
+    fn class_name(&self) -> Cow<'static, str> {
+        Cow::Owned(self.class.to_string())
+    }
+    fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.data);
+        Ok(())
+    }
+    fn read_data(_data: &[u8]) -> Result<Self, DecodeError> {
+        Err(DecodeError::malformed("dynamic", "a dynamic value needs its className"))
+    }
+    fn accepts(_class: &str) -> bool {
+        true
+    }
+    fn from_wrapped(class: &str, data: &[u8]) -> Result<Self, DecodeError> {
+        Dynamic::checked(class, data)
+    }
+    const DYNAMIC: bool = true;
+    fn write_element(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.write_wrapped(out);
+        Ok(())
+    }
+    fn read_element(data: &[u8]) -> Result<Self, DecodeError> {
+        let (class, data) = split_wrapped(data)?;
+        Dynamic::checked(class, data)
+    }
+}
+
+impl fmt::Debug for Dynamic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}(", self.class)?;
+        render(&mut Reader::new(&self.data), f, 0)?;
+        write!(f, ")")
+    }
+}
+
+impl fmt::Display for Dynamic {
+    /// Shows the data; a top-level string without quotes, anything else JSON-like.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut r = Reader::new(&self.data);
+        if let Ok(s) = r.clone().read_str() {
+            return f.write_str(s);
+        }
+        render(&mut r, f, 0)
+    }
+}
+
+fn render(r: &mut Reader<'_>, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+    let kind = match r.peek_kind() {
+        Ok(k) if depth < MAX_DEPTH => k,
+        _ => return f.write_str("…"),
+    };
+    let res = match kind {
+        Kind::Nil => r.try_nil().map(|_| write!(f, "null")),
+        Kind::Bool => r.read_bool().map(|b| write!(f, "{b}")),
+        Kind::Int => r.read_int().map(|i| write!(f, "{i}")),
+        Kind::Float => r.read_number().map(|x| write!(f, "{x}")),
+        Kind::Str => r.read_str().map(|s| write!(f, "{s:?}")),
+        Kind::Bin => r.read_bin().map(|b| write!(f, "<{} bytes>", b.len())),
+        Kind::Ext => r.read_raw().map(|_| write!(f, "<ext>")),
+        Kind::Array => r.read_array_len().map(|n| {
+            write!(f, "[")?;
+            for i in 0..n {
+                if i > 0 {
+                    write!(f, ", ")?;
+                }
+                render(r, f, depth + 1)?;
+            }
+            write!(f, "]")
+        }),
+        Kind::Map => r.read_map_len().map(|n| {
+            write!(f, "{{")?;
+            for i in 0..n {
+                if i > 0 {
+                    write!(f, ", ")?;
+                }
+                render(r, f, depth + 1)?;
+                write!(f, ": ")?;
+                render(r, f, depth + 1)?;
+            }
+            write!(f, "}}")
+        }),
+    };
+    res.unwrap_or_else(|_| f.write_str("…"))
+}

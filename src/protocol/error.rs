@@ -1,0 +1,66 @@
+//! Errors of the protocol layer: one enum per job, one message per variant.
+
+use super::msgpack::ReadError;
+use thiserror::Error;
+
+/// A value could not be turned into the requested type.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DecodeError {
+    /// The `className` names another type than the one expected.
+    #[error("expected a value of class `{expected}`, got `{found}`")]
+    WrongClass { expected: String, found: String },
+    /// No type is registered under this `className`.
+    #[error("unknown className `{0}`")]
+    UnknownClass(String),
+    /// The `data` does not have the shape its `className` promises.
+    #[error("malformed `{class}` value: {reason}")]
+    Malformed { class: String, reason: String },
+}
+
+impl DecodeError {
+    pub(crate) fn malformed(class: &str, reason: impl ToString) -> Self {
+        DecodeError::Malformed {
+            class: class.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A value could not be written as MessagePack.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("cannot encode value: {0}")]
+pub struct EncodeError(pub String);
+
+/// A frame is not a valid protocol message. Its text becomes the `req` of the `brm` that
+/// answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FrameError {
+    /// The bytes are not one MessagePack value.
+    #[error("frame is not valid MessagePack: {0}")]
+    NotMessagePack(ReadError),
+    /// Bytes follow the message.
+    #[error("frame has trailing bytes after the message")]
+    TrailingBytes,
+    /// The top level is not a map.
+    #[error("frame is not a map")]
+    NotAMap,
+    /// No `type` key, or it is not a string.
+    #[error("frame has no `type` string")]
+    MissingType,
+    /// A `type` this protocol does not know.
+    #[error("unknown message type `{0}`")]
+    UnknownType(String),
+    /// A required field is absent.
+    #[error("`{message}` message is missing field `{field}`")]
+    MissingField { message: &'static str, field: &'static str },
+    /// A field has the wrong MessagePack type or an invalid value.
+    #[error("`{message}` message has an invalid `{field}`: {reason}")]
+    InvalidField {
+        message: &'static str,
+        field: &'static str,
+        reason: String,
+    },
+    /// A text frame: this protocol speaks binary frames only.
+    #[error("text frames are not supported; send one binary MessagePack frame per message")]
+    TextFrame,
+}

@@ -1,0 +1,594 @@
+//! The protocol's messages and their MessagePack codec.
+//!
+//! Every message is one binary WebSocket frame holding `{"type": T, "data": D}`; see
+//! `docs/PROTOCOL.md`. Encoding and decoding of each message sit side by side here.
+//! Decoding is strict about what the engine needs (types of known fields, the `cid` form)
+//! and ignores fields it does not know, as Serverpod does.
+
+use super::dynamic::Dynamic;
+use super::error::FrameError;
+use super::msgpack::{write, Kind, ReadError, Reader};
+use std::fmt;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The answer to an open: `res` of `omsr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpenResult {
+    /// The call is open.
+    Success,
+    /// No such endpoint or method, or the method is not a streaming method.
+    EndpointNotFound,
+    /// The call needs a signed-in user and the credentials did not give one.
+    AuthenticationFailed,
+    /// The user lacks a scope the endpoint requires.
+    AuthorizationDeclined,
+    /// The arguments or the input streams do not match the method.
+    InvalidArguments,
+}
+
+impl OpenResult {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpenResult::Success => "success",
+            OpenResult::EndpointNotFound => "endpointNotFound",
+            OpenResult::AuthenticationFailed => "authenticationFailed",
+            OpenResult::AuthorizationDeclined => "authorizationDeclined",
+            OpenResult::InvalidArguments => "invalidArguments",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "success" => OpenResult::Success,
+            "endpointNotFound" => OpenResult::EndpointNotFound,
+            "authenticationFailed" => OpenResult::AuthenticationFailed,
+            "authorizationDeclined" => OpenResult::AuthorizationDeclined,
+            "invalidArguments" => OpenResult::InvalidArguments,
+            _ => return None,
+        })
+    }
+
+    /// The HTTP-like status code a client reports for a failed open.
+    pub fn status_code(self) -> u16 {
+        match self {
+            OpenResult::Success => 200,
+            OpenResult::EndpointNotFound => 404,
+            OpenResult::AuthenticationFailed => 401,
+            OpenResult::AuthorizationDeclined => 403,
+            OpenResult::InvalidArguments => 400,
+        }
+    }
+}
+
+impl fmt::Display for OpenResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a stream closed: `cr` of `cmsc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The stream ended normally.
+    Done,
+    /// The stream ended because of an error.
+    Error,
+}
+
+impl CloseReason {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Done => "done",
+            CloseReason::Error => "error",
+        }
+    }
+}
+
+/// Which stream a message is about: the call (`en`, `m`, `cid`) and, for an input stream,
+/// the parameter `p`. Without `p` it is the call's return stream.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    /// `en`: the endpoint name exactly as the client sent it.
+    pub endpoint: Arc<str>,
+    /// `m`: the method name.
+    pub method: Arc<str>,
+    /// `cid`: the call id.
+    pub cid: Uuid,
+    /// `p`: the input stream's parameter name, if any.
+    pub param: Option<Arc<str>>,
+}
+
+impl Target {
+    /// The same call, aimed at its return stream.
+    pub fn call(&self) -> Target {
+        Target {
+            param: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same call, aimed at input stream `param`.
+    pub fn input(&self, param: &Arc<str>) -> Target {
+        Target {
+            param: Some(param.clone()),
+            ..self.clone()
+        }
+    }
+}
+
+/// `omsc`: the client opens a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenCall {
+    /// `en`.
+    pub endpoint: Arc<str>,
+    /// `m`.
+    pub method: Arc<str>,
+    /// `cid`.
+    pub cid: Uuid,
+    /// `args`: the raw MessagePack value, normally a map from parameter name to value.
+    pub args: Vec<u8>,
+    /// `is`: the input streams the client will feed.
+    pub inputs: Vec<String>,
+    /// `auth`: an `Authorization`-style value.
+    pub auth: Option<String>,
+}
+
+/// `omsr`: the server answers an open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenResponse {
+    /// `cid`.
+    pub cid: Uuid,
+    /// `res`.
+    pub result: OpenResult,
+    /// `en`, echoed.
+    pub endpoint: Arc<str>,
+    /// `m`, echoed.
+    pub method: Arc<str>,
+}
+
+/// One protocol message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// `ping`: answered by `pong`.
+    Ping,
+    /// `pong`.
+    Pong,
+    /// `omsc`.
+    OpenCall(OpenCall),
+    /// `omsr`.
+    OpenResponse(OpenResponse),
+    /// `msm`: one value on a stream.
+    Value {
+        /// The stream.
+        target: Target,
+        /// `o`.
+        value: Dynamic,
+    },
+    /// `msse`: a serializable exception on a stream; a `cmsc` with `error` follows.
+    Exception {
+        /// The stream.
+        target: Target,
+        /// `ex`.
+        exception: Dynamic,
+    },
+    /// `cmsc`: a stream (with `p`) or a whole call (without) is closed.
+    Close {
+        /// The stream.
+        target: Target,
+        /// `cr`.
+        reason: CloseReason,
+    },
+    /// `brm`: the peer sent something that is not a valid message; the connection closes.
+    BadRequest {
+        /// `req`: a description of what was wrong.
+        request: String,
+    },
+}
+
+impl Message {
+    /// The `type` key.
+    pub fn type_key(&self) -> &'static str {
+        match self {
+            Message::Ping => "ping",
+            Message::Pong => "pong",
+            Message::OpenCall(_) => "omsc",
+            Message::OpenResponse(_) => "omsr",
+            Message::Value { .. } => "msm",
+            Message::Exception { .. } => "msse",
+            Message::Close { .. } => "cmsc",
+            Message::BadRequest { .. } => "brm",
+        }
+    }
+
+    /// Encodes the message as one MessagePack map.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the encoded message to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let has_data = !matches!(self, Message::Ping | Message::Pong);
+        write::map_len(out, if has_data { 2 } else { 1 });
+        write::str(out, "type");
+        write::str(out, self.type_key());
+        if !has_data {
+            return;
+        }
+        write::str(out, "data");
+        match self {
+            Message::Ping | Message::Pong => {}
+            Message::OpenCall(o) => {
+                write::map_len(out, 5 + u32::from(o.auth.is_some()));
+                entry_str(out, "en", &o.endpoint);
+                entry_str(out, "m", &o.method);
+                entry_cid(out, o.cid);
+                write::str(out, "args");
+                out.extend_from_slice(&o.args);
+                write::str(out, "is");
+                write::array_len(out, o.inputs.len() as u32);
+                for name in &o.inputs {
+                    write::str(out, name);
+                }
+                if let Some(auth) = &o.auth {
+                    entry_str(out, "auth", auth);
+                }
+            }
+            Message::OpenResponse(r) => {
+                write::map_len(out, 4);
+                entry_cid(out, r.cid);
+                entry_str(out, "res", r.result.as_str());
+                entry_str(out, "en", &r.endpoint);
+                entry_str(out, "m", &r.method);
+            }
+            Message::Value { target, value } => {
+                write_target(out, target, 1);
+                write::str(out, "o");
+                value.write_wrapped(out);
+            }
+            Message::Exception { target, exception } => {
+                write_target(out, target, 1);
+                write::str(out, "ex");
+                exception.write_wrapped(out);
+            }
+            Message::Close { target, reason } => {
+                write_target(out, target, 1);
+                entry_str(out, "cr", reason.as_str());
+            }
+            Message::BadRequest { request } => {
+                write::map_len(out, 1);
+                entry_str(out, "req", request);
+            }
+        }
+    }
+
+    /// Decodes one frame.
+    pub fn decode(frame: &[u8]) -> Result<Message, FrameError> {
+        let mut r = Reader::new(frame);
+        let whole = r.read_raw().map_err(FrameError::NotMessagePack)?;
+        if !r.is_empty() {
+            return Err(FrameError::TrailingBytes);
+        }
+        let mut r = Reader::new(whole);
+        let len = r.read_map_len().map_err(|_| FrameError::NotAMap)?;
+        let (mut kind, mut data) = (None, None);
+        for _ in 0..len {
+            // Keys that are not strings are skipped with their values.
+            let key = r.read_str().ok();
+            match key {
+                Some("type") => kind = Some(r.read_str().map_err(|_| FrameError::MissingType)?),
+                Some("data") => data = Some(r.read_raw().map_err(FrameError::NotMessagePack)?),
+                Some(_) => {
+                    r.read_raw().map_err(FrameError::NotMessagePack)?;
+                }
+                None => {
+                    r.read_raw().map_err(FrameError::NotMessagePack)?;
+                    r.read_raw().map_err(FrameError::NotMessagePack)?;
+                }
+            }
+        }
+        let kind = kind.ok_or(FrameError::MissingType)?;
+        let message: &'static str = match kind {
+            "ping" => return Ok(Message::Ping),
+            "pong" => return Ok(Message::Pong),
+            "omsc" => "omsc",
+            "omsr" => "omsr",
+            "msm" => "msm",
+            "msse" => "msse",
+            "cmsc" => "cmsc",
+            "brm" => "brm",
+            other => return Err(FrameError::UnknownType(truncate(other))),
+        };
+        let data = data.ok_or(FrameError::MissingField { message, field: "data" })?;
+        let mut f = Fields::read(message, data)?;
+        Ok(match message {
+            "omsc" => Message::OpenCall(OpenCall {
+                endpoint: f.required_str("en")?,
+                method: f.required_str("m")?,
+                cid: f.cid()?,
+                args: f.args.ok_or(f.missing("args"))?.to_vec(),
+                inputs: match f.inputs.take() {
+                    Some(inputs) => inputs,
+                    None => return Err(f.missing("is")),
+                },
+                auth: f.auth.map(str::to_owned),
+            }),
+            "omsr" => Message::OpenResponse(OpenResponse {
+                cid: f.cid()?,
+                result: {
+                    let res = f.res.ok_or(f.missing("res"))?;
+                    OpenResult::parse(res).ok_or_else(|| f.invalid("res", format!("unknown response `{}`", truncate(res))))?
+                },
+                endpoint: f.required_str("en")?,
+                method: f.required_str("m")?,
+            }),
+            "msm" => Message::Value {
+                target: f.target()?,
+                value: f.wrapped("o", f.object)?,
+            },
+            "msse" => Message::Exception {
+                target: f.target()?,
+                exception: f.wrapped("ex", f.exception)?,
+            },
+            "cmsc" => Message::Close {
+                target: f.target()?,
+                reason: match f.reason.ok_or(f.missing("cr"))? {
+                    "done" => CloseReason::Done,
+                    "error" => CloseReason::Error,
+                    other => return Err(f.invalid("cr", format!("unknown close reason `{}`", truncate(other)))),
+                },
+            },
+            _ => Message::BadRequest {
+                request: f.request.ok_or(f.missing("req"))?.to_string(),
+            },
+        })
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+fn entry_str(out: &mut Vec<u8>, key: &str, value: &str) {
+    write::str(out, key);
+    write::str(out, value);
+}
+
+fn entry_cid(out: &mut Vec<u8>, cid: Uuid) {
+    write::str(out, "cid");
+    write::str(out, cid.as_hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+}
+
+fn write_target(out: &mut Vec<u8>, target: &Target, extra: u32) {
+    write::map_len(out, 3 + u32::from(target.param.is_some()) + extra);
+    entry_str(out, "en", &target.endpoint);
+    entry_str(out, "m", &target.method);
+    entry_cid(out, target.cid);
+    if let Some(p) = &target.param {
+        entry_str(out, "p", p);
+    }
+}
+
+/// Parses a `cid`: the 36-character hyphenated UUID form, either case.
+pub fn parse_cid(text: &str) -> Option<Uuid> {
+    if text.len() != 36 {
+        return None;
+    }
+    Uuid::try_parse(text).ok()
+}
+
+/// The fields of a message's `data`, borrowed from the frame.
+struct Fields<'a> {
+    message: &'static str,
+    en: Option<&'a str>,
+    m: Option<&'a str>,
+    cid: Option<&'a str>,
+    p: Option<&'a str>,
+    args: Option<&'a [u8]>,
+    inputs: Option<Vec<String>>,
+    auth: Option<&'a str>,
+    object: Option<&'a [u8]>,
+    exception: Option<&'a [u8]>,
+    res: Option<&'a str>,
+    reason: Option<&'a str>,
+    request: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn read(message: &'static str, data: &'a [u8]) -> Result<Self, FrameError> {
+        let mut f = Fields {
+            message,
+            en: None,
+            m: None,
+            cid: None,
+            p: None,
+            args: None,
+            inputs: None,
+            auth: None,
+            object: None,
+            exception: None,
+            res: None,
+            reason: None,
+            request: None,
+        };
+        let mut r = Reader::new(data);
+        let len = r.read_map_len().map_err(|e| f.invalid("data", e))?;
+        for _ in 0..len {
+            let key = match r.read_str() {
+                Ok(k) => k,
+                Err(_) => {
+                    r.read_raw().map_err(FrameError::NotMessagePack)?;
+                    r.read_raw().map_err(FrameError::NotMessagePack)?;
+                    continue;
+                }
+            };
+            match key {
+                "en" => f.en = Some(f.string(&mut r, "en")?),
+                "m" => f.m = Some(f.string(&mut r, "m")?),
+                "cid" => f.cid = Some(f.string(&mut r, "cid")?),
+                "p" => f.p = f.optional_string(&mut r, "p")?,
+                "auth" => f.auth = f.optional_string(&mut r, "auth")?,
+                "res" => f.res = Some(f.string(&mut r, "res")?),
+                "cr" => f.reason = Some(f.string(&mut r, "cr")?),
+                "req" => f.request = Some(f.string(&mut r, "req")?),
+                "args" => f.args = Some(r.read_raw().map_err(FrameError::NotMessagePack)?),
+                "o" => f.object = Some(r.read_raw().map_err(FrameError::NotMessagePack)?),
+                "ex" => f.exception = Some(r.read_raw().map_err(FrameError::NotMessagePack)?),
+                "is" => {
+                    let n = r.read_array_len().map_err(|e| f.invalid("is", e))?;
+                    let mut names = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        names.push(f.string(&mut r, "is")?.to_string());
+                    }
+                    f.inputs = Some(names);
+                }
+                _ => {
+                    r.read_raw().map_err(FrameError::NotMessagePack)?;
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    fn string(&self, r: &mut Reader<'a>, field: &'static str) -> Result<&'a str, FrameError> {
+        r.read_str().map_err(|e| self.invalid(field, e))
+    }
+
+    fn optional_string(&self, r: &mut Reader<'a>, field: &'static str) -> Result<Option<&'a str>, FrameError> {
+        if r.peek_kind().map_err(FrameError::NotMessagePack)? == Kind::Nil {
+            r.try_nil().map_err(FrameError::NotMessagePack)?;
+            return Ok(None);
+        }
+        self.string(r, field).map(Some)
+    }
+
+    fn missing(&self, field: &'static str) -> FrameError {
+        FrameError::MissingField {
+            message: self.message,
+            field,
+        }
+    }
+
+    fn invalid(&self, field: &'static str, reason: impl ToString) -> FrameError {
+        FrameError::InvalidField {
+            message: self.message,
+            field,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn required_str(&self, field: &'static str) -> Result<Arc<str>, FrameError> {
+        let v = match field {
+            "en" => self.en,
+            _ => self.m,
+        };
+        v.map(Arc::from).ok_or(self.missing(field))
+    }
+
+    fn cid(&self) -> Result<Uuid, FrameError> {
+        let text = self.cid.ok_or(self.missing("cid"))?;
+        parse_cid(text).ok_or_else(|| self.invalid("cid", "not a UUID in 8-4-4-4-12 form"))
+    }
+
+    fn target(&self) -> Result<Target, FrameError> {
+        Ok(Target {
+            endpoint: self.required_str("en")?,
+            method: self.required_str("m")?,
+            cid: self.cid()?,
+            param: self.p.map(Arc::from),
+        })
+    }
+
+    fn wrapped(&self, field: &'static str, raw: Option<&[u8]>) -> Result<Dynamic, FrameError> {
+        let raw = raw.ok_or(self.missing(field))?;
+        Dynamic::read_wrapped(raw).map_err(|e| self.invalid(field, e))
+    }
+}
+
+impl From<ReadError> for FrameError {
+    fn from(e: ReadError) -> Self {
+        FrameError::NotMessagePack(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(param: Option<&str>) -> Target {
+        Target {
+            endpoint: "methodStreaming".into(),
+            method: "intEchoStream".into(),
+            cid: Uuid::parse_str("0d3ee6a3-9b59-4c1c-8f0e-5c8e3a1b2f10").unwrap(),
+            param: param.map(Arc::from),
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let mut args = Vec::new();
+        write::map_len(&mut args, 1);
+        write::str(&mut args, "value");
+        write::int(&mut args, 4);
+        let messages = vec![
+            Message::Ping,
+            Message::Pong,
+            Message::OpenCall(OpenCall {
+                endpoint: "methodStreaming".into(),
+                method: "intEchoStream".into(),
+                cid: target(None).cid,
+                args,
+                inputs: vec!["stream".into()],
+                auth: Some("Bearer abc".into()),
+            }),
+            Message::OpenResponse(OpenResponse {
+                cid: target(None).cid,
+                result: OpenResult::AuthorizationDeclined,
+                endpoint: "methodStreaming".into(),
+                method: "intEchoStream".into(),
+            }),
+            Message::Value {
+                target: target(Some("stream")),
+                value: Dynamic::new(&1i64).unwrap(),
+            },
+            Message::Exception {
+                target: target(None),
+                exception: Dynamic::new(&"boom".to_string()).unwrap(),
+            },
+            Message::Close {
+                target: target(None),
+                reason: CloseReason::Error,
+            },
+            Message::BadRequest {
+                request: "nope".into(),
+            },
+        ];
+        for m in messages {
+            assert_eq!(Message::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn malformed_frames_are_errors() {
+        assert!(matches!(Message::decode(b""), Err(FrameError::NotMessagePack(_))));
+        assert!(matches!(Message::decode(&[0x01]), Err(FrameError::NotAMap)));
+        let mut f = Vec::new();
+        write::map_len(&mut f, 1);
+        write::str(&mut f, "type");
+        write::str(&mut f, "OMSC");
+        assert!(matches!(Message::decode(&f), Err(FrameError::UnknownType(_))));
+        let mut bad_cid = Message::Close {
+            target: target(None),
+            reason: CloseReason::Done,
+        }
+        .encode();
+        let at = bad_cid.windows(4).position(|w| w == b"0d3e").unwrap();
+        bad_cid[at] = b'x';
+        assert!(matches!(Message::decode(&bad_cid), Err(FrameError::InvalidField { field: "cid", .. })));
+    }
+}

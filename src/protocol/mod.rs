@@ -1,0 +1,16 @@
+//! The wire protocol, pure: messages, wrapped values and their MessagePack codec. Nothing
+//! here knows about actors, sockets or runtimes.
+
+mod datetime;
+mod dynamic;
+mod error;
+mod message;
+pub(crate) mod msgpack;
+pub mod registry;
+mod value;
+
+pub use datetime::DateTime;
+pub use dynamic::Dynamic;
+pub use error::{DecodeError, EncodeError, FrameError};
+pub use message::{parse_cid, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
+pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
