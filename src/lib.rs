@@ -1,3 +1,16 @@
 //! streampod
+mod call;
+pub mod config;
+mod connection;
+mod error;
 pub mod protocol;
-pub use protocol::{Dynamic, Wire};
+mod recent;
+mod server;
+
+pub use config::Config;
+pub use error::StreamError;
+pub use protocol::{BigInt, ByteData, DateTime, Dynamic, Wire};
+pub use server::{
+    Endpoint, InputParam, InputSet, InputStream, NoArgs, RunningServer, Server, ServerBuilder, Session, Stats,
+    WEBSOCKET_PATH,
+};

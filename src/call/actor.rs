@@ -1,0 +1,228 @@
+//! [`CallActor`]: one running call.
+//!
+//! The actor owns the running method (its output stream, polled in the actor's context, so
+//! stopping the actor drops and thereby cancels it) and the sinks of its input streams. It
+//! is the only producer of frames for its `cid`, and it sends them to the connection
+//! through one mailbox, so they reach the socket in the order they were produced:
+//! `msm`* then (`msse`) then the final `cmsc`, then `cmsc(p)` for inputs still open. After
+//! that it stops and sends nothing more.
+
+use super::messages::{CallEnded, CancelCall, CloseInput, FromCall, InputException, InputItem, Shutdown};
+use crate::error::StreamError;
+use crate::protocol::{CloseReason, Dynamic, Message, Target};
+use crate::server::{Counters, NamedSink, Prepared, Session};
+use actix::prelude::*;
+use futures::StreamExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// One running call.
+pub(crate) struct CallActor {
+    target: Target,
+    session: Session,
+    prepared: Option<Prepared>,
+    inputs: Vec<NamedSink>,
+    connection: Recipient<FromCall>,
+    supervisor: Recipient<CallEnded>,
+    counters: Arc<Counters>,
+    /// The final `cmsc` has been sent.
+    ended: bool,
+    /// The method ran to its end (as opposed to being dropped early).
+    method_finished: bool,
+}
+
+impl CallActor {
+    pub(crate) fn new(
+        target: Target,
+        session: Session,
+        prepared: Prepared,
+        connection: Recipient<FromCall>,
+        supervisor: Recipient<CallEnded>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        CallActor {
+            target,
+            session,
+            prepared: Some(prepared),
+            inputs: Vec::new(),
+            connection,
+            supervisor,
+            counters,
+            ended: false,
+            method_finished: false,
+        }
+    }
+
+    fn send(&self, message: Message) {
+        self.connection.do_send(FromCall::Frame(message.encode()));
+    }
+
+    fn close_frame(&self, target: Target, reason: CloseReason) {
+        self.send(Message::Close { target, reason });
+    }
+
+    fn input_index(&self, param: &str) -> Option<usize> {
+        self.inputs.iter().position(|(name, _)| name.as_ref() == param)
+    }
+
+    /// Reports inputs the method has dropped (`cmsc(p, done)`) and forgets them.
+    fn close_dropped_inputs(&mut self) {
+        while let Some(i) = self.inputs.iter().position(|(_, sink)| sink.is_dropped()) {
+            let (name, _) = self.inputs.remove(i);
+            self.close_frame(self.target.input(&name), CloseReason::Done);
+        }
+    }
+
+    /// Sends the call's final frames and stops.
+    fn end(&mut self, reason: CloseReason, exception: Option<Dynamic>, ctx: &mut Context<Self>) {
+        if self.ended {
+            return;
+        }
+        if let Some(exception) = exception {
+            self.send(Message::Exception {
+                target: self.target.call(),
+                exception,
+            });
+        }
+        self.close_frame(self.target.call(), reason);
+        for (name, _) in std::mem::take(&mut self.inputs) {
+            self.close_frame(self.target.input(&name), reason);
+        }
+        self.ended = true;
+        self.connection.do_send(FromCall::Ended(self.target.cid));
+        self.supervisor.do_send(CallEnded { cid: self.target.cid });
+        ctx.stop();
+    }
+}
+
+impl Actor for CallActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let Some(prepared) = self.prepared.take() else {
+            return;
+        };
+        self.inputs = prepared.inputs;
+        for i in 0..self.inputs.len() {
+            if let Some(dropped) = self.inputs[i].1.take_dropped_signal() {
+                let name = self.inputs[i].0.clone();
+                ctx.spawn(dropped.into_actor(self).map(move |_, act, _| {
+                    if let Some(i) = act.input_index(&name) {
+                        act.inputs.remove(i);
+                        act.close_frame(act.target.input(&name), CloseReason::Done);
+                    }
+                }));
+            }
+        }
+        // A panic while building or polling the method fails this call only.
+        let run = prepared.run;
+        let session = self.session.clone();
+        match std::panic::catch_unwind(AssertUnwindSafe(move || run(session))) {
+            Ok(output) => {
+                let output = AssertUnwindSafe(output).catch_unwind().map(|item| {
+                    item.unwrap_or_else(|_| Err(StreamError::failed("method panicked")))
+                });
+                ctx.add_stream(output);
+            }
+            Err(_) => {
+                log::error!("{}.{}: method panicked before returning", self.target.endpoint, self.target.method);
+                self.method_finished = true;
+                self.end(CloseReason::Error, None, ctx);
+            }
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.session.close();
+        self.counters.call_closed(!self.method_finished);
+    }
+}
+
+impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
+    fn handle(&mut self, item: Result<Option<Dynamic>, StreamError>, ctx: &mut Context<Self>) {
+        if self.ended {
+            return;
+        }
+        self.close_dropped_inputs();
+        match item {
+            Ok(Some(value)) => self.send(Message::Value {
+                target: self.target.call(),
+                value,
+            }),
+            Ok(None) => {}
+            Err(error) => {
+                self.method_finished = true;
+                match error {
+                    StreamError::Exception(exception) => self.end(CloseReason::Error, Some(exception), ctx),
+                    StreamError::Failed(message) => {
+                        log::warn!("{}.{} failed: {message}", self.target.endpoint, self.target.method);
+                        self.end(CloseReason::Error, None, ctx)
+                    }
+                }
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        self.method_finished = true;
+        self.close_dropped_inputs();
+        self.end(CloseReason::Done, None, ctx);
+    }
+}
+
+impl Handler<InputItem> for CallActor {
+    type Result = ();
+    fn handle(&mut self, msg: InputItem, _: &mut Context<Self>) {
+        if self.ended {
+            return;
+        }
+        let Some(i) = self.input_index(&msg.param) else {
+            // Not an open input of this call: the client should stop sending on it.
+            self.close_frame(self.target.input(&msg.param), CloseReason::Error);
+            return;
+        };
+        if let Err(e) = self.inputs[i].1.push(msg.value) {
+            // A value the stream's type cannot hold fails that input only.
+            let (name, sink) = self.inputs.remove(i);
+            sink.fail(StreamError::failed(&e));
+            self.close_frame(self.target.input(&name), CloseReason::Error);
+        }
+    }
+}
+
+impl Handler<InputException> for CallActor {
+    type Result = ();
+    fn handle(&mut self, msg: InputException, _: &mut Context<Self>) {
+        if let Some(i) = self.input_index(&msg.param) {
+            self.inputs[i].1.fail(StreamError::Exception(msg.exception));
+        }
+    }
+}
+
+impl Handler<CloseInput> for CallActor {
+    type Result = ();
+    fn handle(&mut self, msg: CloseInput, _: &mut Context<Self>) {
+        if let Some(i) = self.input_index(&msg.param) {
+            let (_, sink) = self.inputs.remove(i);
+            if msg.reason == CloseReason::Error {
+                sink.fail(StreamError::closed_with_error());
+            }
+            // Dropping the sink ends the method's stream after what it already holds.
+        }
+    }
+}
+
+impl Handler<CancelCall> for CallActor {
+    type Result = ();
+    fn handle(&mut self, msg: CancelCall, ctx: &mut Context<Self>) {
+        self.end(msg.reason, None, ctx);
+    }
+}
+
+impl Handler<Shutdown> for CallActor {
+    type Result = ();
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
+        self.ended = true;
+        ctx.stop();
+    }
+}

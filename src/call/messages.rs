@@ -1,0 +1,73 @@
+//! Messages between the connection, the supervisor and the call actors, named for intent.
+
+use crate::protocol::{CloseReason, Dynamic};
+use actix::prelude::*;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Connection → call: a value for input stream `param`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct InputItem {
+    pub(crate) param: Arc<str>,
+    pub(crate) value: Dynamic,
+}
+
+/// Connection → call: the client's input stream `param` failed with a serializable
+/// exception (`msse` with `p`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct InputException {
+    pub(crate) param: Arc<str>,
+    pub(crate) exception: Dynamic,
+}
+
+/// Connection → call: the client closed input stream `param` (`cmsc` with `p`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct CloseInput {
+    pub(crate) param: Arc<str>,
+    pub(crate) reason: CloseReason,
+}
+
+/// Connection → call: the client cancelled the call (`cmsc` without `p`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct CancelCall {
+    pub(crate) reason: CloseReason,
+}
+
+/// Supervisor → call: the connection is gone; stop without sending anything.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Shutdown;
+
+/// Call → connection: something to write, or the news that the call has ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) enum FromCall {
+    /// One encoded frame.
+    Frame(Vec<u8>),
+    /// The call's final `cmsc` was the previous frame; forget its route.
+    Ended(Uuid),
+}
+
+/// Call → supervisor: the call has ended and stopped itself.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct CallEnded {
+    pub(crate) cid: Uuid,
+}
+
+/// Connection → supervisor: a new call to own.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Adopt {
+    pub(crate) cid: Uuid,
+    pub(crate) call: Addr<super::CallActor>,
+}
+
+/// Connection → supervisor: the connection is gone; stop every call, then yourself.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct StopAll;

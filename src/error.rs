@@ -1,0 +1,65 @@
+//! The error a stream carries, in both directions.
+
+use crate::protocol::{Dynamic, Wire};
+use std::fmt;
+
+/// An error on a stream: the item a method yields to end its return stream with an error,
+/// the error item a method sees on an input stream, and the error a client input stream
+/// yields to end that input.
+///
+/// Only [`StreamError::Exception`] crosses the wire as a value (`msse`, then
+/// `cmsc(error)`); [`StreamError::Failed`] crosses only as "closed with error", its message
+/// is logged where it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamError {
+    /// A serializable exception: a registered model that reaches the other side as itself.
+    Exception(Dynamic),
+    /// Any other failure.
+    Failed(String),
+}
+
+impl StreamError {
+    /// A serializable exception carrying `value`. If the value cannot be encoded, the
+    /// result is a [`StreamError::Failed`] that says so.
+    pub fn exception<T: Wire>(value: T) -> Self {
+        match Dynamic::new(&value) {
+            Ok(d) => StreamError::Exception(d),
+            Err(e) => StreamError::Failed(e.to_string()),
+        }
+    }
+
+    /// A failure that the other side sees only as "closed with error".
+    pub fn failed(message: impl fmt::Display) -> Self {
+        StreamError::Failed(message.to_string())
+    }
+
+    /// The exception as `T`, if it is one of that type.
+    pub fn exception_as<T: Wire>(&self) -> Option<T> {
+        match self {
+            StreamError::Exception(d) => d.decode().ok(),
+            StreamError::Failed(_) => None,
+        }
+    }
+
+    /// The error an input stream yields when the client closed it with `cr: error`.
+    pub fn closed_with_error() -> Self {
+        StreamError::Failed("stream closed with error".into())
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamError::Exception(d) => write!(f, "exception {d:?}"),
+            StreamError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {}
+
+impl From<crate::protocol::DecodeError> for StreamError {
+    fn from(e: crate::protocol::DecodeError) -> Self {
+        StreamError::Failed(e.to_string())
+    }
+}

@@ -1,0 +1,178 @@
+//! Defining endpoints: an [`Endpoint`] is a name and a set of streaming methods.
+//!
+//! A method is a plain Rust closure. Its arguments are one serde type decoded from the
+//! `args` map (use [`NoArgs`] for none); its input streams are a tuple of
+//! [`InputStream`](super::InputStream)s named by an array of the same length; it returns a
+//! `Stream` of `Result<T, StreamError>` ([`Endpoint::stream`]) or a `Future` of one
+//! ([`Endpoint::future`]; `T = ()` for a void method). Each registration erases the types
+//! into a [`Method`], which the connection uses to validate an open and the call uses to run.
+
+use super::inputs::{InputSet, NamedSink};
+use super::session::Session;
+use crate::error::StreamError;
+use crate::protocol::{read_serde, registry, Dynamic, Wire};
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Arguments of a method that takes none. Accepts any `args` map.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, serde::Serialize)]
+pub struct NoArgs {}
+
+/// What a running method produces, erased: `Some(value)` per value, `None` for the end of a
+/// void method (nothing is sent for it), `Err` to end with an error.
+pub(crate) type Output = BoxStream<'static, Result<Option<Dynamic>, StreamError>>;
+
+/// A validated open, ready to run: the method bound to its decoded arguments, and the sinks
+/// of the input streams the client requested.
+pub(crate) struct Prepared {
+    pub(crate) run: Box<dyn FnOnce(Session) -> Output + Send>,
+    pub(crate) inputs: Vec<NamedSink>,
+}
+
+/// Why an open was refused after the method was found.
+#[derive(Debug)]
+pub(crate) enum PrepareError {
+    /// `args` did not decode into the declared type.
+    Arguments(String),
+    /// A required input stream is missing from `is`.
+    MissingInput(String),
+}
+
+type Preparer = dyn Fn(&[u8], &[String]) -> Result<Prepared, PrepareError> + Send + Sync;
+
+/// One registered method, with its types erased.
+#[derive(Clone)]
+pub(crate) struct Method {
+    prepare: Arc<Preparer>,
+}
+
+impl Method {
+    pub(crate) fn prepare(&self, args: &[u8], requested: &[String]) -> Result<Prepared, PrepareError> {
+        (self.prepare)(args, requested)
+    }
+}
+
+/// A named group of streaming methods, registered on the server builder.
+///
+/// ```
+/// use futures::StreamExt;
+/// use streampod::{Dynamic, Endpoint, InputStream, NoArgs};
+///
+/// let example = Endpoint::new("example")
+///     .stream("echoStream", ["stream"], |_session, _: NoArgs, (stream,): (InputStream<Dynamic>,)| stream)
+///     .future("sum", ["numbers"], |_session, _: NoArgs, (numbers,): (InputStream<i64>,)| async move {
+///         let all: Vec<_> = numbers.collect().await;
+///         all.into_iter().sum::<Result<i64, _>>()
+///     });
+/// assert_eq!(example.name(), "example");
+/// ```
+#[derive(Clone)]
+pub struct Endpoint {
+    name: String,
+    methods: HashMap<String, Method>,
+}
+
+impl Endpoint {
+    /// An endpoint with no methods yet, served under `name` (the `en` of the protocol).
+    pub fn new(name: impl Into<String>) -> Self {
+        Endpoint {
+            name: name.into(),
+            methods: HashMap::new(),
+        }
+    }
+
+    /// The endpoint's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn method(&self, name: &str) -> Option<&Method> {
+        self.methods.get(name)
+    }
+
+    /// Adds a method that returns a stream of values of type `T`.
+    ///
+    /// `inputs` names the method's stream parameters, in the order of the tuple `I`. The
+    /// stream's first `Err` ends the call with an error.
+    pub fn stream<A, I, F, S, T, const N: usize>(mut self, method: &str, inputs: [&'static str; N], handler: F) -> Self
+    where
+        A: DeserializeOwned + Send + 'static,
+        I: InputSet<N>,
+        F: Fn(Session, A, I) -> S + Send + Sync + 'static,
+        S: Stream<Item = Result<T, StreamError>> + Send + 'static,
+        T: Wire,
+    {
+        let handler = Arc::new(handler);
+        let run = move |session: Session, args: A, set: I| -> Output {
+            handler(session, args, set)
+                .map(|item| item.and_then(|v| wrap(&v).map(Some)))
+                .boxed()
+        };
+        self.add::<A, I, T, N>(method, inputs, run);
+        self
+    }
+
+    /// Adds a method that returns one value of type `T` (`()` for none: a void method sends
+    /// no value, only its end).
+    pub fn future<A, I, F, Fut, T, const N: usize>(mut self, method: &str, inputs: [&'static str; N], handler: F) -> Self
+    where
+        A: DeserializeOwned + Send + 'static,
+        I: InputSet<N>,
+        F: Fn(Session, A, I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, StreamError>> + Send + 'static,
+        T: Wire,
+    {
+        let handler = Arc::new(handler);
+        let run = move |session: Session, args: A, set: I| -> Output {
+            futures::stream::once(handler(session, args, set))
+                .filter_map(|result| async move {
+                    match result {
+                        Ok(_) if T::VOID => None,
+                        Ok(v) => Some(wrap(&v).map(Some)),
+                        Err(e) => Some(Err(e)),
+                    }
+                })
+                .boxed()
+        };
+        self.add::<A, I, T, N>(method, inputs, run);
+        self
+    }
+
+    fn add<A, I, T, const N: usize>(
+        &mut self,
+        method: &str,
+        names: [&'static str; N],
+        run: impl Fn(Session, A, I) -> Output + Send + Sync + 'static,
+    ) where
+        A: DeserializeOwned + Send + 'static,
+        I: InputSet<N>,
+        T: Wire,
+    {
+        registry::register::<T>();
+        I::register();
+        let run = Arc::new(run);
+        let prepare = move |args: &[u8], requested: &[String]| -> Result<Prepared, PrepareError> {
+            let args: A = read_serde("args", args).map_err(|e| PrepareError::Arguments(e.to_string()))?;
+            let (set, inputs) = I::build(&names, requested).map_err(PrepareError::MissingInput)?;
+            let run = run.clone();
+            Ok(Prepared {
+                run: Box::new(move |session| run(session, args, set)),
+                inputs,
+            })
+        };
+        self.methods.insert(
+            method.to_string(),
+            Method {
+                prepare: Arc::new(prepare),
+            },
+        );
+    }
+}
+
+fn wrap<T: Wire>(value: &T) -> Result<Dynamic, StreamError> {
+    Dynamic::new(value).map_err(|e| StreamError::Failed(e.to_string()))
+}

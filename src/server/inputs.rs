@@ -1,0 +1,191 @@
+//! Input streams: the stream parameters of a method.
+//!
+//! A method declares its input streams as a tuple of [`InputStream<T>`] (required) and
+//! `Option<InputStream<T>>` (optional), with their names in an array of the same length, so
+//! the count is checked by the compiler and the element type of each stream is known
+//! statically. Each stream has a sink on the call's side that decodes incoming values into
+//! `T`: a value of the wrong class becomes an error item and ends that stream only.
+
+use crate::error::StreamError;
+use crate::protocol::{registry, DecodeError, Dynamic, Wire};
+use futures::future::BoxFuture;
+use futures::Stream;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::{mpsc, oneshot};
+
+/// A stream of values the client sends for one stream parameter.
+///
+/// It yields `Ok(value)` for each value, `Err(StreamError::Exception(..))` when the client's
+/// stream failed with a serializable exception, and `Err(StreamError::Failed(..))` when it
+/// was closed with an error or sent a value that is not a `T`. It ends when the client
+/// closes it, or when the call ends. Dropping it tells the client to stop sending.
+pub struct InputStream<T> {
+    rx: mpsc::UnboundedReceiver<Result<T, StreamError>>,
+    _dropped: oneshot::Sender<()>,
+}
+
+impl<T> Stream for InputStream<T> {
+    type Item = Result<T, StreamError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl<T> std::fmt::Debug for InputStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InputStream")
+    }
+}
+
+/// The call's end of one input stream. Public only so that the sealed [`InputParam`] can
+/// name it; not reachable from outside the crate.
+#[doc(hidden)]
+pub trait InputSink: Send {
+    /// Decodes and delivers a value. An error means the value was not a valid `T`.
+    fn push(&self, value: Dynamic) -> Result<(), DecodeError>;
+    /// Delivers an error item.
+    fn fail(&self, error: StreamError);
+    /// True when the method dropped its stream.
+    fn is_dropped(&self) -> bool;
+    /// Completes when the method drops its stream. Taken once.
+    fn take_dropped_signal(&mut self) -> Option<BoxFuture<'static, ()>>;
+}
+
+struct TypedSink<T> {
+    tx: mpsc::UnboundedSender<Result<T, StreamError>>,
+    dropped: Option<oneshot::Receiver<()>>,
+}
+
+impl<T: Wire> InputSink for TypedSink<T> {
+    fn push(&self, value: Dynamic) -> Result<(), DecodeError> {
+        let decoded = T::from_wrapped(value.class_name(), value.data())?;
+        // A send error means the method dropped the stream; the call notices that itself.
+        let _ = self.tx.send(Ok(decoded));
+        Ok(())
+    }
+
+    fn fail(&self, error: StreamError) {
+        let _ = self.tx.send(Err(error));
+    }
+
+    fn is_dropped(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    fn take_dropped_signal(&mut self) -> Option<BoxFuture<'static, ()>> {
+        let rx = self.dropped.take()?;
+        Some(Box::pin(async move {
+            let _ = rx.await;
+        }))
+    }
+}
+
+/// A named input stream sink, as the call actor holds it.
+pub type NamedSink = (Arc<str>, Box<dyn InputSink>);
+
+fn channel<T: Wire>() -> (InputStream<T>, Box<dyn InputSink>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (dropped_tx, dropped_rx) = oneshot::channel();
+    (
+        InputStream {
+            rx,
+            _dropped: dropped_tx,
+        },
+        Box::new(TypedSink {
+            tx,
+            dropped: Some(dropped_rx),
+        }),
+    )
+}
+
+/// One stream parameter: [`InputStream<T>`] (required) or `Option<InputStream<T>>`
+/// (optional; `None` when the client did not list it in `is`).
+pub trait InputParam: Sized + Send + 'static {
+    /// Whether the client must list this parameter in `is`.
+    const REQUIRED: bool;
+    /// Builds the parameter; `requested` tells whether the client listed it.
+    #[doc(hidden)]
+    fn create(requested: bool) -> (Self, Option<Box<dyn InputSink>>);
+    /// Registers the element type with the class registry.
+    #[doc(hidden)]
+    fn register();
+}
+
+impl<T: Wire> InputParam for InputStream<T> {
+    const REQUIRED: bool = true;
+    fn create(_requested: bool) -> (Self, Option<Box<dyn InputSink>>) {
+        let (stream, sink) = channel::<T>();
+        (stream, Some(sink))
+    }
+    fn register() {
+        registry::register::<T>();
+    }
+}
+
+impl<T: Wire> InputParam for Option<InputStream<T>> {
+    const REQUIRED: bool = false;
+    fn create(requested: bool) -> (Self, Option<Box<dyn InputSink>>) {
+        if !requested {
+            return (None, None);
+        }
+        let (stream, sink) = channel::<T>();
+        (Some(stream), Some(sink))
+    }
+    fn register() {
+        registry::register::<T>();
+    }
+}
+
+/// The full set of a method's stream parameters: `()` or a tuple of [`InputParam`]s, with
+/// `N` names.
+pub trait InputSet<const N: usize>: Sized + Send + 'static {
+    /// Builds the streams for the inputs the client requested in `is`. Fails with the name
+    /// of a required parameter that is missing from `is`.
+    #[doc(hidden)]
+    fn build(names: &[&'static str; N], requested: &[String]) -> Result<(Self, Vec<NamedSink>), String>;
+    /// Registers every element type with the class registry.
+    #[doc(hidden)]
+    fn register();
+}
+
+impl InputSet<0> for () {
+    fn build(_: &[&'static str; 0], _: &[String]) -> Result<(Self, Vec<NamedSink>), String> {
+        Ok(((), Vec::new()))
+    }
+    fn register() {}
+}
+
+macro_rules! input_set {
+    ($n:literal; $($p:ident $i:tt),+) => {
+        impl<$($p: InputParam),+> InputSet<$n> for ($($p,)+) {
+            fn build(names: &[&'static str; $n], requested: &[String]) -> Result<(Self, Vec<NamedSink>), String> {
+                let mut sinks = Vec::with_capacity($n);
+                let set = ($({
+                    let name = names[$i];
+                    let wanted = requested.iter().any(|r| r == name);
+                    if $p::REQUIRED && !wanted {
+                        return Err(name.to_string());
+                    }
+                    let (param, sink) = $p::create(wanted);
+                    if let Some(sink) = sink {
+                        sinks.push((Arc::from(name), sink));
+                    }
+                    param
+                },)+);
+                Ok((set, sinks))
+            }
+            fn register() {
+                $($p::register();)+
+            }
+        }
+    };
+}
+input_set!(1; A 0);
+input_set!(2; A 0, B 1);
+input_set!(3; A 0, B 1, C 2);
+input_set!(4; A 0, B 1, C 2, D 3);
+input_set!(5; A 0, B 1, C 2, D 3, E 4);
+input_set!(6; A 0, B 1, C 2, D 3, E 4, F 5);

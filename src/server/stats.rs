@@ -1,0 +1,57 @@
+//! Counters behind [`Server::stats`](crate::Server::stats).
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// A snapshot of the server's activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// WebSocket connections open now.
+    pub open_connections: usize,
+    /// Calls open now, on all connections.
+    pub open_calls: usize,
+    /// Calls opened successfully since the server started.
+    pub calls_opened: u64,
+    /// Calls whose method was dropped before it finished (cancelled by the client, or torn
+    /// down with their connection), since the server started.
+    pub calls_cancelled: u64,
+}
+
+/// The live counters, shared by every connection and call of one server.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    open_connections: AtomicUsize,
+    open_calls: AtomicUsize,
+    calls_opened: AtomicU64,
+    calls_cancelled: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> Stats {
+        Stats {
+            open_connections: self.open_connections.load(Ordering::Relaxed),
+            open_calls: self.open_calls.load(Ordering::Relaxed),
+            calls_opened: self.calls_opened.load(Ordering::Relaxed),
+            calls_cancelled: self.calls_cancelled.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        self.open_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        self.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn call_opened(&self) {
+        self.open_calls.fetch_add(1, Ordering::Relaxed);
+        self.calls_opened.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn call_closed(&self, cancelled: bool) {
+        self.open_calls.fetch_sub(1, Ordering::Relaxed);
+        if cancelled {
+            self.calls_cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
