@@ -1,5 +1,6 @@
 //! streampod
 mod call;
+pub mod client;
 pub mod config;
 mod connection;
 mod error;

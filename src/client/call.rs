@@ -1,0 +1,99 @@
+//! [`CallStream`]: the stream a streaming call returns.
+
+use super::connection::{CallEvent, Command, ConnectionHandle};
+use super::error::Error;
+use crate::protocol::Wire;
+use futures::future::BoxFuture;
+use futures::{FutureExt, Stream};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// An open call, from the caller's side. Dropping it cancels the call.
+pub(crate) struct OpenCallHandle {
+    pub(crate) cid: Uuid,
+    pub(crate) events: mpsc::UnboundedReceiver<CallEvent>,
+    pub(crate) connection: ConnectionHandle,
+    pub(crate) finished: bool,
+}
+
+impl Drop for OpenCallHandle {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.connection.commands.send(Command::Cancel { cid: self.cid });
+        }
+    }
+}
+
+enum State {
+    Opening(BoxFuture<'static, Result<OpenCallHandle, Error>>),
+    Open(OpenCallHandle),
+    Done,
+}
+
+/// The values a streaming call returns, as `Result<T, Error>`; the first error is the last
+/// item. Dropping the stream before it ends cancels the call (`cmsc` with `done`).
+#[must_use = "a call is opened when its stream is polled, and cancelled when it is dropped"]
+pub struct CallStream<T> {
+    state: State,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: Wire> CallStream<T> {
+    pub(crate) fn new(open: BoxFuture<'static, Result<OpenCallHandle, Error>>) -> Self {
+        CallStream {
+            state: State::Opening(open),
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T: Wire> Stream for CallStream<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match &mut self.state {
+                State::Done => return Poll::Ready(None),
+                State::Opening(open) => match open.poll_unpin(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(handle)) => self.state = State::Open(handle),
+                    Poll::Ready(Err(e)) => {
+                        self.state = State::Done;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                },
+                State::Open(handle) => {
+                    let item = match handle.events.poll_recv(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(None) => {
+                            handle.finished = true;
+                            self.state = State::Done;
+                            return Poll::Ready(None);
+                        }
+                        Poll::Ready(Some(CallEvent::Failed(e))) => {
+                            handle.finished = true;
+                            Err(e)
+                        }
+                        Poll::Ready(Some(CallEvent::Value(v))) => {
+                            T::from_wrapped(v.class_name(), v.data()).map_err(|e| Error::Decode(e.to_string()))
+                        }
+                    };
+                    if item.is_err() {
+                        // Dropping an unfinished handle cancels the call.
+                        self.state = State::Done;
+                    }
+                    return Poll::Ready(Some(item));
+                }
+            }
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for CallStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallStream")
+    }
+}

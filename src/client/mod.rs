@@ -1,0 +1,276 @@
+//! The Rust client: calls streaming methods over one shared WebSocket.
+//!
+//! The socket opens on the first call (concurrent first calls share one attempt), is
+//! checked with a `ping` that must be answered within the connect timeout, stays alive with
+//! a `ping` every 20 s, fails every call after 40 s without any frame, and closes as soon as
+//! no call is left. It runs in any tokio runtime; its futures and streams are `Send`.
+
+mod call;
+mod connection;
+mod error;
+
+pub use call::CallStream;
+pub use error::Error;
+
+use crate::error::StreamError;
+use crate::protocol::{Dynamic, OpenCall, Wire};
+use crate::server::WEBSOCKET_PATH;
+use call::OpenCallHandle;
+use connection::{Command, ConnectionHandle, InputSource, OpenReply};
+use futures::{FutureExt, Stream, StreamExt};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Mutex};
+use uuid::Uuid;
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Time allowed to open the socket, and then for the first frame after it. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Interval of the client's `ping`. Default 20 s.
+    pub ping_interval: Duration,
+    /// Time without any frame after which every call fails. Default 40 s.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            connect_timeout: Duration::from_secs(5),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(40),
+        }
+    }
+}
+
+/// The input streams of one call, by parameter name.
+///
+/// ```
+/// use futures::stream;
+/// use streampod::client::Inputs;
+/// let inputs = Inputs::new().values("stream", stream::iter(vec![1i64, 2, 3]));
+/// ```
+#[derive(Default)]
+pub struct Inputs {
+    streams: Vec<(Arc<str>, InputSource)>,
+}
+
+impl Inputs {
+    /// No input streams.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an input stream that may fail: an `Err` ends it with an error (a
+    /// [`StreamError::Exception`] reaches the method as that value).
+    pub fn stream<T, S>(mut self, name: &str, stream: S) -> Self
+    where
+        T: Wire,
+        S: Stream<Item = Result<T, StreamError>> + Send + 'static,
+    {
+        let source = stream
+            .map(|item| item.and_then(|v| Dynamic::new(&v).map_err(|e| StreamError::failed(e))))
+            .boxed();
+        self.streams.push((Arc::from(name), source));
+        self
+    }
+
+    /// Adds an input stream of plain values.
+    pub fn values<T, S>(self, name: &str, stream: S) -> Self
+    where
+        T: Wire,
+        S: Stream<Item = T> + Send + 'static,
+    {
+        self.stream(name, stream.map(Ok))
+    }
+}
+
+/// A client of one streampod server.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), streampod::client::Error> {
+/// use futures::{stream, StreamExt};
+/// use streampod::client::{Client, Inputs};
+/// use streampod::NoArgs;
+///
+/// let client = Client::new("http://localhost:8080")?;
+/// let inputs = Inputs::new().values("stream", stream::iter(vec![1i64, 2, 3]));
+/// let mut echo = client.stream::<i64>("methodStreaming", "intEchoStream", NoArgs {}, inputs);
+/// while let Some(value) = echo.next().await {
+///     println!("{}", value?);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    url: String,
+    config: ClientConfig,
+    connection: Mutex<Option<ConnectionHandle>>,
+}
+
+impl Client {
+    /// A client with default settings. `url` is the server's address, `http(s)://` or
+    /// `ws(s)://`; its path is replaced by `/v1/websocket`, as Serverpod's client does.
+    pub fn new(url: &str) -> Result<Self, Error> {
+        Self::with_config(url, ClientConfig::default())
+    }
+
+    /// A client with the given settings.
+    pub fn with_config(url: &str, config: ClientConfig) -> Result<Self, Error> {
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                url: websocket_url(url)?,
+                config,
+                connection: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The WebSocket URL the client connects to.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// Calls a method that returns a stream. The call opens when the stream is first
+    /// polled; an open that fails yields the error as the only item.
+    pub fn stream<T: Wire>(
+        &self,
+        endpoint: &str,
+        method: &str,
+        args: impl Serialize,
+        inputs: Inputs,
+    ) -> CallStream<T> {
+        let inner = self.inner.clone();
+        let args = rmp_serde::to_vec_named(&args).map_err(|e| Error::Protocol(format!("cannot encode arguments: {e}")));
+        let (endpoint, method): (Arc<str>, Arc<str>) = (Arc::from(endpoint), Arc::from(method));
+        CallStream::new(async move { inner.open(endpoint, method, args?, inputs).await }.boxed())
+    }
+
+    /// Calls a method that returns one value (`T = ()` for a void method).
+    pub async fn call<T: Wire>(
+        &self,
+        endpoint: &str,
+        method: &str,
+        args: impl Serialize,
+        inputs: Inputs,
+    ) -> Result<T, Error> {
+        let mut stream = self.stream::<T>(endpoint, method, args, inputs);
+        let mut result = None;
+        while let Some(item) = stream.next().await {
+            let value = item?;
+            result.get_or_insert(value);
+        }
+        match result {
+            Some(v) => Ok(v),
+            None if T::VOID => T::read_data(&[0xc0]).map_err(|e| Error::Decode(e.to_string())),
+            None => Err(Error::Protocol("the call ended without a value".into())),
+        }
+    }
+
+    /// Closes the socket; every open call fails with [`Error::ConnectionClosed`]. The next
+    /// call opens a new socket.
+    pub async fn close(&self) {
+        if let Some(conn) = self.inner.connection.lock().await.take() {
+            let _ = conn.commands.send(Command::CloseAll);
+        }
+    }
+}
+
+impl ClientInner {
+    /// The live socket, opened if there is none. Holding the lock while connecting makes
+    /// concurrent first calls share one attempt.
+    async fn connection(&self) -> Result<ConnectionHandle, Error> {
+        let mut slot = self.connection.lock().await;
+        if let Some(conn) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(conn.clone());
+        }
+        let conn = connection::connect(&self.url, &self.config).await?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn open(
+        &self,
+        endpoint: Arc<str>,
+        method: Arc<str>,
+        args: Vec<u8>,
+        mut inputs: Inputs,
+    ) -> Result<OpenCallHandle, Error> {
+        // A socket may close between being handed out and receiving the open; the open is
+        // then returned unsent and is retried on a fresh socket.
+        for _ in 0..3 {
+            let connection = self.connection().await?;
+            let cid = Uuid::new_v4();
+            let (reply_tx, reply_rx) = oneshot::channel();
+            let (events_tx, events_rx) = mpsc::unbounded_channel();
+            let open = OpenCall {
+                endpoint: endpoint.clone(),
+                method: method.clone(),
+                cid,
+                args: args.clone(),
+                inputs: inputs.streams.iter().map(|(n, _)| n.to_string()).collect(),
+                auth: None,
+            };
+            let command = Command::Open {
+                open,
+                inputs: std::mem::take(&mut inputs.streams),
+                reply: reply_tx,
+                events: events_tx,
+            };
+            if let Err(mpsc::error::SendError(Command::Open { inputs: back, .. })) = connection.commands.send(command) {
+                inputs.streams = back;
+                continue;
+            }
+            match reply_rx.await {
+                Ok(OpenReply::Opened) => {
+                    return Ok(OpenCallHandle {
+                        cid,
+                        events: events_rx,
+                        connection,
+                        finished: false,
+                    })
+                }
+                Ok(OpenReply::Failed(e)) => return Err(e),
+                Ok(OpenReply::Retry(back)) => inputs.streams = back,
+                Err(_) => return Err(Error::ConnectionClosed),
+            }
+        }
+        Err(Error::ConnectionClosed)
+    }
+}
+
+/// Maps `http(s)://host/any/path` to `ws(s)://host/v1/websocket`.
+fn websocket_url(url: &str) -> Result<String, Error> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| Error::ConnectFailed(format!("not a URL: {url}")))?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "http" | "ws" => "ws",
+        "https" | "wss" => "wss",
+        other => return Err(Error::ConnectFailed(format!("unsupported scheme `{other}`"))),
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(Error::ConnectFailed(format!("no host in {url}")));
+    }
+    Ok(format!("{scheme}://{host}{WEBSOCKET_PATH}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::websocket_url;
+
+    #[test]
+    fn url_path_is_replaced() {
+        assert_eq!(websocket_url("https://x/api/").unwrap(), "wss://x/v1/websocket");
+        assert_eq!(websocket_url("http://127.0.0.1:8080").unwrap(), "ws://127.0.0.1:8080/v1/websocket");
+        assert_eq!(websocket_url("ws://h:1/v1/websocket").unwrap(), "ws://h:1/v1/websocket");
+        assert!(websocket_url("localhost:8080").is_err());
+    }
+}
