@@ -1,0 +1,311 @@
+//! Shared helpers: an in-process server with the `methodStreaming` endpoint, a raw
+//! WebSocket client that builds frames by hand (with `rmpv`, independently of the crate's
+//! own encoder), and condition waits.
+#![allow(dead_code)]
+
+#[path = "../../examples/support/method_streaming.rs"]
+pub mod method_streaming;
+
+use futures::{SinkExt, StreamExt};
+use rmpv::Value;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+use streampod::{Config, RunningServer, Server, Stats};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+pub const ENDPOINT: &str = "methodStreaming";
+/// How long any single expected event may take before a test fails.
+pub const PATIENCE: Duration = Duration::from_secs(5);
+
+/// A server on a free loopback port.
+pub struct TestServer {
+    pub server: Server,
+    pub running: RunningServer,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    pub fn with_config(config: Config) -> Self {
+        let server = Server::builder()
+            .endpoint(method_streaming::endpoint())
+            .model::<method_streaming::SimpleData>()
+            .model::<method_streaming::ExceptionWithData>()
+            .config(config)
+            .build();
+        let running = server.spawn(TcpListener::bind("127.0.0.1:0").unwrap()).unwrap();
+        TestServer { server, running }
+    }
+
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.running.addr())
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.server.stats()
+    }
+
+    /// Waits until the server's counters satisfy `cond`.
+    pub async fn wait_for_stats(&self, what: &str, cond: impl Fn(&Stats) -> bool) {
+        wait_until(what, || cond(&self.server.stats())).await;
+    }
+}
+
+/// Polls `cond` until it holds, failing the test after [`PATIENCE`].
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+pub fn cid(n: u8) -> String {
+    format!("0d3ee6a3-9b59-4c1c-8f0e-5c8e3a1b2f{n:02x}")
+}
+
+fn s(v: &str) -> Value {
+    Value::from(v)
+}
+
+pub fn map(entries: Vec<(&str, Value)>) -> Value {
+    Value::Map(entries.into_iter().map(|(k, v)| (s(k), v)).collect())
+}
+
+pub fn no_args() -> Value {
+    Value::Map(vec![])
+}
+
+pub fn wrapped(class: &str, data: Value) -> Value {
+    map(vec![("className", s(class)), ("data", data)])
+}
+
+pub fn int(v: i64) -> Value {
+    wrapped("int", Value::from(v))
+}
+
+pub fn encode(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    rmpv::encode::write_value(&mut out, v).unwrap();
+    out
+}
+
+pub fn frame(kind: &str, data: Option<Value>) -> Vec<u8> {
+    let mut entries = vec![("type", s(kind))];
+    if let Some(data) = data {
+        entries.push(("data", data));
+    }
+    encode(&map(entries))
+}
+
+pub fn ping() -> Vec<u8> {
+    frame("ping", None)
+}
+
+pub fn omsc(method: &str, cid: &str, args: Value, inputs: &[&str]) -> Vec<u8> {
+    let is = Value::Array(inputs.iter().map(|n| s(n)).collect());
+    frame(
+        "omsc",
+        Some(map(vec![
+            ("en", s(ENDPOINT)),
+            ("m", s(method)),
+            ("cid", s(cid)),
+            ("args", args),
+            ("is", is),
+        ])),
+    )
+}
+
+fn target(method: &str, cid: &str, param: Option<&str>) -> Vec<(&'static str, Value)> {
+    let mut t = vec![("en", s(ENDPOINT)), ("m", s(method)), ("cid", s(cid))];
+    if let Some(p) = param {
+        t.push(("p", s(p)));
+    }
+    t
+}
+
+pub fn msm(method: &str, cid: &str, param: Option<&str>, o: Value) -> Vec<u8> {
+    let mut d = target(method, cid, param);
+    d.push(("o", o));
+    frame("msm", Some(map(d)))
+}
+
+pub fn msse(method: &str, cid: &str, param: Option<&str>, ex: Value) -> Vec<u8> {
+    let mut d = target(method, cid, param);
+    d.push(("ex", ex));
+    frame("msse", Some(map(d)))
+}
+
+pub fn cmsc(method: &str, cid: &str, param: Option<&str>, reason: &str) -> Vec<u8> {
+    let mut d = target(method, cid, param);
+    d.push(("cr", s(reason)));
+    frame("cmsc", Some(map(d)))
+}
+
+/// A frame the server sent, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub kind: String,
+    pub data: Option<Value>,
+}
+
+impl Frame {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match &self.data {
+            Some(Value::Map(entries)) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    /// The wrapped value in `o` (or `ex`): its class and data.
+    pub fn wrapped(&self, key: &str) -> (String, Value) {
+        let v = self.get(key).unwrap_or_else(|| panic!("no `{key}` in {self:?}"));
+        let field = |name: &str| {
+            v.as_map()
+                .unwrap()
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(name))
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Nil)
+        };
+        (field("className").as_str().unwrap().to_string(), field("data"))
+    }
+
+    /// The `o` of an `msm`, as an int.
+    pub fn int(&self) -> i64 {
+        assert_eq!(self.kind, "msm", "expected msm, got {self:?}");
+        let (class, data) = self.wrapped("o");
+        assert_eq!(class, "int");
+        data.as_i64().unwrap()
+    }
+
+    /// Asserts this is `cmsc` for `cid` with parameter `param` and reason `reason`.
+    pub fn assert_close(&self, cid: &str, param: Option<&str>, reason: &str) {
+        assert_eq!(self.kind, "cmsc", "expected cmsc, got {self:?}");
+        assert_eq!(self.str("cid"), Some(cid), "{self:?}");
+        assert_eq!(self.str("p"), param, "{self:?}");
+        assert_eq!(self.str("cr"), Some(reason), "{self:?}");
+    }
+
+    /// Asserts this is `omsr` for `cid` with response `res`.
+    pub fn assert_open(&self, cid: &str, res: &str) {
+        assert_eq!(self.kind, "omsr", "expected omsr, got {self:?}");
+        assert_eq!(self.str("cid"), Some(cid));
+        assert_eq!(self.str("res"), Some(res), "{self:?}");
+        assert_eq!(self.str("en"), Some(ENDPOINT));
+    }
+}
+
+/// What came back instead of a frame.
+#[derive(Debug, PartialEq)]
+pub enum Ended {
+    Closed(Option<u16>),
+    Dropped,
+}
+
+/// A raw WebSocket client.
+pub struct RawClient {
+    ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl RawClient {
+    pub async fn connect(server: &TestServer) -> Self {
+        let (ws, _) = connect_async(server.url()).await.expect("connect");
+        RawClient { ws }
+    }
+
+    pub async fn send(&mut self, bytes: Vec<u8>) {
+        self.ws.send(WsMessage::Binary(bytes)).await.expect("send");
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(WsMessage::Text(text.to_string())).await.expect("send");
+    }
+
+    /// The next protocol frame, or how the connection ended.
+    pub async fn next(&mut self) -> Result<Frame, Ended> {
+        loop {
+            let msg = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("timed out waiting for a frame");
+            match msg {
+                Some(Ok(WsMessage::Binary(bytes))) => {
+                    let v = rmpv::decode::read_value(&mut bytes.as_slice()).expect("server sent invalid MessagePack");
+                    let get = |k: &str| {
+                        v.as_map()
+                            .expect("frame is a map")
+                            .iter()
+                            .find(|(key, _)| key.as_str() == Some(k))
+                            .map(|(_, v)| v.clone())
+                    };
+                    let kind = get("type").and_then(|t| t.as_str().map(str::to_string)).expect("type");
+                    return Ok(Frame { kind, data: get("data") });
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    return Err(Ended::Closed(frame.map(|f| u16::from(f.code))));
+                }
+                Some(Ok(WsMessage::Text(t))) => panic!("server sent a text frame: {t}"),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Err(Ended::Dropped),
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Frame {
+        match self.next().await {
+            Ok(f) => f,
+            Err(e) => panic!("expected a frame, connection ended: {e:?}"),
+        }
+    }
+
+    /// Receives `n` frames.
+    pub async fn recv_n(&mut self, n: usize) -> Vec<Frame> {
+        let mut frames = Vec::with_capacity(n);
+        for _ in 0..n {
+            frames.push(self.recv().await);
+        }
+        frames
+    }
+
+    /// Expects the server to close the connection; returns the close code.
+    pub async fn expect_closed(&mut self) -> Option<u16> {
+        match self.next().await {
+            Err(Ended::Closed(code)) => code,
+            Err(Ended::Dropped) => None,
+            Ok(f) => panic!("expected the connection to close, got {f:?}"),
+        }
+    }
+
+    /// Proves that nothing else is queued: sends `ping` and expects `pong` as the very next
+    /// frame.
+    pub async fn expect_quiet(&mut self) {
+        self.send(ping()).await;
+        let f = self.recv().await;
+        assert_eq!(f.kind, "pong", "expected nothing before the pong, got {f:?}");
+    }
+
+    /// Drops the TCP connection without a close handshake.
+    pub fn drop_tcp(self) {
+        drop(self.ws);
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+pub fn close_code(code: CloseCode) -> u16 {
+    u16::from(code)
+}
