@@ -130,14 +130,18 @@ pub fn endpoint() -> Endpoint {
         })
         .future("directVoidReturnWithStreamInput", ["stream"], |_, _: NoArgs, (_s,): Input<i64>| async { Ok(()) })
         .future("directOneIntReturnWithStreamInput", ["stream"], |_, _: NoArgs, (_s,): Input<i64>| async { Ok(1i64) })
-        .future("delayedNeverListenedInputStream", ["stream"], |_, a: Delay, (_s,): Input<i64>| async move {
+        .future("delayedNeverListenedInputStream", ["stream"], |_, a: Delay, (s,): Input<i64>| async move {
+            let _never_read = s;
             tokio::time::sleep(Duration::from_secs(a.delay)).await;
             Ok(())
         })
-        .future("inStreamThrowsException", ["stream"], |_, _: NoArgs, (_s,): Input<i64>| async {
+        // These keep their input open while they throw, so it is closed with the call.
+        .future("inStreamThrowsException", ["stream"], |_, _: NoArgs, (s,): Input<i64>| async move {
+            let _input = s;
             Err::<(), _>(StreamError::failed("Throwing an exception"))
         })
-        .future("inStreamThrowsSerializableException", ["stream"], |_, _: NoArgs, (_s,): Input<i64>| async {
+        .future("inStreamThrowsSerializableException", ["stream"], |_, _: NoArgs, (s,): Input<i64>| async move {
+            let _input = s;
             Err::<(), _>(StreamError::exception(ExceptionWithData::thrown()))
         })
         .future("throwsException", [], |_, _: NoArgs, ()| async {

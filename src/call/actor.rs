@@ -143,12 +143,17 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
         if self.ended {
             return;
         }
-        self.close_dropped_inputs();
         match item {
-            Ok(Some(value)) => self.send(Message::Value {
-                target: self.target.call(),
-                value,
-            }),
+            Ok(Some(value)) => {
+                // An input the method let go of is reported before the value that follows
+                // it. Not so for an error: the inputs a failing method held are closed with
+                // the call's reason, even though its future dropped them as it returned.
+                self.close_dropped_inputs();
+                self.send(Message::Value {
+                    target: self.target.call(),
+                    value,
+                })
+            }
             Ok(None) => {}
             Err(error) => {
                 self.method_finished = true;
@@ -165,7 +170,6 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.method_finished = true;
-        self.close_dropped_inputs();
         self.end(CloseReason::Done, None, ctx);
     }
 }
