@@ -17,7 +17,11 @@ fn main() -> std::io::Result<()> {
     let mut bind = "127.0.0.1:8080".to_string();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--bind" => bind = args.next().ok_or_else(|| std::io::Error::other("--bind needs ADDR"))?,
+            "--bind" => {
+                bind = args
+                    .next()
+                    .ok_or_else(|| std::io::Error::other("--bind needs ADDR"))?
+            }
             other => return Err(std::io::Error::other(format!("unknown argument {other}"))),
         }
     }

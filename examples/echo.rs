@@ -21,19 +21,30 @@ model!(MyException);
 fn example_endpoint() -> Endpoint {
     Endpoint::new("example")
         // The whole echo method.
-        .stream("echoStream", ["stream"], |_session, _: NoArgs, (stream,): (InputStream<Dynamic>,)| stream)
+        .stream(
+            "echoStream",
+            ["stream"],
+            |_session, _: NoArgs, (stream,): (InputStream<Dynamic>,)| stream,
+        )
         // Echoes until the client's stream fails, then fails with an exception of its own.
-        .stream("errorStream", ["stream"], |_session, _: NoArgs, (stream,): (InputStream<Dynamic>,)| {
-            stream.map(|item| {
-                item.map_err(|error| {
-                    let message = error.exception_as::<MyException>().map(|e| e.message);
-                    println!("Server received error: {}", message.unwrap_or_else(|| error.to_string()));
-                    StreamError::exception(MyException {
-                        message: "Error from server".into(),
+        .stream(
+            "errorStream",
+            ["stream"],
+            |_session, _: NoArgs, (stream,): (InputStream<Dynamic>,)| {
+                stream.map(|item| {
+                    item.map_err(|error| {
+                        let message = error.exception_as::<MyException>().map(|e| e.message);
+                        println!(
+                            "Server received error: {}",
+                            message.unwrap_or_else(|| error.to_string())
+                        );
+                        StreamError::exception(MyException {
+                            message: "Error from server".into(),
+                        })
                     })
                 })
-            })
-        })
+            },
+        )
 }
 
 #[tokio::main]
@@ -48,7 +59,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // One dynamic input stream carrying a String and an int.
     let (input, rx) = mpsc::unbounded::<Result<Dynamic, StreamError>>();
-    let mut echo = client.stream::<Dynamic>("example", "echoStream", NoArgs {}, Inputs::new().stream("stream", rx));
+    let mut echo = client.stream::<Dynamic>(
+        "example",
+        "echoStream",
+        NoArgs {},
+        Inputs::new().stream("stream", rx),
+    );
     input.unbounded_send(Ok(Dynamic::new(&"Hello".to_string())?))?;
     input.unbounded_send(Ok(Dynamic::new(&42i64)?))?;
     for _ in 0..2 {
@@ -61,14 +77,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Errors cross in both directions.
     let (input, rx) = mpsc::unbounded::<Result<Dynamic, StreamError>>();
-    let mut errors = client.stream::<Dynamic>("example", "errorStream", NoArgs {}, Inputs::new().stream("stream", rx));
+    let mut errors = client.stream::<Dynamic>(
+        "example",
+        "errorStream",
+        NoArgs {},
+        Inputs::new().stream("stream", rx),
+    );
     input.unbounded_send(Err(StreamError::exception(MyException {
         message: "Error from client".into(),
     })))?;
     match errors.next().await {
         Some(Err(error)) => {
             let message = error.exception::<MyException>().map(|e| e.message);
-            println!("Client received error: {}", message.unwrap_or_else(|| error.to_string()));
+            println!(
+                "Client received error: {}",
+                message.unwrap_or_else(|| error.to_string())
+            );
         }
         other => return Err(format!("expected an error, got {other:?}").into()),
     }

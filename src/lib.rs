@@ -1,4 +1,65 @@
-//! streampod
+//! # streampod
+//!
+//! Serverpod-style streaming methods for actix-web: endpoints whose methods take and return
+//! streams, called by clients over one shared, self-managed WebSocket, speaking
+//! Serverpod's message set in MessagePack (see `docs/PROTOCOL.md`).
+//!
+//! # Layout
+//!
+//! - [`protocol`]: pure. The messages (`omsc`, `omsr`, `msm`, `msse`, `cmsc`, `brm`, `ping`,
+//!   `pong`), wrapped values ([`Wire`], [`Dynamic`]) and their MessagePack codec.
+//! - `server`: the [`Server`] and its builder, [`Endpoint`] definitions, [`Session`],
+//!   [`InputStream`], [`Stats`], and mounting on an actix-web `App`.
+//! - `connection`: the connection actor, one per WebSocket and the only writer to it.
+//! - `call`: the call actor (one per call, owning the running method and its input
+//!   streams) and the supervisor that owns the calls of one connection.
+//! - [`client`]: the Rust client, for any tokio runtime.
+//! - [`config`]: every server limit with its default and why.
+//!
+//! # Lifecycle of a call
+//!
+//! ```text
+//! client                 connection actor          supervisor      call actor
+//!   │ omsc ───────────────▶ validate (§4.3 order)
+//!   │ ◀─────────── omsr    start ─────────────────────────────────▶ run method
+//!   │                      adopt ──────────────────▶ owns it
+//!   │ msm(p) ─────────────▶ route ───────────────────────────────▶ input stream
+//!   │ ◀──────────── msm    write ◀─────────────────────────────── value
+//!   │ ◀──────────── cmsc   write ◀─────────────────────────────── end, then stop
+//!   │                                               ◀── CallEnded ─┘
+//!   ╳ socket gone          stopped ── StopAll ─────▶ Shutdown ─────▶ drop method
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use futures::{stream, StreamExt};
+//! use streampod::client::{Client, Inputs};
+//! use streampod::{Endpoint, InputStream, NoArgs, Server};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // An endpoint with one method that echoes an input stream of ints.
+//! let echo = Endpoint::new("example")
+//!     .stream("echo", ["stream"], |_session, _: NoArgs, (input,): (InputStream<i64>,)| input);
+//! let server = Server::builder().endpoint(echo).build();
+//!
+//! // Serve it on a free port (or mount it on your own App with `server.mount`).
+//! let running = server.spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
+//!
+//! let client = Client::new(&format!("http://{}", running.addr()))?;
+//! let inputs = Inputs::new().values("stream", stream::iter(vec![1i64, 2, 3]));
+//! let echoed: Vec<i64> = client
+//!     .stream::<i64>("example", "echo", NoArgs {}, inputs)
+//!     .map(Result::unwrap)
+//!     .collect()
+//!     .await;
+//! assert_eq!(echoed, vec![1, 2, 3]);
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
 mod call;
 pub mod client;
 pub mod config;
@@ -12,6 +73,6 @@ pub use config::Config;
 pub use error::StreamError;
 pub use protocol::{BigInt, ByteData, DateTime, Dynamic, Wire};
 pub use server::{
-    Endpoint, InputParam, InputSet, InputStream, NoArgs, RunningServer, Server, ServerBuilder, Session, Stats,
-    WEBSOCKET_PATH,
+    Endpoint, InputParam, InputSet, InputStream, NoArgs, RunningServer, Server, ServerBuilder,
+    Session, Stats, WEBSOCKET_PATH,
 };

@@ -17,7 +17,8 @@ async fn assert_brm_then_close(raw: &mut RawClient, code: u16) -> String {
 async fn brm_from_the_client_closes_the_connection() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
-    raw.send(frame("brm", Some(map(vec![("req", "oops".into())])))).await;
+    raw.send(frame("brm", Some(map(vec![("req", "oops".into())]))))
+        .await;
     assert!(raw.expect_closed().await.is_some());
 }
 
@@ -25,8 +26,11 @@ async fn brm_from_the_client_closes_the_connection() {
 async fn a_map_without_type_gets_brm_and_a_protocol_close() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
-    raw.send(encode(&map(vec![("command", "this is not a valid command".into())])))
-        .await;
+    raw.send(encode(&map(vec![(
+        "command",
+        "this is not a valid command".into(),
+    )])))
+    .await;
     let req = assert_brm_then_close(&mut raw, 1002).await;
     assert!(req.contains("type"), "{req}");
 }
@@ -54,7 +58,8 @@ async fn unknown_type_and_upper_case_type_get_brm() {
 async fn a_bad_cid_gets_brm() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
-    raw.send(omsc("simpleStream", "not-a-uuid", no_args(), &[])).await;
+    raw.send(omsc("simpleStream", "not-a-uuid", no_args(), &[]))
+        .await;
     let req = assert_brm_then_close(&mut raw, 1002).await;
     assert!(req.contains("cid"), "{req}");
 }
@@ -91,13 +96,21 @@ async fn a_text_frame_gets_brm_and_unsupported_data_close() {
 async fn msm_targeting_the_return_stream_gets_brm_and_closes() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
-    raw.send(omsc("intEchoStream", &cid(1), no_args(), &["stream"])).await;
+    raw.send(omsc("intEchoStream", &cid(1), no_args(), &["stream"]))
+        .await;
     raw.recv().await.assert_open(&cid(1), "success");
     raw.send(msm("intEchoStream", &cid(1), None, int(1))).await;
     let req = assert_brm_then_close(&mut raw, 1002).await;
-    assert_eq!(req, "Server does not accept messages targeting the return stream.");
+    assert_eq!(
+        req,
+        "Server does not accept messages targeting the return stream."
+    );
     // The call was torn down with its connection.
-    server.wait_for_stats("calls torn down", |s| s.open_calls == 0 && s.open_connections == 0).await;
+    server
+        .wait_for_stats("calls torn down", |s| {
+            s.open_calls == 0 && s.open_connections == 0
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -108,12 +121,18 @@ async fn a_frame_over_the_size_limit_closes_with_1009() {
     });
     let mut raw = RawClient::connect(&server).await;
     // Just under the limit is served.
-    let mut under = map(vec![("type", "ping".into()), ("pad", rmpv::Value::Binary(vec![0; 990]))]);
+    let mut under = map(vec![
+        ("type", "ping".into()),
+        ("pad", rmpv::Value::Binary(vec![0; 990])),
+    ]);
     assert!(encode(&under).len() <= 1024);
     raw.send(encode(&under)).await;
     assert_eq!(raw.recv().await.kind, "pong");
     // Just over is not.
-    under = map(vec![("type", "ping".into()), ("pad", rmpv::Value::Binary(vec![0; 1100]))]);
+    under = map(vec![
+        ("type", "ping".into()),
+        ("pad", rmpv::Value::Binary(vec![0; 1100])),
+    ]);
     raw.send(encode(&under)).await;
     assert_eq!(raw.expect_closed().await, Some(1009));
 }
@@ -122,11 +141,13 @@ async fn a_frame_over_the_size_limit_closes_with_1009() {
 async fn a_bad_connection_does_not_disturb_another() {
     let server = TestServer::start();
     let mut good = RawClient::connect(&server).await;
-    good.send(omsc("intEchoStream", &cid(1), no_args(), &["stream"])).await;
+    good.send(omsc("intEchoStream", &cid(1), no_args(), &["stream"]))
+        .await;
     good.recv().await.assert_open(&cid(1), "success");
     let mut bad = RawClient::connect(&server).await;
     bad.send(vec![0xff, 0xff, 0xff]).await;
     assert_brm_then_close(&mut bad, 1002).await;
-    good.send(msm("intEchoStream", &cid(1), Some("stream"), int(7))).await;
+    good.send(msm("intEchoStream", &cid(1), Some("stream"), int(7)))
+        .await;
     assert_eq!(good.recv().await.int(), 7);
 }

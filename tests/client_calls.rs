@@ -21,7 +21,9 @@ async fn collect<T>(s: streampod::client::CallStream<T>) -> Vec<Result<T, Error>
 where
     T: streampod::Wire,
 {
-    tokio::time::timeout(PATIENCE, s.collect()).await.expect("call did not end")
+    tokio::time::timeout(PATIENCE, s.collect())
+        .await
+        .expect("call did not end")
 }
 
 #[tokio::test]
@@ -30,30 +32,62 @@ async fn a_stream_method_returns_its_values_in_order() {
     let c = client(&server);
     let got = collect(c.stream::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new())).await;
     assert_eq!(got, (0..10).map(Ok).collect::<Vec<_>>());
-    let got = collect(c.stream::<i64>(ENDPOINT, "intStreamFromValue", Value { value: 5 }, Inputs::new())).await;
+    let got = collect(c.stream::<i64>(
+        ENDPOINT,
+        "intStreamFromValue",
+        Value { value: 5 },
+        Inputs::new(),
+    ))
+    .await;
     assert_eq!(got, (0..5).map(Ok).collect::<Vec<_>>());
 }
 
 #[tokio::test]
 async fn models_arrive_typed() {
     let server = TestServer::start();
-    let got = collect(client(&server).stream::<SimpleData>(ENDPOINT, "simpleDataStream", Value { value: 3 }, Inputs::new())).await;
-    assert_eq!(got, (0..3).map(|num| Ok(SimpleData { num })).collect::<Vec<_>>());
+    let got = collect(client(&server).stream::<SimpleData>(
+        ENDPOINT,
+        "simpleDataStream",
+        Value { value: 3 },
+        Inputs::new(),
+    ))
+    .await;
+    assert_eq!(
+        got,
+        (0..3).map(|num| Ok(SimpleData { num })).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
 async fn errors_of_stream_methods_reach_the_client() {
     let server = TestServer::start();
     let c = client(&server);
-    for method in ["outStreamThrowsException", "exceptionThrownBeforeStreamReturn", "exceptionThrownInStreamReturn"] {
+    for method in [
+        "outStreamThrowsException",
+        "exceptionThrownBeforeStreamReturn",
+        "exceptionThrownInStreamReturn",
+    ] {
         let got = collect(c.stream::<i64>(ENDPOINT, method, NoArgs {}, Inputs::new())).await;
         assert_eq!(got, vec![Err(Error::ClosedWithError)], "{method}");
     }
-    let got = collect(c.stream::<i64>(ENDPOINT, "outStreamThrowsSerializableException", NoArgs {}, Inputs::new())).await;
+    let got = collect(c.stream::<i64>(
+        ENDPOINT,
+        "outStreamThrowsSerializableException",
+        NoArgs {},
+        Inputs::new(),
+    ))
+    .await;
     assert_eq!(got.len(), 1);
-    let ex: ExceptionWithData = got[0].as_ref().unwrap_err().exception().expect("typed exception");
+    let ex: ExceptionWithData = got[0]
+        .as_ref()
+        .unwrap_err()
+        .exception()
+        .expect("typed exception");
     assert_eq!(ex.message, "Throwing an exception");
-    assert_eq!(ex.error_fields, vec!["first line error", "second line error"]);
+    assert_eq!(
+        ex.error_fields,
+        vec!["first line error", "second line error"]
+    );
 }
 
 #[tokio::test]
@@ -61,18 +95,39 @@ async fn future_methods_return_one_value_or_an_error() {
     let server = TestServer::start();
     let c = client(&server);
     let first: i64 = c
-        .call(ENDPOINT, "intReturnFromStream", NoArgs {}, Inputs::new().values("stream", stream::iter(vec![1i64, 2, 3])))
+        .call(
+            ENDPOINT,
+            "intReturnFromStream",
+            NoArgs {},
+            Inputs::new().values("stream", stream::iter(vec![1i64, 2, 3])),
+        )
         .await
         .unwrap();
     assert_eq!(first, 1);
     let unit: () = c
-        .call(ENDPOINT, "voidReturnAfterStream", NoArgs {}, Inputs::new().values("stream", stream::iter(vec![1i64, 2, 3])))
+        .call(
+            ENDPOINT,
+            "voidReturnAfterStream",
+            NoArgs {},
+            Inputs::new().values("stream", stream::iter(vec![1i64, 2, 3])),
+        )
         .await
         .unwrap();
     assert_eq!(unit, ());
-    let err = c.call::<i64>(ENDPOINT, "throwsException", NoArgs {}, Inputs::new()).await.unwrap_err();
+    let err = c
+        .call::<i64>(ENDPOINT, "throwsException", NoArgs {}, Inputs::new())
+        .await
+        .unwrap_err();
     assert_eq!(err, Error::ClosedWithError);
-    let err = c.call::<i64>(ENDPOINT, "throwsSerializableException", NoArgs {}, Inputs::new()).await.unwrap_err();
+    let err = c
+        .call::<i64>(
+            ENDPOINT,
+            "throwsSerializableException",
+            NoArgs {},
+            Inputs::new(),
+        )
+        .await
+        .unwrap_err();
     assert!(err.exception::<ExceptionWithData>().is_some(), "{err:?}");
 }
 
@@ -80,7 +135,8 @@ async fn future_methods_return_one_value_or_an_error() {
 async fn an_input_stream_is_echoed_then_the_call_ends() {
     let server = TestServer::start();
     let inputs = Inputs::new().values("stream", stream::iter(0..10i64));
-    let got = collect(client(&server).stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, inputs)).await;
+    let got =
+        collect(client(&server).stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, inputs)).await;
     assert_eq!(got, (0..10).map(Ok).collect::<Vec<_>>());
 }
 
@@ -93,15 +149,23 @@ async fn a_dynamic_stream_keeps_each_values_type() {
         Dynamic::new(&SimpleData { num: 42 }).unwrap(),
     ];
     let inputs = Inputs::new().values("stream", stream::iter(values.clone()));
-    let got: Vec<Dynamic> = collect(client(&server).stream::<Dynamic>(ENDPOINT, "dynamicEchoStream", NoArgs {}, inputs))
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let got: Vec<Dynamic> = collect(client(&server).stream::<Dynamic>(
+        ENDPOINT,
+        "dynamicEchoStream",
+        NoArgs {},
+        inputs,
+    ))
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
     assert_eq!(got, values);
     assert_eq!(got[0].decode::<i64>().unwrap(), 1);
     assert_eq!(got[1].decode::<String>().unwrap(), "two");
-    assert_eq!(got[2].decode::<SimpleData>().unwrap(), SimpleData { num: 42 });
+    assert_eq!(
+        got[2].decode::<SimpleData>().unwrap(),
+        SimpleData { num: 42 }
+    );
 }
 
 #[tokio::test]
@@ -109,7 +173,13 @@ async fn nulls_survive_a_nullable_stream() {
     let server = TestServer::start();
     let values = vec![Some(0i64), None, Some(2), None, Some(4)];
     let inputs = Inputs::new().values("stream", stream::iter(values.clone()));
-    let got = collect(client(&server).stream::<Option<i64>>(ENDPOINT, "nullableIntEchoStream", NoArgs {}, inputs)).await;
+    let got = collect(client(&server).stream::<Option<i64>>(
+        ENDPOINT,
+        "nullableIntEchoStream",
+        NoArgs {},
+        inputs,
+    ))
+    .await;
     assert_eq!(got, values.into_iter().map(Ok).collect::<Vec<_>>());
 }
 
@@ -117,8 +187,11 @@ async fn nulls_survive_a_nullable_stream() {
 async fn closing_one_of_two_inputs_leaves_the_other_working() {
     let server = TestServer::start();
     let (tx2, rx2) = futures::channel::mpsc::unbounded::<i64>();
-    let inputs = Inputs::new().values("stream1", stream::empty::<i64>()).values("stream2", rx2);
-    let mut call = client(&server).stream::<i64>(ENDPOINT, "multipleIntEchoStreams", NoArgs {}, inputs);
+    let inputs = Inputs::new()
+        .values("stream1", stream::empty::<i64>())
+        .values("stream2", rx2);
+    let mut call =
+        client(&server).stream::<i64>(ENDPOINT, "multipleIntEchoStreams", NoArgs {}, inputs);
     for v in 0..4 {
         tx2.unbounded_send(v).unwrap();
         assert_eq!(call.next().await, Some(Ok(v)));
@@ -133,11 +206,18 @@ async fn input_errors_reach_the_method() {
     let c = client(&server);
     let failing = stream::iter(vec![Ok(1i64), Err(StreamError::failed("local failure"))]);
     let had_error: bool = c
-        .call(ENDPOINT, "didInputStreamHaveError", NoArgs {}, Inputs::new().stream("stream", failing))
+        .call(
+            ENDPOINT,
+            "didInputStreamHaveError",
+            NoArgs {},
+            Inputs::new().stream("stream", failing),
+        )
         .await
         .unwrap();
     assert!(had_error);
-    let throwing = stream::iter(vec![Err::<i64, _>(StreamError::exception(ExceptionWithData::thrown()))]);
+    let throwing = stream::iter(vec![Err::<i64, _>(StreamError::exception(
+        ExceptionWithData::thrown(),
+    ))]);
     let serializable: bool = c
         .call(
             ENDPOINT,
@@ -154,9 +234,20 @@ async fn input_errors_reach_the_method() {
 async fn rejected_opens_map_to_status_codes() {
     let server = TestServer::start();
     let c = client(&server);
-    let err = c.call::<i64>("nope", "simpleStream", NoArgs {}, Inputs::new()).await.unwrap_err();
+    let err = c
+        .call::<i64>("nope", "simpleStream", NoArgs {}, Inputs::new())
+        .await
+        .unwrap_err();
     assert_eq!(err.status_code(), Some(404));
-    let err = c.call::<i64>(ENDPOINT, "simpleStreamWithParameter", NoArgs {}, Inputs::new()).await.unwrap_err();
+    let err = c
+        .call::<i64>(
+            ENDPOINT,
+            "simpleStreamWithParameter",
+            NoArgs {},
+            Inputs::new(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.status_code(), Some(400));
 }
 
@@ -174,7 +265,14 @@ async fn a_value_of_another_type_fails_the_call_not_the_socket() {
 async fn ten_streams_of_a_thousand_values_share_one_socket_without_loss() {
     let server = TestServer::start();
     let c = client(&server);
-    let calls = (0..10).map(|_| collect(c.stream::<i64>(ENDPOINT, "intStreamFromValue", Value { value: 1000 }, Inputs::new())));
+    let calls = (0..10).map(|_| {
+        collect(c.stream::<i64>(
+            ENDPOINT,
+            "intStreamFromValue",
+            Value { value: 1000 },
+            Inputs::new(),
+        ))
+    });
     let results = futures::future::join_all(calls).await;
     for got in results {
         assert_eq!(got, (0..1000).map(Ok).collect::<Vec<_>>());
@@ -186,10 +284,17 @@ async fn ten_streams_of_a_thousand_values_share_one_socket_without_loss() {
 async fn a_slow_reader_loses_nothing() {
     let server = TestServer::start();
     let c = client(&server);
-    let mut s = c.stream::<i64>(ENDPOINT, "intStreamFromValue", Value { value: 1000 }, Inputs::new());
+    let mut s = c.stream::<i64>(
+        ENDPOINT,
+        "intStreamFromValue",
+        Value { value: 1000 },
+        Inputs::new(),
+    );
     assert_eq!(s.next().await, Some(Ok(0)));
     // Let the rest pile up before reading on.
-    server.wait_for_stats("call ended on the server", |st| st.open_calls == 0).await;
+    server
+        .wait_for_stats("call ended on the server", |st| st.open_calls == 0)
+        .await;
     let rest: Vec<_> = s.collect().await;
     assert_eq!(rest, (1..1000).map(Ok).collect::<Vec<_>>());
 }

@@ -34,7 +34,9 @@ async fn fake_server(reply: bool) -> (String, Arc<AtomicUsize>) {
         while let Ok((tcp, _)) = listener.accept().await {
             let counter = counter.clone();
             tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
                 let mut answered_ping = false;
                 while let Some(Ok(WsMessage::Binary(bytes))) = ws.next().await {
                     match Message::decode(&bytes) {
@@ -65,9 +67,16 @@ async fn fake_server(reply: bool) -> (String, Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn no_server_is_a_connect_failure() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let c = Client::new(&format!("http://127.0.0.1:{port}")).unwrap();
-    let err = c.call::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new()).await.unwrap_err();
+    let err = c
+        .call::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::ConnectFailed(_)), "{err:?}");
 }
 
@@ -79,7 +88,11 @@ async fn a_server_that_never_answers_times_out_each_attempt() {
     for result in futures::future::join_all(calls).await {
         assert_eq!(result, Err(Error::ConnectTimedOut));
     }
-    assert_eq!(pings.load(Ordering::SeqCst), 5, "one attempt, and one ping, per open");
+    assert_eq!(
+        pings.load(Ordering::SeqCst),
+        5,
+        "one attempt, and one ping, per open"
+    );
 }
 
 #[tokio::test]
@@ -91,7 +104,12 @@ async fn concurrent_first_calls_share_one_socket() {
     for _ in 0..5 {
         let (tx, rx) = mpsc::unbounded::<i64>();
         senders.push(tx);
-        calls.push(c.stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, Inputs::new().values("stream", rx)));
+        calls.push(c.stream::<i64>(
+            ENDPOINT,
+            "intEchoStream",
+            NoArgs {},
+            Inputs::new().values("stream", rx),
+        ));
     }
     for (tx, call) in senders.iter().zip(calls.iter_mut()) {
         tx.unbounded_send(7).unwrap();
@@ -101,7 +119,9 @@ async fn concurrent_first_calls_share_one_socket() {
     assert_eq!((s.open_connections, s.open_calls), (1, 5));
     drop(calls);
     server
-        .wait_for_stats("socket closed once no call is left", |s| s.open_connections == 0 && s.open_calls == 0)
+        .wait_for_stats("socket closed once no call is left", |s| {
+            s.open_connections == 0 && s.open_calls == 0
+        })
         .await;
 }
 
@@ -110,7 +130,12 @@ async fn dropping_the_stream_cancels_the_call_and_closes_the_idle_socket() {
     let server = TestServer::start();
     let c = Client::new(&server.http_url()).unwrap();
     let (tx, rx) = mpsc::unbounded::<i64>();
-    let mut call = c.stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, Inputs::new().values("stream", rx));
+    let mut call = c.stream::<i64>(
+        ENDPOINT,
+        "intEchoStream",
+        NoArgs {},
+        Inputs::new().values("stream", rx),
+    );
     tx.unbounded_send(1).unwrap();
     assert_eq!(call.next().await, Some(Ok(1)));
     drop(call);
@@ -139,7 +164,14 @@ async fn pongs_keep_an_active_connection_alive() {
         delay: u64,
     }
     // One second without a value, five idle timeouts long.
-    let got = c.call::<i64>(ENDPOINT, "delayedStreamResponse", Delay { delay: 1 }, Inputs::new()).await;
+    let got = c
+        .call::<i64>(
+            ENDPOINT,
+            "delayedStreamResponse",
+            Delay { delay: 1 },
+            Inputs::new(),
+        )
+        .await;
     assert_eq!(got, Ok(42));
 }
 
@@ -149,7 +181,12 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
     let addr = server.running.addr();
     let c = Client::new(&server.http_url()).unwrap();
     let (tx, rx) = mpsc::unbounded::<i64>();
-    let mut call = c.stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, Inputs::new().values("stream", rx));
+    let mut call = c.stream::<i64>(
+        ENDPOINT,
+        "intEchoStream",
+        NoArgs {},
+        Inputs::new().values("stream", rx),
+    );
     tx.unbounded_send(1).unwrap();
     assert_eq!(call.next().await, Some(Ok(1)));
     drop(server);
@@ -158,8 +195,17 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
     // A new server on the same port: the next call opens a new socket.
     let again = support::method_streaming::endpoint();
     let restarted = streampod::Server::builder().endpoint(again).build();
-    let _running = restarted.spawn(std::net::TcpListener::bind(addr).unwrap()).unwrap();
-    let got = c.call::<i64>(ENDPOINT, "intReturnFromStream", NoArgs {}, Inputs::new().values("stream", futures::stream::iter([5i64]))).await;
+    let _running = restarted
+        .spawn(std::net::TcpListener::bind(addr).unwrap())
+        .unwrap();
+    let got = c
+        .call::<i64>(
+            ENDPOINT,
+            "intReturnFromStream",
+            NoArgs {},
+            Inputs::new().values("stream", futures::stream::iter([5i64])),
+        )
+        .await;
     assert_eq!(got, Ok(5));
 }
 
@@ -168,12 +214,24 @@ async fn closing_the_client_fails_open_calls_and_later_calls_reconnect() {
     let server = TestServer::start();
     let c = Client::new(&server.http_url()).unwrap();
     let (tx, rx) = mpsc::unbounded::<i64>();
-    let mut call = c.stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, Inputs::new().values("stream", rx));
+    let mut call = c.stream::<i64>(
+        ENDPOINT,
+        "intEchoStream",
+        NoArgs {},
+        Inputs::new().values("stream", rx),
+    );
     tx.unbounded_send(1).unwrap();
     assert_eq!(call.next().await, Some(Ok(1)));
     c.close().await;
     assert_eq!(call.next().await, Some(Err(Error::ConnectionClosed)));
-    let got = c.call::<i64>(ENDPOINT, "simpleStreamWithParameter", Value1 { value: 1 }, Inputs::new()).await;
+    let got = c
+        .call::<i64>(
+            ENDPOINT,
+            "simpleStreamWithParameter",
+            Value1 { value: 1 },
+            Inputs::new(),
+        )
+        .await;
     assert_eq!(got, Ok(0));
 }
 
@@ -199,7 +257,17 @@ async fn an_input_the_method_lets_go_of_is_no_longer_pulled() {
         tokio::time::sleep(Duration::from_millis(1)).await;
         Some((3i64, flag))
     });
-    let got = c.call::<i64>(ENDPOINT, "intReturnFromStream", NoArgs {}, Inputs::new().values("stream", endless)).await;
+    let got = c
+        .call::<i64>(
+            ENDPOINT,
+            "intReturnFromStream",
+            NoArgs {},
+            Inputs::new().values("stream", endless),
+        )
+        .await;
     assert_eq!(got, Ok(3));
-    wait_until("the client dropped the endless input", || dropped.load(Ordering::SeqCst)).await;
+    wait_until("the client dropped the endless input", || {
+        dropped.load(Ordering::SeqCst)
+    })
+    .await;
 }

@@ -25,7 +25,12 @@ fn assert_exception_with_data(f: &Frame, n: u8) {
             .unwrap()
     };
     assert_eq!(field("message").as_str(), Some("Throwing an exception"));
-    let fields: Vec<_> = field("errorFields").as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let fields: Vec<_> = field("errorFields")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert_eq!(fields, vec!["first line error", "second line error"]);
     let date = field("creationDate");
     let date = date.as_str().unwrap();
@@ -57,17 +62,27 @@ async fn a_future_throwing_closes_the_call_and_its_input_with_error() {
     let mut raw = RawClient::connect(&server).await;
     open(&mut raw, "inStreamThrowsException", 1, &["stream"]).await;
     raw.recv().await.assert_close(&cid(1), None, "error");
-    raw.recv().await.assert_close(&cid(1), Some("stream"), "error");
+    raw.recv()
+        .await
+        .assert_close(&cid(1), Some("stream"), "error");
 }
 
 #[tokio::test]
 async fn a_future_throwing_a_serializable_exception_sends_msse_and_closes() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
-    open(&mut raw, "inStreamThrowsSerializableException", 1, &["stream"]).await;
+    open(
+        &mut raw,
+        "inStreamThrowsSerializableException",
+        1,
+        &["stream"],
+    )
+    .await;
     assert_exception_with_data(&raw.recv().await, 1);
     raw.recv().await.assert_close(&cid(1), None, "error");
-    raw.recv().await.assert_close(&cid(1), Some("stream"), "error");
+    raw.recv()
+        .await
+        .assert_close(&cid(1), Some("stream"), "error");
 }
 
 #[tokio::test]
@@ -77,13 +92,17 @@ async fn a_method_that_panics_fails_only_its_call() {
     open(&mut raw, "intEchoStream", 1, &["stream"]).await;
     open(&mut raw, "exceptionThrownBeforeStreamReturn", 2, &[]).await;
     raw.recv().await.assert_close(&cid(2), None, "error");
-    raw.send(msm("intEchoStream", &cid(1), Some("stream"), int(5))).await;
+    raw.send(msm("intEchoStream", &cid(1), Some("stream"), int(5)))
+        .await;
     assert_eq!(raw.recv().await.int(), 5);
 }
 
 #[tokio::test]
 async fn the_socket_stays_usable_after_a_call_fails() {
-    for method in ["outStreamThrowsException", "outStreamThrowsSerializableException"] {
+    for method in [
+        "outStreamThrowsException",
+        "outStreamThrowsSerializableException",
+    ] {
         let server = TestServer::start();
         let mut raw = RawClient::connect(&server).await;
         open(&mut raw, "intEchoStream", 1, &["stream"]).await;
@@ -95,7 +114,8 @@ async fn the_socket_stays_usable_after_a_call_fails() {
                 break;
             }
         }
-        raw.send(msm("intEchoStream", &cid(1), Some("stream"), int(4))).await;
+        raw.send(msm("intEchoStream", &cid(1), Some("stream"), int(4)))
+            .await;
         assert_eq!(raw.recv().await.int(), 4);
     }
 }
@@ -105,7 +125,13 @@ async fn a_client_input_closed_with_error_reaches_the_method() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
     open(&mut raw, "didInputStreamHaveError", 1, &["stream"]).await;
-    raw.send(cmsc("didInputStreamHaveError", &cid(1), Some("stream"), "error")).await;
+    raw.send(cmsc(
+        "didInputStreamHaveError",
+        &cid(1),
+        Some("stream"),
+        "error",
+    ))
+    .await;
     let f = raw.recv().await;
     assert_eq!(f.wrapped("o"), ("bool".to_string(), true.into()));
     raw.recv().await.assert_close(&cid(1), None, "done");
@@ -129,7 +155,9 @@ async fn a_client_input_exception_reaches_the_method_as_a_serializable_exception
     raw.send(msse(m, &cid(1), Some("stream"), ex)).await;
     raw.send(cmsc(m, &cid(1), Some("stream"), "error")).await;
     // The method stops reading at the first error, which closes its input, then answers.
-    raw.recv().await.assert_close(&cid(1), Some("stream"), "done");
+    raw.recv()
+        .await
+        .assert_close(&cid(1), Some("stream"), "done");
     let f = raw.recv().await;
     assert_eq!(f.wrapped("o"), ("bool".to_string(), true.into()));
 }

@@ -17,9 +17,11 @@ async fn echo_returns_every_value_in_order_then_done() {
     let mut raw = RawClient::connect(&server).await;
     open(&mut raw, "intEchoStream", &["stream"]).await;
     for v in 0..4 {
-        raw.send(msm("intEchoStream", &cid(1), Some("stream"), int(v))).await;
+        raw.send(msm("intEchoStream", &cid(1), Some("stream"), int(v)))
+            .await;
     }
-    raw.send(cmsc("intEchoStream", &cid(1), Some("stream"), "done")).await;
+    raw.send(cmsc("intEchoStream", &cid(1), Some("stream"), "done"))
+        .await;
     let echoed: Vec<i64> = raw.recv_n(4).await.iter().map(Frame::int).collect();
     assert_eq!(echoed, vec![0, 1, 2, 3]);
     raw.recv().await.assert_close(&cid(1), None, "done");
@@ -31,12 +33,16 @@ async fn a_future_reading_the_first_value_closes_its_input_then_returns() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
     open(&mut raw, "intReturnFromStream", &["stream"]).await;
-    raw.send(msm("intReturnFromStream", &cid(1), Some("stream"), int(7))).await;
-    raw.recv().await.assert_close(&cid(1), Some("stream"), "done");
+    raw.send(msm("intReturnFromStream", &cid(1), Some("stream"), int(7)))
+        .await;
+    raw.recv()
+        .await
+        .assert_close(&cid(1), Some("stream"), "done");
     assert_eq!(raw.recv().await.int(), 7);
     raw.recv().await.assert_close(&cid(1), None, "done");
     // The client's redundant close is ignored.
-    raw.send(cmsc("intReturnFromStream", &cid(1), None, "done")).await;
+    raw.send(cmsc("intReturnFromStream", &cid(1), None, "done"))
+        .await;
     raw.expect_quiet().await;
 }
 
@@ -48,7 +54,8 @@ async fn two_inputs_are_merged_and_close_independently() {
     open(&mut raw, m, &["stream1", "stream2"]).await;
     for v in 1..=4 {
         raw.send(msm(m, &cid(1), Some("stream1"), int(v))).await;
-        raw.send(msm(m, &cid(1), Some("stream2"), int(v * 10))).await;
+        raw.send(msm(m, &cid(1), Some("stream2"), int(v * 10)))
+            .await;
     }
     let mut got: Vec<i64> = raw.recv_n(8).await.iter().map(Frame::int).collect();
     got.sort();
@@ -67,7 +74,8 @@ async fn nullable_values_keep_their_nulls() {
     let m = "nullableIntEchoStream";
     open(&mut raw, m, &["stream"]).await;
     raw.send(msm(m, &cid(1), Some("stream"), int(1))).await;
-    raw.send(msm(m, &cid(1), Some("stream"), wrapped("null", Value::Nil))).await;
+    raw.send(msm(m, &cid(1), Some("stream"), wrapped("null", Value::Nil)))
+        .await;
     raw.send(msm(m, &cid(1), Some("stream"), int(3))).await;
     let got: Vec<(String, Value)> = raw.recv_n(3).await.iter().map(|f| f.wrapped("o")).collect();
     assert_eq!(
@@ -86,7 +94,8 @@ async fn a_nullable_future_returns_null_as_a_value() {
     let mut raw = RawClient::connect(&server).await;
     let m = "nullableIntReturnFromStream";
     open(&mut raw, m, &["stream"]).await;
-    raw.send(msm(m, &cid(1), Some("stream"), wrapped("null", Value::Nil))).await;
+    raw.send(msm(m, &cid(1), Some("stream"), wrapped("null", Value::Nil)))
+        .await;
     let frames = raw.recv_n(3).await;
     let value = frames.iter().find(|f| f.kind == "msm").expect("a value");
     assert_eq!(value.wrapped("o"), ("null".to_string(), Value::Nil));
@@ -103,7 +112,10 @@ async fn a_dynamic_stream_carries_mixed_types() {
         wrapped("String", "hello".into()),
         wrapped("SimpleData", map(vec![("num", 42.into())])),
         wrapped("List<int>", Value::Array(vec![1.into(), 2.into()])),
-        wrapped("List", Value::Array(vec![int(1), wrapped("String", "two".into())])),
+        wrapped(
+            "List",
+            Value::Array(vec![int(1), wrapped("String", "two".into())]),
+        ),
     ];
     for v in &values {
         raw.send(msm(m, &cid(1), Some("stream"), v.clone())).await;
@@ -119,11 +131,21 @@ async fn a_value_of_the_wrong_class_fails_only_its_input() {
     let mut raw = RawClient::connect(&server).await;
     let m = "multipleIntEchoStreams";
     open(&mut raw, m, &["stream1", "stream2"]).await;
-    raw.send(msm(m, &cid(1), Some("stream1"), wrapped("String", "x".into()))).await;
-    raw.recv().await.assert_close(&cid(1), Some("stream1"), "error");
+    raw.send(msm(
+        m,
+        &cid(1),
+        Some("stream1"),
+        wrapped("String", "x".into()),
+    ))
+    .await;
+    raw.recv()
+        .await
+        .assert_close(&cid(1), Some("stream1"), "error");
     // The method sees the error item on stream1, and its echo fails with it.
     raw.recv().await.assert_close(&cid(1), None, "error");
-    raw.recv().await.assert_close(&cid(1), Some("stream2"), "error");
+    raw.recv()
+        .await
+        .assert_close(&cid(1), Some("stream2"), "error");
     // The connection goes on.
     raw.expect_quiet().await;
 }
@@ -132,14 +154,24 @@ async fn a_value_of_the_wrong_class_fails_only_its_input() {
 async fn an_unknown_class_on_a_dynamic_stream_fails_only_that_stream() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
-    raw.send(omsc("intEchoStream", &cid(2), no_args(), &["stream"])).await;
+    raw.send(omsc("intEchoStream", &cid(2), no_args(), &["stream"]))
+        .await;
     raw.recv().await.assert_open(&cid(2), "success");
     let m = "dynamicEchoStream";
     open(&mut raw, m, &["stream"]).await;
-    raw.send(msm(m, &cid(1), Some("stream"), wrapped("NoSuchClass", map(vec![])))).await;
-    raw.recv().await.assert_close(&cid(1), Some("stream"), "error");
+    raw.send(msm(
+        m,
+        &cid(1),
+        Some("stream"),
+        wrapped("NoSuchClass", map(vec![])),
+    ))
+    .await;
+    raw.recv()
+        .await
+        .assert_close(&cid(1), Some("stream"), "error");
     raw.recv().await.assert_close(&cid(1), None, "error");
-    raw.send(msm("intEchoStream", &cid(2), Some("stream"), int(8))).await;
+    raw.send(msm("intEchoStream", &cid(2), Some("stream"), int(8)))
+        .await;
     assert_eq!(raw.recv().await.int(), 8);
 }
 
@@ -149,8 +181,16 @@ async fn data_that_does_not_match_its_class_fails_the_stream() {
     let mut raw = RawClient::connect(&server).await;
     let m = "dynamicEchoStream";
     open(&mut raw, m, &["stream"]).await;
-    raw.send(msm(m, &cid(1), Some("stream"), wrapped("SimpleData", "not a map".into()))).await;
-    raw.recv().await.assert_close(&cid(1), Some("stream"), "error");
+    raw.send(msm(
+        m,
+        &cid(1),
+        Some("stream"),
+        wrapped("SimpleData", "not a map".into()),
+    ))
+    .await;
+    raw.recv()
+        .await
+        .assert_close(&cid(1), Some("stream"), "error");
 }
 
 #[tokio::test]
@@ -159,7 +199,11 @@ async fn a_typed_list_stream_echoes_lists() {
     let mut raw = RawClient::connect(&server).await;
     let m = "simpleListInOutIntStream";
     open(&mut raw, m, &["stream"]).await;
-    let list = wrapped("List<int>", Value::Array(vec![1.into(), 2.into(), 3.into()]));
-    raw.send(msm(m, &cid(1), Some("stream"), list.clone())).await;
+    let list = wrapped(
+        "List<int>",
+        Value::Array(vec![1.into(), 2.into(), 3.into()]),
+    );
+    raw.send(msm(m, &cid(1), Some("stream"), list.clone()))
+        .await;
     assert_eq!(raw.recv().await.get("o"), Some(&list));
 }

@@ -58,7 +58,12 @@ async fn a_missing_argument_is_invalid() {
 
 #[tokio::test]
 async fn an_argument_of_the_wrong_type_is_invalid() {
-    let (_s, _r, f) = open("simpleStreamWithParameter", map(vec![("value", "four".into())]), &[]).await;
+    let (_s, _r, f) = open(
+        "simpleStreamWithParameter",
+        map(vec![("value", "four".into())]),
+        &[],
+    )
+    .await;
     f.assert_open(&cid(1), "invalidArguments");
 }
 
@@ -76,7 +81,12 @@ async fn a_missing_required_input_stream_is_invalid() {
 
 #[tokio::test]
 async fn a_present_argument_succeeds() {
-    let (_s, _r, f) = open("simpleStreamWithParameter", map(vec![("value", 42.into())]), &[]).await;
+    let (_s, _r, f) = open(
+        "simpleStreamWithParameter",
+        map(vec![("value", 42.into())]),
+        &[],
+    )
+    .await;
     f.assert_open(&cid(1), "success");
 }
 
@@ -104,10 +114,12 @@ async fn unknown_names_in_is_are_ignored() {
 async fn a_cid_in_use_cannot_be_opened_again() {
     let (_s, mut raw, f) = open("intEchoStream", no_args(), &["stream"]).await;
     f.assert_open(&cid(1), "success");
-    raw.send(omsc("intEchoStream", &cid(1), no_args(), &["stream"])).await;
+    raw.send(omsc("intEchoStream", &cid(1), no_args(), &["stream"]))
+        .await;
     raw.recv().await.assert_open(&cid(1), "invalidArguments");
     // The first call is unaffected.
-    raw.send(msm("intEchoStream", &cid(1), Some("stream"), int(3))).await;
+    raw.send(msm("intEchoStream", &cid(1), Some("stream"), int(3)))
+        .await;
     assert_eq!(raw.recv().await.int(), 3);
 }
 
@@ -115,6 +127,12 @@ async fn a_cid_in_use_cannot_be_opened_again() {
 async fn an_upper_case_cid_is_answered_in_lower_case() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
-    raw.send(omsc("simpleStream", &cid(0xab).to_uppercase(), no_args(), &[])).await;
+    raw.send(omsc(
+        "simpleStream",
+        &cid(0xab).to_uppercase(),
+        no_args(),
+        &[],
+    ))
+    .await;
     raw.recv().await.assert_open(&cid(0xab), "success");
 }

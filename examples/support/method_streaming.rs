@@ -78,30 +78,62 @@ pub fn endpoint() -> Endpoint {
     Endpoint::new("methodStreaming")
         // Stream-returning methods.
         .stream("simpleStream", [], |_, _: NoArgs, ()| count(10))
-        .stream("neverEndingStreamWithDelay", [], |_, a: MillisecondsDelay, ()| {
-            let period = Duration::from_millis(a.milliseconds_delay.max(1));
-            stream::unfold(0i64, move |i| async move {
-                tokio::time::sleep(period).await;
-                Some((Ok(i), i + 1))
-            })
-        })
+        .stream(
+            "neverEndingStreamWithDelay",
+            [],
+            |_, a: MillisecondsDelay, ()| {
+                let period = Duration::from_millis(a.milliseconds_delay.max(1));
+                stream::unfold(0i64, move |i| async move {
+                    tokio::time::sleep(period).await;
+                    Some((Ok(i), i + 1))
+                })
+            },
+        )
         .stream("intStreamFromValue", [], |_, a: Value, ()| count(a.value))
-        .stream("simpleStreamWithParameter", [], |_, a: Value, ()| count(a.value))
+        .stream("simpleStreamWithParameter", [], |_, a: Value, ()| {
+            count(a.value)
+        })
         .stream("simpleDataStream", [], |_, a: Value, ()| {
             count(a.value).map(|n| n.map(|num| SimpleData { num }))
         })
-        .stream("intEchoStream", ["stream"], |_, _: NoArgs, (s,): Input<i64>| s)
-        .stream("dynamicEchoStream", ["stream"], |_, _: NoArgs, (s,): Input<Dynamic>| s)
-        .stream("nullableIntEchoStream", ["stream"], |_, _: NoArgs, (s,): Input<Option<i64>>| s)
-        .stream("simpleInOutDataStream", ["stream"], |_, _: NoArgs, (s,): Input<SimpleData>| s)
-        .stream("simpleListInOutIntStream", ["stream"], |_, _: NoArgs, (s,): Input<Vec<i64>>| s)
-        .stream("multipleIntEchoStreams", ["stream1", "stream2"], |_, _: NoArgs, (a, b): (InputStream<i64>, InputStream<i64>)| {
-            stream::select(a, b)
-        })
-        .stream("optionalEchoStream", ["stream"], |_, _: NoArgs, (s,): (Option<InputStream<i64>>,)| match s {
-            Some(s) => s.boxed(),
-            None => stream::iter([Ok(-1)]).boxed(),
-        })
+        .stream(
+            "intEchoStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<i64>| s,
+        )
+        .stream(
+            "dynamicEchoStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<Dynamic>| s,
+        )
+        .stream(
+            "nullableIntEchoStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<Option<i64>>| s,
+        )
+        .stream(
+            "simpleInOutDataStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<SimpleData>| s,
+        )
+        .stream(
+            "simpleListInOutIntStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<Vec<i64>>| s,
+        )
+        .stream(
+            "multipleIntEchoStreams",
+            ["stream1", "stream2"],
+            |_, _: NoArgs, (a, b): (InputStream<i64>, InputStream<i64>)| stream::select(a, b),
+        )
+        .stream(
+            "optionalEchoStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): (Option<InputStream<i64>>,)| match s {
+                Some(s) => s.boxed(),
+                None => stream::iter([Ok(-1)]).boxed(),
+            },
+        )
         .stream("delayedStreamResponse", [], |_, a: Delay, ()| {
             stream::once(async move {
                 tokio::time::sleep(Duration::from_secs(a.delay)).await;
@@ -111,60 +143,121 @@ pub fn endpoint() -> Endpoint {
         .stream("outStreamThrowsException", [], |_, _: NoArgs, ()| {
             throwing::<i64>(StreamError::failed("Throwing an exception"))
         })
-        .stream("outStreamThrowsSerializableException", [], |_, _: NoArgs, ()| {
-            throwing::<i64>(StreamError::exception(ExceptionWithData::thrown()))
-        })
-        .stream("exceptionThrownBeforeStreamReturn", [], |_, _: NoArgs, ()| -> Values<i64> {
-            panic!("Throwing an exception before the stream is returned")
-        })
+        .stream(
+            "outStreamThrowsSerializableException",
+            [],
+            |_, _: NoArgs, ()| throwing::<i64>(StreamError::exception(ExceptionWithData::thrown())),
+        )
+        .stream(
+            "exceptionThrownBeforeStreamReturn",
+            [],
+            |_, _: NoArgs, ()| -> Values<i64> {
+                panic!("Throwing an exception before the stream is returned")
+            },
+        )
         .stream("exceptionThrownInStreamReturn", [], |_, _: NoArgs, ()| {
             throwing::<i64>(StreamError::failed("first event is an error"))
         })
         // Future-returning methods.
-        .future("intReturnFromStream", ["stream"], |_, _: NoArgs, (s,): Input<i64>| first(s))
-        .future("nullableIntReturnFromStream", ["stream"], |_, _: NoArgs, (s,): Input<Option<i64>>| first(s))
-        .future("simpleInputReturnStream", ["stream"], |_, _: NoArgs, (s,): Input<i64>| first(s))
-        .future("voidReturnAfterStream", ["stream"], |_, _: NoArgs, (s,): Input<i64>| async move {
-            s.for_each(|_| async {}).await;
-            Ok(())
-        })
-        .future("directVoidReturnWithStreamInput", ["stream"], |_, _: NoArgs, (_s,): Input<i64>| async { Ok(()) })
-        .future("directOneIntReturnWithStreamInput", ["stream"], |_, _: NoArgs, (_s,): Input<i64>| async { Ok(1i64) })
-        .future("delayedNeverListenedInputStream", ["stream"], |_, a: Delay, (s,): Input<i64>| async move {
-            let _never_read = s;
-            tokio::time::sleep(Duration::from_secs(a.delay)).await;
-            Ok(())
-        })
+        .future(
+            "intReturnFromStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<i64>| first(s),
+        )
+        .future(
+            "nullableIntReturnFromStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<Option<i64>>| first(s),
+        )
+        .future(
+            "simpleInputReturnStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<i64>| first(s),
+        )
+        .future(
+            "voidReturnAfterStream",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<i64>| async move {
+                s.for_each(|_| async {}).await;
+                Ok(())
+            },
+        )
+        .future(
+            "directVoidReturnWithStreamInput",
+            ["stream"],
+            |_, _: NoArgs, (_s,): Input<i64>| async { Ok(()) },
+        )
+        .future(
+            "directOneIntReturnWithStreamInput",
+            ["stream"],
+            |_, _: NoArgs, (_s,): Input<i64>| async { Ok(1i64) },
+        )
+        .future(
+            "delayedNeverListenedInputStream",
+            ["stream"],
+            |_, a: Delay, (s,): Input<i64>| async move {
+                let _never_read = s;
+                tokio::time::sleep(Duration::from_secs(a.delay)).await;
+                Ok(())
+            },
+        )
         // These keep their input open while they throw, so it is closed with the call.
-        .future("inStreamThrowsException", ["stream"], |_, _: NoArgs, (s,): Input<i64>| async move {
-            let _input = s;
-            Err::<(), _>(StreamError::failed("Throwing an exception"))
-        })
-        .future("inStreamThrowsSerializableException", ["stream"], |_, _: NoArgs, (s,): Input<i64>| async move {
-            let _input = s;
-            Err::<(), _>(StreamError::exception(ExceptionWithData::thrown()))
-        })
+        .future(
+            "inStreamThrowsException",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<i64>| async move {
+                let _input = s;
+                Err::<(), _>(StreamError::failed("Throwing an exception"))
+            },
+        )
+        .future(
+            "inStreamThrowsSerializableException",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<i64>| async move {
+                let _input = s;
+                Err::<(), _>(StreamError::exception(ExceptionWithData::thrown()))
+            },
+        )
         .future("throwsException", [], |_, _: NoArgs, ()| async {
             Err::<i64, _>(StreamError::failed("Throwing an exception"))
         })
-        .future("throwsSerializableException", [], |_, _: NoArgs, ()| async {
-            Err::<i64, _>(StreamError::exception(ExceptionWithData::thrown()))
-        })
-        .future("didInputStreamHaveError", ["stream"], |_, _: NoArgs, (s,): Input<i64>| async move {
-            Ok(s.any(|item| async move { item.is_err() }).await)
-        })
+        .future(
+            "throwsSerializableException",
+            [],
+            |_, _: NoArgs, ()| async {
+                Err::<i64, _>(StreamError::exception(ExceptionWithData::thrown()))
+            },
+        )
+        .future(
+            "didInputStreamHaveError",
+            ["stream"],
+            |_, _: NoArgs, (s,): Input<i64>| async move {
+                Ok(s.any(|item| async move { item.is_err() }).await)
+            },
+        )
         .future(
             "didInputStreamHaveSerializableExceptionError",
             ["stream"],
             |_, _: NoArgs, (s,): Input<i64>| async move {
-                Ok(s.any(|item| async move { matches!(item, Err(StreamError::Exception(_))) }).await)
+                Ok(
+                    s.any(|item| async move { matches!(item, Err(StreamError::Exception(_))) })
+                        .await,
+                )
             },
         )
         // Probes backed by the server's counters.
-        .future("openCalls", [], |session: Session, _: NoArgs, ()| async move {
-            Ok(session.server_stats().open_calls.saturating_sub(1) as i64)
-        })
-        .future("cancelledCalls", [], |session: Session, _: NoArgs, ()| async move {
-            Ok(session.server_stats().calls_cancelled as i64)
-        })
+        .future(
+            "openCalls",
+            [],
+            |session: Session, _: NoArgs, ()| async move {
+                Ok(session.server_stats().open_calls.saturating_sub(1) as i64)
+            },
+        )
+        .future(
+            "cancelledCalls",
+            [],
+            |session: Session, _: NoArgs, ()| async move {
+                Ok(session.server_stats().calls_cancelled as i64)
+            },
+        )
 }

@@ -7,7 +7,9 @@
 //! `msm`* then (`msse`) then the final `cmsc`, then `cmsc(p)` for inputs still open. After
 //! that it stops and sends nothing more.
 
-use super::messages::{CallEnded, CancelCall, CloseInput, FromCall, InputException, InputItem, Shutdown};
+use super::messages::{
+    CallEnded, CancelCall, CloseInput, FromCall, InputException, InputItem, Shutdown,
+};
 use crate::error::StreamError;
 use crate::protocol::{CloseReason, Dynamic, Message, Target};
 use crate::server::{Counters, NamedSink, Prepared, Session};
@@ -62,7 +64,9 @@ impl CallActor {
     }
 
     fn input_index(&self, param: &str) -> Option<usize> {
-        self.inputs.iter().position(|(name, _)| name.as_ref() == param)
+        self.inputs
+            .iter()
+            .position(|(name, _)| name.as_ref() == param)
     }
 
     /// Reports inputs the method has dropped (`cmsc(p, done)`) and forgets them.
@@ -90,7 +94,9 @@ impl CallActor {
         }
         self.ended = true;
         self.connection.do_send(FromCall::Ended(self.target.cid));
-        self.supervisor.do_send(CallEnded { cid: self.target.cid });
+        self.supervisor.do_send(CallEnded {
+            cid: self.target.cid,
+        });
         ctx.stop();
     }
 }
@@ -125,7 +131,11 @@ impl Actor for CallActor {
                 ctx.add_stream(output);
             }
             Err(_) => {
-                log::error!("{}.{}: method panicked before returning", self.target.endpoint, self.target.method);
+                log::error!(
+                    "{}.{}: method panicked before returning",
+                    self.target.endpoint,
+                    self.target.method
+                );
                 self.method_finished = true;
                 self.end(CloseReason::Error, None, ctx);
             }
@@ -158,9 +168,15 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
             Err(error) => {
                 self.method_finished = true;
                 match error {
-                    StreamError::Exception(exception) => self.end(CloseReason::Error, Some(exception), ctx),
+                    StreamError::Exception(exception) => {
+                        self.end(CloseReason::Error, Some(exception), ctx)
+                    }
                     StreamError::Failed(message) => {
-                        log::warn!("{}.{} failed: {message}", self.target.endpoint, self.target.method);
+                        log::warn!(
+                            "{}.{} failed: {message}",
+                            self.target.endpoint,
+                            self.target.method
+                        );
                         self.end(CloseReason::Error, None, ctx)
                     }
                 }

@@ -22,7 +22,10 @@ pub(crate) struct OpenCallHandle {
 impl Drop for OpenCallHandle {
     fn drop(&mut self) {
         if !self.finished {
-            let _ = self.connection.commands.send(Command::Cancel { cid: self.cid });
+            let _ = self
+                .connection
+                .commands
+                .send(Command::Cancel { cid: self.cid });
         }
     }
 }
@@ -78,7 +81,8 @@ impl<T: Wire> Stream for CallStream<T> {
                             Err(e)
                         }
                         Poll::Ready(Some(CallEvent::Value(v))) => {
-                            T::from_wrapped(v.class_name(), v.data()).map_err(|e| Error::Decode(e.to_string()))
+                            T::from_wrapped(v.class_name(), v.data())
+                                .map_err(|e| Error::Decode(e.to_string()))
                         }
                     };
                     if item.is_err() {

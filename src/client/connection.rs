@@ -222,7 +222,11 @@ impl SocketTask {
             WsMessage::Close(_) => return Err(Stop::Fail(Error::ConnectionClosed)),
             WsMessage::Text(_) => {
                 let request = "text frames are not supported".to_string();
-                let _ = self.write(&Message::BadRequest { request: request.clone() }).await;
+                let _ = self
+                    .write(&Message::BadRequest {
+                        request: request.clone(),
+                    })
+                    .await;
                 return Err(Stop::Fail(Error::Protocol(request)));
             }
             _ => return Ok(()),
@@ -230,7 +234,11 @@ impl SocketTask {
         let message = match Message::decode(&bytes) {
             Ok(m) => m,
             Err(e) => {
-                let _ = self.write(&Message::BadRequest { request: e.to_string() }).await;
+                let _ = self
+                    .write(&Message::BadRequest {
+                        request: e.to_string(),
+                    })
+                    .await;
                 return Err(Stop::Fail(Error::Protocol(e.to_string())));
             }
         };
@@ -253,12 +261,18 @@ impl SocketTask {
             },
             Message::Exception { target, exception } => {
                 if let Some(call) = self.remove_call(target.cid) {
-                    let _ = call.events.send(CallEvent::Failed(Error::ServerException(exception)));
+                    let _ = call
+                        .events
+                        .send(CallEvent::Failed(Error::ServerException(exception)));
                 }
             }
             Message::Close { target, reason } => match &target.param {
                 Some(param) => {
-                    if let Some(pump) = self.calls.get_mut(&target.cid).and_then(|c| c.pumps.remove(param)) {
+                    if let Some(pump) = self
+                        .calls
+                        .get_mut(&target.cid)
+                        .and_then(|c| c.pumps.remove(param))
+                    {
                         pump.abort();
                     }
                 }
@@ -271,7 +285,9 @@ impl SocketTask {
                 }
             },
             Message::BadRequest { request } => {
-                return Err(Stop::Fail(Error::Protocol(format!("server reported a bad request: {request}"))))
+                return Err(Stop::Fail(Error::Protocol(format!(
+                    "server reported a bad request: {request}"
+                ))))
             }
         }
         Ok(())
@@ -296,7 +312,9 @@ impl SocketTask {
             param: None,
         };
         if result != OpenResult::Success {
-            let _ = pending.reply.send(OpenReply::Failed(Error::open_failed(result)));
+            let _ = pending
+                .reply
+                .send(OpenReply::Failed(Error::open_failed(result)));
             return Ok(());
         }
         if pending.reply.send(OpenReply::Opened).is_err() {
@@ -311,7 +329,10 @@ impl SocketTask {
         }
         let mut pumps = HashMap::new();
         for (param, source) in pending.inputs {
-            pumps.insert(param.clone(), tokio::spawn(pump(self.self_tx.clone(), cid, param, source)));
+            pumps.insert(
+                param.clone(),
+                tokio::spawn(pump(self.self_tx.clone(), cid, param, source)),
+            );
         }
         self.calls.insert(
             cid,
@@ -398,7 +419,12 @@ impl SocketTask {
 }
 
 /// Feeds one input stream to the socket task until it ends, fails, or is aborted.
-async fn pump(tx: mpsc::WeakUnboundedSender<Command>, cid: Uuid, param: Arc<str>, mut source: InputSource) {
+async fn pump(
+    tx: mpsc::WeakUnboundedSender<Command>,
+    cid: Uuid,
+    param: Arc<str>,
+    mut source: InputSource,
+) {
     loop {
         let item = source.next().await;
         let last = !matches!(item, Some(Ok(_)));

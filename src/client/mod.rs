@@ -71,7 +71,7 @@ impl Inputs {
         S: Stream<Item = Result<T, StreamError>> + Send + 'static,
     {
         let source = stream
-            .map(|item| item.and_then(|v| Dynamic::new(&v).map_err(|e| StreamError::failed(e))))
+            .map(|item| item.and_then(|v| Dynamic::new(&v).map_err(StreamError::failed)))
             .boxed();
         self.streams.push((Arc::from(name), source));
         self
@@ -147,7 +147,8 @@ impl Client {
         inputs: Inputs,
     ) -> CallStream<T> {
         let inner = self.inner.clone();
-        let args = rmp_serde::to_vec_named(&args).map_err(|e| Error::Protocol(format!("cannot encode arguments: {e}")));
+        let args = rmp_serde::to_vec_named(&args)
+            .map_err(|e| Error::Protocol(format!("cannot encode arguments: {e}")));
         let (endpoint, method): (Arc<str>, Arc<str>) = (Arc::from(endpoint), Arc::from(method));
         CallStream::new(async move { inner.open(endpoint, method, args?, inputs).await }.boxed())
     }
@@ -223,7 +224,9 @@ impl ClientInner {
                 reply: reply_tx,
                 events: events_tx,
             };
-            if let Err(mpsc::error::SendError(Command::Open { inputs: back, .. })) = connection.commands.send(command) {
+            if let Err(mpsc::error::SendError(Command::Open { inputs: back, .. })) =
+                connection.commands.send(command)
+            {
                 inputs.streams = back;
                 continue;
             }
@@ -253,7 +256,11 @@ fn websocket_url(url: &str) -> Result<String, Error> {
     let scheme = match scheme.to_ascii_lowercase().as_str() {
         "http" | "ws" => "ws",
         "https" | "wss" => "wss",
-        other => return Err(Error::ConnectFailed(format!("unsupported scheme `{other}`"))),
+        other => {
+            return Err(Error::ConnectFailed(format!(
+                "unsupported scheme `{other}`"
+            )))
+        }
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() {
@@ -268,9 +275,18 @@ mod tests {
 
     #[test]
     fn url_path_is_replaced() {
-        assert_eq!(websocket_url("https://x/api/").unwrap(), "wss://x/v1/websocket");
-        assert_eq!(websocket_url("http://127.0.0.1:8080").unwrap(), "ws://127.0.0.1:8080/v1/websocket");
-        assert_eq!(websocket_url("ws://h:1/v1/websocket").unwrap(), "ws://h:1/v1/websocket");
+        assert_eq!(
+            websocket_url("https://x/api/").unwrap(),
+            "wss://x/v1/websocket"
+        );
+        assert_eq!(
+            websocket_url("http://127.0.0.1:8080").unwrap(),
+            "ws://127.0.0.1:8080/v1/websocket"
+        );
+        assert_eq!(
+            websocket_url("ws://h:1/v1/websocket").unwrap(),
+            "ws://h:1/v1/websocket"
+        );
         assert!(websocket_url("localhost:8080").is_err());
     }
 }

@@ -11,7 +11,9 @@
 
 mod open;
 
-use crate::call::messages::{Adopt, CancelCall, CloseInput, FromCall, InputException, InputItem, StopAll};
+use crate::call::messages::{
+    Adopt, CancelCall, CloseInput, FromCall, InputException, InputItem, StopAll,
+};
 use crate::call::{CallActor, CallSupervisor};
 use crate::protocol::{CloseReason, FrameError, Message, Target};
 use crate::recent::RecentIds;
@@ -111,7 +113,8 @@ impl Connection {
                 let Some(param) = target.param.clone() else {
                     self.send(
                         &Message::BadRequest {
-                            request: "Server does not accept messages targeting the return stream.".into(),
+                            request: "Server does not accept messages targeting the return stream."
+                                .into(),
                         },
                         ctx,
                     );
@@ -143,7 +146,10 @@ impl Connection {
                 }
             }
             Message::BadRequest { request } => {
-                log::debug!("connection {}: peer reported a bad request: {request}", self.id);
+                log::debug!(
+                    "connection {}: peer reported a bad request: {request}",
+                    self.id
+                );
                 self.close(ws::CloseCode::Normal, "peer sent brm", ctx);
             }
         }
@@ -172,7 +178,11 @@ impl Connection {
             actix_http::ws::Item::Last(b) => (true, b),
         };
         let Some((is_text, buf)) = self.fragment.as_mut() else {
-            return self.close(ws::CloseCode::Protocol, "continuation without a first frame", ctx);
+            return self.close(
+                ws::CloseCode::Protocol,
+                "continuation without a first frame",
+                ctx,
+            );
         };
         if buf.len() + bytes.len() > self.server.config.max_frame_size {
             return self.close(ws::CloseCode::Size, "message too large", ctx);
@@ -220,7 +230,9 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
                 ctx.close(reason);
                 ctx.stop();
             }
-            Err(ws::ProtocolError::Overflow) => self.close(ws::CloseCode::Size, "message too large", ctx),
+            Err(ws::ProtocolError::Overflow) => {
+                self.close(ws::CloseCode::Size, "message too large", ctx)
+            }
             Err(e) => {
                 log::debug!("connection {}: websocket error: {e}", self.id);
                 self.close(ws::CloseCode::Protocol, "websocket protocol error", ctx);

@@ -15,7 +15,12 @@ impl Connection {
     pub(super) fn open_call(&mut self, open: OpenCall, ctx: &mut ws::WebsocketContext<Self>) {
         let result = self.try_open(&open, ctx);
         if result != OpenResult::Success {
-            log::debug!("connection {}: open {}.{} refused: {result}", self.id, open.endpoint, open.method);
+            log::debug!(
+                "connection {}: open {}.{} refused: {result}",
+                self.id,
+                open.endpoint,
+                open.method
+            );
         }
         // On success the answer was sent before the call started.
         if result != OpenResult::Success {
@@ -60,7 +65,10 @@ impl Connection {
                 return OpenResult::InvalidArguments;
             }
             Err(PrepareError::MissingInput(name)) => {
-                log::debug!("connection {}: required input stream `{name}` not in `is`", self.id);
+                log::debug!(
+                    "connection {}: required input stream `{name}` not in `is`",
+                    self.id
+                );
                 return OpenResult::InvalidArguments;
             }
         };

@@ -36,8 +36,11 @@ impl DateTime {
     /// A UTC calendar date and time.
     pub fn from_utc(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> Self {
         let days = days_from_civil(year, month, day);
-        let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
-        DateTime { millis: secs * 1000 }
+        let secs =
+            days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
+        DateTime {
+            millis: secs * 1000,
+        }
     }
 
     /// Parses ISO-8601 text: `YYYY-MM-DDTHH:MM:SS[.fraction][Z|±HH:MM]`; no zone means UTC.
@@ -59,7 +62,12 @@ impl DateTime {
         }
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        if !(1..=12).contains(&month)
+            || !(1..=31).contains(&day)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
             return None;
         }
         let mut rest = &text[19..];
@@ -82,14 +90,23 @@ impl DateTime {
                     _ => return None,
                 };
                 let zone = rest.get(1..)?;
-                let (h, m) = zone.split_once(':').unwrap_or((zone.get(..2)?, zone.get(2..)?));
+                let (h, m) = zone
+                    .split_once(':')
+                    .unwrap_or((zone.get(..2)?, zone.get(2..)?));
                 if h.len() != 2 || m.len() != 2 {
                     return None;
                 }
                 sign * (h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?)
             }
         };
-        let base = DateTime::from_utc(year, month as u32, day as u32, hour as u32, minute as u32, second as u32);
+        let base = DateTime::from_utc(
+            year,
+            month as u32,
+            day as u32,
+            hour as u32,
+            minute as u32,
+            second as u32,
+        );
         Some(DateTime {
             millis: base.millis + millis - offset_minutes * 60_000,
         })
@@ -200,8 +217,16 @@ mod tests {
 
     #[test]
     fn parses_fractions_offsets_and_pre_epoch_dates() {
-        assert_eq!(DateTime::parse("1970-01-01T00:00:00.5Z").unwrap().millis(), 500);
-        assert_eq!(DateTime::parse("1970-01-01T01:00:00+01:00").unwrap().millis(), 0);
+        assert_eq!(
+            DateTime::parse("1970-01-01T00:00:00.5Z").unwrap().millis(),
+            500
+        );
+        assert_eq!(
+            DateTime::parse("1970-01-01T01:00:00+01:00")
+                .unwrap()
+                .millis(),
+            0
+        );
         let old = DateTime::parse("1969-12-31T23:59:59.999Z").unwrap();
         assert_eq!(old.millis(), -1);
         assert_eq!(old.to_string(), "1969-12-31T23:59:59.999Z");

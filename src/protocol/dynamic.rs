@@ -119,7 +119,10 @@ impl Wire for Dynamic {
         Ok(())
     }
     fn read_data(_data: &[u8]) -> Result<Self, DecodeError> {
-        Err(DecodeError::malformed("dynamic", "a dynamic value needs its className"))
+        Err(DecodeError::malformed(
+            "dynamic",
+            "a dynamic value needs its className",
+        ))
     }
     fn accepts(_class: &str) -> bool {
         true

@@ -8,13 +8,23 @@ use thiserror::Error;
 pub enum DecodeError {
     /// The `className` names another type than the one expected.
     #[error("expected a value of class `{expected}`, got `{found}`")]
-    WrongClass { expected: String, found: String },
+    WrongClass {
+        /// The class the receiver expected.
+        expected: String,
+        /// The class the value had.
+        found: String,
+    },
     /// No type is registered under this `className`.
     #[error("unknown className `{0}`")]
     UnknownClass(String),
     /// The `data` does not have the shape its `className` promises.
     #[error("malformed `{class}` value: {reason}")]
-    Malformed { class: String, reason: String },
+    Malformed {
+        /// The class whose data was malformed.
+        class: String,
+        /// What was wrong.
+        reason: String,
+    },
 }
 
 impl DecodeError {
@@ -52,12 +62,20 @@ pub enum FrameError {
     UnknownType(String),
     /// A required field is absent.
     #[error("`{message}` message is missing field `{field}`")]
-    MissingField { message: &'static str, field: &'static str },
+    MissingField {
+        /// The message type.
+        message: &'static str,
+        /// The missing field.
+        field: &'static str,
+    },
     /// A field has the wrong MessagePack type or an invalid value.
     #[error("`{message}` message has an invalid `{field}`: {reason}")]
     InvalidField {
+        /// The message type.
         message: &'static str,
+        /// The invalid field.
         field: &'static str,
+        /// What was wrong with it.
         reason: String,
     },
     /// A text frame: this protocol speaks binary frames only.

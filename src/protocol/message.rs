@@ -270,12 +270,11 @@ impl Message {
     /// Decodes one frame.
     pub fn decode(frame: &[u8]) -> Result<Message, FrameError> {
         let mut r = Reader::new(frame);
-        let whole = r.read_raw().map_err(FrameError::NotMessagePack)?;
-        if !r.is_empty() {
-            return Err(FrameError::TrailingBytes);
-        }
-        let mut r = Reader::new(whole);
-        let len = r.read_map_len().map_err(|_| FrameError::NotAMap)?;
+        let len = match r.peek_kind() {
+            Ok(Kind::Map) => r.read_map_len().map_err(FrameError::NotMessagePack)?,
+            Ok(_) => return Err(FrameError::NotAMap),
+            Err(e) => return Err(FrameError::NotMessagePack(e)),
+        };
         let (mut kind, mut data) = (None, None);
         for _ in 0..len {
             // Keys that are not strings are skipped with their values.
@@ -292,6 +291,9 @@ impl Message {
                 }
             }
         }
+        if !r.is_empty() {
+            return Err(FrameError::TrailingBytes);
+        }
         let kind = kind.ok_or(FrameError::MissingType)?;
         let message: &'static str = match kind {
             "ping" => return Ok(Message::Ping),
@@ -304,7 +306,10 @@ impl Message {
             "brm" => "brm",
             other => return Err(FrameError::UnknownType(truncate(other))),
         };
-        let data = data.ok_or(FrameError::MissingField { message, field: "data" })?;
+        let data = data.ok_or(FrameError::MissingField {
+            message,
+            field: "data",
+        })?;
         let mut f = Fields::read(message, data)?;
         Ok(match message {
             "omsc" => Message::OpenCall(OpenCall {
@@ -322,7 +327,9 @@ impl Message {
                 cid: f.cid()?,
                 result: {
                     let res = f.res.ok_or(f.missing("res"))?;
-                    OpenResult::parse(res).ok_or_else(|| f.invalid("res", format!("unknown response `{}`", truncate(res))))?
+                    OpenResult::parse(res).ok_or_else(|| {
+                        f.invalid("res", format!("unknown response `{}`", truncate(res)))
+                    })?
                 },
                 endpoint: f.required_str("en")?,
                 method: f.required_str("m")?,
@@ -340,7 +347,11 @@ impl Message {
                 reason: match f.reason.ok_or(f.missing("cr"))? {
                     "done" => CloseReason::Done,
                     "error" => CloseReason::Error,
-                    other => return Err(f.invalid("cr", format!("unknown close reason `{}`", truncate(other)))),
+                    other => {
+                        return Err(
+                            f.invalid("cr", format!("unknown close reason `{}`", truncate(other)))
+                        )
+                    }
                 },
             },
             _ => Message::BadRequest {
@@ -361,7 +372,10 @@ fn entry_str(out: &mut Vec<u8>, key: &str, value: &str) {
 
 fn entry_cid(out: &mut Vec<u8>, cid: Uuid) {
     write::str(out, "cid");
-    write::str(out, cid.as_hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+    write::str(
+        out,
+        cid.as_hyphenated().encode_lower(&mut Uuid::encode_buffer()),
+    );
 }
 
 fn write_target(out: &mut Vec<u8>, target: &Target, extra: u32) {
@@ -459,7 +473,11 @@ impl<'a> Fields<'a> {
         r.read_str().map_err(|e| self.invalid(field, e))
     }
 
-    fn optional_string(&self, r: &mut Reader<'a>, field: &'static str) -> Result<Option<&'a str>, FrameError> {
+    fn optional_string(
+        &self,
+        r: &mut Reader<'a>,
+        field: &'static str,
+    ) -> Result<Option<&'a str>, FrameError> {
         if r.peek_kind().map_err(FrameError::NotMessagePack)? == Kind::Nil {
             r.try_nil().map_err(FrameError::NotMessagePack)?;
             return Ok(None);
@@ -575,13 +593,19 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_errors() {
-        assert!(matches!(Message::decode(b""), Err(FrameError::NotMessagePack(_))));
+        assert!(matches!(
+            Message::decode(b""),
+            Err(FrameError::NotMessagePack(_))
+        ));
         assert!(matches!(Message::decode(&[0x01]), Err(FrameError::NotAMap)));
         let mut f = Vec::new();
         write::map_len(&mut f, 1);
         write::str(&mut f, "type");
         write::str(&mut f, "OMSC");
-        assert!(matches!(Message::decode(&f), Err(FrameError::UnknownType(_))));
+        assert!(matches!(
+            Message::decode(&f),
+            Err(FrameError::UnknownType(_))
+        ));
         let mut bad_cid = Message::Close {
             target: target(None),
             reason: CloseReason::Done,
@@ -589,6 +613,9 @@ mod tests {
         .encode();
         let at = bad_cid.windows(4).position(|w| w == b"0d3e").unwrap();
         bad_cid[at] = b'x';
-        assert!(matches!(Message::decode(&bad_cid), Err(FrameError::InvalidField { field: "cid", .. })));
+        assert!(matches!(
+            Message::decode(&bad_cid),
+            Err(FrameError::InvalidField { field: "cid", .. })
+        ));
     }
 }

@@ -18,7 +18,10 @@ pub enum ReadError {
     /// The buffer ended in the middle of a value.
     Truncated,
     /// A value of another kind was found.
-    Unexpected { expected: &'static str, found: &'static str },
+    Unexpected {
+        expected: &'static str,
+        found: &'static str,
+    },
     /// Text that is not UTF-8.
     InvalidUtf8,
     /// Arrays and maps nested deeper than [`MAX_DEPTH`].
@@ -31,7 +34,9 @@ impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReadError::Truncated => write!(f, "truncated MessagePack value"),
-            ReadError::Unexpected { expected, found } => write!(f, "expected {expected}, found {found}"),
+            ReadError::Unexpected { expected, found } => {
+                write!(f, "expected {expected}, found {found}")
+            }
             ReadError::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
             ReadError::TooDeep => write!(f, "value nested deeper than {MAX_DEPTH} levels"),
             ReadError::Reserved => write!(f, "reserved MessagePack marker"),
@@ -129,7 +134,10 @@ impl<'a> Reader<'a> {
     }
 
     fn be(&mut self, n: usize) -> Result<u64, ReadError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     fn peek_marker(&self) -> Result<Marker, ReadError> {
@@ -214,7 +222,10 @@ impl<'a> Reader<'a> {
                 self.pos += 1;
                 Ok(f64::from_bits(self.be(8)?))
             }
-            _ => self.read_int().map(|v| v as f64).map_err(|_| self.unexpected("number")),
+            _ => self
+                .read_int()
+                .map(|v| v as f64)
+                .map_err(|_| self.unexpected("number")),
         }
     }
 
@@ -308,14 +319,19 @@ impl<'a> Reader<'a> {
     /// counter rather than recursion, so hostile depth cannot overflow the stack.
     pub fn read_raw(&mut self) -> Result<&'a [u8], ReadError> {
         let start = self.pos;
-        // Number of values still to skip at each open level.
-        let mut pending: Vec<usize> = vec![1];
-        while let Some(top) = pending.last_mut() {
-            if *top == 0 {
-                pending.pop();
+        // Values still to skip at each open level; a fixed array, so no allocation.
+        let mut pending = [0usize; MAX_DEPTH + 1];
+        pending[0] = 1;
+        let mut level = 0usize;
+        loop {
+            if pending[level] == 0 {
+                if level == 0 {
+                    break;
+                }
+                level -= 1;
                 continue;
             }
-            *top -= 1;
+            pending[level] -= 1;
             let marker = self.peek_marker()?;
             let children = match kind_of(marker)? {
                 Kind::Array => self.read_array_len()?,
@@ -349,10 +365,11 @@ impl<'a> Reader<'a> {
                 }
             };
             if children > 0 {
-                if pending.len() > MAX_DEPTH {
+                if level + 1 >= pending.len() {
                     return Err(ReadError::TooDeep);
                 }
-                pending.push(children);
+                level += 1;
+                pending[level] = children;
             }
         }
         Ok(&self.buf[start..self.pos])
@@ -455,7 +472,10 @@ mod tests {
     fn huge_declared_length_is_refused_without_allocating() {
         // array32 declaring 4 billion elements, followed by nothing.
         let buf = [0xdd, 0xff, 0xff, 0xff, 0xff];
-        assert_eq!(Reader::new(&buf).read_array_len(), Err(ReadError::Truncated));
+        assert_eq!(
+            Reader::new(&buf).read_array_len(),
+            Err(ReadError::Truncated)
+        );
         assert_eq!(Reader::new(&buf).read_raw(), Err(ReadError::Truncated));
     }
 
@@ -468,7 +488,21 @@ mod tests {
 
     #[test]
     fn integers_round_trip_in_every_width() {
-        for v in [0, 1, -1, -32, -33, 127, 128, 255, 256, 65_536, -70_000, i64::MAX, i64::MIN] {
+        for v in [
+            0,
+            1,
+            -1,
+            -32,
+            -33,
+            127,
+            128,
+            255,
+            256,
+            65_536,
+            -70_000,
+            i64::MAX,
+            i64::MIN,
+        ] {
             let mut out = Vec::new();
             write::int(&mut out, v);
             assert_eq!(Reader::new(&out).read_int().unwrap(), v);

@@ -38,7 +38,12 @@ fn table() -> &'static RwLock<HashMap<String, Checker>> {
 /// Makes `T`'s class known to dynamic streams in this process.
 pub fn register<T: Wire>() {
     let name = T::type_name();
-    if T::DYNAMIC || table().read().map(|t| t.contains_key(name.as_ref())).unwrap_or(false) {
+    if T::DYNAMIC
+        || table()
+            .read()
+            .map(|t| t.contains_key(name.as_ref()))
+            .unwrap_or(false)
+    {
         return;
     }
     if let Ok(mut t) = table().write() {
@@ -93,7 +98,11 @@ fn check_at(class: &str, data: &[u8], depth: usize) -> Result<(), DecodeError> {
         return check(data);
     }
     if let Some(inner) = class.strip_suffix('?') {
-        return if is_nil { Ok(()) } else { check_at(inner, data, depth + 1) };
+        return if is_nil {
+            Ok(())
+        } else {
+            check_at(inner, data, depth + 1)
+        };
     }
     // Untyped containers hold wrapped elements.
     if matches!(class, "List" | "Set" | "Map") {
@@ -183,6 +192,9 @@ mod tests {
         assert!(check("List<int>", &list).is_ok());
         assert!(check("List<String>", &list).is_err());
         assert!(check("int", &list).is_err());
-        assert!(matches!(check("Nope", &list), Err(DecodeError::UnknownClass(_))));
+        assert!(matches!(
+            check("Nope", &list),
+            Err(DecodeError::UnknownClass(_))
+        ));
     }
 }

@@ -75,7 +75,10 @@ pub fn write_serde<T: serde::Serialize>(value: &T, out: &mut Vec<u8>) -> Result<
 }
 
 /// Reads a serde value from MessagePack, refusing nesting deeper than the protocol allows.
-pub fn read_serde<T: serde::de::DeserializeOwned>(class: &str, data: &[u8]) -> Result<T, DecodeError> {
+pub fn read_serde<T: serde::de::DeserializeOwned>(
+    class: &str,
+    data: &[u8],
+) -> Result<T, DecodeError> {
     let mut de = rmp_serde::Deserializer::from_read_ref(data);
     de.set_max_depth(super::msgpack::MAX_DEPTH);
     serde::Deserialize::deserialize(&mut de).map_err(|e| DecodeError::malformed(class, e))
@@ -282,12 +285,16 @@ fn write_seq<'a, T: Wire + 'a>(
 ) -> Result<(), EncodeError> {
     let len = u32::try_from(len).map_err(|_| EncodeError("container too long".into()))?;
     write::array_len(out, len);
-    items.map(|item| item.write_element(out)).collect()
+    items
+        .into_iter()
+        .try_for_each(|item| item.write_element(out))
 }
 
 fn read_seq<T: Wire, C: FromIterator<T>>(class: &str, data: &[u8]) -> Result<C, DecodeError> {
     let mut r = Reader::new(data);
-    let len = r.read_array_len().map_err(|e| DecodeError::malformed(class, e))?;
+    let len = r
+        .read_array_len()
+        .map_err(|e| DecodeError::malformed(class, e))?;
     let items = (0..len)
         .map(|_| {
             let raw = r.read_raw().map_err(|e| DecodeError::malformed(class, e))?;
@@ -362,13 +369,15 @@ impl Wire for std::time::Duration {
         Cow::Borrowed("Duration")
     }
     fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let ms = i64::try_from(self.as_millis()).map_err(|_| EncodeError("duration too long".into()))?;
+        let ms =
+            i64::try_from(self.as_millis()).map_err(|_| EncodeError("duration too long".into()))?;
         write::int(out, ms);
         Ok(())
     }
     fn read_data(data: &[u8]) -> Result<Self, DecodeError> {
         let ms = read_one("Duration", data, Reader::read_int)?;
-        let ms = u64::try_from(ms).map_err(|_| DecodeError::malformed("Duration", "negative duration"))?;
+        let ms = u64::try_from(ms)
+            .map_err(|_| DecodeError::malformed("Duration", "negative duration"))?;
         Ok(std::time::Duration::from_millis(ms))
     }
 }
@@ -383,7 +392,9 @@ impl Wire for super::DateTime {
     }
     fn read_data(data: &[u8]) -> Result<Self, DecodeError> {
         read_one("DateTime", data, |r| match r.peek_kind()? {
-            Kind::Int => r.read_int().map(|ms| Some(super::DateTime::from_millis(ms))),
+            Kind::Int => r
+                .read_int()
+                .map(|ms| Some(super::DateTime::from_millis(ms))),
             _ => r.read_str().map(super::DateTime::parse),
         })?
         .ok_or_else(|| DecodeError::malformed("DateTime", "not an ISO-8601 date-time"))
@@ -396,7 +407,11 @@ impl Wire for uuid::Uuid {
         Cow::Borrowed("UuidValue")
     }
     fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        write::str(out, self.as_hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        write::str(
+            out,
+            self.as_hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer()),
+        );
         Ok(())
     }
     fn read_data(data: &[u8]) -> Result<Self, DecodeError> {
@@ -418,7 +433,9 @@ impl Wire for ByteData {
         Ok(())
     }
     fn read_data(data: &[u8]) -> Result<Self, DecodeError> {
-        read_one("ByteData", data, |r| r.read_bin().map(|b| ByteData(b.to_vec())))
+        read_one("ByteData", data, |r| {
+            r.read_bin().map(|b| ByteData(b.to_vec()))
+        })
     }
 }
 
@@ -430,7 +447,8 @@ impl BigInt {
     /// Parses decimal text with an optional leading `-`.
     pub fn parse(text: &str) -> Option<Self> {
         let digits = text.strip_prefix('-').unwrap_or(text);
-        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| BigInt(text.to_string()))
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| BigInt(text.to_string()))
     }
 
     /// The decimal text.
@@ -455,7 +473,8 @@ impl Wire for BigInt {
     }
     fn read_data(data: &[u8]) -> Result<Self, DecodeError> {
         let text = read_one("BigInt", data, |r| r.read_str().map(str::to_owned))?;
-        BigInt::parse(&text).ok_or_else(|| DecodeError::malformed("BigInt", "not a decimal integer"))
+        BigInt::parse(&text)
+            .ok_or_else(|| DecodeError::malformed("BigInt", "not a decimal integer"))
     }
 }
 
@@ -505,7 +524,13 @@ mod tests {
     #[test]
     fn wrong_class_is_an_error_not_a_panic() {
         let data = encode_data(&"x".to_string()).unwrap();
-        assert!(matches!(i64::from_wrapped("String", &data), Err(DecodeError::WrongClass { .. })));
-        assert!(matches!(i64::from_wrapped("int", &data), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(
+            i64::from_wrapped("String", &data),
+            Err(DecodeError::WrongClass { .. })
+        ));
+        assert!(matches!(
+            i64::from_wrapped("int", &data),
+            Err(DecodeError::Malformed { .. })
+        ));
     }
 }

@@ -51,7 +51,11 @@ pub(crate) struct Method {
 }
 
 impl Method {
-    pub(crate) fn prepare(&self, args: &[u8], requested: &[String]) -> Result<Prepared, PrepareError> {
+    pub(crate) fn prepare(
+        &self,
+        args: &[u8],
+        requested: &[String],
+    ) -> Result<Prepared, PrepareError> {
         (self.prepare)(args, requested)
     }
 }
@@ -98,7 +102,12 @@ impl Endpoint {
     ///
     /// `inputs` names the method's stream parameters, in the order of the tuple `I`. The
     /// stream's first `Err` ends the call with an error.
-    pub fn stream<A, I, F, S, T, const N: usize>(mut self, method: &str, inputs: [&'static str; N], handler: F) -> Self
+    pub fn stream<A, I, F, S, T, const N: usize>(
+        mut self,
+        method: &str,
+        inputs: [&'static str; N],
+        handler: F,
+    ) -> Self
     where
         A: DeserializeOwned + Send + 'static,
         I: InputSet<N>,
@@ -118,7 +127,12 @@ impl Endpoint {
 
     /// Adds a method that returns one value of type `T` (`()` for none: a void method sends
     /// no value, only its end).
-    pub fn future<A, I, F, Fut, T, const N: usize>(mut self, method: &str, inputs: [&'static str; N], handler: F) -> Self
+    pub fn future<A, I, F, Fut, T, const N: usize>(
+        mut self,
+        method: &str,
+        inputs: [&'static str; N],
+        handler: F,
+    ) -> Self
     where
         A: DeserializeOwned + Send + 'static,
         I: InputSet<N>,
@@ -156,7 +170,8 @@ impl Endpoint {
         I::register();
         let run = Arc::new(run);
         let prepare = move |args: &[u8], requested: &[String]| -> Result<Prepared, PrepareError> {
-            let args: A = read_serde("args", args).map_err(|e| PrepareError::Arguments(e.to_string()))?;
+            let args: A =
+                read_serde("args", args).map_err(|e| PrepareError::Arguments(e.to_string()))?;
             let (set, inputs) = I::build(&names, requested).map_err(PrepareError::MissingInput)?;
             let run = run.clone();
             Ok(Prepared {

@@ -145,7 +145,10 @@ pub trait InputSet<const N: usize>: Sized + Send + 'static {
     /// Builds the streams for the inputs the client requested in `is`. Fails with the name
     /// of a required parameter that is missing from `is`.
     #[doc(hidden)]
-    fn build(names: &[&'static str; N], requested: &[String]) -> Result<(Self, Vec<NamedSink>), String>;
+    fn build(
+        names: &[&'static str; N],
+        requested: &[String],
+    ) -> Result<(Self, Vec<NamedSink>), String>;
     /// Registers every element type with the class registry.
     #[doc(hidden)]
     fn register();

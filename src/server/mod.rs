@@ -7,11 +7,11 @@ mod stats;
 
 pub use endpoint::{Endpoint, NoArgs};
 pub(crate) use endpoint::{PrepareError, Prepared};
-pub use inputs::{InputParam, InputSet, InputStream};
 pub(crate) use inputs::NamedSink;
+pub use inputs::{InputParam, InputSet, InputStream};
 pub use session::Session;
-pub use stats::Stats;
 pub(crate) use stats::Counters;
+pub use stats::Stats;
 
 use crate::config::Config;
 use crate::connection::Connection;

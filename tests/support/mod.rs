@@ -37,7 +37,9 @@ impl TestServer {
             .model::<method_streaming::ExceptionWithData>()
             .config(config)
             .build();
-        let running = server.spawn(TcpListener::bind("127.0.0.1:0").unwrap()).unwrap();
+        let running = server
+            .spawn(TcpListener::bind("127.0.0.1:0").unwrap())
+            .unwrap();
         TestServer { server, running }
     }
 
@@ -160,7 +162,10 @@ pub struct Frame {
 impl Frame {
     pub fn get(&self, key: &str) -> Option<&Value> {
         match &self.data {
-            Some(Value::Map(entries)) => entries.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+            Some(Value::Map(entries)) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -171,7 +176,9 @@ impl Frame {
 
     /// The wrapped value in `o` (or `ex`): its class and data.
     pub fn wrapped(&self, key: &str) -> (String, Value) {
-        let v = self.get(key).unwrap_or_else(|| panic!("no `{key}` in {self:?}"));
+        let v = self
+            .get(key)
+            .unwrap_or_else(|| panic!("no `{key}` in {self:?}"));
         let field = |name: &str| {
             v.as_map()
                 .unwrap()
@@ -180,7 +187,10 @@ impl Frame {
                 .map(|(_, v)| v.clone())
                 .unwrap_or(Value::Nil)
         };
-        (field("className").as_str().unwrap().to_string(), field("data"))
+        (
+            field("className").as_str().unwrap().to_string(),
+            field("data"),
+        )
     }
 
     /// The `o` of an `msm`, as an int.
@@ -231,7 +241,10 @@ impl RawClient {
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.ws.send(WsMessage::Text(text.to_string())).await.expect("send");
+        self.ws
+            .send(WsMessage::Text(text.to_string()))
+            .await
+            .expect("send");
     }
 
     /// The next protocol frame, or how the connection ended.
@@ -242,7 +255,8 @@ impl RawClient {
                 .expect("timed out waiting for a frame");
             match msg {
                 Some(Ok(WsMessage::Binary(bytes))) => {
-                    let v = rmpv::decode::read_value(&mut bytes.as_slice()).expect("server sent invalid MessagePack");
+                    let v = rmpv::decode::read_value(&mut bytes.as_slice())
+                        .expect("server sent invalid MessagePack");
                     let get = |k: &str| {
                         v.as_map()
                             .expect("frame is a map")
@@ -250,8 +264,13 @@ impl RawClient {
                             .find(|(key, _)| key.as_str() == Some(k))
                             .map(|(_, v)| v.clone())
                     };
-                    let kind = get("type").and_then(|t| t.as_str().map(str::to_string)).expect("type");
-                    return Ok(Frame { kind, data: get("data") });
+                    let kind = get("type")
+                        .and_then(|t| t.as_str().map(str::to_string))
+                        .expect("type");
+                    return Ok(Frame {
+                        kind,
+                        data: get("data"),
+                    });
                 }
                 Some(Ok(WsMessage::Close(frame))) => {
                     return Err(Ended::Closed(frame.map(|f| u16::from(f.code))));
@@ -293,7 +312,10 @@ impl RawClient {
     pub async fn expect_quiet(&mut self) {
         self.send(ping()).await;
         let f = self.recv().await;
-        assert_eq!(f.kind, "pong", "expected nothing before the pong, got {f:?}");
+        assert_eq!(
+            f.kind, "pong",
+            "expected nothing before the pong, got {f:?}"
+        );
     }
 
     /// Drops the TCP connection without a close handshake.

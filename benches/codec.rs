@@ -1,0 +1,62 @@
+//! Codec: encode and decode of `msm`, small and large, against a baseline of the same map
+//! written and read through the generic `rmpv` value tree, in the same run.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use rmpv::Value;
+use std::hint::black_box;
+use streampod::protocol::{Message, Target};
+use streampod::Dynamic;
+
+fn message(payload: usize) -> Message {
+    Message::Value {
+        target: Target {
+            endpoint: "methodStreaming".into(),
+            method: "intEchoStream".into(),
+            cid: uuid::Uuid::new_v4(),
+            param: Some("stream".into()),
+        },
+        value: Dynamic::new(&"x".repeat(payload)).unwrap(),
+    }
+}
+
+fn codec(c: &mut Criterion) {
+    let mut group = c.benchmark_group("codec_msm");
+    for payload in [16usize, 4096] {
+        let m = message(payload);
+        let bytes = m.encode();
+        let tree = rmpv::decode::read_value(&mut bytes.as_slice()).unwrap();
+        group.bench_with_input(
+            BenchmarkId::new("baseline_rmpv_encode", payload),
+            &tree,
+            |b, t| {
+                b.iter(|| {
+                    let mut out = Vec::with_capacity(64);
+                    rmpv::encode::write_value(&mut out, black_box(t)).unwrap();
+                    out
+                })
+            },
+        );
+        group.bench_with_input(BenchmarkId::new("streampod_encode", payload), &m, |b, m| {
+            b.iter(|| black_box(m).encode())
+        });
+        group.bench_with_input(
+            BenchmarkId::new("baseline_rmpv_decode", payload),
+            &bytes,
+            |b, bytes| {
+                b.iter(|| {
+                    rmpv::decode::read_value(&mut black_box(bytes.as_slice()))
+                        .map(|v: Value| v.is_map())
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("streampod_decode", payload),
+            &bytes,
+            |b, bytes| b.iter(|| Message::decode(black_box(bytes)).is_ok()),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, codec);
+criterion_main!(benches);
