@@ -13,4 +13,5 @@ pub use datetime::DateTime;
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use message::{parse_cid, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
+pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};

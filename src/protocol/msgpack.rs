@@ -19,7 +19,9 @@ pub enum ReadError {
     Truncated,
     /// A value of another kind was found.
     Unexpected {
+        /// What the reader needed.
         expected: &'static str,
+        /// What it found.
         found: &'static str,
     },
     /// Text that is not UTF-8.
