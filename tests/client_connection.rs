@@ -271,3 +271,36 @@ async fn an_input_the_method_lets_go_of_is_no_longer_pulled() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn closing_the_client_while_an_input_floods_does_not_hang() {
+    let server = TestServer::start();
+    let c = Client::new(&server.http_url()).unwrap();
+    let flood = futures::stream::iter(0i64..).then(|v| async move {
+        tokio::task::yield_now().await;
+        v
+    });
+    let mut call = c.stream::<i64>(
+        ENDPOINT,
+        "intEchoStream",
+        NoArgs {},
+        Inputs::new().values("stream", flood),
+    );
+    for expected in 0..10 {
+        assert_eq!(call.next().await, Some(Ok(expected)));
+    }
+    c.close().await;
+    let rest = tokio::time::timeout(PATIENCE, async {
+        let mut last = None;
+        while let Some(item) = call.next().await {
+            last = Some(item);
+        }
+        last
+    })
+    .await
+    .expect("the call ended");
+    assert_eq!(rest, Some(Err(Error::ConnectionClosed)));
+    server
+        .wait_for_stats("server side torn down", |s| s.open_calls == 0)
+        .await;
+}
