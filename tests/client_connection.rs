@@ -8,7 +8,7 @@ use futures::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use streampod::client::{Client, ClientConfig, Error, Inputs};
+use streampod::client::{CallStream, Client, ClientConfig, Error, Inputs};
 use streampod::protocol::{Message, OpenResponse, OpenResult};
 use streampod::NoArgs;
 use support::*;
@@ -21,6 +21,20 @@ fn fast(connect_ms: u64, ping_ms: u64, idle_ms: u64) -> ClientConfig {
         ping_interval: Duration::from_millis(ping_ms),
         idle_timeout: Duration::from_millis(idle_ms),
     }
+}
+
+/// Opens an `intEchoStream` call and proves it open with one echoed value.
+async fn open_echo(c: &Client) -> (mpsc::UnboundedSender<i64>, CallStream<i64>) {
+    let (tx, rx) = mpsc::unbounded::<i64>();
+    let mut call = c.stream::<i64>(
+        ENDPOINT,
+        "intEchoStream",
+        NoArgs {},
+        Inputs::new().values("stream", rx),
+    );
+    tx.unbounded_send(1).unwrap();
+    assert_eq!(call.next().await, Some(Ok(1)));
+    (tx, call)
 }
 
 /// A WebSocket server that counts the `ping`s it receives and answers only as `reply` says:
@@ -129,15 +143,7 @@ async fn concurrent_first_calls_share_one_socket() {
 async fn dropping_the_stream_cancels_the_call_and_closes_the_idle_socket() {
     let server = TestServer::start();
     let c = Client::new(&server.http_url()).unwrap();
-    let (tx, rx) = mpsc::unbounded::<i64>();
-    let mut call = c.stream::<i64>(
-        ENDPOINT,
-        "intEchoStream",
-        NoArgs {},
-        Inputs::new().values("stream", rx),
-    );
-    tx.unbounded_send(1).unwrap();
-    assert_eq!(call.next().await, Some(Ok(1)));
+    let (_tx, call) = open_echo(&c).await;
     drop(call);
     server
         .wait_for_stats("cancelled and closed", |s| {
@@ -180,15 +186,7 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
     let server = TestServer::start();
     let addr = server.running.addr();
     let c = Client::new(&server.http_url()).unwrap();
-    let (tx, rx) = mpsc::unbounded::<i64>();
-    let mut call = c.stream::<i64>(
-        ENDPOINT,
-        "intEchoStream",
-        NoArgs {},
-        Inputs::new().values("stream", rx),
-    );
-    tx.unbounded_send(1).unwrap();
-    assert_eq!(call.next().await, Some(Ok(1)));
+    let (_tx, mut call) = open_echo(&c).await;
     drop(server);
     let got = tokio::time::timeout(PATIENCE, call.next()).await.unwrap();
     assert_eq!(got, Some(Err(Error::ConnectionClosed)));
@@ -213,15 +211,7 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
 async fn closing_the_client_fails_open_calls_and_later_calls_reconnect() {
     let server = TestServer::start();
     let c = Client::new(&server.http_url()).unwrap();
-    let (tx, rx) = mpsc::unbounded::<i64>();
-    let mut call = c.stream::<i64>(
-        ENDPOINT,
-        "intEchoStream",
-        NoArgs {},
-        Inputs::new().values("stream", rx),
-    );
-    tx.unbounded_send(1).unwrap();
-    assert_eq!(call.next().await, Some(Ok(1)));
+    let (_tx, mut call) = open_echo(&c).await;
     c.close().await;
     assert_eq!(call.next().await, Some(Err(Error::ConnectionClosed)));
     let got = c
