@@ -1,41 +1,51 @@
-//! The conformance server: the `methodStreaming` endpoint with Serverpod's test methods.
+//! The conformance server: Serverpod's test endpoints, for conformance testing.
 //!
 //! ```text
-//! cargo run --release --example conformance_server -- --bind 127.0.0.1:8080
+//! cargo run --release --example conformance_server -- --bind 127.0.0.1:8080 \
+//!     [--ping-interval SECONDS] [--allowed-origin ORIGIN]...
 //! ```
-//! Prints `listening on ADDR` once it accepts connections.
+//! Prints `listening on ADDR` once it accepts connections. Its authentication handler is a
+//! test fixture (see `support/conformance.rs`): never use it for anything real.
 
+#[path = "support/conformance.rs"]
+mod conformance;
 #[path = "support/method_streaming.rs"]
 mod method_streaming;
 
 use std::net::TcpListener;
-use streampod::{Config, Server};
+use std::time::Duration;
+use streampod::Config;
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::init();
     let mut args = std::env::args().skip(1);
     let mut bind = "127.0.0.1:8080".to_string();
+    let mut builder = conformance::server_builder();
+    let mut origins = Vec::new();
     while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
-            "--bind" => {
-                bind = args
-                    .next()
-                    .ok_or_else(|| std::io::Error::other("--bind needs ADDR"))?
+            "--bind" => bind = value()?,
+            "--ping-interval" => {
+                let secs: u64 = value()?
+                    .parse()
+                    .map_err(|_| "--ping-interval takes whole seconds")?;
+                builder = builder.websocket_ping_interval(Duration::from_secs(secs));
             }
-            other => return Err(std::io::Error::other(format!("unknown argument {other}"))),
+            "--allowed-origin" => origins.push(value()?),
+            other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    let server = Server::builder()
-        .endpoint(method_streaming::endpoint())
-        .model::<method_streaming::SimpleData>()
-        .model::<method_streaming::ExceptionWithData>()
+    if !origins.is_empty() {
+        builder = builder.allowed_origins(origins);
+    }
+    let server = builder
         .config(Config {
             workers: 2,
             ..Config::default()
         })
-        .build();
-    let listener = TcpListener::bind(&bind)?;
-    let running = server.spawn(listener)?;
+        .build()?;
+    let running = server.spawn(TcpListener::bind(&bind)?)?;
     println!("listening on {}", running.addr());
     // Serve until the process is killed.
     loop {

@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::builder()
         .endpoint(example_endpoint())
         .model::<MyException>()
-        .build();
+        .build()?;
     let running = server.spawn(TcpListener::bind("127.0.0.1:0")?)?;
     let client = Client::new(&format!("http://{}", running.addr()))?;
 

@@ -1,5 +1,11 @@
 //! Every limit and interval of the server, with its default and the reason for it.
 
+use std::time::Duration;
+use thiserror::Error;
+
+/// The environment variable that sets [`Config::websocket_ping_interval`], in whole seconds.
+pub const PING_INTERVAL_ENV: &str = "STREAMPOD_WEBSOCKET_PING_INTERVAL";
+
 /// Server settings. Build with [`Config::default`] and change what you need.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -11,6 +17,14 @@ pub struct Config {
     /// before it saw the end are dropped quietly instead of answered. Default 256: a client
     /// rarely has more calls ending at once, and the memory is a few KiB.
     pub remembered_ended_calls: usize,
+    /// Interval of the server's WebSocket ping frames; a peer that answers none within one
+    /// interval is closed with code 1001. Default 30 s, Serverpod's: well inside the idle
+    /// timeouts of common load balancers (60 s). Also set by [`PING_INTERVAL_ENV`].
+    pub websocket_ping_interval: Duration,
+    /// If set, a handshake whose `Origin` header (lower-cased, trailing `/` removed) is not
+    /// in this list gets HTTP 403. Requests without `Origin` (non-browser clients) are
+    /// always allowed. Default: no check.
+    pub allowed_origins: Option<Vec<String>>,
     /// Worker threads for [`Server::spawn`](crate::Server::spawn). Default 1: enough for
     /// tests and demos; an application that builds its own `HttpServer` sets its own.
     pub workers: usize,
@@ -21,7 +35,53 @@ impl Default for Config {
         Config {
             max_frame_size: 1 << 20,
             remembered_ended_calls: 256,
+            websocket_ping_interval: Duration::from_secs(30),
+            allowed_origins: None,
             workers: 1,
         }
     }
+}
+
+/// A setting that cannot be used; the server does not start.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// An environment variable holds something other than what it must.
+    #[error("{var}={value:?} is not valid: {reason}")]
+    InvalidEnv {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What it must be.
+        reason: &'static str,
+    },
+    /// A setting in code is out of range.
+    #[error("invalid setting `{setting}`: {reason}")]
+    Invalid {
+        /// The setting.
+        setting: &'static str,
+        /// What it must be.
+        reason: &'static str,
+    },
+}
+
+/// Reads [`PING_INTERVAL_ENV`]: `None` when unset, an error when it is not a positive
+/// integer number of seconds.
+pub(crate) fn ping_interval_from_env() -> Result<Option<Duration>, ConfigError> {
+    let Ok(value) = std::env::var(PING_INTERVAL_ENV) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
+        _ => Err(ConfigError::InvalidEnv {
+            var: PING_INTERVAL_ENV,
+            value,
+            reason: "must be a positive whole number of seconds",
+        }),
+    }
+}
+
+/// Lower-cases an origin and removes a trailing `/`, so that list and header compare alike.
+pub(crate) fn normalize_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
 }

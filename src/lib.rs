@@ -42,7 +42,7 @@
 //! // An endpoint with one method that echoes an input stream of ints.
 //! let echo = Endpoint::new("example")
 //!     .stream("echo", ["stream"], |_session, _: NoArgs, (input,): (InputStream<i64>,)| input);
-//! let server = Server::builder().endpoint(echo).build();
+//! let server = Server::builder().endpoint(echo).build()?;
 //!
 //! // Serve it on a free port (or mount it on your own App with `server.mount`).
 //! let running = server.spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
@@ -69,10 +69,10 @@ pub mod protocol;
 mod recent;
 mod server;
 
-pub use config::Config;
+pub use config::{Config, ConfigError};
 pub use error::StreamError;
 pub use protocol::{BigInt, ByteData, DateTime, Dynamic, Wire};
 pub use server::{
-    Endpoint, InputParam, InputSet, InputStream, NoArgs, RunningServer, Server, ServerBuilder,
-    Session, Stats, WEBSOCKET_PATH,
+    basic_auth_value, unwrap_auth_value, AuthInfo, Endpoint, InputParam, InputSet, InputStream,
+    NoArgs, Revoked, RunningServer, Server, ServerBuilder, Session, Stats, WEBSOCKET_PATH,
 };

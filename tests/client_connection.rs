@@ -192,7 +192,10 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
     assert_eq!(got, Some(Err(Error::ConnectionClosed)));
     // A new server on the same port: the next call opens a new socket.
     let again = support::method_streaming::endpoint();
-    let restarted = streampod::Server::builder().endpoint(again).build();
+    let restarted = streampod::Server::builder()
+        .endpoint(again)
+        .build()
+        .unwrap();
     let _running = restarted
         .spawn(std::net::TcpListener::bind(addr).unwrap())
         .unwrap();

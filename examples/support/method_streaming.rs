@@ -250,14 +250,14 @@ pub fn endpoint() -> Endpoint {
             "openCalls",
             [],
             |session: Session, _: NoArgs, ()| async move {
-                Ok(session.server_stats().open_calls.saturating_sub(1) as i64)
+                Ok(session.server().stats().open_calls.saturating_sub(1) as i64)
             },
         )
         .future(
             "cancelledCalls",
             [],
             |session: Session, _: NoArgs, ()| async move {
-                Ok(session.server_stats().calls_cancelled as i64)
+                Ok(session.server().stats().calls_cancelled as i64)
             },
         )
 }

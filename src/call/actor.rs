@@ -12,7 +12,7 @@ use super::messages::{
 };
 use crate::error::StreamError;
 use crate::protocol::{CloseReason, Dynamic, Message, Target};
-use crate::server::{Counters, NamedSink, Prepared, Session};
+use crate::server::{Counters, NamedSink, Prepared, Registration, Revoke, Session};
 use actix::prelude::*;
 use futures::StreamExt;
 use std::panic::AssertUnwindSafe;
@@ -27,6 +27,8 @@ pub(crate) struct CallActor {
     connection: Recipient<FromCall>,
     supervisor: Recipient<CallEnded>,
     counters: Arc<Counters>,
+    /// The call's entry in the revocation table, for calls that need authentication.
+    revocation: Option<Registration>,
     /// The final `cmsc` has been sent.
     ended: bool,
     /// The method ran to its end (as opposed to being dropped early).
@@ -41,6 +43,7 @@ impl CallActor {
         connection: Recipient<FromCall>,
         supervisor: Recipient<CallEnded>,
         counters: Arc<Counters>,
+        revocation: Option<Registration>,
     ) -> Self {
         CallActor {
             target,
@@ -50,6 +53,7 @@ impl CallActor {
             connection,
             supervisor,
             counters,
+            revocation,
             ended: false,
             method_finished: false,
         }
@@ -143,6 +147,7 @@ impl Actor for CallActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        self.revocation = None;
         self.session.close();
         self.counters.call_closed(!self.method_finished);
     }
@@ -244,5 +249,17 @@ impl Handler<Shutdown> for CallActor {
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
         self.ended = true;
         ctx.stop();
+    }
+}
+
+impl Handler<Revoke> for CallActor {
+    type Result = ();
+    fn handle(&mut self, _: Revoke, ctx: &mut Context<Self>) {
+        log::debug!(
+            "{}.{}: authentication revoked",
+            self.target.endpoint,
+            self.target.method
+        );
+        self.end(CloseReason::Error, None, ctx);
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct Connection {
     ended: RecentIds,
     /// A fragmented message being reassembled: whether it is text, and its bytes so far.
     fragment: Option<(bool, Vec<u8>)>,
+    /// A WebSocket ping was sent and no pong has come back since.
+    awaiting_pong: bool,
 }
 
 impl Connection {
@@ -59,6 +61,7 @@ impl Connection {
             calls: HashMap::new(),
             ended: RecentIds::new(remembered),
             fragment: None,
+            awaiting_pong: false,
         };
         ws::WsResponseBuilder::new(conn, req, body)
             .codec(actix_http::ws::Codec::new().max_size(max))
@@ -203,9 +206,20 @@ impl Connection {
 impl Actor for Connection {
     type Context = ws::WebsocketContext<Self>;
 
-    fn started(&mut self, _: &mut Self::Context) {
+    fn started(&mut self, ctx: &mut Self::Context) {
         self.server.counters.connection_opened();
         self.supervisor = Some(CallSupervisor::default().start());
+        // Keepalive: a ping every interval; a peer that has not answered the previous one
+        // by the next tick is gone, and is closed with 1001 (dart:io's rule, which
+        // Serverpod relies on).
+        ctx.run_interval(self.server.config.websocket_ping_interval, |act, ctx| {
+            if act.awaiting_pong {
+                log::debug!("connection {}: no pong within the ping interval", act.id);
+                return act.close(ws::CloseCode::Away, "ping timeout", ctx);
+            }
+            act.awaiting_pong = true;
+            ctx.ping(b"");
+        });
         log::debug!("connection {} opened", self.id);
     }
 
@@ -225,7 +239,8 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
             Ok(ws::Message::Text(_)) => self.bad_request(FrameError::TextFrame, ctx),
             Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
             Ok(ws::Message::Ping(p)) => ctx.pong(&p),
-            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
+            Ok(ws::Message::Pong(_)) => self.awaiting_pong = false,
+            Ok(ws::Message::Nop) => {}
             Ok(ws::Message::Close(reason)) => {
                 ctx.close(reason);
                 ctx.stop();

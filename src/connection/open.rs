@@ -1,19 +1,134 @@
-//! Opening a call: validation in Serverpod's order, then the call actor.
+//! Opening a call: validation in Serverpod's order (reference §4.3), then the call actor.
 
 use super::Connection;
 use crate::call::CallActor;
 use crate::protocol::msgpack::Reader;
 use crate::protocol::{Message, OpenCall, OpenResponse, OpenResult, Target};
-use crate::server::{PrepareError, Session};
+use crate::server::{
+    check_access, unwrap_auth_value, AuthInfo, Denied, PrepareError, Server, Session, SessionParts,
+};
 use actix::prelude::*;
 use actix_web_actors::ws;
 
 impl Connection {
     /// Validates an `omsc`, answers it with exactly one `omsr`, and on success starts the
-    /// call. The call's input streams exist before this returns, so values in the next
-    /// frame already have somewhere to go.
+    /// call. The call's input streams exist before the next frame is read: when the
+    /// authentication handler has to run, the connection waits for it (`ctx.wait`) and reads
+    /// nothing else meanwhile, exactly as Serverpod's sequential loop does.
     pub(super) fn open_call(&mut self, open: OpenCall, ctx: &mut ws::WebsocketContext<Self>) {
-        let result = self.try_open(&open, ctx);
+        // 1. `args` must be a map, and the cid must not be in use.
+        if Reader::new(&open.args).read_map_len().is_err() || self.calls.contains_key(&open.cid) {
+            return self.answer(&open, OpenResult::InvalidArguments, ctx);
+        }
+        // 2. The `auth` value must have the right shape; its key is unwrapped.
+        let key = match open.auth.as_deref().map(unwrap_auth_value) {
+            None => None,
+            Some(Some(key)) => Some(key),
+            Some(None) => return self.answer(&open, OpenResult::AuthenticationFailed, ctx),
+        };
+        // 3. The endpoint must exist.
+        if !self.server.endpoints.contains_key(open.endpoint.as_ref()) {
+            return self.answer(&open, OpenResult::EndpointNotFound, ctx);
+        }
+        // 4. Who is calling: the handler runs only for calls that carry credentials.
+        match (key, self.server.authentication.clone()) {
+            (Some(key), Some(handler)) => {
+                ctx.wait(
+                    handler(key)
+                        .into_actor(self)
+                        .map(move |auth, act, ctx| act.open_as(open, auth, ctx)),
+                );
+            }
+            _ => self.open_as(open, None, ctx),
+        }
+    }
+
+    /// The rest of the open, once the caller is known.
+    fn open_as(
+        &mut self,
+        open: OpenCall,
+        auth: Option<AuthInfo>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let server = self.server.clone();
+        let Some(endpoint) = server.endpoints.get(open.endpoint.as_ref()) else {
+            return self.answer(&open, OpenResult::EndpointNotFound, ctx);
+        };
+        // 5. Access, before the method is looked up (as Serverpod does).
+        match check_access(endpoint.requirements(), auth.as_ref()) {
+            Ok(()) => {}
+            Err(Denied::Unauthenticated) => {
+                return self.answer(&open, OpenResult::AuthenticationFailed, ctx)
+            }
+            Err(Denied::Unauthorized) => {
+                return self.answer(&open, OpenResult::AuthorizationDeclined, ctx)
+            }
+        }
+        // 6. The method.
+        let Some(method) = endpoint.method(&open.method) else {
+            return self.answer(&open, OpenResult::EndpointNotFound, ctx);
+        };
+        // 7. Arguments and input streams, by their declared types.
+        let prepared = match method.prepare(&open.args, &open.inputs) {
+            Ok(prepared) => prepared,
+            Err(PrepareError::Arguments(e)) => {
+                log::debug!("connection {}: invalid arguments: {e}", self.id);
+                return self.answer(&open, OpenResult::InvalidArguments, ctx);
+            }
+            Err(PrepareError::MissingInput(name)) => {
+                log::debug!(
+                    "connection {}: required input stream `{name}` not in `is`",
+                    self.id
+                );
+                return self.answer(&open, OpenResult::InvalidArguments, ctx);
+            }
+        };
+        let Some(supervisor) = self.supervisor.clone() else {
+            return;
+        };
+        // 8. Success: the answer goes out before anything the call produces.
+        self.answer(&open, OpenResult::Success, ctx);
+        let target = Target {
+            endpoint: open.endpoint.clone(),
+            method: open.method.clone(),
+            cid: open.cid,
+            param: None,
+        };
+        server.counters.call_opened();
+        let requirements = endpoint.requirements().clone();
+        let session = Session::new(SessionParts {
+            connection_id: self.id,
+            endpoint: target.endpoint.clone(),
+            method: target.method.clone(),
+            call_id: target.cid,
+            auth: auth.clone(),
+            server: Server::from_inner(server.clone()),
+        });
+        let connection = ctx.address().recipient();
+        let call = CallActor::create(|call_ctx| {
+            // Registered before the call runs, so a revocation cannot slip in between.
+            let revocation = auth.filter(|_| requirements.any()).map(|auth| {
+                server.revocations.register(
+                    &auth.user_id,
+                    auth.auth_id.clone(),
+                    requirements.scopes.clone(),
+                    call_ctx.address().recipient(),
+                )
+            });
+            CallActor::new(
+                target.clone(),
+                session,
+                prepared,
+                connection,
+                supervisor.recipient(),
+                server.counters.clone(),
+                revocation,
+            )
+        });
+        self.adopt(&target, call);
+    }
+
+    fn answer(&self, open: &OpenCall, result: OpenResult, ctx: &mut ws::WebsocketContext<Self>) {
         if result != OpenResult::Success {
             log::debug!(
                 "connection {}: open {}.{} refused: {result}",
@@ -22,13 +137,6 @@ impl Connection {
                 open.method
             );
         }
-        // On success the answer was sent before the call started.
-        if result != OpenResult::Success {
-            self.answer(&open, result, ctx);
-        }
-    }
-
-    fn answer(&self, open: &OpenCall, result: OpenResult, ctx: &mut ws::WebsocketContext<Self>) {
         self.send(
             &Message::OpenResponse(OpenResponse {
                 cid: open.cid,
@@ -38,70 +146,5 @@ impl Connection {
             }),
             ctx,
         );
-    }
-
-    fn try_open(&mut self, open: &OpenCall, ctx: &mut ws::WebsocketContext<Self>) -> OpenResult {
-        // 1. `args` must be a map.
-        if Reader::new(&open.args).read_map_len().is_err() {
-            return OpenResult::InvalidArguments;
-        }
-        // A cid may not be reused while its call is open.
-        if self.calls.contains_key(&open.cid) {
-            return OpenResult::InvalidArguments;
-        }
-        // 2. The endpoint, then the method.
-        let server = self.server.clone();
-        let Some(endpoint) = server.endpoints.get(open.endpoint.as_ref()) else {
-            return OpenResult::EndpointNotFound;
-        };
-        let Some(method) = endpoint.method(&open.method) else {
-            return OpenResult::EndpointNotFound;
-        };
-        // 3. Arguments and input streams, by their declared types.
-        let prepared = match method.prepare(&open.args, &open.inputs) {
-            Ok(prepared) => prepared,
-            Err(PrepareError::Arguments(e)) => {
-                log::debug!("connection {}: invalid arguments: {e}", self.id);
-                return OpenResult::InvalidArguments;
-            }
-            Err(PrepareError::MissingInput(name)) => {
-                log::debug!(
-                    "connection {}: required input stream `{name}` not in `is`",
-                    self.id
-                );
-                return OpenResult::InvalidArguments;
-            }
-        };
-        // 4. Success: the answer goes out before anything the call produces.
-        self.answer(open, OpenResult::Success, ctx);
-        let target = Target {
-            endpoint: open.endpoint.clone(),
-            method: open.method.clone(),
-            cid: open.cid,
-            param: None,
-        };
-        let counters = server.counters.clone();
-        counters.call_opened();
-        let session = Session::new(
-            self.id,
-            target.endpoint.clone(),
-            target.method.clone(),
-            target.cid,
-            counters.clone(),
-        );
-        let Some(supervisor) = self.supervisor.clone() else {
-            return OpenResult::Success;
-        };
-        let call = CallActor::new(
-            target.clone(),
-            session,
-            prepared,
-            ctx.address().recipient(),
-            supervisor.recipient(),
-            counters,
-        )
-        .start();
-        self.adopt(&target, call);
-        OpenResult::Success
     }
 }

@@ -7,6 +7,7 @@
 //! ([`Endpoint::future`]; `T = ()` for a void method). Each registration erases the types
 //! into a [`Method`], which the connection uses to validate an open and the call uses to run.
 
+use super::auth::Requirements;
 use super::inputs::{InputSet, NamedSink};
 use super::session::Session;
 use crate::error::StreamError;
@@ -78,6 +79,7 @@ impl Method {
 pub struct Endpoint {
     name: String,
     methods: HashMap<String, Method>,
+    requirements: Requirements,
 }
 
 impl Endpoint {
@@ -86,7 +88,30 @@ impl Endpoint {
         Endpoint {
             name: name.into(),
             methods: HashMap::new(),
+            requirements: Requirements::default(),
         }
+    }
+
+    /// Requires a signed-in caller: an open without valid credentials is answered
+    /// `authenticationFailed`.
+    pub fn require_login(mut self) -> Self {
+        self.requirements.login = true;
+        self
+    }
+
+    /// Requires a signed-in caller holding every one of `scopes`: without credentials the
+    /// answer is `authenticationFailed`, with a scope missing `authorizationDeclined`.
+    /// Revoking one of these scopes closes the endpoint's open calls.
+    pub fn require_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.requirements.login = true;
+        let mut all = (*self.requirements.scopes).clone();
+        all.extend(scopes.into_iter().map(Into::into));
+        self.requirements.scopes = all.into();
+        self
+    }
+
+    pub(crate) fn requirements(&self) -> &Requirements {
+        &self.requirements
     }
 
     /// The endpoint's name.

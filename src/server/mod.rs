@@ -1,26 +1,35 @@
 //! The server side: the builder, endpoint definitions, and mounting on an actix-web `App`.
 
+mod auth;
 mod endpoint;
 mod inputs;
+mod revocation;
 mod session;
 mod stats;
 
+pub use auth::{basic_auth_value, unwrap_auth_value, AuthInfo, Revoked};
+pub(crate) use auth::{check_access, AuthenticationHandler, Denied};
 pub use endpoint::{Endpoint, NoArgs};
 pub(crate) use endpoint::{PrepareError, Prepared};
 pub(crate) use inputs::NamedSink;
 pub use inputs::{InputParam, InputSet, InputStream};
+pub(crate) use revocation::{Registration, Revocations, Revoke};
 pub use session::Session;
+pub(crate) use session::SessionParts;
 pub(crate) use stats::Counters;
 pub use stats::Stats;
 
-use crate::config::Config;
+use crate::config::{normalize_origin, ping_interval_from_env, Config, ConfigError};
 use crate::connection::Connection;
 use crate::protocol::{registry, Wire};
 use actix_web::{web, HttpRequest};
-use std::collections::HashMap;
+use futures::future::BoxFuture;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The path method streams are served at.
 pub const WEBSOCKET_PATH: &str = "/v1/websocket";
@@ -30,6 +39,8 @@ pub const WEBSOCKET_PATH: &str = "/v1/websocket";
 pub struct ServerBuilder {
     endpoints: HashMap<String, Endpoint>,
     config: Config,
+    ping_interval: Option<Duration>,
+    authentication: Option<AuthenticationHandler>,
 }
 
 impl ServerBuilder {
@@ -52,16 +63,64 @@ impl ServerBuilder {
         self
     }
 
-    /// Builds the server.
-    pub fn build(self) -> Server {
-        Server {
+    /// Sets the interval of the server's WebSocket pings. Set here, it wins over the
+    /// `STREAMPOD_WEBSOCKET_PING_INTERVAL` environment variable, which in turn wins over
+    /// [`Config::websocket_ping_interval`].
+    pub fn websocket_ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = Some(interval);
+        self
+    }
+
+    /// Only browsers from these origins may connect (see [`Config::allowed_origins`]).
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.config.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the authentication handler: from the key unwrapped from a call's `auth` value
+    /// to who it belongs to, or `None` for a key that is not valid. It runs once per call,
+    /// when the call opens, and only for calls that carry an `auth` value.
+    pub fn authentication_handler<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<AuthInfo>> + Send + 'static,
+    {
+        self.authentication = Some(Arc::new(
+            move |key| -> BoxFuture<'static, Option<AuthInfo>> { Box::pin(handler(key)) },
+        ));
+        self
+    }
+
+    /// Builds the server. Fails if a setting, or the environment, is not valid.
+    pub fn build(mut self) -> Result<Server, ConfigError> {
+        match (self.ping_interval, ping_interval_from_env()?) {
+            (Some(interval), _) | (None, Some(interval)) => {
+                self.config.websocket_ping_interval = interval
+            }
+            (None, None) => {}
+        }
+        if self.config.websocket_ping_interval.is_zero() {
+            return Err(ConfigError::Invalid {
+                setting: "websocket_ping_interval",
+                reason: "must be longer than zero",
+            });
+        }
+        let allowed_origins = self
+            .config
+            .allowed_origins
+            .as_ref()
+            .map(|list| list.iter().map(|o| normalize_origin(o)).collect());
+        Ok(Server {
             inner: Arc::new(ServerInner {
                 endpoints: self.endpoints,
                 config: self.config,
                 counters: Arc::new(Counters::default()),
                 next_connection_id: AtomicU64::new(1),
+                authentication: self.authentication,
+                revocations: Arc::new(Revocations::default()),
+                allowed_origins,
             }),
-        }
+        })
     }
 }
 
@@ -77,15 +136,30 @@ pub(crate) struct ServerInner {
     pub(crate) config: Config,
     pub(crate) counters: Arc<Counters>,
     next_connection_id: AtomicU64,
+    pub(crate) authentication: Option<AuthenticationHandler>,
+    pub(crate) revocations: Arc<Revocations>,
+    allowed_origins: Option<HashSet<String>>,
 }
 
 impl ServerInner {
     pub(crate) fn next_connection_id(&self) -> u64 {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// Whether a handshake with this `Origin` header may proceed.
+    fn origin_allowed(&self, origin: Option<&str>) -> bool {
+        match (&self.allowed_origins, origin) {
+            (Some(allowed), Some(origin)) => allowed.contains(&normalize_origin(origin)),
+            _ => true,
+        }
+    }
 }
 
 impl Server {
+    pub(crate) fn from_inner(inner: Arc<ServerInner>) -> Self {
+        Server { inner }
+    }
+
     /// Starts building a server.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::default()
@@ -93,7 +167,17 @@ impl Server {
 
     /// A snapshot of the server's counters.
     pub fn stats(&self) -> Stats {
-        self.inner.counters.snapshot()
+        let mut stats = self.inner.counters.snapshot();
+        stats.authenticated_calls = self.inner.revocations.tracked();
+        stats
+    }
+
+    /// Revokes some or all of a user's authentication: closes, on every connection of this
+    /// server, the user's open calls that `revoked` applies to (see [`Revoked`]); the
+    /// client sees each end with "closed with error". Calls on endpoints that require
+    /// neither login nor scopes are never closed. Returns how many calls were told to close.
+    pub fn revoke_authentication(&self, user_id: &str, revoked: Revoked) -> usize {
+        self.inner.revocations.revoke(user_id, &revoked)
     }
 
     /// The settings.
@@ -108,7 +192,14 @@ impl Server {
             WEBSOCKET_PATH,
             web::get().to(move |req: HttpRequest, body: web::Payload| {
                 let inner = inner.clone();
-                async move { Connection::start(inner, &req, body) }
+                async move {
+                    let origin = req.headers().get(actix_web::http::header::ORIGIN);
+                    if !inner.origin_allowed(origin.map(|o| o.to_str().unwrap_or_default())) {
+                        return Ok(actix_web::HttpResponse::Forbidden()
+                            .body("WebSocket origin not allowed."));
+                    }
+                    Connection::start(inner, &req, body)
+                }
             }),
         );
     }

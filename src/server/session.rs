@@ -1,6 +1,7 @@
 //! [`Session`]: what a running method knows about its call.
 
-use super::stats::{Counters, Stats};
+use super::auth::AuthInfo;
+use super::Server;
 use std::sync::Arc;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -8,7 +9,7 @@ use uuid::Uuid;
 /// The context of one call, handed to the method when it starts.
 ///
 /// Cloning is cheap. The session closes when the call ends for any reason: the method
-/// finished, the client cancelled, or the connection went away.
+/// finished, the client cancelled, authentication was revoked, or the connection went away.
 #[derive(Clone)]
 pub struct Session {
     inner: Arc<SessionInner>,
@@ -19,26 +20,32 @@ struct SessionInner {
     endpoint: Arc<str>,
     method: Arc<str>,
     call_id: Uuid,
+    auth: Option<AuthInfo>,
     closed: watch::Sender<bool>,
-    counters: Arc<Counters>,
+    server: Server,
+}
+
+/// Everything a session is made of.
+pub(crate) struct SessionParts {
+    pub(crate) connection_id: u64,
+    pub(crate) endpoint: Arc<str>,
+    pub(crate) method: Arc<str>,
+    pub(crate) call_id: Uuid,
+    pub(crate) auth: Option<AuthInfo>,
+    pub(crate) server: Server,
 }
 
 impl Session {
-    pub(crate) fn new(
-        connection_id: u64,
-        endpoint: Arc<str>,
-        method: Arc<str>,
-        call_id: Uuid,
-        counters: Arc<Counters>,
-    ) -> Self {
+    pub(crate) fn new(parts: SessionParts) -> Self {
         Session {
             inner: Arc::new(SessionInner {
-                connection_id,
-                endpoint,
-                method,
-                call_id,
+                connection_id: parts.connection_id,
+                endpoint: parts.endpoint,
+                method: parts.method,
+                call_id: parts.call_id,
+                auth: parts.auth,
                 closed: watch::channel(false).0,
-                counters,
+                server: parts.server,
             }),
         }
     }
@@ -63,6 +70,16 @@ impl Session {
         self.inner.call_id
     }
 
+    /// Who the call is authenticated as: `None` when it carried no valid credentials.
+    pub fn auth(&self) -> Option<&AuthInfo> {
+        self.inner.auth.as_ref()
+    }
+
+    /// The server the call runs on, for its counters and for revoking authentication.
+    pub fn server(&self) -> &Server {
+        &self.inner.server
+    }
+
     /// True once the call has ended.
     pub fn is_closed(&self) -> bool {
         *self.inner.closed.borrow()
@@ -73,11 +90,6 @@ impl Session {
         let mut rx = self.inner.closed.subscribe();
         // An error means the sender is gone, which also means closed.
         let _ = rx.wait_for(|closed| *closed).await;
-    }
-
-    /// The server's counters, for methods that report on the server itself.
-    pub fn server_stats(&self) -> Stats {
-        self.inner.counters.snapshot()
     }
 
     pub(crate) fn close(&self) {
@@ -92,6 +104,7 @@ impl std::fmt::Debug for Session {
             .field("endpoint", &self.inner.endpoint)
             .field("method", &self.inner.method)
             .field("call_id", &self.inner.call_id)
+            .field("auth", &self.inner.auth)
             .finish()
     }
 }

@@ -14,6 +14,9 @@ pub struct Stats {
     /// Calls whose method was dropped before it finished (cancelled by the client, or torn
     /// down with their connection), since the server started.
     pub calls_cancelled: u64,
+    /// Open calls tracked for revocation (calls on endpoints that require login or
+    /// scopes).
+    pub authenticated_calls: usize,
 }
 
 /// The live counters, shared by every connection and call of one server.
@@ -32,6 +35,7 @@ impl Counters {
             open_calls: self.open_calls.load(Ordering::Relaxed),
             calls_opened: self.calls_opened.load(Ordering::Relaxed),
             calls_cancelled: self.calls_cancelled.load(Ordering::Relaxed),
+            authenticated_calls: 0,
         }
     }
 

@@ -3,6 +3,8 @@
 //! own encoder), and condition waits.
 #![allow(dead_code)]
 
+#[path = "../../examples/support/conformance.rs"]
+pub mod conformance;
 #[path = "../../examples/support/method_streaming.rs"]
 pub mod method_streaming;
 
@@ -11,6 +13,7 @@ use rmpv::Value;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 use streampod::{Config, RunningServer, Server, Stats};
+
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
@@ -31,12 +34,11 @@ impl TestServer {
     }
 
     pub fn with_config(config: Config) -> Self {
-        let server = Server::builder()
-            .endpoint(method_streaming::endpoint())
-            .model::<method_streaming::SimpleData>()
-            .model::<method_streaming::ExceptionWithData>()
-            .config(config)
-            .build();
+        Self::from_builder(conformance::server_builder().config(config))
+    }
+
+    pub fn from_builder(builder: streampod::ServerBuilder) -> Self {
+        let server = builder.build().expect("valid settings");
         let running = server
             .spawn(TcpListener::bind("127.0.0.1:0").unwrap())
             .unwrap();

@@ -1,0 +1,115 @@
+//! The conformance server's endpoints and settings, shared by
+//! `examples/conformance_server.rs` and the tests: `methodStreaming`, the authenticated
+//! endpoints, the revocation controls, and a fixture authentication handler.
+#![allow(dead_code)]
+
+use super::method_streaming::{self, ExceptionWithData, SimpleData};
+use serde::Deserialize;
+use streampod::{AuthInfo, Endpoint, InputStream, NoArgs, Revoked, ServerBuilder, Session};
+
+/// **Test fixture, not a real authentication scheme.** Accepts an unwrapped key of the
+/// form `user:<userId>:<authId>:<scope,scope,...>` (scopes may be empty), as sent in
+/// `auth: "Bearer user:1:token-1:admin"`, and nothing else.
+pub async fn fixture_authentication(key: String) -> Option<AuthInfo> {
+    let mut parts = key.strip_prefix("user:")?.splitn(3, ':');
+    let (user, auth_id, scopes) = (parts.next()?, parts.next()?, parts.next()?);
+    if user.is_empty() || auth_id.is_empty() {
+        return None;
+    }
+    Some(AuthInfo::new(user, scopes.split(',').filter(|s| !s.is_empty())).with_auth_id(auth_id))
+}
+
+/// The `auth` value the fixture handler accepts.
+pub fn bearer(user: &str, auth_id: &str, scopes: &[&str]) -> String {
+    format!("Bearer user:{user}:{auth_id}:{}", scopes.join(","))
+}
+
+fn echo(_: Session, _: NoArgs, (stream,): (InputStream<i64>,)) -> InputStream<i64> {
+    stream
+}
+
+/// Requires login and the `admin` scope.
+pub fn authenticated_method_streaming() -> Endpoint {
+    Endpoint::new("authenticatedMethodStreaming")
+        .require_scopes(["admin"])
+        .stream("simpleStream", [], |_, _: NoArgs, ()| {
+            futures::stream::iter((0..10i64).map(Ok))
+        })
+        .stream("intEchoStream", ["stream"], echo)
+}
+
+/// Requires login only.
+pub fn signed_in_method_streaming() -> Endpoint {
+    Endpoint::new("signedInMethodStreaming")
+        .require_login()
+        .stream("intEchoStream", ["stream"], echo)
+        .future("whoAmI", [], |session: Session, _: NoArgs, ()| async move {
+            Ok(session
+                .auth()
+                .map(|a| a.user_id.clone())
+                .unwrap_or_default())
+        })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RevokeUser {
+    user_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RevokeAuthId {
+    user_id: String,
+    auth_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RevokeScopes {
+    user_id: String,
+    scopes: Vec<String>,
+}
+
+/// Public, **test fixture only**: lets any caller revoke any user's authentication.
+pub fn auth_control() -> Endpoint {
+    Endpoint::new("authControl")
+        .future(
+            "revokeUser",
+            [],
+            |s: Session, a: RevokeUser, ()| async move {
+                s.server().revoke_authentication(&a.user_id, Revoked::User);
+                Ok(true)
+            },
+        )
+        .future(
+            "revokeAuthId",
+            [],
+            |s: Session, a: RevokeAuthId, ()| async move {
+                s.server()
+                    .revoke_authentication(&a.user_id, Revoked::AuthId(a.auth_id));
+                Ok(true)
+            },
+        )
+        .future(
+            "revokeScopes",
+            [],
+            |s: Session, a: RevokeScopes, ()| async move {
+                s.server()
+                    .revoke_authentication(&a.user_id, Revoked::Scopes(a.scopes));
+                Ok(true)
+            },
+        )
+}
+
+/// Every endpoint and model of the conformance server, with the fixture handler.
+pub fn server_builder() -> ServerBuilder {
+    streampod::Server::builder()
+        .endpoint(method_streaming::endpoint())
+        .endpoint(authenticated_method_streaming())
+        .endpoint(signed_in_method_streaming())
+        .endpoint(auth_control())
+        .model::<SimpleData>()
+        .model::<ExceptionWithData>()
+        .authentication_handler(fixture_authentication)
+}
