@@ -37,8 +37,10 @@ pub(crate) enum CallEvent {
 pub(crate) enum OpenReply {
     /// The call is open.
     Opened,
-    /// The server refused, or the socket failed.
+    /// The socket failed.
     Failed(Error),
+    /// The server refused the open; the inputs come back, for a retry.
+    Refused(Error, Vec<(Arc<str>, InputSource)>),
     /// The socket was closing and never sent the open: try again on a new socket.
     Retry(Vec<(Arc<str>, InputSource)>),
 }
@@ -312,9 +314,10 @@ impl SocketTask {
             param: None,
         };
         if result != OpenResult::Success {
-            let _ = pending
-                .reply
-                .send(OpenReply::Failed(Error::open_failed(result)));
+            let _ = pending.reply.send(OpenReply::Refused(
+                Error::open_failed(result),
+                pending.inputs,
+            ));
             return Ok(());
         }
         if pending.reply.send(OpenReply::Opened).is_err() {

@@ -5,15 +5,17 @@
 //! a `ping` every 20 s, fails every call after 40 s without any frame, and closes as soon as
 //! no call is left. It runs in any tokio runtime; its futures and streams are `Send`.
 
+mod auth;
 mod call;
 mod connection;
 mod error;
 
+pub use auth::{AuthKeyProvider, RefreshingAuthKey, StaticAuthKey};
 pub use call::CallStream;
 pub use error::Error;
 
 use crate::error::StreamError;
-use crate::protocol::{Dynamic, OpenCall, Wire};
+use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire};
 use crate::server::WEBSOCKET_PATH;
 use call::OpenCallHandle;
 use connection::{Command, ConnectionHandle, InputSource, OpenReply};
@@ -111,6 +113,7 @@ pub struct Client {
 struct ClientInner {
     url: String,
     config: ClientConfig,
+    auth: Option<Arc<dyn AuthKeyProvider>>,
     connection: Mutex<Option<ConnectionHandle>>,
 }
 
@@ -123,13 +126,16 @@ impl Client {
 
     /// A client with the given settings.
     pub fn with_config(url: &str, config: ClientConfig) -> Result<Self, Error> {
-        Ok(Client {
-            inner: Arc::new(ClientInner {
-                url: websocket_url(url)?,
-                config,
-                connection: Mutex::new(None),
-            }),
-        })
+        Self::builder(url).config(config).build()
+    }
+
+    /// Starts building a client, for settings and credentials.
+    pub fn builder(url: &str) -> ClientBuilder {
+        ClientBuilder {
+            url: url.to_string(),
+            config: ClientConfig::default(),
+            auth: None,
+        }
     }
 
     /// The WebSocket URL the client connects to.
@@ -183,6 +189,39 @@ impl Client {
     }
 }
 
+/// Builds a [`Client`].
+pub struct ClientBuilder {
+    url: String,
+    config: ClientConfig,
+    auth: Option<Arc<dyn AuthKeyProvider>>,
+}
+
+impl ClientBuilder {
+    /// Replaces the settings.
+    pub fn config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sends credentials with every call, from `provider`.
+    pub fn auth_key(mut self, provider: impl AuthKeyProvider) -> Self {
+        self.auth = Some(Arc::new(provider));
+        self
+    }
+
+    /// Builds the client; fails only for a URL it cannot use.
+    pub fn build(self) -> Result<Client, Error> {
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                url: websocket_url(&self.url)?,
+                config: self.config,
+                auth: self.auth,
+                connection: Mutex::new(None),
+            }),
+        })
+    }
+}
+
 impl ClientInner {
     /// The live socket, opened if there is none. Holding the lock while connecting makes
     /// concurrent first calls share one attempt.
@@ -196,27 +235,68 @@ impl ClientInner {
         Ok(conn)
     }
 
+    /// Opens a call; on `authenticationFailed`, refreshes the key once if the provider
+    /// can, and tries once more with a new `cid` (reference §5.2).
     async fn open(
         &self,
         endpoint: Arc<str>,
         method: Arc<str>,
         args: Vec<u8>,
-        mut inputs: Inputs,
+        inputs: Inputs,
     ) -> Result<OpenCallHandle, Error> {
-        // A socket may close between being handed out and receiving the open; the open is
-        // then returned unsent and is retried on a fresh socket.
+        let call = PendingCall {
+            endpoint,
+            method,
+            args,
+        };
+        let auth = match &self.auth {
+            Some(provider) => provider.auth_header_value().await,
+            None => None,
+        };
+        match self.open_once(&call, auth, inputs).await {
+            Err((
+                error @ Error::OpenFailed {
+                    response: OpenResult::AuthenticationFailed,
+                    ..
+                },
+                Some(inputs),
+            )) => {
+                let Some(provider) = self.auth.as_ref().filter(|p| p.can_refresh()) else {
+                    return Err(error);
+                };
+                if !provider.refresh().await {
+                    return Err(error);
+                }
+                let auth = provider.auth_header_value().await;
+                self.open_once(&call, auth, inputs)
+                    .await
+                    .map_err(|(e, _)| e)
+            }
+            result => result.map_err(|(e, _)| e),
+        }
+    }
+
+    /// One open, on the live socket. A socket may close between being handed out and
+    /// receiving the open; the open is then returned unsent and is tried on a fresh socket.
+    /// A refused open returns its inputs, so that it can be tried again.
+    async fn open_once(
+        &self,
+        call: &PendingCall,
+        auth: Option<String>,
+        mut inputs: Inputs,
+    ) -> Result<OpenCallHandle, (Error, Option<Inputs>)> {
         for _ in 0..3 {
-            let connection = self.connection().await?;
+            let connection = self.connection().await.map_err(|e| (e, None))?;
             let cid = Uuid::new_v4();
             let (reply_tx, reply_rx) = oneshot::channel();
             let (events_tx, events_rx) = mpsc::unbounded_channel();
             let open = OpenCall {
-                endpoint: endpoint.clone(),
-                method: method.clone(),
+                endpoint: call.endpoint.clone(),
+                method: call.method.clone(),
                 cid,
-                args: args.clone(),
+                args: call.args.clone(),
                 inputs: inputs.streams.iter().map(|(n, _)| n.to_string()).collect(),
-                auth: None,
+                auth: auth.clone(),
             };
             let command = Command::Open {
                 open,
@@ -239,13 +319,21 @@ impl ClientInner {
                         finished: false,
                     })
                 }
-                Ok(OpenReply::Failed(e)) => return Err(e),
+                Ok(OpenReply::Failed(e)) => return Err((e, None)),
+                Ok(OpenReply::Refused(e, back)) => return Err((e, Some(Inputs { streams: back }))),
                 Ok(OpenReply::Retry(back)) => inputs.streams = back,
-                Err(_) => return Err(Error::ConnectionClosed),
+                Err(_) => return Err((Error::ConnectionClosed, None)),
             }
         }
-        Err(Error::ConnectionClosed)
+        Err((Error::ConnectionClosed, None))
     }
+}
+
+/// What an open needs besides its inputs and credentials.
+struct PendingCall {
+    endpoint: Arc<str>,
+    method: Arc<str>,
+    args: Vec<u8>,
 }
 
 /// Maps `http(s)://host/any/path` to `ws(s)://host/v1/websocket`.
