@@ -115,21 +115,43 @@ pub fn ping() -> Vec<u8> {
 }
 
 pub fn omsc(method: &str, cid: &str, args: Value, inputs: &[&str]) -> Vec<u8> {
+    omsc_to(ENDPOINT, method, cid, args, inputs, None)
+}
+
+/// An `omsc` to any endpoint, with an optional `auth` value.
+pub fn omsc_to(
+    endpoint: &str,
+    method: &str,
+    cid: &str,
+    args: Value,
+    inputs: &[&str],
+    auth: Option<&str>,
+) -> Vec<u8> {
     let is = Value::Array(inputs.iter().map(|n| s(n)).collect());
-    frame(
-        "omsc",
-        Some(map(vec![
-            ("en", s(ENDPOINT)),
-            ("m", s(method)),
-            ("cid", s(cid)),
-            ("args", args),
-            ("is", is),
-        ])),
-    )
+    let mut data = vec![
+        ("en", s(endpoint)),
+        ("m", s(method)),
+        ("cid", s(cid)),
+        ("args", args),
+        ("is", is),
+    ];
+    if let Some(auth) = auth {
+        data.push(("auth", s(auth)));
+    }
+    frame("omsc", Some(map(data)))
 }
 
 fn target(method: &str, cid: &str, param: Option<&str>) -> Vec<(&'static str, Value)> {
-    let mut t = vec![("en", s(ENDPOINT)), ("m", s(method)), ("cid", s(cid))];
+    target_at(ENDPOINT, method, cid, param)
+}
+
+fn target_at(
+    endpoint: &str,
+    method: &str,
+    cid: &str,
+    param: Option<&str>,
+) -> Vec<(&'static str, Value)> {
+    let mut t = vec![("en", s(endpoint)), ("m", s(method)), ("cid", s(cid))];
     if let Some(p) = param {
         t.push(("p", s(p)));
     }
@@ -138,6 +160,13 @@ fn target(method: &str, cid: &str, param: Option<&str>) -> Vec<(&'static str, Va
 
 pub fn msm(method: &str, cid: &str, param: Option<&str>, o: Value) -> Vec<u8> {
     let mut d = target(method, cid, param);
+    d.push(("o", o));
+    frame("msm", Some(map(d)))
+}
+
+/// An `msm` to any endpoint.
+pub fn msm_to(endpoint: &str, method: &str, cid: &str, param: Option<&str>, o: Value) -> Vec<u8> {
+    let mut d = target_at(endpoint, method, cid, param);
     d.push(("o", o));
     frame("msm", Some(map(d)))
 }
@@ -213,10 +242,15 @@ impl Frame {
 
     /// Asserts this is `omsr` for `cid` with response `res`.
     pub fn assert_open(&self, cid: &str, res: &str) {
+        self.assert_open_at(ENDPOINT, cid, res);
+    }
+
+    /// Asserts this is `omsr` from `endpoint` for `cid` with response `res`.
+    pub fn assert_open_at(&self, endpoint: &str, cid: &str, res: &str) {
         assert_eq!(self.kind, "omsr", "expected omsr, got {self:?}");
         assert_eq!(self.str("cid"), Some(cid));
         assert_eq!(self.str("res"), Some(res), "{self:?}");
-        assert_eq!(self.str("en"), Some(ENDPOINT));
+        assert_eq!(self.str("en"), Some(endpoint));
     }
 }
 
