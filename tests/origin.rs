@@ -58,6 +58,15 @@ async fn requests_without_origin_are_allowed() {
 }
 
 #[tokio::test]
+async fn the_list_survives_a_later_config() {
+    let builder = server_builder()
+        .allowed_origins(["https://app.example.com"])
+        .config(streampod::Config::default());
+    let server = TestServer::from_builder(builder);
+    assert!(handshake(&server, Some("https://evil.example.com")).await.is_err());
+}
+
+#[tokio::test]
 async fn without_a_list_every_origin_is_allowed() {
     let server = TestServer::start();
     assert_eq!(

@@ -40,6 +40,7 @@ pub struct ServerBuilder {
     endpoints: HashMap<String, Endpoint>,
     config: Config,
     ping_interval: Option<Duration>,
+    allowed_origins: Option<Vec<String>>,
     authentication: Option<AuthenticationHandler>,
 }
 
@@ -57,7 +58,8 @@ impl ServerBuilder {
         self
     }
 
-    /// Replaces the settings.
+    /// Replaces the settings. The builder's own setters (`websocket_ping_interval`,
+    /// `allowed_origins`) win over these, whatever the order of the calls.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -73,7 +75,7 @@ impl ServerBuilder {
 
     /// Only browsers from these origins may connect (see [`Config::allowed_origins`]).
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.config.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
         self
     }
 
@@ -104,6 +106,9 @@ impl ServerBuilder {
                 setting: "websocket_ping_interval",
                 reason: "must be longer than zero",
             });
+        }
+        if let Some(origins) = self.allowed_origins {
+            self.config.allowed_origins = Some(origins);
         }
         let allowed_origins = self
             .config
