@@ -10,6 +10,7 @@
 //! later changes this module only.
 
 mod open;
+pub(crate) mod socket;
 
 use crate::call::messages::{
     Adopt, CancelCall, CloseInput, FromCall, InputException, InputItem, StopAll,
@@ -18,6 +19,7 @@ use crate::call::{CallActor, CallSupervisor};
 use crate::protocol::{CloseReason, FrameError, Message, Target};
 use crate::recent::RecentIds;
 use crate::server::ServerInner;
+use socket::{FrameAssembler, HasKeepalive, Incoming, Keepalive};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -39,10 +41,8 @@ pub(crate) struct Connection {
     supervisor: Option<Addr<CallSupervisor>>,
     calls: HashMap<Uuid, Route>,
     ended: RecentIds,
-    /// A fragmented message being reassembled: whether it is text, and its bytes so far.
-    fragment: Option<(bool, Vec<u8>)>,
-    /// A WebSocket ping was sent and no pong has come back since.
-    awaiting_pong: bool,
+    frames: FrameAssembler,
+    keepalive: Keepalive,
 }
 
 impl Connection {
@@ -60,8 +60,8 @@ impl Connection {
             supervisor: None,
             calls: HashMap::new(),
             ended: RecentIds::new(remembered),
-            fragment: None,
-            awaiting_pong: false,
+            frames: FrameAssembler::new(max),
+            keepalive: Keepalive::default(),
         };
         ws::WsResponseBuilder::new(conn, req, body)
             .codec(actix_http::ws::Codec::new().max_size(max))
@@ -72,13 +72,8 @@ impl Connection {
         ctx.binary(message.encode());
     }
 
-    /// Closes the connection with `code`, after whatever was already written.
     fn close(&mut self, code: ws::CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<Self>) {
-        ctx.close(Some(ws::CloseReason {
-            code,
-            description: Some(reason.to_string()),
-        }));
-        ctx.stop();
+        socket::close(code, reason, ctx);
     }
 
     /// Answers a frame that is not a valid message with `brm`, then closes.
@@ -165,42 +160,6 @@ impl Connection {
             .filter(|r| r.endpoint == target.endpoint && r.method == target.method)
             .map(|r| &r.call)
     }
-
-    /// Reassembles fragmented messages, refusing to grow past the frame limit.
-    fn on_fragment(&mut self, item: actix_http::ws::Item, ctx: &mut ws::WebsocketContext<Self>) {
-        let (last, bytes) = match item {
-            actix_http::ws::Item::FirstText(b) => {
-                self.fragment = Some((true, Vec::new()));
-                (false, b)
-            }
-            actix_http::ws::Item::FirstBinary(b) => {
-                self.fragment = Some((false, Vec::new()));
-                (false, b)
-            }
-            actix_http::ws::Item::Continue(b) => (false, b),
-            actix_http::ws::Item::Last(b) => (true, b),
-        };
-        let Some((is_text, buf)) = self.fragment.as_mut() else {
-            return self.close(
-                ws::CloseCode::Protocol,
-                "continuation without a first frame",
-                ctx,
-            );
-        };
-        if buf.len() + bytes.len() > self.server.config.max_frame_size {
-            return self.close(ws::CloseCode::Size, "message too large", ctx);
-        }
-        buf.extend_from_slice(&bytes);
-        if last {
-            let (is_text, buf) = (*is_text, std::mem::take(buf));
-            self.fragment = None;
-            if is_text {
-                self.bad_request(FrameError::TextFrame, ctx);
-            } else {
-                self.on_frame(&buf, ctx);
-            }
-        }
-    }
 }
 
 impl Actor for Connection {
@@ -209,17 +168,7 @@ impl Actor for Connection {
     fn started(&mut self, ctx: &mut Self::Context) {
         self.server.counters.connection_opened();
         self.supervisor = Some(CallSupervisor::default().start());
-        // Keepalive: a ping every interval; a peer that has not answered the previous one
-        // by the next tick is gone, and is closed with 1001 (dart:io's rule, which
-        // Serverpod relies on).
-        ctx.run_interval(self.server.config.websocket_ping_interval, |act, ctx| {
-            if act.awaiting_pong {
-                log::debug!("connection {}: no pong within the ping interval", act.id);
-                return act.close(ws::CloseCode::Away, "ping timeout", ctx);
-            }
-            act.awaiting_pong = true;
-            ctx.ping(b"");
-        });
+        Keepalive::start(self.server.config.websocket_ping_interval, ctx);
         log::debug!("connection {} opened", self.id);
     }
 
@@ -234,30 +183,28 @@ impl Actor for Connection {
 
 impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Connection {
     fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        match msg {
-            Ok(ws::Message::Binary(bytes)) => self.on_frame(&bytes, ctx),
-            Ok(ws::Message::Text(_)) => self.bad_request(FrameError::TextFrame, ctx),
-            Ok(ws::Message::Continuation(item)) => self.on_fragment(item, ctx),
-            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
-            Ok(ws::Message::Pong(_)) => self.awaiting_pong = false,
-            Ok(ws::Message::Nop) => {}
-            Ok(ws::Message::Close(reason)) => {
+        match self.frames.push(msg, ctx) {
+            Incoming::Binary(bytes) => self.on_frame(&bytes, ctx),
+            Incoming::Text => self.bad_request(FrameError::TextFrame, ctx),
+            Incoming::Pong => self.keepalive.pong(),
+            Incoming::Nothing => {}
+            Incoming::Closed(reason) => {
                 ctx.close(reason);
                 ctx.stop();
             }
-            Err(ws::ProtocolError::Overflow) => {
-                self.close(ws::CloseCode::Size, "message too large", ctx)
-            }
-            Err(e) => {
-                log::debug!("connection {}: websocket error: {e}", self.id);
-                self.close(ws::CloseCode::Protocol, "websocket protocol error", ctx);
-            }
+            Incoming::Fail(code, reason) => self.close(code, reason, ctx),
         }
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
         // The peer's side of the socket ended (TCP closed).
         ctx.stop();
+    }
+}
+
+impl HasKeepalive for Connection {
+    fn keepalive(&mut self) -> &mut Keepalive {
+        &mut self.keepalive
     }
 }
 

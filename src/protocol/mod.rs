@@ -4,6 +4,7 @@
 mod datetime;
 mod dynamic;
 mod error;
+mod legacy;
 mod message;
 pub(crate) mod msgpack;
 pub mod registry;
@@ -12,6 +13,7 @@ mod value;
 pub use datetime::DateTime;
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
+pub use legacy::LegacyMessage;
 pub use message::{parse_cid, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
