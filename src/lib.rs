@@ -13,7 +13,9 @@
 //! - `connection`: the connection actor, one per WebSocket and the only writer to it.
 //! - `call`: the call actor (one per call, owning the running method and its input
 //!   streams) and the supervisor that owns the calls of one connection.
-//! - [`client`]: the Rust client, for any tokio runtime.
+//! - [`legacy`]: legacy streaming endpoints (`GET /websocket`): the endpoint actor with
+//!   per-session user objects, and the legacy connection.
+//! - [`client`]: the Rust client, for any tokio runtime, with a legacy client.
 //! - [`config`]: every server limit with its default and why.
 //!
 //! # Lifecycle of a call
@@ -65,6 +67,7 @@ pub mod client;
 pub mod config;
 mod connection;
 mod error;
+pub mod legacy;
 pub mod protocol;
 mod recent;
 mod server;

@@ -63,7 +63,9 @@ async fn the_list_survives_a_later_config() {
         .allowed_origins(["https://app.example.com"])
         .config(streampod::Config::default());
     let server = TestServer::from_builder(builder);
-    assert!(handshake(&server, Some("https://evil.example.com")).await.is_err());
+    assert!(handshake(&server, Some("https://evil.example.com"))
+        .await
+        .is_err());
 }
 
 #[tokio::test]

@@ -5,7 +5,10 @@
 
 use super::method_streaming::{self, ExceptionWithData, SimpleData};
 use serde::Deserialize;
-use streampod::{AuthInfo, Endpoint, InputStream, NoArgs, Revoked, ServerBuilder, Session};
+use streampod::legacy::{Legacy, LegacyContext, LegacyEndpoint, LegacySession};
+use streampod::{
+    AuthInfo, Dynamic, Endpoint, InputStream, NoArgs, Revoked, ServerBuilder, Session, StreamError,
+};
 
 /// **Test fixture, not a real authentication scheme.** Accepts an unwrapped key of the
 /// form `user:<userId>:<authId>:<scope,scope,...>` (scopes may be empty), as sent in
@@ -102,6 +105,51 @@ pub fn auth_control() -> Endpoint {
         )
 }
 
+/// The legacy `streaming` endpoint: echoes every `SimpleData`, in order, and keeps a user
+/// object per session counting the messages the session sent it; to the `String` `"count"`
+/// it answers `SimpleData { num: <messages the session sent before this one> }`.
+#[derive(Default)]
+pub struct LegacyStreaming;
+
+impl LegacyEndpoint for LegacyStreaming {
+    type UserObject = i64;
+
+    fn handle_stream_message(
+        &mut self,
+        ctx: &mut LegacyContext<'_, Self>,
+        session: &LegacySession,
+        message: Dynamic,
+    ) -> Result<(), StreamError> {
+        let sent_before = ctx.user_object(session).copied().unwrap_or(0);
+        ctx.set_user_object(session, sent_before + 1);
+        let reply = match message.decode::<String>() {
+            Ok(text) if text == "count" => SimpleData { num: sent_before },
+            _ => message.decode::<SimpleData>()?,
+        };
+        ctx.send_stream_message(session, &reply)
+            .map_err(StreamError::failed)
+    }
+}
+
+/// A legacy endpoint that echoes `SimpleData`.
+#[derive(Default)]
+pub struct LegacyEcho;
+
+impl LegacyEndpoint for LegacyEcho {
+    type UserObject = ();
+
+    fn handle_stream_message(
+        &mut self,
+        ctx: &mut LegacyContext<'_, Self>,
+        session: &LegacySession,
+        message: Dynamic,
+    ) -> Result<(), StreamError> {
+        let data = message.decode::<SimpleData>()?;
+        ctx.send_stream_message(session, &data)
+            .map_err(StreamError::failed)
+    }
+}
+
 /// Every endpoint and model of the conformance server, with the fixture handler.
 pub fn server_builder() -> ServerBuilder {
     streampod::Server::builder()
@@ -109,6 +157,9 @@ pub fn server_builder() -> ServerBuilder {
         .endpoint(authenticated_method_streaming())
         .endpoint(signed_in_method_streaming())
         .endpoint(auth_control())
+        .legacy_endpoint(Legacy::new("streaming", LegacyStreaming))
+        .legacy_endpoint(Legacy::new("signInRequired", LegacyEcho).require_login())
+        .legacy_endpoint(Legacy::new("adminScopeRequired", LegacyEcho).require_scopes(["admin"]))
         .model::<SimpleData>()
         .model::<ExceptionWithData>()
         .authentication_handler(fixture_authentication)

@@ -260,4 +260,15 @@ pub fn endpoint() -> Endpoint {
                 Ok(session.server().stats().calls_cancelled as i64)
             },
         )
+        .future(
+            "legacyUserObjects",
+            [],
+            |session: Session, _: NoArgs, ()| async move {
+                let stats = session
+                    .server()
+                    .legacy_stats("streaming")
+                    .unwrap_or_default();
+                Ok(stats.user_objects as i64)
+            },
+        )
 }

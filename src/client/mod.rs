@@ -9,10 +9,15 @@ mod auth;
 mod call;
 mod connection;
 mod error;
+mod legacy;
 
 pub use auth::{AuthKeyProvider, RefreshingAuthKey, StaticAuthKey};
 pub use call::CallStream;
 pub use error::Error;
+pub use legacy::{
+    ConnectionStatus, LegacyClient, LegacyEndpointRef, LegacyMessages, ReconnectHandler,
+    ReconnectPolicy,
+};
 
 use crate::error::StreamError;
 use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire};

@@ -31,7 +31,10 @@ pub(crate) struct FrameAssembler {
 
 impl FrameAssembler {
     pub(crate) fn new(max: usize) -> Self {
-        FrameAssembler { fragment: None, max }
+        FrameAssembler {
+            fragment: None,
+            max,
+        }
     }
 
     /// Takes one event; answers pings itself.
@@ -54,7 +57,9 @@ impl FrameAssembler {
             Ok(ws::Message::Pong(_)) => Incoming::Pong,
             Ok(ws::Message::Nop) => Incoming::Nothing,
             Ok(ws::Message::Close(reason)) => Incoming::Closed(reason),
-            Err(ws::ProtocolError::Overflow) => Incoming::Fail(ws::CloseCode::Size, "message too large"),
+            Err(ws::ProtocolError::Overflow) => {
+                Incoming::Fail(ws::CloseCode::Size, "message too large")
+            }
             Err(e) => {
                 log::debug!("websocket protocol error: {e}");
                 Incoming::Fail(ws::CloseCode::Protocol, "websocket protocol error")
@@ -77,7 +82,10 @@ impl FrameAssembler {
             Item::Last(b) => (true, b),
         };
         let Some((is_text, buf)) = self.fragment.as_mut() else {
-            return Incoming::Fail(ws::CloseCode::Protocol, "continuation without a first frame");
+            return Incoming::Fail(
+                ws::CloseCode::Protocol,
+                "continuation without a first frame",
+            );
         };
         if buf.len() + bytes.len() > self.max {
             return Incoming::Fail(ws::CloseCode::Size, "message too large");

@@ -66,11 +66,12 @@ impl LegacyMessage {
 
     /// Decodes one frame.
     pub fn decode(frame: &[u8]) -> Result<LegacyMessage, FrameError> {
-        let invalid = |field: &'static str, reason: &dyn std::fmt::Display| FrameError::InvalidField {
-            message: "legacy",
-            field,
-            reason: reason.to_string(),
-        };
+        let invalid =
+            |field: &'static str, reason: &dyn std::fmt::Display| FrameError::InvalidField {
+                message: "legacy",
+                field,
+                reason: reason.to_string(),
+            };
         let mut r = Reader::new(frame);
         let len = match r.peek_kind() {
             Ok(Kind::Map) => r.read_map_len()?,
@@ -93,7 +94,10 @@ impl LegacyMessage {
             return Err(FrameError::TrailingBytes);
         }
         let text = |raw: &[u8], field: &'static str| -> Result<String, FrameError> {
-            Reader::new(raw).read_str().map(str::to_owned).map_err(|e| invalid(field, &e))
+            Reader::new(raw)
+                .read_str()
+                .map(str::to_owned)
+                .map_err(|e| invalid(field, &e))
         };
         if let Some(command) = command {
             return match text(command, "command")?.as_str() {
@@ -181,7 +185,10 @@ mod tests {
     #[test]
     fn malformed_legacy_frames_are_errors() {
         assert!(LegacyMessage::decode(&[0xc1]).is_err());
-        assert!(LegacyMessage::decode(&[0x80]).is_err(), "an empty map has no endpoint");
+        assert!(
+            LegacyMessage::decode(&[0x80]).is_err(),
+            "an empty map has no endpoint"
+        );
         let mut f = Vec::new();
         write::map_len(&mut f, 2);
         write::str(&mut f, "endpoint");

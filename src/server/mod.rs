@@ -8,7 +8,7 @@ mod session;
 mod stats;
 
 pub use auth::{basic_auth_value, unwrap_auth_value, AuthInfo, Revoked};
-pub(crate) use auth::{check_access, AuthenticationHandler, Denied};
+pub(crate) use auth::{check_access, AuthenticationHandler, Denied, Requirements};
 pub use endpoint::{Endpoint, NoArgs};
 pub(crate) use endpoint::{PrepareError, Prepared};
 pub(crate) use inputs::NamedSink;
@@ -21,6 +21,7 @@ pub use stats::Stats;
 
 use crate::config::{normalize_origin, ping_interval_from_env, Config, ConfigError};
 use crate::connection::Connection;
+use crate::legacy::{Legacy, LegacyConnection, LegacyHandle, LegacyStats};
 use crate::protocol::{registry, Wire};
 use actix_web::{web, HttpRequest};
 use futures::future::BoxFuture;
@@ -34,6 +35,9 @@ use std::time::Duration;
 /// The path method streams are served at.
 pub const WEBSOCKET_PATH: &str = "/v1/websocket";
 
+/// The path legacy streaming endpoints are served at.
+pub const LEGACY_WEBSOCKET_PATH: &str = "/websocket";
+
 /// Collects endpoints and settings, then builds a [`Server`].
 #[derive(Default)]
 pub struct ServerBuilder {
@@ -42,12 +46,19 @@ pub struct ServerBuilder {
     ping_interval: Option<Duration>,
     allowed_origins: Option<Vec<String>>,
     authentication: Option<AuthenticationHandler>,
+    legacy: Vec<Legacy>,
 }
 
 impl ServerBuilder {
     /// Registers an endpoint. A second endpoint with the same name replaces the first.
     pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
         self.endpoints.insert(endpoint.name().to_string(), endpoint);
+        self
+    }
+
+    /// Registers a legacy streaming endpoint, served at `GET /websocket`.
+    pub fn legacy_endpoint(mut self, endpoint: Legacy) -> Self {
+        self.legacy.push(endpoint);
         self
     }
 
@@ -124,6 +135,11 @@ impl ServerBuilder {
                 authentication: self.authentication,
                 revocations: Arc::new(Revocations::default()),
                 allowed_origins,
+                legacy: self
+                    .legacy
+                    .into_iter()
+                    .map(|spec| (spec.name.clone(), LegacyHandle::new(spec)))
+                    .collect(),
             }),
         })
     }
@@ -144,6 +160,7 @@ pub(crate) struct ServerInner {
     pub(crate) authentication: Option<AuthenticationHandler>,
     pub(crate) revocations: Arc<Revocations>,
     allowed_origins: Option<HashSet<String>>,
+    pub(crate) legacy: HashMap<String, LegacyHandle>,
 }
 
 impl ServerInner {
@@ -151,12 +168,13 @@ impl ServerInner {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Whether a handshake with this `Origin` header may proceed.
-    fn origin_allowed(&self, origin: Option<&str>) -> bool {
-        match (&self.allowed_origins, origin) {
-            (Some(allowed), Some(origin)) => allowed.contains(&normalize_origin(origin)),
-            _ => true,
-        }
+    /// The 403 answer for a handshake whose `Origin` is not allowed.
+    fn refuse_origin(&self, req: &HttpRequest) -> Option<actix_web::HttpResponse> {
+        let allowed = self.allowed_origins.as_ref()?;
+        let origin = req.headers().get(actix_web::http::header::ORIGIN)?;
+        let origin = normalize_origin(origin.to_str().unwrap_or_default());
+        (!allowed.contains(&origin))
+            .then(|| actix_web::HttpResponse::Forbidden().body("WebSocket origin not allowed."))
     }
 }
 
@@ -177,6 +195,14 @@ impl Server {
         stats
     }
 
+    /// A snapshot of a legacy endpoint's sessions, user objects and lifecycle calls.
+    pub fn legacy_stats(&self, endpoint: &str) -> Option<LegacyStats> {
+        self.inner
+            .legacy
+            .get(endpoint)
+            .map(|h| h.counters.snapshot())
+    }
+
     /// Revokes some or all of a user's authentication: closes, on every connection of this
     /// server, the user's open calls that `revoked` applies to (see [`Revoked`]); the
     /// client sees each end with "closed with error". Calls on endpoints that require
@@ -192,18 +218,28 @@ impl Server {
 
     /// Mounts the engine on an actix-web app: `App::new().configure(|c| server.mount(c))`.
     pub fn mount(&self, cfg: &mut web::ServiceConfig) {
-        let inner = self.inner.clone();
+        let (methods, legacy) = (self.inner.clone(), self.inner.clone());
         cfg.route(
             WEBSOCKET_PATH,
             web::get().to(move |req: HttpRequest, body: web::Payload| {
-                let inner = inner.clone();
+                let inner = methods.clone();
                 async move {
-                    let origin = req.headers().get(actix_web::http::header::ORIGIN);
-                    if !inner.origin_allowed(origin.map(|o| o.to_str().unwrap_or_default())) {
-                        return Ok(actix_web::HttpResponse::Forbidden()
-                            .body("WebSocket origin not allowed."));
+                    match inner.refuse_origin(&req) {
+                        Some(refusal) => Ok(refusal),
+                        None => Connection::start(inner, &req, body),
                     }
-                    Connection::start(inner, &req, body)
+                }
+            }),
+        )
+        .route(
+            LEGACY_WEBSOCKET_PATH,
+            web::get().to(move |req: HttpRequest, body: web::Payload| {
+                let inner = legacy.clone();
+                async move {
+                    match inner.refuse_origin(&req) {
+                        Some(refusal) => Ok(refusal),
+                        None => LegacyConnection::start(inner, &req, body),
+                    }
                 }
             }),
         );

@@ -1,0 +1,469 @@
+//! The legacy streaming client (`GET /websocket`): one connection, per-endpoint message
+//! streams, a connection status with listeners, and a reconnect handler.
+
+use super::auth::AuthKeyProvider;
+use super::error::Error;
+use super::ClientConfig;
+use crate::protocol::{Dynamic, LegacyMessage, Wire};
+use crate::server::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
+use futures::{SinkExt, Stream, StreamExt};
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// The state of the legacy connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionStatus {
+    /// The socket is open; the server has not answered yet.
+    Connecting,
+    /// The server answered; messages flow.
+    Connected,
+    /// No socket.
+    Disconnected,
+    /// A [`ReconnectHandler`] will try again soon.
+    WaitingToRetry,
+}
+
+type Listener = Arc<dyn Fn(ConnectionStatus) + Send + Sync>;
+
+/// A client of a server's legacy streaming endpoints.
+#[derive(Clone)]
+pub struct LegacyClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    url: String,
+    config: ClientConfig,
+    auth: Option<Arc<dyn AuthKeyProvider>>,
+    status: watch::Sender<ConnectionStatus>,
+    listeners: Mutex<Vec<(u64, Listener)>>,
+    next_listener: AtomicU64,
+    outgoing: Mutex<Option<mpsc::UnboundedSender<WsMessage>>>,
+    endpoints: Mutex<HashMap<String, Inbox>>,
+}
+
+/// Messages of one endpoint, buffered until its stream is taken.
+struct Inbox {
+    tx: mpsc::UnboundedSender<Dynamic>,
+    rx: Option<mpsc::UnboundedReceiver<Dynamic>>,
+}
+
+impl Inbox {
+    fn new() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Inbox { tx, rx: Some(rx) }
+    }
+}
+
+impl LegacyClient {
+    /// A client of the server at `url` (`http(s)://` or `ws(s)://`; the path is replaced by
+    /// `/websocket`), with optional credentials.
+    pub fn new(url: &str, auth: Option<Arc<dyn AuthKeyProvider>>) -> Result<Self, Error> {
+        Self::with_config(url, auth, ClientConfig::default())
+    }
+
+    /// The same, with settings (the connect timeout applies).
+    pub fn with_config(
+        url: &str,
+        auth: Option<Arc<dyn AuthKeyProvider>>,
+        config: ClientConfig,
+    ) -> Result<Self, Error> {
+        let base = super::websocket_url(url)?;
+        let url = base.replace(crate::server::WEBSOCKET_PATH, LEGACY_WEBSOCKET_PATH);
+        Ok(LegacyClient {
+            inner: Arc::new(Inner {
+                url,
+                config,
+                auth,
+                status: watch::channel(ConnectionStatus::Disconnected).0,
+                listeners: Mutex::new(Vec::new()),
+                next_listener: AtomicU64::new(0),
+                outgoing: Mutex::new(None),
+                endpoints: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The connection's status now.
+    pub fn status(&self) -> ConnectionStatus {
+        *self.inner.status.borrow()
+    }
+
+    /// A receiver that sees every status change.
+    pub fn status_changes(&self) -> watch::Receiver<ConnectionStatus> {
+        self.inner.status.subscribe()
+    }
+
+    /// Calls `listener` on every status change; returns an id for
+    /// [`LegacyClient::remove_status_listener`].
+    pub fn add_status_listener(
+        &self,
+        listener: impl Fn(ConnectionStatus) + Send + Sync + 'static,
+    ) -> u64 {
+        let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut listeners) = self.inner.listeners.lock() {
+            listeners.push((id, Arc::new(listener)));
+        }
+        id
+    }
+
+    /// Stops calling a listener.
+    pub fn remove_status_listener(&self, id: u64) {
+        if let Ok(mut listeners) = self.inner.listeners.lock() {
+            listeners.retain(|(i, _)| *i != id);
+        }
+    }
+
+    /// Opens the connection: connects with the current credentials (`?auth=<key>`), sends
+    /// `ping`, and waits for the server's first frame within the connect timeout. The
+    /// status goes `connecting`, then `connected`; on failure, `disconnected`.
+    pub async fn open_streaming_connection(&self) -> Result<(), Error> {
+        self.close_streaming_connection().await;
+        let mut url = self.inner.url.clone();
+        if let Some(key) = self.current_key().await.and_then(|v| unwrap_auth_value(&v)) {
+            url = format!("{url}?auth={}", percent_encode(&key));
+        }
+        self.inner.set_status(ConnectionStatus::Connecting);
+        let result = self.connect(&url).await;
+        if result.is_err() {
+            self.inner.set_status(ConnectionStatus::Disconnected);
+        }
+        result
+    }
+
+    async fn connect(&self, url: &str) -> Result<(), Error> {
+        let connect_timeout = self.inner.config.connect_timeout;
+        let (mut socket, _) = timeout(connect_timeout, tokio_tungstenite::connect_async(url))
+            .await
+            .map_err(|_| Error::ConnectTimedOut)?
+            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+        socket
+            .send(WsMessage::Binary(LegacyMessage::Ping.encode()))
+            .await
+            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+        let first = match timeout(connect_timeout, socket.next()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(_) => return Err(Error::ConnectFailed("closed during handshake".into())),
+            Err(_) => {
+                let _ = socket.close(None).await;
+                return Err(Error::ConnectTimedOut);
+            }
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<WsMessage>();
+        if let Ok(mut outgoing) = self.inner.outgoing.lock() {
+            *outgoing = Some(tx.clone());
+        }
+        self.inner.set_status(ConnectionStatus::Connected);
+        let inner = self.inner.clone();
+        inner.deliver(first);
+        tokio::spawn(async move {
+            let (mut sink, mut stream) = socket.split();
+            loop {
+                tokio::select! {
+                    frame = stream.next() => match frame {
+                        Some(Ok(frame)) => inner.deliver(frame),
+                        _ => break,
+                    },
+                    out = rx.recv() => match out {
+                        Some(WsMessage::Close(frame)) => {
+                            let _ = sink.send(WsMessage::Close(frame)).await;
+                            break;
+                        }
+                        Some(frame) => if sink.send(frame).await.is_err() { break },
+                        None => break,
+                    },
+                }
+            }
+            // Only the socket this task owns may mark the client disconnected.
+            let current = inner
+                .outgoing
+                .lock()
+                .ok()
+                .and_then(|o| o.as_ref().map(|t| t.same_channel(&tx)));
+            if current == Some(true) {
+                if let Ok(mut outgoing) = inner.outgoing.lock() {
+                    *outgoing = None;
+                }
+                inner.set_status(ConnectionStatus::Disconnected);
+            }
+        });
+        Ok(())
+    }
+
+    /// Closes the connection; the status becomes `disconnected`.
+    pub async fn close_streaming_connection(&self) {
+        let tx = self.inner.outgoing.lock().ok().and_then(|mut o| o.take());
+        if let Some(tx) = tx {
+            let _ = tx.send(WsMessage::Close(None));
+            self.inner.set_status(ConnectionStatus::Disconnected);
+        }
+    }
+
+    /// Sends the current credentials on the open connection (`auth` command), so that
+    /// endpoints that need them start accepting this session's messages.
+    pub async fn update_streaming_connection_authentication_key(&self) -> Result<(), Error> {
+        let key = self.current_key().await;
+        self.inner.send(LegacyMessage::Auth { key })
+    }
+
+    /// A handle on one endpoint.
+    pub fn endpoint(&self, name: &str) -> LegacyEndpointRef {
+        LegacyEndpointRef {
+            name: name.to_string(),
+            client: self.clone(),
+        }
+    }
+
+    async fn current_key(&self) -> Option<String> {
+        match &self.inner.auth {
+            Some(provider) => provider.auth_header_value().await,
+            None => None,
+        }
+    }
+}
+
+impl Inner {
+    fn set_status(&self, status: ConnectionStatus) {
+        if self.status.send_replace(status) == status {
+            return;
+        }
+        let listeners: Vec<Listener> = match self.listeners.lock() {
+            Ok(l) => l.iter().map(|(_, f)| f.clone()).collect(),
+            Err(_) => return,
+        };
+        for listener in listeners {
+            listener(status);
+        }
+    }
+
+    fn send(&self, message: LegacyMessage) -> Result<(), Error> {
+        let outgoing = self.outgoing.lock().map_err(|_| Error::ConnectionClosed)?;
+        let tx = outgoing.as_ref().ok_or(Error::ConnectionClosed)?;
+        tx.send(WsMessage::Binary(message.encode()))
+            .map_err(|_| Error::ConnectionClosed)
+    }
+
+    fn deliver(&self, frame: WsMessage) {
+        let WsMessage::Binary(bytes) = frame else {
+            return;
+        };
+        match LegacyMessage::decode(&bytes) {
+            Ok(LegacyMessage::Endpoint { endpoint, object }) => {
+                if let Ok(mut endpoints) = self.endpoints.lock() {
+                    let _ = endpoints
+                        .entry(endpoint)
+                        .or_insert_with(Inbox::new)
+                        .tx
+                        .send(object);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => log::warn!("legacy client: malformed frame: {e}"),
+        }
+    }
+}
+
+/// One endpoint of a [`LegacyClient`].
+#[derive(Clone)]
+pub struct LegacyEndpointRef {
+    name: String,
+    client: LegacyClient,
+}
+
+impl LegacyEndpointRef {
+    /// Sends a message to the endpoint.
+    pub fn send<T: Wire>(&self, message: &T) -> Result<(), Error> {
+        let object = Dynamic::new(message).map_err(|e| Error::Protocol(e.to_string()))?;
+        self.client.inner.send(LegacyMessage::Endpoint {
+            endpoint: self.name.clone(),
+            object,
+        })
+    }
+
+    /// The endpoint's messages, from the first one not yet taken. Taking the stream again
+    /// replaces the previous one (which then ends), as Serverpod's `resetStream` does.
+    pub fn stream(&self) -> LegacyMessages {
+        let mut endpoints = match self.client.inner.endpoints.lock() {
+            Ok(e) => e,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let inbox = endpoints
+            .entry(self.name.clone())
+            .or_insert_with(Inbox::new);
+        let rx = match inbox.rx.take() {
+            Some(rx) => rx,
+            None => {
+                *inbox = Inbox::new();
+                inbox
+                    .rx
+                    .take()
+                    .unwrap_or_else(|| mpsc::unbounded_channel().1)
+            }
+        };
+        LegacyMessages { rx }
+    }
+}
+
+/// The messages of one legacy endpoint.
+pub struct LegacyMessages {
+    rx: mpsc::UnboundedReceiver<Dynamic>,
+}
+
+impl Stream for LegacyMessages {
+    type Item = Dynamic;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Dynamic>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// When to try again after the connection is lost.
+#[derive(Debug, Clone)]
+pub struct ReconnectPolicy {
+    /// The first wait. Default 1 s.
+    pub initial_delay: Duration,
+    /// The longest wait; each failed try doubles the last. Default 30 s.
+    pub max_delay: Duration,
+    /// The share of each wait that is random, so that many clients do not come back at
+    /// once (0 none, 1 all). Default 0.5.
+    pub jitter: f64,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            jitter: 0.5,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The wait before try number `attempt` (0-based), for a random `unit` in `[0, 1)`.
+    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
+        let exp = self
+            .initial_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        exp.mul_f64(1.0 - jitter * unit.clamp(0.0, 1.0))
+    }
+}
+
+/// Keeps a [`LegacyClient`] connected: whenever it is `disconnected`, waits (status
+/// `waiting_to_retry`, reporting the whole seconds left each second) and opens it again,
+/// with exponential backoff and jitter. Stops when dropped.
+pub struct ReconnectHandler {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ReconnectHandler {
+    /// Starts watching `client`; `on_countdown` hears the seconds until the next try.
+    pub fn start(
+        client: LegacyClient,
+        policy: ReconnectPolicy,
+        on_countdown: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Self {
+        let task = tokio::spawn(async move {
+            let mut changes = client.status_changes();
+            let mut attempt = 0u32;
+            let mut random = Random::seeded();
+            loop {
+                if *changes.borrow_and_update() != ConnectionStatus::Disconnected {
+                    if changes.changed().await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                let wait = policy.delay(attempt, random.unit());
+                client.inner.set_status(ConnectionStatus::WaitingToRetry);
+                let deadline = tokio::time::Instant::now() + wait;
+                loop {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    on_countdown(left.as_secs_f64().ceil() as u64);
+                    tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+                }
+                match client.open_streaming_connection().await {
+                    Ok(()) => attempt = 0,
+                    Err(e) => {
+                        log::debug!("legacy reconnect failed: {e}");
+                        attempt = attempt.saturating_add(1);
+                    }
+                }
+            }
+        });
+        ReconnectHandler { task }
+    }
+}
+
+impl Drop for ReconnectHandler {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A small xorshift generator: jitter needs spread, not cryptographic quality.
+struct Random(u64);
+
+impl Random {
+    fn seeded() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9_7f4a_7c15);
+        Random(nanos | 1)
+    }
+
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_jitter_only_shortens() {
+        let p = ReconnectPolicy::default();
+        assert_eq!(p.delay(0, 0.0), Duration::from_secs(1));
+        assert_eq!(p.delay(3, 0.0), Duration::from_secs(8));
+        assert_eq!(p.delay(10, 0.0), Duration::from_secs(30));
+        assert_eq!(p.delay(3, 1.0), Duration::from_secs(4));
+        let mut r = Random::seeded();
+        let units: Vec<f64> = (0..100).map(|_| r.unit()).collect();
+        assert!(units.iter().all(|u| (0.0..1.0).contains(u)));
+        assert!(units.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(percent_encode("user:1:t:a,b"), "user%3A1%3At%3Aa%2Cb");
+    }
+}

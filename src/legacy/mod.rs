@@ -1,0 +1,245 @@
+//! Legacy streaming endpoints: Serverpod's first streaming API, served at `GET /websocket`.
+//!
+//! A client keeps one connection; the server tells each endpoint when a session opens
+//! ([`LegacyEndpoint::stream_opened`]), hands it the session's messages in order
+//! ([`LegacyEndpoint::handle_stream_message`]), lets it push messages back and keep a typed
+//! user object per session ([`LegacyContext`]), and tells it when the session closes
+//! ([`LegacyEndpoint::stream_closed`]), after which the session's user object is dropped.
+//!
+//! Each registered endpoint runs in one actor ([`EndpointActor`](endpoint_actor)) that
+//! owns the user's endpoint value and every session's user object, so the endpoint's code
+//! needs no locks. Each connection is a [`LegacyConnection`](connection) actor.
+
+mod connection;
+mod endpoint_actor;
+
+pub(crate) use connection::LegacyConnection;
+pub(crate) use endpoint_actor::{LegacyCounters, LegacyEvent, LegacyOut};
+
+use crate::error::StreamError;
+use crate::protocol::{Dynamic, EncodeError, LegacyMessage, Wire};
+use crate::server::{AuthInfo, Requirements};
+use actix::prelude::*;
+use endpoint_actor::{EndpointActor, EndpointState};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// One client connection, as a legacy endpoint sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacySession {
+    id: u64,
+    auth: Option<AuthInfo>,
+}
+
+impl LegacySession {
+    /// The connection's id, unique within the server.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Who the connection is authenticated as.
+    pub fn auth(&self) -> Option<&AuthInfo> {
+        self.auth.as_ref()
+    }
+}
+
+/// A legacy streaming endpoint. Implement it on your endpoint's state; the server runs it
+/// in an actor of its own.
+///
+/// ```
+/// use streampod::legacy::{LegacyContext, LegacyEndpoint, LegacySession};
+/// use streampod::{Dynamic, StreamError};
+///
+/// /// Echoes every message and counts them per session.
+/// #[derive(Default)]
+/// struct Echo;
+///
+/// impl LegacyEndpoint for Echo {
+///     type UserObject = u64;
+///     fn stream_opened(&mut self, ctx: &mut LegacyContext<'_, Self>, session: &LegacySession) {
+///         ctx.set_user_object(session, 0);
+///     }
+///     fn handle_stream_message(
+///         &mut self,
+///         ctx: &mut LegacyContext<'_, Self>,
+///         session: &LegacySession,
+///         message: Dynamic,
+///     ) -> Result<(), StreamError> {
+///         if let Some(count) = ctx.user_object_mut(session) {
+///             *count += 1;
+///         }
+///         ctx.send_stream_message(session, &message).map_err(StreamError::failed)
+///     }
+/// }
+/// ```
+pub trait LegacyEndpoint: Sized + Send + Unpin + 'static {
+    /// The per-session state kept with [`LegacyContext::set_user_object`].
+    type UserObject: Send + Unpin + 'static;
+
+    /// A session that may use this endpoint connected (or, after an `auth` command, gained
+    /// access to it).
+    fn stream_opened(&mut self, _ctx: &mut LegacyContext<'_, Self>, _session: &LegacySession) {}
+
+    /// The session is gone (or lost access). Its user object is dropped right after.
+    fn stream_closed(&mut self, _ctx: &mut LegacyContext<'_, Self>, _session: &LegacySession) {}
+
+    /// A message from the session. An error is logged; the connection goes on.
+    fn handle_stream_message(
+        &mut self,
+        ctx: &mut LegacyContext<'_, Self>,
+        session: &LegacySession,
+        message: Dynamic,
+    ) -> Result<(), StreamError>;
+}
+
+/// What a legacy endpoint can do while it handles an event.
+pub struct LegacyContext<'a, E: LegacyEndpoint> {
+    state: &'a mut EndpointState<E::UserObject>,
+    actix: &'a mut Context<EndpointActor<E>>,
+}
+
+impl<E: LegacyEndpoint> LegacyContext<'_, E> {
+    /// The endpoint's name.
+    pub fn endpoint_name(&self) -> &str {
+        &self.state.name
+    }
+
+    /// Sends `message` to `session`, on this endpoint. Sending to a session that has
+    /// closed does nothing.
+    pub fn send_stream_message<T: Wire>(
+        &mut self,
+        session: &LegacySession,
+        message: &T,
+    ) -> Result<(), EncodeError> {
+        let object = Dynamic::new(message)?;
+        if let Some((_, out)) = self.state.sessions.get(&session.id) {
+            let frame = LegacyMessage::Endpoint {
+                endpoint: self.state.name.to_string(),
+                object,
+            };
+            out.do_send(LegacyOut(frame.encode()));
+        }
+        Ok(())
+    }
+
+    /// Every session currently open on this endpoint.
+    pub fn sessions(&self) -> Vec<LegacySession> {
+        self.state
+            .sessions
+            .values()
+            .map(|(s, _)| s.clone())
+            .collect()
+    }
+
+    /// Stores `value` as `session`'s user object, replacing any earlier one.
+    pub fn set_user_object(&mut self, session: &LegacySession, value: E::UserObject) {
+        if self.state.sessions.contains_key(&session.id) {
+            self.state.user_objects.insert(session.id, value);
+        }
+    }
+
+    /// `session`'s user object.
+    pub fn user_object(&self, session: &LegacySession) -> Option<&E::UserObject> {
+        self.state.user_objects.get(&session.id)
+    }
+
+    /// `session`'s user object, to change in place.
+    pub fn user_object_mut(&mut self, session: &LegacySession) -> Option<&mut E::UserObject> {
+        self.state.user_objects.get_mut(&session.id)
+    }
+
+    /// Runs `f` on the endpoint after `delay` (the actor's own timer: no threads, no locks).
+    pub fn run_later(
+        &mut self,
+        delay: Duration,
+        f: impl FnOnce(&mut E, &mut LegacyContext<'_, E>) + 'static,
+    ) {
+        self.actix
+            .run_later(delay, move |act, ctx| act.with_context(ctx, f));
+    }
+}
+
+type Starter = Box<dyn FnOnce(Arc<LegacyCounters>) -> Recipient<LegacyEvent> + Send>;
+
+/// A legacy endpoint to register with
+/// [`ServerBuilder::legacy_endpoint`](crate::ServerBuilder::legacy_endpoint).
+pub struct Legacy {
+    pub(crate) name: String,
+    pub(crate) requirements: Requirements,
+    start: Starter,
+}
+
+impl Legacy {
+    /// Serves `endpoint` under `name`.
+    pub fn new<E: LegacyEndpoint>(name: impl Into<String>, endpoint: E) -> Self {
+        let name = name.into();
+        let actor_name: Arc<str> = Arc::from(name.as_str());
+        Legacy {
+            name,
+            requirements: Requirements::default(),
+            start: Box::new(move |counters| {
+                EndpointActor::new(actor_name, endpoint, counters)
+                    .start()
+                    .recipient()
+            }),
+        }
+    }
+
+    /// Only signed-in sessions may use it.
+    pub fn require_login(mut self) -> Self {
+        self.requirements.login = true;
+        self
+    }
+
+    /// Only sessions holding every one of `scopes` may use it.
+    pub fn require_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.requirements.login = true;
+        let mut all = (*self.requirements.scopes).clone();
+        all.extend(scopes.into_iter().map(Into::into));
+        self.requirements.scopes = all.into();
+        self
+    }
+}
+
+/// A registered legacy endpoint, as the server holds it. Its actor starts on the first
+/// connection, inside the actix system that serves it.
+pub(crate) struct LegacyHandle {
+    pub(crate) requirements: Requirements,
+    pub(crate) counters: Arc<LegacyCounters>,
+    start: Mutex<Option<Starter>>,
+    actor: OnceLock<Recipient<LegacyEvent>>,
+}
+
+impl LegacyHandle {
+    pub(crate) fn new(spec: Legacy) -> Self {
+        LegacyHandle {
+            requirements: spec.requirements,
+            counters: Arc::new(LegacyCounters::default()),
+            start: Mutex::new(Some(spec.start)),
+            actor: OnceLock::new(),
+        }
+    }
+
+    /// The endpoint's actor, started if this is the first use.
+    pub(crate) fn actor(&self) -> Option<&Recipient<LegacyEvent>> {
+        if let Some(actor) = self.actor.get() {
+            return Some(actor);
+        }
+        let start = self.start.lock().ok()?.take()?;
+        let _ = self.actor.set(start(self.counters.clone()));
+        self.actor.get()
+    }
+}
+
+/// A snapshot of one legacy endpoint's activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LegacyStats {
+    /// Sessions open on the endpoint now.
+    pub sessions: usize,
+    /// User objects it holds now.
+    pub user_objects: usize,
+    /// Times `stream_opened` ran.
+    pub opened: u64,
+    /// Times `stream_closed` ran.
+    pub closed: u64,
+}
