@@ -6,6 +6,9 @@ use thiserror::Error;
 /// The environment variable that sets [`Config::websocket_ping_interval`], in whole seconds.
 pub const PING_INTERVAL_ENV: &str = "STREAMPOD_WEBSOCKET_PING_INTERVAL";
 
+/// The environment variable that sets [`Config::redis_url`].
+pub const REDIS_URL_ENV: &str = "STREAMPOD_REDIS_URL";
+
 /// Server settings. Build with [`Config::default`] and change what you need.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -25,6 +28,12 @@ pub struct Config {
     /// in this list gets HTTP 403. Requests without `Origin` (non-browser clients) are
     /// always allowed. Default: no check.
     pub allowed_origins: Option<Vec<String>>,
+    /// Messages a bus stream may fall behind before it loses the oldest (and is told so).
+    /// Default 1,024: a burst of a second or two of a busy chat room, a few hundred KiB.
+    pub bus_buffer: usize,
+    /// Redis, for global messages between server nodes (`redis://host:port`). Default none:
+    /// the bus is in-process. Also set by [`REDIS_URL_ENV`].
+    pub redis_url: Option<String>,
     /// Worker threads for [`Server::spawn`](crate::Server::spawn). Default 1: enough for
     /// tests and demos; an application that builds its own `HttpServer` sets its own.
     pub workers: usize,
@@ -37,6 +46,8 @@ impl Default for Config {
             remembered_ended_calls: 256,
             websocket_ping_interval: Duration::from_secs(30),
             allowed_origins: None,
+            bus_buffer: 1024,
+            redis_url: None,
             workers: 1,
         }
     }
@@ -55,6 +66,9 @@ pub enum ConfigError {
         /// What it must be.
         reason: &'static str,
     },
+    /// The message bus could not be set up (an invalid Redis URL).
+    #[error("message bus: {0}")]
+    Bus(String),
     /// A setting in code is out of range.
     #[error("invalid setting `{setting}`: {reason}")]
     Invalid {
@@ -79,6 +93,13 @@ pub(crate) fn ping_interval_from_env() -> Result<Option<Duration>, ConfigError> 
             reason: "must be a positive whole number of seconds",
         }),
     }
+}
+
+/// Reads [`REDIS_URL_ENV`], if set and not empty.
+pub(crate) fn redis_url_from_env() -> Option<String> {
+    std::env::var(REDIS_URL_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// Lower-cases an origin and removes a trailing `/`, so that list and header compare alike.

@@ -16,6 +16,7 @@
 //! - [`legacy`]: legacy streaming endpoints (`GET /websocket`): the endpoint actor with
 //!   per-session user objects, and the legacy connection.
 //! - [`client`]: the Rust client, for any tokio runtime, with a legacy client.
+//! - [`bus`]: the message bus between calls, local or cluster-wide through Redis.
 //! - [`config`]: every server limit with its default and why.
 //!
 //! # Lifecycle of a call
@@ -62,6 +63,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bus;
 mod call;
 pub mod client;
 pub mod config;
@@ -77,5 +79,6 @@ pub use error::StreamError;
 pub use protocol::{BigInt, ByteData, DateTime, Dynamic, Wire};
 pub use server::{
     basic_auth_value, unwrap_auth_value, AuthInfo, Endpoint, InputParam, InputSet, InputStream,
-    NoArgs, Revoked, RunningServer, Server, ServerBuilder, Session, Stats, WEBSOCKET_PATH,
+    NoArgs, Revoked, RunningServer, Server, ServerBuilder, Session, SessionMessages, Stats,
+    LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH,
 };

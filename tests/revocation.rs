@@ -13,6 +13,14 @@ use support::*;
 const AUTHENTICATED: &str = "authenticatedMethodStreaming";
 const SIGNED_IN: &str = "signedInMethodStreaming";
 
+async fn revoke(server: &TestServer, user: &str, revoked: Revoked) {
+    server
+        .server
+        .revoke_authentication(user, revoked)
+        .await
+        .expect("posted");
+}
+
 /// A client signed in as user 1 with `auth_id` and the `admin` scope.
 fn client(server: &TestServer, auth_id: &str) -> Client {
     Client::builder(&server.http_url())
@@ -59,7 +67,7 @@ async fn revoke_and_expect(revoked: Revoked, closes: bool) {
     let server = TestServer::start();
     let c = client(&server, "token-1");
     let mut echo = Echo::open(&c, AUTHENTICATED).await;
-    server.server.revoke_authentication("1", revoked);
+    revoke(&server, "1", revoked).await;
     if closes {
         echo.assert_revoked().await;
     } else {
@@ -96,7 +104,7 @@ async fn revoking_an_unrelated_scope_keeps_the_stream() {
 async fn revoking_another_user_keeps_the_stream() {
     let server = TestServer::start();
     let mut echo = Echo::open(&client(&server, "token-1"), AUTHENTICATED).await;
-    server.server.revoke_authentication("2", Revoked::User);
+    revoke(&server, "2", Revoked::User).await;
     echo.assert_alive().await;
 }
 
@@ -106,7 +114,7 @@ async fn two_streams_both_close_on_user_revocation() {
     let c = client(&server, "token-1");
     let mut a = Echo::open(&c, AUTHENTICATED).await;
     let mut b = Echo::open(&c, AUTHENTICATED).await;
-    assert_eq!(server.server.revoke_authentication("1", Revoked::User), 2);
+    revoke(&server, "1", Revoked::User).await;
     a.assert_revoked().await;
     b.assert_revoked().await;
 }
@@ -117,9 +125,7 @@ async fn two_streams_both_close_on_scope_revocation() {
     let c = client(&server, "token-1");
     let mut a = Echo::open(&c, AUTHENTICATED).await;
     let mut b = Echo::open(&c, AUTHENTICATED).await;
-    server
-        .server
-        .revoke_authentication("1", Revoked::Scopes(vec!["admin".into()]));
+    revoke(&server, "1", Revoked::Scopes(vec!["admin".into()])).await;
     a.assert_revoked().await;
     b.assert_revoked().await;
 }
@@ -130,7 +136,7 @@ async fn a_public_stream_survives_its_users_revocation() {
     let c = client(&server, "token-1");
     let mut private = Echo::open(&c, AUTHENTICATED).await;
     let mut public = Echo::open(&c, ENDPOINT).await;
-    server.server.revoke_authentication("1", Revoked::User);
+    revoke(&server, "1", Revoked::User).await;
     private.assert_revoked().await;
     public.assert_alive().await;
 }
@@ -140,11 +146,9 @@ async fn scope_revocation_spares_endpoints_that_do_not_require_the_scope() {
     let server = TestServer::start();
     let c = client(&server, "token-1");
     let mut signed_in = Echo::open(&c, SIGNED_IN).await;
-    server
-        .server
-        .revoke_authentication("1", Revoked::Scopes(vec!["admin".into()]));
+    revoke(&server, "1", Revoked::Scopes(vec!["admin".into()])).await;
     signed_in.assert_alive().await;
-    server.server.revoke_authentication("1", Revoked::User);
+    revoke(&server, "1", Revoked::User).await;
     signed_in.assert_revoked().await;
 }
 
@@ -155,7 +159,7 @@ async fn revocation_reaches_every_connection_of_the_user() {
     let mut a = Echo::open(&c1, AUTHENTICATED).await;
     let mut b = Echo::open(&c2, SIGNED_IN).await;
     assert_eq!(server.stats().open_connections, 2);
-    server.server.revoke_authentication("1", Revoked::User);
+    revoke(&server, "1", Revoked::User).await;
     a.assert_revoked().await;
     b.assert_revoked().await;
 }
@@ -200,7 +204,7 @@ async fn the_wire_shows_cmsc_error_for_the_call_and_its_inputs() {
     raw.recv()
         .await
         .assert_open_at(AUTHENTICATED, &cid(1), "success");
-    server.server.revoke_authentication("1", Revoked::User);
+    revoke(&server, "1", Revoked::User).await;
     raw.recv().await.assert_close(&cid(1), None, "error");
     raw.recv()
         .await
@@ -230,7 +234,7 @@ async fn bookkeeping_is_removed_however_a_call_ends() {
         .wait_for_stats("cancelled call forgotten", |s| s.authenticated_calls == 0)
         .await;
     let mut revoked = Echo::open(&c, AUTHENTICATED).await;
-    server.server.revoke_authentication("1", Revoked::User);
+    revoke(&server, "1", Revoked::User).await;
     revoked.assert_revoked().await;
     server
         .wait_for_stats("revoked call forgotten", |s| s.authenticated_calls == 0)

@@ -81,7 +81,10 @@ pub fn auth_control() -> Endpoint {
             "revokeUser",
             [],
             |s: Session, a: RevokeUser, ()| async move {
-                s.server().revoke_authentication(&a.user_id, Revoked::User);
+                s.server()
+                    .revoke_authentication(&a.user_id, Revoked::User)
+                    .await
+                    .map_err(StreamError::failed)?;
                 Ok(true)
             },
         )
@@ -90,7 +93,9 @@ pub fn auth_control() -> Endpoint {
             [],
             |s: Session, a: RevokeAuthId, ()| async move {
                 s.server()
-                    .revoke_authentication(&a.user_id, Revoked::AuthId(a.auth_id));
+                    .revoke_authentication(&a.user_id, Revoked::AuthId(a.auth_id))
+                    .await
+                    .map_err(StreamError::failed)?;
                 Ok(true)
             },
         )
@@ -99,7 +104,9 @@ pub fn auth_control() -> Endpoint {
             [],
             |s: Session, a: RevokeScopes, ()| async move {
                 s.server()
-                    .revoke_authentication(&a.user_id, Revoked::Scopes(a.scopes));
+                    .revoke_authentication(&a.user_id, Revoked::Scopes(a.scopes))
+                    .await
+                    .map_err(StreamError::failed)?;
                 Ok(true)
             },
         )

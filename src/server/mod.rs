@@ -14,12 +14,15 @@ pub(crate) use endpoint::{PrepareError, Prepared};
 pub(crate) use inputs::NamedSink;
 pub use inputs::{InputParam, InputSet, InputStream};
 pub(crate) use revocation::{Registration, Revocations, Revoke};
-pub use session::Session;
 pub(crate) use session::SessionParts;
+pub use session::{Session, SessionMessages};
 pub(crate) use stats::Counters;
 pub use stats::Stats;
 
-use crate::config::{normalize_origin, ping_interval_from_env, Config, ConfigError};
+use crate::bus::{BusError, MessageBus};
+use crate::config::{
+    normalize_origin, ping_interval_from_env, redis_url_from_env, Config, ConfigError,
+};
 use crate::connection::Connection;
 use crate::legacy::{Legacy, LegacyConnection, LegacyHandle, LegacyStats};
 use crate::protocol::{registry, Wire};
@@ -45,6 +48,7 @@ pub struct ServerBuilder {
     config: Config,
     ping_interval: Option<Duration>,
     allowed_origins: Option<Vec<String>>,
+    redis_url: Option<String>,
     authentication: Option<AuthenticationHandler>,
     legacy: Vec<Legacy>,
 }
@@ -90,6 +94,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Connects the message bus to Redis, for global messages between nodes. Set here, it
+    /// wins over `STREAMPOD_REDIS_URL`, which wins over [`Config::redis_url`].
+    pub fn redis_url(mut self, url: impl Into<String>) -> Self {
+        self.redis_url = Some(url.into());
+        self
+    }
+
     /// Sets the authentication handler: from the key unwrapped from a call's `auth` value
     /// to who it belongs to, or `None` for a key that is not valid. It runs once per call,
     /// when the call opens, and only for calls that carry an `auth` value.
@@ -121,6 +132,11 @@ impl ServerBuilder {
         if let Some(origins) = self.allowed_origins {
             self.config.allowed_origins = Some(origins);
         }
+        if let Some(url) = self.redis_url.or_else(redis_url_from_env) {
+            self.config.redis_url = Some(url);
+        }
+        let bus = MessageBus::new(self.config.bus_buffer, self.config.redis_url.as_deref())
+            .map_err(|e| ConfigError::Bus(e.to_string()))?;
         let allowed_origins = self
             .config
             .allowed_origins
@@ -133,7 +149,8 @@ impl ServerBuilder {
                 counters: Arc::new(Counters::default()),
                 next_connection_id: AtomicU64::new(1),
                 authentication: self.authentication,
-                revocations: Arc::new(Revocations::default()),
+                revocations: Revocations::new(bus.clone()),
+                bus,
                 allowed_origins,
                 legacy: self
                     .legacy
@@ -159,6 +176,7 @@ pub(crate) struct ServerInner {
     next_connection_id: AtomicU64,
     pub(crate) authentication: Option<AuthenticationHandler>,
     pub(crate) revocations: Arc<Revocations>,
+    pub(crate) bus: MessageBus,
     allowed_origins: Option<HashSet<String>>,
     pub(crate) legacy: HashMap<String, LegacyHandle>,
 }
@@ -192,7 +210,19 @@ impl Server {
     pub fn stats(&self) -> Stats {
         let mut stats = self.inner.counters.snapshot();
         stats.authenticated_calls = self.inner.revocations.tracked();
+        stats.bus_channels = self.inner.bus.channel_count();
+        stats.redis = self.inner.bus.redis_state();
         stats
+    }
+
+    /// The message bus, for code outside a call (an HTTP handler, a background task).
+    pub fn messages(&self) -> &MessageBus {
+        &self.inner.bus
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// A snapshot of a legacy endpoint's sessions, user objects and lifecycle calls.
@@ -203,17 +233,17 @@ impl Server {
             .map(|h| h.counters.snapshot())
     }
 
-    /// Revokes some or all of a user's authentication: closes, on every connection of this
-    /// server, the user's open calls that `revoked` applies to (see [`Revoked`]); the
-    /// client sees each end with "closed with error". Calls on endpoints that require
-    /// neither login nor scopes are never closed. Returns how many calls were told to close.
-    pub fn revoke_authentication(&self, user_id: &str, revoked: Revoked) -> usize {
-        self.inner.revocations.revoke(user_id, &revoked)
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    /// Revokes some or all of a user's authentication: closes the user's open calls that
+    /// `revoked` applies to (see [`Revoked`]), on every connection of this server and, with
+    /// Redis, of every node; the client sees each end with "closed with error". Calls on
+    /// endpoints that require neither login nor scopes are never closed. The revocation
+    /// travels on the message bus with scope `Auto`; the error says if Redis did not take it.
+    pub async fn revoke_authentication(
+        &self,
+        user_id: &str,
+        revoked: Revoked,
+    ) -> Result<(), BusError> {
+        self.inner.revocations.post(user_id, revoked).await
     }
 
     /// Mounts the engine on an actix-web app: `App::new().configure(|c| server.mount(c))`.

@@ -2,7 +2,9 @@
 
 use super::auth::AuthInfo;
 use super::Server;
-use std::sync::Arc;
+use crate::bus::{BusError, BusStream, ListenerId, Scope};
+use crate::protocol::{Dynamic, Wire};
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -23,6 +25,8 @@ struct SessionInner {
     auth: Option<AuthInfo>,
     closed: watch::Sender<bool>,
     server: Server,
+    /// Bus listeners added through this session, removed when it closes.
+    listeners: Mutex<Vec<(String, ListenerId)>>,
 }
 
 /// Everything a session is made of.
@@ -46,6 +50,7 @@ impl Session {
                 auth: parts.auth,
                 closed: watch::channel(false).0,
                 server: parts.server,
+                listeners: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -92,8 +97,79 @@ impl Session {
         let _ = rx.wait_for(|closed| *closed).await;
     }
 
+    /// The message bus, tied to this session: listeners and streams made here are removed
+    /// when the call ends.
+    pub fn messages(&self) -> SessionMessages<'_> {
+        SessionMessages { session: self }
+    }
+
     pub(crate) fn close(&self) {
         self.inner.closed.send_replace(true);
+        let listeners = match self.inner.listeners.lock() {
+            Ok(mut l) => std::mem::take(&mut *l),
+            Err(_) => return,
+        };
+        for (channel, id) in listeners {
+            self.inner.server.messages().remove_listener(&channel, id);
+        }
+    }
+}
+
+/// The message bus as a call uses it (see [`MessageBus`](crate::bus::MessageBus)).
+pub struct SessionMessages<'a> {
+    session: &'a Session,
+}
+
+impl SessionMessages<'_> {
+    /// Posts `message` on `channel` (see [`MessageBus::post_message`](crate::bus::MessageBus::post_message)).
+    pub async fn post_message<T: Wire>(
+        &self,
+        channel: &str,
+        message: &T,
+        scope: Scope,
+    ) -> Result<(), BusError> {
+        self.session
+            .server()
+            .messages()
+            .post_message(channel, message, scope)
+            .await
+    }
+
+    /// Calls `listener` for every message on `channel` until removed or the call ends.
+    pub fn add_listener(
+        &self,
+        channel: &str,
+        listener: impl Fn(&Dynamic) + Send + Sync + 'static,
+    ) -> ListenerId {
+        let inner = &self.session.inner;
+        let id = inner.server.messages().add_listener(channel, listener);
+        match inner.listeners.lock() {
+            Ok(mut l) if !self.session.is_closed() => l.push((channel.to_string(), id)),
+            // The call already ended: the listener must not outlive it.
+            _ => inner.server.messages().remove_listener(channel, id),
+        }
+        id
+    }
+
+    /// Removes a listener.
+    pub fn remove_listener(&self, channel: &str, id: ListenerId) {
+        if let Ok(mut l) = self.session.inner.listeners.lock() {
+            l.retain(|(_, i)| *i != id);
+        }
+        self.session
+            .server()
+            .messages()
+            .remove_listener(channel, id);
+    }
+
+    /// A stream of the messages on `channel` as `T`, which ends when the call ends.
+    pub fn create_stream<T: Wire>(&self, channel: &str) -> BusStream<T> {
+        let session = self.session.clone();
+        let until = Box::pin(async move { session.closed().await });
+        self.session
+            .server()
+            .messages()
+            .stream_until(channel, Some(until))
     }
 }
 

@@ -5,6 +5,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// A snapshot of the server's activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stats {
+    /// The link to Redis, if the bus uses one.
+    pub redis: Option<crate::bus::RedisState>,
+    /// Bus channels with local subscribers.
+    pub bus_channels: usize,
     /// WebSocket connections open now.
     pub open_connections: usize,
     /// Calls open now, on all connections.
@@ -31,6 +35,8 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn snapshot(&self) -> Stats {
         Stats {
+            redis: None,
+            bus_channels: 0,
             open_connections: self.open_connections.load(Ordering::Relaxed),
             open_calls: self.open_calls.load(Ordering::Relaxed),
             calls_opened: self.calls_opened.load(Ordering::Relaxed),

@@ -1,0 +1,339 @@
+//! The message bus: channels that connect calls to each other, in-process by default and
+//! across server nodes through Redis (reference §10).
+//!
+//! - **Local delivery** is in-process and in posting order per channel. Callback listeners
+//!   run synchronously when a message is delivered; streams read from a bounded buffer per
+//!   subscriber ([`Config::bus_buffer`](crate::Config::bus_buffer)). A stream that falls
+//!   more than a buffer behind loses the oldest messages and is told so with
+//!   [`BusError::Lagged`]; nobody else is slowed.
+//! - **Global delivery** publishes on the Redis channel of the same name. Every node that
+//!   has local subscribers on a channel is subscribed to it in Redis and delivers what
+//!   arrives locally, the posting node included, so each local subscriber sees a global
+//!   message exactly once and nothing is echoed back.
+//! - **Revocation** of authentication travels on the bus too (see `server::revocation`).
+
+mod redis_link;
+
+pub use redis_link::RedisState;
+
+use crate::protocol::{Dynamic, Wire};
+use dashmap::DashMap;
+use futures::future::BoxFuture;
+use futures::Stream;
+use redis_link::RedisLink;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
+use thiserror::Error;
+use tokio::sync::broadcast;
+
+/// Where a posted message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Only this process.
+    Local,
+    /// Every node, through Redis. An error without Redis.
+    Global,
+    /// Global when Redis is configured, else local.
+    #[default]
+    Auto,
+}
+
+/// What can go wrong on the bus.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BusError {
+    /// A global post on a server without Redis.
+    #[error("global messages need Redis, and none is configured")]
+    NoRedis,
+    /// Redis could not take the message; it was not posted.
+    #[error("redis is unavailable: {0}")]
+    Redis(String),
+    /// The message could not be encoded.
+    #[error("cannot encode message: {0}")]
+    Encode(String),
+    /// A message on a typed stream was of another type (the stream goes on).
+    #[error("message of another type on the channel: {0}")]
+    WrongType(String),
+    /// The stream fell behind and lost this many of the oldest messages (it goes on).
+    #[error("stream fell behind and missed {0} messages")]
+    Lagged(u64),
+}
+
+/// A listener callback.
+pub type Listener = Arc<dyn Fn(&Dynamic) + Send + Sync>;
+
+/// The id of a listener, to remove it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+struct Channel {
+    tx: broadcast::Sender<Dynamic>,
+    listeners: Vec<(u64, Listener)>,
+    /// Listeners plus live streams: the channel (and its Redis subscription) lives while
+    /// this is above zero.
+    subscribers: usize,
+}
+
+/// The bus of one server. Clone it freely.
+#[derive(Clone)]
+pub struct MessageBus {
+    inner: Arc<BusInner>,
+}
+
+pub(crate) struct BusInner {
+    channels: DashMap<String, Channel>,
+    next_id: AtomicU64,
+    buffer: usize,
+    redis: Option<RedisLink>,
+}
+
+impl MessageBus {
+    /// A bus; with `redis_url`, connected to Redis (the link connects, and reconnects, in
+    /// the background).
+    pub(crate) fn new(buffer: usize, redis_url: Option<&str>) -> Result<Self, BusError> {
+        let inner = Arc::new_cyclic(|weak: &Weak<BusInner>| {
+            let redis = redis_url.map(|url| RedisLink::start(url, weak.clone()));
+            BusInner {
+                channels: DashMap::new(),
+                next_id: AtomicU64::new(1),
+                buffer: buffer.max(1),
+                redis,
+            }
+        });
+        if let Some(Err(e)) = inner.redis.as_ref().map(RedisLink::check) {
+            return Err(e);
+        }
+        Ok(MessageBus { inner })
+    }
+
+    /// Whether global messages go through Redis.
+    pub fn has_redis(&self) -> bool {
+        self.inner.redis.is_some()
+    }
+
+    /// The state of the Redis link, if one is configured.
+    pub fn redis_state(&self) -> Option<RedisState> {
+        self.inner.redis.as_ref().map(RedisLink::state)
+    }
+
+    /// Posts `message` on `channel`. With [`Scope::Global`] (or `Auto` with Redis) the
+    /// message goes to Redis, and the result says whether Redis took it: a message is
+    /// never dropped silently.
+    pub async fn post_message<T: Wire>(
+        &self,
+        channel: &str,
+        message: &T,
+        scope: Scope,
+    ) -> Result<(), BusError> {
+        let message = Dynamic::new(message).map_err(|e| BusError::Encode(e.to_string()))?;
+        self.post_dynamic(channel, message, scope).await
+    }
+
+    /// [`MessageBus::post_message`] for a value already wrapped.
+    pub async fn post_dynamic(
+        &self,
+        channel: &str,
+        message: Dynamic,
+        scope: Scope,
+    ) -> Result<(), BusError> {
+        match (scope, &self.inner.redis) {
+            (Scope::Local, _) | (Scope::Auto, None) => {
+                self.inner.deliver(channel, &message);
+                Ok(())
+            }
+            (Scope::Global, None) => Err(BusError::NoRedis),
+            (Scope::Global | Scope::Auto, Some(link)) => link.publish(channel, &message).await,
+        }
+    }
+
+    /// Calls `listener` with every message delivered on `channel`, until removed.
+    pub fn add_listener(
+        &self,
+        channel: &str,
+        listener: impl Fn(&Dynamic) + Send + Sync + 'static,
+    ) -> ListenerId {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .subscribe(channel, |c| c.listeners.push((id, Arc::new(listener))));
+        ListenerId(id)
+    }
+
+    /// Removes a listener.
+    pub fn remove_listener(&self, channel: &str, id: ListenerId) {
+        self.inner.unsubscribe(channel, |c| {
+            let before = c.listeners.len();
+            c.listeners.retain(|(i, _)| *i != id.0);
+            before != c.listeners.len()
+        });
+    }
+
+    /// A stream of the messages on `channel` from now on, as `T`. A message of another
+    /// type is an error item; so is falling behind. Dropping the stream unsubscribes.
+    pub fn create_stream<T: Wire>(&self, channel: &str) -> BusStream<T> {
+        self.stream_until(channel, None)
+    }
+
+    pub(crate) fn stream_until<T: Wire>(
+        &self,
+        channel: &str,
+        until: Option<BoxFuture<'static, ()>>,
+    ) -> BusStream<T> {
+        let mut rx = None;
+        self.inner
+            .subscribe(channel, |c| rx = Some(c.tx.subscribe()));
+        let rx = rx.unwrap_or_else(|| broadcast::channel(1).1);
+        BusStream {
+            next: Some(Box::pin(receive(rx))),
+            subscribed: true,
+            until,
+            bus: Arc::downgrade(&self.inner),
+            channel: channel.to_string(),
+            _type: PhantomData,
+        }
+    }
+
+    /// Channels with local subscribers.
+    pub fn channel_count(&self) -> usize {
+        self.inner.channels.len()
+    }
+}
+
+impl BusInner {
+    /// Delivers a message to this process's subscribers of `channel`, in order.
+    pub(crate) fn deliver(&self, channel: &str, message: &Dynamic) {
+        // Snapshot under the lock, call outside it: a listener may use the bus itself.
+        let listeners: Vec<Listener> = match self.channels.get(channel) {
+            Some(c) => {
+                let _ = c.tx.send(message.clone());
+                c.listeners.iter().map(|(_, l)| l.clone()).collect()
+            }
+            None => return,
+        };
+        for listener in listeners {
+            listener(message);
+        }
+    }
+
+    fn subscribe(&self, channel: &str, add: impl FnOnce(&mut Channel)) {
+        let mut first = false;
+        let mut entry = self.channels.entry(channel.to_string()).or_insert_with(|| {
+            first = true;
+            Channel {
+                tx: broadcast::channel(self.buffer).0,
+                listeners: Vec::new(),
+                subscribers: 0,
+            }
+        });
+        entry.subscribers += 1;
+        add(&mut entry);
+        drop(entry);
+        if first {
+            if let Some(link) = &self.redis {
+                link.subscribe(channel);
+            }
+        }
+    }
+
+    /// Drops one subscriber if `remove` says it was one; the last one closes the channel.
+    fn unsubscribe(&self, channel: &str, remove: impl FnOnce(&mut Channel) -> bool) {
+        let emptied = match self.channels.get_mut(channel) {
+            Some(mut c) => {
+                if remove(&mut c) {
+                    c.subscribers = c.subscribers.saturating_sub(1);
+                }
+                c.subscribers == 0
+            }
+            None => false,
+        };
+        if emptied
+            && self
+                .channels
+                .remove_if(channel, |_, c| c.subscribers == 0)
+                .is_some()
+        {
+            if let Some(link) = &self.redis {
+                link.unsubscribe(channel);
+            }
+        }
+    }
+}
+
+type Received = (
+    Result<Dynamic, broadcast::error::RecvError>,
+    broadcast::Receiver<Dynamic>,
+);
+
+async fn receive(mut rx: broadcast::Receiver<Dynamic>) -> Received {
+    let result = rx.recv().await;
+    (result, rx)
+}
+
+/// The messages of one channel, as `T`. Ends when its session closes (for streams made
+/// from a session); dropping it unsubscribes.
+pub struct BusStream<T> {
+    next: Option<BoxFuture<'static, Received>>,
+    subscribed: bool,
+    until: Option<BoxFuture<'static, ()>>,
+    bus: Weak<BusInner>,
+    channel: String,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: Wire> Stream for BusStream<T> {
+    type Item = Result<T, BusError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(until) = self.until.as_mut() {
+            if until.as_mut().poll(cx).is_ready() {
+                self.next = None;
+                self.until = None;
+                self.release();
+            }
+        }
+        let Some(next) = self.next.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let (result, rx) = match next.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(r) => r,
+        };
+        self.next = Some(Box::pin(receive(rx)));
+        Poll::Ready(Some(match result {
+            Ok(message) => message
+                .decode::<T>()
+                .map_err(|e| BusError::WrongType(e.to_string())),
+            Err(broadcast::error::RecvError::Lagged(n)) => Err(BusError::Lagged(n)),
+            Err(broadcast::error::RecvError::Closed) => {
+                self.next = None;
+                return Poll::Ready(None);
+            }
+        }))
+    }
+}
+
+impl<T> BusStream<T> {
+    /// Gives up the subscription, once.
+    fn release(&mut self) {
+        if std::mem::take(&mut self.subscribed) {
+            if let Some(bus) = self.bus.upgrade() {
+                bus.unsubscribe(&self.channel, |_| true);
+            }
+        }
+    }
+}
+
+impl<T> Drop for BusStream<T> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+impl<T> std::fmt::Debug for BusStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusStream")
+            .field("channel", &self.channel)
+            .finish()
+    }
+}
