@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use super::method_streaming::{self, ExceptionWithData, SimpleData};
+use futures::StreamExt;
 use serde::Deserialize;
+use streampod::bus::Scope;
 use streampod::legacy::{Legacy, LegacyContext, LegacyEndpoint, LegacySession};
 use streampod::{
     AuthInfo, Dynamic, Endpoint, InputStream, NoArgs, Revoked, ServerBuilder, Session, StreamError,
@@ -157,6 +159,50 @@ impl LegacyEndpoint for LegacyEcho {
     }
 }
 
+#[derive(Deserialize)]
+struct Channel {
+    channel: String,
+}
+
+#[derive(Deserialize)]
+struct BusPost {
+    channel: String,
+    text: String,
+    scope: String,
+}
+
+/// The message bus, reachable by clients: `subscribe(channel)` streams the `String`s posted
+/// on a channel; `post(channel, text, scope)` posts one (`local`, `global` or `auto`).
+pub fn bus() -> Endpoint {
+    Endpoint::new("bus")
+        .stream("subscribe", [], |s: Session, a: Channel, ()| {
+            s.messages()
+                .create_stream::<String>(&a.channel)
+                .map(|item| item.map_err(StreamError::failed))
+        })
+        .stream("subscribeWithListener", [], |s: Session, a: Channel, ()| {
+            // The same as `subscribe`, through a session listener instead of a stream.
+            let (tx, rx) = futures::channel::mpsc::unbounded();
+            s.messages().add_listener(&a.channel, move |message| {
+                let _ = tx.unbounded_send(message.decode::<String>().map_err(StreamError::from));
+            });
+            rx
+        })
+        .future("post", [], |s: Session, a: BusPost, ()| async move {
+            let scope = match a.scope.as_str() {
+                "local" => Scope::Local,
+                "global" => Scope::Global,
+                "auto" => Scope::Auto,
+                other => return Err(StreamError::failed(format!("unknown scope {other}"))),
+            };
+            s.messages()
+                .post_message(&a.channel, &a.text, scope)
+                .await
+                .map_err(StreamError::failed)?;
+            Ok(true)
+        })
+}
+
 /// Every endpoint and model of the conformance server, with the fixture handler.
 pub fn server_builder() -> ServerBuilder {
     streampod::Server::builder()
@@ -164,6 +210,7 @@ pub fn server_builder() -> ServerBuilder {
         .endpoint(authenticated_method_streaming())
         .endpoint(signed_in_method_streaming())
         .endpoint(auth_control())
+        .endpoint(bus())
         .legacy_endpoint(Legacy::new("streaming", LegacyStreaming))
         .legacy_endpoint(Legacy::new("signInRequired", LegacyEcho).require_login())
         .legacy_endpoint(Legacy::new("adminScopeRequired", LegacyEcho).require_scopes(["admin"]))
