@@ -95,18 +95,44 @@ async fn no_server_is_a_connect_failure() {
 }
 
 #[tokio::test]
-async fn a_server_that_never_answers_times_out_each_attempt() {
+async fn a_server_that_never_answers_times_out_and_concurrent_opens_share_the_attempt() {
     let (url, pings) = fake_server(false).await;
     let c = Client::with_config(&url, fast(100, 20_000, 40_000)).unwrap();
     let calls = (0..5).map(|_| c.call::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new()));
     for result in futures::future::join_all(calls).await {
         assert_eq!(result, Err(Error::ConnectTimedOut));
     }
-    assert_eq!(
-        pings.load(Ordering::SeqCst),
-        5,
-        "one attempt, and one ping, per open"
-    );
+    wait_until("one ping for the shared attempt", || {
+        pings.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // A later call makes a new attempt.
+    let again = c
+        .call::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new())
+        .await;
+    assert_eq!(again, Err(Error::ConnectTimedOut));
+    wait_until("a second ping", || pings.load(Ordering::SeqCst) == 2).await;
+}
+
+#[tokio::test]
+async fn a_lazily_opened_stream_does_not_block_other_calls_while_unpolled() {
+    // A stream polled once in a select!, then left while another call runs, must not hold
+    // up that call (it did, while the connect held a lock across the caller's await).
+    let server = TestServer::start();
+    let c = Client::new(&server.http_url()).unwrap();
+    let mut echo = c.stream::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new());
+    tokio::select! {
+        _ = echo.next() => {}
+        _ = tokio::task::yield_now() => {}
+    }
+    let inputs = Inputs::new().values("stream", futures::stream::iter([4i64]));
+    let other = tokio::time::timeout(
+        PATIENCE,
+        c.call::<i64>(ENDPOINT, "intReturnFromStream", NoArgs {}, inputs),
+    )
+    .await
+    .expect("not blocked");
+    assert_eq!(other, Ok(4));
 }
 
 #[tokio::test]

@@ -31,7 +31,9 @@ struct Subscription {
 
 impl Subscription {
     async fn next(&mut self) -> Option<Result<String, Error>> {
-        tokio::time::timeout(PATIENCE, self.items.recv()).await.expect("a message")
+        tokio::time::timeout(PATIENCE, self.items.recv())
+            .await
+            .expect("a message")
     }
 }
 
@@ -41,8 +43,15 @@ impl Drop for Subscription {
     }
 }
 
-async fn subscribe(c: &Client, method: &str, channel: &str, server: &TestServer, subscribers: usize) -> Subscription {
-    let mut stream: CallStream<String> = c.stream("bus", method, Channel { channel }, Inputs::new());
+async fn subscribe(
+    c: &Client,
+    method: &str,
+    channel: &str,
+    server: &TestServer,
+    subscribers: usize,
+) -> Subscription {
+    let mut stream: CallStream<String> =
+        c.stream("bus", method, Channel { channel }, Inputs::new());
     let (tx, items) = tokio::sync::mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         while let Some(item) = stream.next().await {
@@ -50,12 +59,26 @@ async fn subscribe(c: &Client, method: &str, channel: &str, server: &TestServer,
         }
     });
     // The subscription exists once the server counts the call and the channel.
-    server.wait_for_stats("subscribed", |s| s.bus_channels >= 1 && s.open_calls >= subscribers).await;
+    server
+        .wait_for_stats("subscribed", |s| {
+            s.bus_channels >= 1 && s.open_calls >= subscribers
+        })
+        .await;
     Subscription { items, task }
 }
 
 async fn post(c: &Client, channel: &str, text: &str, scope: &str) -> Result<bool, Error> {
-    c.call("bus", "post", Post { channel, text, scope }, Inputs::new()).await
+    c.call(
+        "bus",
+        "post",
+        Post {
+            channel,
+            text,
+            scope,
+        },
+        Inputs::new(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -70,7 +93,11 @@ async fn posting_with_no_listener_succeeds() {
 #[tokio::test]
 async fn a_global_post_without_redis_is_an_error() {
     let server = TestServer::start();
-    let err = server.server.messages().post_message("c", &1i64, Scope::Global).await;
+    let err = server
+        .server
+        .messages()
+        .post_message("c", &1i64, Scope::Global)
+        .await;
     assert_eq!(err, Err(BusError::NoRedis));
     assert_eq!(server.stats().redis, None);
 }
@@ -81,7 +108,9 @@ async fn a_listener_is_notified_and_can_be_removed() {
     let bus = server.server.messages();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
-    let id = bus.add_listener("c", move |m| record.lock().unwrap().push(m.decode::<i64>().unwrap()));
+    let id = bus.add_listener("c", move |m| {
+        record.lock().unwrap().push(m.decode::<i64>().unwrap())
+    });
     bus.post_message("c", &1i64, Scope::Local).await.unwrap();
     bus.post_message("c", &2i64, Scope::Auto).await.unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
@@ -110,7 +139,9 @@ async fn a_message_of_another_type_is_an_error_item_and_the_stream_goes_on() {
     let server = TestServer::start();
     let bus = server.server.messages();
     let mut s = bus.create_stream::<i64>("c");
-    bus.post_message("c", &"text".to_string(), Scope::Local).await.unwrap();
+    bus.post_message("c", &"text".to_string(), Scope::Local)
+        .await
+        .unwrap();
     bus.post_message("c", &7i64, Scope::Local).await.unwrap();
     assert!(matches!(s.next().await, Some(Err(BusError::WrongType(_)))));
     assert_eq!(s.next().await, Some(Ok(7)));
@@ -125,7 +156,11 @@ async fn dropping_one_stream_leaves_the_others() {
     bus.post_message("c", &1i64, Scope::Local).await.unwrap();
     assert_eq!(b.next().await, Some(Ok(1)));
     drop(b);
-    assert_eq!(server.stats().bus_channels, 0, "the last stream gone, the channel is gone");
+    assert_eq!(
+        server.stats().bus_channels,
+        0,
+        "the last stream gone, the channel is gone"
+    );
 }
 
 #[tokio::test]
@@ -138,11 +173,17 @@ async fn a_slow_stream_is_told_it_lagged_and_nobody_else_is_slowed() {
     let mut slow = bus.create_stream::<i64>("c");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
-    let _listener = bus.add_listener("c", move |m| record.lock().unwrap().push(m.decode::<i64>().unwrap()));
+    let _listener = bus.add_listener("c", move |m| {
+        record.lock().unwrap().push(m.decode::<i64>().unwrap())
+    });
     for v in 0..10 {
         bus.post_message("c", &v, Scope::Local).await.unwrap();
     }
-    assert_eq!(seen.lock().unwrap().len(), 10, "the listener got everything");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        10,
+        "the listener got everything"
+    );
     assert_eq!(slow.next().await, Some(Err(BusError::Lagged(6))));
     let rest: Vec<i64> = slow.take(4).map(Result::unwrap).collect().await;
     assert_eq!(rest, vec![6, 7, 8, 9]);
@@ -151,7 +192,10 @@ async fn a_slow_stream_is_told_it_lagged_and_nobody_else_is_slowed() {
 #[tokio::test]
 async fn a_call_streams_what_another_call_posts() {
     let server = TestServer::start();
-    let (listener, poster) = (Client::new(&server.http_url()).unwrap(), Client::new(&server.http_url()).unwrap());
+    let (listener, poster) = (
+        Client::new(&server.http_url()).unwrap(),
+        Client::new(&server.http_url()).unwrap(),
+    );
     let mut room = subscribe(&listener, "subscribe", "room", &server, 1).await;
     for text in ["one", "two", "three"] {
         assert_eq!(post(&poster, "room", text, "auto").await, Ok(true));
@@ -171,7 +215,9 @@ async fn a_calls_streams_and_listeners_end_with_the_call() {
         assert_eq!(stream.next().await, Some(Ok("hi".to_string())));
         drop(stream);
         server
-            .wait_for_stats("the call's subscription removed", |s| s.open_calls == 0 && s.bus_channels == 0)
+            .wait_for_stats("the call's subscription removed", |s| {
+                s.open_calls == 0 && s.bus_channels == 0
+            })
             .await;
     }
 }
@@ -180,5 +226,8 @@ async fn a_calls_streams_and_listeners_end_with_the_call() {
 async fn a_global_post_through_a_call_without_redis_fails_the_call() {
     let server = TestServer::start();
     let c = Client::new(&server.http_url()).unwrap();
-    assert_eq!(post(&c, "room", "x", "global").await, Err(Error::ClosedWithError));
+    assert_eq!(
+        post(&c, "room", "x", "global").await,
+        Err(Error::ClosedWithError)
+    );
 }

@@ -24,11 +24,13 @@ use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire};
 use crate::server::WEBSOCKET_PATH;
 use call::OpenCallHandle;
 use connection::{Command, ConnectionHandle, InputSource, OpenReply};
+use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, Stream, StreamExt};
 use serde::Serialize;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 /// Client settings.
@@ -119,7 +121,7 @@ struct ClientInner {
     url: String,
     config: ClientConfig,
     auth: Option<Arc<dyn AuthKeyProvider>>,
-    connection: Mutex<Option<ConnectionHandle>>,
+    connection: Mutex<Slot>,
 }
 
 impl Client {
@@ -188,7 +190,11 @@ impl Client {
     /// Closes the socket; every open call fails with [`Error::ConnectionClosed`]. The next
     /// call opens a new socket.
     pub async fn close(&self) {
-        if let Some(conn) = self.inner.connection.lock().await.take() {
+        let slot = match self.inner.connection.lock() {
+            Ok(mut slot) => std::mem::replace(&mut *slot, Slot::Empty),
+            Err(_) => return,
+        };
+        if let Slot::Ready(conn) = slot {
             let _ = conn.commands.send(Command::CloseAll);
         }
     }
@@ -221,23 +227,52 @@ impl ClientBuilder {
                 url: websocket_url(&self.url)?,
                 config: self.config,
                 auth: self.auth,
-                connection: Mutex::new(None),
+                connection: Mutex::new(Slot::Empty),
             }),
         })
     }
 }
 
 impl ClientInner {
-    /// The live socket, opened if there is none. Holding the lock while connecting makes
-    /// concurrent first calls share one attempt.
+    /// The live socket, opened if there is none. The attempt runs in a task of its own and
+    /// concurrent callers share it, so that it progresses even when the caller that started
+    /// it is not being polled (a lazily opened stream waiting in a `select!`).
     async fn connection(&self) -> Result<ConnectionHandle, Error> {
-        let mut slot = self.connection.lock().await;
-        if let Some(conn) = slot.as_ref().filter(|c| !c.is_closed()) {
-            return Ok(conn.clone());
+        let attempt = {
+            let mut slot = self
+                .connection
+                .lock()
+                .map_err(|_| Error::ConnectionClosed)?;
+            match &*slot {
+                Slot::Ready(conn) if !conn.is_closed() => return Ok(conn.clone()),
+                Slot::Connecting(attempt) => attempt.clone(),
+                _ => {
+                    let (url, config) = (self.url.clone(), self.config.clone());
+                    let task =
+                        tokio::spawn(async move { connection::connect(&url, &config).await });
+                    let attempt = async move {
+                        task.await.unwrap_or_else(|e| {
+                            Err(Error::ConnectFailed(format!("connect task failed: {e}")))
+                        })
+                    }
+                    .boxed()
+                    .shared();
+                    *slot = Slot::Connecting(attempt.clone());
+                    attempt
+                }
+            }
+        };
+        let result = attempt.clone().await;
+        if let Ok(mut slot) = self.connection.lock() {
+            // Only the attempt still in the slot may settle it.
+            if matches!(&*slot, Slot::Connecting(current) if current.ptr_eq(&attempt)) {
+                *slot = match &result {
+                    Ok(conn) => Slot::Ready(conn.clone()),
+                    Err(_) => Slot::Empty,
+                };
+            }
         }
-        let conn = connection::connect(&self.url, &self.config).await?;
-        *slot = Some(conn.clone());
-        Ok(conn)
+        result
     }
 
     /// Opens a call; on `authenticationFailed`, refreshes the key once if the provider
@@ -332,6 +367,13 @@ impl ClientInner {
         }
         Err((Error::ConnectionClosed, None))
     }
+}
+
+/// The client's socket: none, being opened, or open.
+enum Slot {
+    Empty,
+    Connecting(Shared<BoxFuture<'static, Result<ConnectionHandle, Error>>>),
+    Ready(ConnectionHandle),
 }
 
 /// What an open needs besides its inputs and credentials.

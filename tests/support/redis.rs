@@ -15,10 +15,13 @@ pub struct RedisServer {
 
 /// The `redis-server` binary, or why there is none.
 fn binary() -> Result<String, String> {
-    let bin = std::env::var("STREAMPOD_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+    let bin =
+        std::env::var("STREAMPOD_TEST_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
     match Command::new(&bin).arg("--version").output() {
         Ok(out) if out.status.success() => Ok(bin),
-        _ => Err(format!("`{bin}` is not available (install Debian's redis-server)")),
+        _ => Err(format!(
+            "`{bin}` is not available (install Debian's redis-server)"
+        )),
     }
 }
 
@@ -40,13 +43,19 @@ impl RedisServer {
     pub fn start() -> Option<Self> {
         let bin = match binary() {
             Ok(bin) => bin,
-            Err(reason) if std::env::var_os("CI").is_some() => panic!("Redis is required in CI: {reason}"),
+            Err(reason) if std::env::var_os("CI").is_some() => {
+                panic!("Redis is required in CI: {reason}")
+            }
             Err(reason) => {
                 eprintln!("skipping: {reason}");
                 return None;
             }
         };
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut server = RedisServer {
             port,
             child: None,
@@ -89,7 +98,10 @@ impl RedisServer {
 
     /// Starts it again on the same port.
     pub fn restart(&mut self) {
-        assert!(self.shared.is_none(), "only a test's own Redis can be restarted");
+        assert!(
+            self.shared.is_none(),
+            "only a test's own Redis can be restarted"
+        );
         self.stop();
         self.spawn(&binary().expect("redis-server"));
     }
@@ -97,9 +109,14 @@ impl RedisServer {
     /// Subscribers Redis counts on `channel`.
     pub async fn subscribers(&self, channel: &str) -> i64 {
         let client = redis::Client::open(self.url()).unwrap();
-        let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return 0 };
-        let reply: redis::RedisResult<(String, i64)> =
-            redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).query_async(&mut conn).await;
+        let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+            return 0;
+        };
+        let reply: redis::RedisResult<(String, i64)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(channel)
+            .query_async(&mut conn)
+            .await;
         reply.map(|(_, n)| n).unwrap_or(0)
     }
 
@@ -107,7 +124,10 @@ impl RedisServer {
     pub async fn wait_for_subscribers(&self, channel: &str, n: i64) {
         let deadline = Instant::now() + super::PATIENCE;
         while self.subscribers(channel).await < n {
-            assert!(Instant::now() < deadline, "timed out waiting for {n} subscribers on {channel}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {n} subscribers on {channel}"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
