@@ -132,7 +132,8 @@ async fn node(bind: String, redis: String) -> Result<(), Box<dyn std::error::Err
         name: name.clone(),
     };
     let mut room = client.stream::<ChatMessage>("chat", "join", join, Inputs::new());
-    let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    let period = Duration::from_secs(2);
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut count = 0;
     loop {
         tokio::select! {
