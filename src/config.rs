@@ -16,6 +16,23 @@ pub struct Config {
     /// code 1009. Default 1 MiB: far above any sane stream value, small enough that one
     /// client cannot make the server buffer much.
     pub max_frame_size: usize,
+    /// Calls one connection may have open at once; past it an `omsc` is refused with
+    /// `invalidArguments` and the connection goes on. Default 1,024: far more than any app
+    /// needs on one socket, few enough that one client cannot hold the server's memory.
+    pub max_calls_per_connection: usize,
+    /// Names an `omsc` may list in `is`. Default 16: methods declare a handful at most.
+    pub max_inputs_per_call: usize,
+    /// WebSocket connections the server accepts at once (both paths); past it a handshake
+    /// gets HTTP 503. Default 10,000: about 150 MiB of idle connections.
+    pub max_connections: usize,
+    /// Bytes a connection may have written but not yet handed to its socket; past it the
+    /// connection's methods are not polled until the socket drains. Default 1 MiB: a slow
+    /// reader costs the server at most this much, and the limit is one maximum message.
+    pub max_outbound_bytes: usize,
+    /// Values the client may have sent on one call's input streams that its method has not
+    /// yet taken; past it the connection stops reading its socket until the method catches
+    /// up (TCP backpressure; other calls on that connection wait too). Default 256.
+    pub max_queued_inputs: usize,
     /// How many ended call ids a connection remembers, so that frames the client sent
     /// before it saw the end are dropped quietly instead of answered. Default 256: a client
     /// rarely has more calls ending at once, and the memory is a few KiB.
@@ -43,6 +60,11 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             max_frame_size: 1 << 20,
+            max_calls_per_connection: 1024,
+            max_inputs_per_call: 16,
+            max_connections: 10_000,
+            max_outbound_bytes: 1 << 20,
+            max_queued_inputs: 256,
             remembered_ended_calls: 256,
             websocket_ping_interval: Duration::from_secs(30),
             allowed_origins: None,

@@ -10,9 +10,10 @@
 use super::messages::{
     CallEnded, CancelCall, CloseInput, FromCall, InputException, InputItem, Shutdown,
 };
+use crate::connection::outbound::{Gated, OutboundGate};
 use crate::error::StreamError;
 use crate::protocol::{CloseReason, Dynamic, Message, Target};
-use crate::server::{Counters, NamedSink, Prepared, Registration, Revoke, Session};
+use crate::server::{Counters, InputCredit, NamedSink, Prepared, Registration, Revoke, Session};
 use actix::prelude::*;
 use futures::StreamExt;
 use std::panic::AssertUnwindSafe;
@@ -24,43 +25,54 @@ pub(crate) struct CallActor {
     session: Session,
     prepared: Option<Prepared>,
     inputs: Vec<NamedSink>,
+    credit: Option<Arc<InputCredit>>,
     connection: Recipient<FromCall>,
     supervisor: Recipient<CallEnded>,
     counters: Arc<Counters>,
     /// The call's entry in the revocation table, for calls that need authentication.
     revocation: Option<Registration>,
+    /// Room left between this connection and its socket.
+    gate: Arc<OutboundGate>,
     /// The final `cmsc` has been sent.
     ended: bool,
     /// The method ran to its end (as opposed to being dropped early).
     method_finished: bool,
 }
 
+/// Everything a call starts with.
+pub(crate) struct CallParts {
+    pub(crate) target: Target,
+    pub(crate) session: Session,
+    pub(crate) prepared: Prepared,
+    pub(crate) connection: Recipient<FromCall>,
+    pub(crate) supervisor: Recipient<CallEnded>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) revocation: Option<Registration>,
+    pub(crate) gate: Arc<OutboundGate>,
+}
+
 impl CallActor {
-    pub(crate) fn new(
-        target: Target,
-        session: Session,
-        prepared: Prepared,
-        connection: Recipient<FromCall>,
-        supervisor: Recipient<CallEnded>,
-        counters: Arc<Counters>,
-        revocation: Option<Registration>,
-    ) -> Self {
+    pub(crate) fn new(parts: CallParts) -> Self {
         CallActor {
-            target,
-            session,
-            prepared: Some(prepared),
+            target: parts.target,
+            session: parts.session,
+            credit: Some(parts.prepared.credit.clone()),
+            prepared: Some(parts.prepared),
             inputs: Vec::new(),
-            connection,
-            supervisor,
-            counters,
-            revocation,
+            connection: parts.connection,
+            supervisor: parts.supervisor,
+            counters: parts.counters,
+            revocation: parts.revocation,
+            gate: parts.gate,
             ended: false,
             method_finished: false,
         }
     }
 
     fn send(&self, message: Message) {
-        self.connection.do_send(FromCall::Frame(message.encode()));
+        let frame = message.encode();
+        self.gate.add(frame.len());
+        self.connection.do_send(FromCall::Frame(frame));
     }
 
     fn close_frame(&self, target: Target, reason: CloseReason) {
@@ -132,7 +144,11 @@ impl Actor for CallActor {
                 let output = AssertUnwindSafe(output).catch_unwind().map(|item| {
                     item.unwrap_or_else(|_| Err(StreamError::failed("method panicked")))
                 });
-                ctx.add_stream(output);
+                // Pulled only while the socket keeps up.
+                ctx.add_stream(Gated {
+                    inner: output,
+                    gate: self.gate.clone(),
+                });
             }
             Err(_) => {
                 log::error!(
@@ -147,6 +163,9 @@ impl Actor for CallActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        if let Some(credit) = self.credit.take() {
+            credit.close();
+        }
         self.revocation = None;
         self.session.close();
         self.counters.call_closed(!self.method_finished);
@@ -203,6 +222,9 @@ impl Handler<InputItem> for CallActor {
         }
         let Some(i) = self.input_index(&msg.param) else {
             // Not an open input of this call: the client should stop sending on it.
+            if let Some(credit) = &self.credit {
+                credit.taken(1);
+            }
             self.close_frame(self.target.input(&msg.param), CloseReason::Error);
             return;
         };

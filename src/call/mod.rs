@@ -5,5 +5,5 @@ mod actor;
 pub(crate) mod messages;
 mod supervisor;
 
-pub(crate) use actor::CallActor;
+pub(crate) use actor::{CallActor, CallParts};
 pub(crate) use supervisor::CallSupervisor;

@@ -10,6 +10,7 @@
 //! later changes this module only.
 
 mod open;
+pub(crate) mod outbound;
 pub(crate) mod socket;
 
 use crate::call::messages::{
@@ -18,10 +19,11 @@ use crate::call::messages::{
 use crate::call::{CallActor, CallSupervisor};
 use crate::protocol::{CloseReason, FrameError, Message, Target};
 use crate::recent::RecentIds;
-use crate::server::ServerInner;
+use crate::server::{InputCredit, ServerInner};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
+use outbound::{Drain, OutboundGate};
 use socket::{FrameAssembler, HasKeepalive, Incoming, Keepalive};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +34,7 @@ struct Route {
     endpoint: Arc<str>,
     method: Arc<str>,
     call: Addr<CallActor>,
+    credit: Arc<InputCredit>,
 }
 
 /// One WebSocket connection.
@@ -43,6 +46,7 @@ pub(crate) struct Connection {
     ended: RecentIds,
     frames: FrameAssembler,
     keepalive: Keepalive,
+    gate: Arc<OutboundGate>,
 }
 
 impl Connection {
@@ -54,6 +58,7 @@ impl Connection {
     ) -> Result<HttpResponse, actix_web::Error> {
         let max = server.config.max_frame_size;
         let remembered = server.config.remembered_ended_calls;
+        let gate = OutboundGate::new(server.config.max_outbound_bytes);
         let conn = Connection {
             id: server.next_connection_id(),
             server,
@@ -62,14 +67,29 @@ impl Connection {
             ended: RecentIds::new(remembered),
             frames: FrameAssembler::new(max),
             keepalive: Keepalive::default(),
+            gate: gate.clone(),
         };
-        ws::WsResponseBuilder::new(conn, req, body)
-            .codec(actix_http::ws::Codec::new().max_size(max))
-            .start()
+        let mut response = ws::handshake(req)?;
+        let output = ws::WebsocketContext::with_codec(
+            conn,
+            body,
+            actix_http::ws::Codec::new().max_size(max),
+        );
+        Ok(response.streaming(Drain {
+            inner: Box::pin(output),
+            gate,
+        }))
     }
 
     fn send(&self, message: &Message, ctx: &mut ws::WebsocketContext<Self>) {
-        ctx.binary(message.encode());
+        let frame = message.encode();
+        self.gate.add(frame.len());
+        ctx.binary(frame);
+    }
+
+    /// The flow-control gate the connection's calls share.
+    pub(crate) fn gate(&self) -> Arc<OutboundGate> {
+        self.gate.clone()
     }
 
     fn close(&mut self, code: ws::CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<Self>) {
@@ -118,8 +138,18 @@ impl Connection {
                     );
                     return self.close(ws::CloseCode::Protocol, "bad request", ctx);
                 };
-                match self.route(&target) {
-                    Some(call) => call.do_send(InputItem { param, value }),
+                match self
+                    .calls
+                    .get(&target.cid)
+                    .filter(|r| r.endpoint == target.endpoint && r.method == target.method)
+                {
+                    Some(route) => {
+                        route.call.do_send(InputItem { param, value });
+                        if route.credit.sent() {
+                            // The method is behind: read nothing more until it catches up.
+                            ctx.wait(route.credit.clone().room().into_actor(self));
+                        }
+                    }
                     None if self.ended.contains(&target.cid) => {}
                     None => self.send(
                         &Message::Close {
@@ -222,7 +252,7 @@ impl Handler<FromCall> for Connection {
 }
 
 impl Connection {
-    fn adopt(&mut self, target: &Target, call: Addr<CallActor>) {
+    fn adopt(&mut self, target: &Target, call: Addr<CallActor>, credit: Arc<InputCredit>) {
         if let Some(supervisor) = &self.supervisor {
             supervisor.do_send(Adopt {
                 cid: target.cid,
@@ -235,6 +265,7 @@ impl Connection {
                 endpoint: target.endpoint.clone(),
                 method: target.method.clone(),
                 call,
+                credit,
             },
         );
     }

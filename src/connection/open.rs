@@ -1,11 +1,12 @@
 //! Opening a call: validation in Serverpod's order (reference §4.3), then the call actor.
 
 use super::Connection;
-use crate::call::CallActor;
+use crate::call::{CallActor, CallParts};
 use crate::protocol::msgpack::Reader;
 use crate::protocol::{Message, OpenCall, OpenResponse, OpenResult, Target};
 use crate::server::{
-    check_access, unwrap_auth_value, AuthInfo, Denied, PrepareError, Server, Session, SessionParts,
+    check_access, unwrap_auth_value, AuthInfo, Denied, InputCredit, PrepareError, Server, Session,
+    SessionParts,
 };
 use actix::prelude::*;
 use actix_web_actors::ws;
@@ -16,8 +17,21 @@ impl Connection {
     /// authentication handler has to run, the connection waits for it (`ctx.wait`) and reads
     /// nothing else meanwhile, exactly as Serverpod's sequential loop does.
     pub(super) fn open_call(&mut self, open: OpenCall, ctx: &mut ws::WebsocketContext<Self>) {
-        // 1. `args` must be a map, and the cid must not be in use.
-        if Reader::new(&open.args).read_map_len().is_err() || self.calls.contains_key(&open.cid) {
+        // 1. `args` must be a map, the cid must not be in use, and the limits must allow
+        //    another call.
+        let limits = &self.server.config;
+        if Reader::new(&open.args).read_map_len().is_err()
+            || self.calls.contains_key(&open.cid)
+            || open.inputs.len() > limits.max_inputs_per_call
+        {
+            return self.answer(&open, OpenResult::InvalidArguments, ctx);
+        }
+        if self.calls.len() >= limits.max_calls_per_connection {
+            log::info!(
+                "connection {}: open refused, {} calls already open",
+                self.id,
+                self.calls.len()
+            );
             return self.answer(&open, OpenResult::InvalidArguments, ctx);
         }
         // 2. The `auth` value must have the right shape; its key is unwrapped.
@@ -69,7 +83,8 @@ impl Connection {
             return self.answer(&open, OpenResult::EndpointNotFound, ctx);
         };
         // 7. Arguments and input streams, by their declared types.
-        let prepared = match method.prepare(&open.args, &open.inputs) {
+        let credit = InputCredit::new(self.server.config.max_queued_inputs);
+        let prepared = match method.prepare(&open.args, &open.inputs, &credit) {
             Ok(prepared) => prepared,
             Err(PrepareError::Arguments(e)) => {
                 log::debug!("connection {}: invalid arguments: {e}", self.id);
@@ -105,6 +120,7 @@ impl Connection {
             server: Server::from_inner(server.clone()),
         });
         let connection = ctx.address().recipient();
+        let gate = self.gate();
         let call = CallActor::create(|call_ctx| {
             // Registered before the call runs, so a revocation cannot slip in between.
             let revocation = auth.filter(|_| requirements.any()).map(|auth| {
@@ -115,17 +131,18 @@ impl Connection {
                     call_ctx.address().recipient(),
                 )
             });
-            CallActor::new(
-                target.clone(),
+            CallActor::new(CallParts {
+                target: target.clone(),
                 session,
                 prepared,
                 connection,
-                supervisor.recipient(),
-                server.counters.clone(),
+                supervisor: supervisor.recipient(),
+                counters: server.counters.clone(),
                 revocation,
-            )
+                gate,
+            })
         });
-        self.adopt(&target, call);
+        self.adopt(&target, call, credit);
     }
 
     fn answer(&self, open: &OpenCall, result: OpenResult, ctx: &mut ws::WebsocketContext<Self>) {

@@ -8,7 +8,7 @@
 //! into a [`Method`], which the connection uses to validate an open and the call uses to run.
 
 use super::auth::Requirements;
-use super::inputs::{InputSet, NamedSink};
+use super::inputs::{InputCredit, InputSet, NamedSink};
 use super::session::Session;
 use crate::error::StreamError;
 use crate::protocol::{read_serde, registry, Dynamic, Wire};
@@ -32,6 +32,8 @@ pub(crate) type Output = BoxStream<'static, Result<Option<Dynamic>, StreamError>
 pub(crate) struct Prepared {
     pub(crate) run: Box<dyn FnOnce(Session) -> Output + Send>,
     pub(crate) inputs: Vec<NamedSink>,
+    /// The call's input queue, closed when the call ends.
+    pub(crate) credit: Arc<InputCredit>,
 }
 
 /// Why an open was refused after the method was found.
@@ -43,7 +45,8 @@ pub(crate) enum PrepareError {
     MissingInput(String),
 }
 
-type Preparer = dyn Fn(&[u8], &[String]) -> Result<Prepared, PrepareError> + Send + Sync;
+type Preparer =
+    dyn Fn(&[u8], &[String], &Arc<InputCredit>) -> Result<Prepared, PrepareError> + Send + Sync;
 
 /// One registered method, with its types erased.
 #[derive(Clone)]
@@ -56,8 +59,9 @@ impl Method {
         &self,
         args: &[u8],
         requested: &[String],
+        credit: &Arc<InputCredit>,
     ) -> Result<Prepared, PrepareError> {
-        (self.prepare)(args, requested)
+        (self.prepare)(args, requested, credit)
     }
 }
 
@@ -194,14 +198,19 @@ impl Endpoint {
         registry::register::<T>();
         I::register();
         let run = Arc::new(run);
-        let prepare = move |args: &[u8], requested: &[String]| -> Result<Prepared, PrepareError> {
+        let prepare = move |args: &[u8],
+                            requested: &[String],
+                            credit: &Arc<InputCredit>|
+              -> Result<Prepared, PrepareError> {
             let args: A =
                 read_serde("args", args).map_err(|e| PrepareError::Arguments(e.to_string()))?;
-            let (set, inputs) = I::build(&names, requested).map_err(PrepareError::MissingInput)?;
+            let (set, inputs) =
+                I::build(&names, requested, credit).map_err(PrepareError::MissingInput)?;
             let run = run.clone();
             Ok(Prepared {
                 run: Box::new(move |session| run(session, args, set)),
                 inputs,
+                credit: credit.clone(),
             })
         };
         self.methods.insert(

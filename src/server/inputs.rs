@@ -11,9 +11,83 @@ use crate::protocol::{registry, DecodeError, Dynamic, Wire};
 use futures::future::BoxFuture;
 use futures::Stream;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// Values a client sent on one call's input streams that the method has not taken yet.
+///
+/// The connection counts a value in when it routes it, and stops reading its socket while
+/// the count is at the limit; values are counted out as the method takes them, when they
+/// are discarded, and all at once when the call ends. This bounds what a client can queue
+/// on a method that does not keep up, without losing anything.
+#[doc(hidden)]
+pub struct InputCredit {
+    queued: AtomicUsize,
+    limit: usize,
+    closed: AtomicBool,
+    room: Notify,
+}
+
+impl InputCredit {
+    pub(crate) fn new(limit: usize) -> Arc<Self> {
+        Arc::new(InputCredit {
+            queued: AtomicUsize::new(0),
+            limit: limit.max(1),
+            closed: AtomicBool::new(false),
+            room: Notify::new(),
+        })
+    }
+
+    /// One more value is on its way to the method; true when that fills the queue.
+    pub(crate) fn sent(&self) -> bool {
+        self.queued.fetch_add(1, Ordering::AcqRel) + 1 >= self.limit && !self.is_closed()
+    }
+
+    /// `n` values left the queue.
+    pub(crate) fn taken(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let before = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                Some(q.saturating_sub(n))
+            })
+            .unwrap_or(0);
+        if before >= self.limit && before.saturating_sub(n) < self.limit {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// The call ended: nothing will be taken any more, and nobody should wait.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.room.notify_waiters();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn has_room(&self) -> bool {
+        self.is_closed() || self.queued.load(Ordering::Acquire) < self.limit
+    }
+
+    /// Completes when the queue has room again (or the call ended).
+    pub(crate) async fn room(self: Arc<Self>) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.has_room() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
 
 /// A stream of values the client sends for one stream parameter.
 ///
@@ -23,6 +97,7 @@ use tokio::sync::{mpsc, oneshot};
 /// closes it, or when the call ends. Dropping it tells the client to stop sending.
 pub struct InputStream<T> {
     rx: mpsc::UnboundedReceiver<Result<T, StreamError>>,
+    credit: Arc<InputCredit>,
     _dropped: oneshot::Sender<()>,
 }
 
@@ -30,7 +105,21 @@ impl<T> Stream for InputStream<T> {
     type Item = Result<T, StreamError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
+        let item = self.rx.poll_recv(cx);
+        if let Poll::Ready(Some(Ok(_))) = &item {
+            self.credit.taken(1);
+        }
+        item
+    }
+}
+
+impl<T> Drop for InputStream<T> {
+    fn drop(&mut self) {
+        // What the method never took leaves the queue with it.
+        let left = (0..self.rx.len())
+            .filter(|_| matches!(self.rx.try_recv(), Ok(Ok(_))))
+            .count();
+        self.credit.taken(left);
     }
 }
 
@@ -56,14 +145,23 @@ pub trait InputSink: Send {
 
 struct TypedSink<T> {
     tx: mpsc::UnboundedSender<Result<T, StreamError>>,
+    credit: Arc<InputCredit>,
     dropped: Option<oneshot::Receiver<()>>,
 }
 
 impl<T: Wire> InputSink for TypedSink<T> {
     fn push(&self, value: Dynamic) -> Result<(), DecodeError> {
-        let decoded = T::from_wrapped(value.class_name(), value.data())?;
+        let decoded = match T::from_wrapped(value.class_name(), value.data()) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                self.credit.taken(1);
+                return Err(e);
+            }
+        };
         // A send error means the method dropped the stream; the call notices that itself.
-        let _ = self.tx.send(Ok(decoded));
+        if self.tx.send(Ok(decoded)).is_err() {
+            self.credit.taken(1);
+        }
         Ok(())
     }
 
@@ -86,16 +184,18 @@ impl<T: Wire> InputSink for TypedSink<T> {
 /// A named input stream sink, as the call actor holds it.
 pub type NamedSink = (Arc<str>, Box<dyn InputSink>);
 
-fn channel<T: Wire>() -> (InputStream<T>, Box<dyn InputSink>) {
+fn channel<T: Wire>(credit: &Arc<InputCredit>) -> (InputStream<T>, Box<dyn InputSink>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let (dropped_tx, dropped_rx) = oneshot::channel();
     (
         InputStream {
             rx,
+            credit: credit.clone(),
             _dropped: dropped_tx,
         },
         Box::new(TypedSink {
             tx,
+            credit: credit.clone(),
             dropped: Some(dropped_rx),
         }),
     )
@@ -108,7 +208,7 @@ pub trait InputParam: Sized + Send + 'static {
     const REQUIRED: bool;
     /// Builds the parameter; `requested` tells whether the client listed it.
     #[doc(hidden)]
-    fn create(requested: bool) -> (Self, Option<Box<dyn InputSink>>);
+    fn create(requested: bool, credit: &Arc<InputCredit>) -> (Self, Option<Box<dyn InputSink>>);
     /// Registers the element type with the class registry.
     #[doc(hidden)]
     fn register();
@@ -116,8 +216,8 @@ pub trait InputParam: Sized + Send + 'static {
 
 impl<T: Wire> InputParam for InputStream<T> {
     const REQUIRED: bool = true;
-    fn create(_requested: bool) -> (Self, Option<Box<dyn InputSink>>) {
-        let (stream, sink) = channel::<T>();
+    fn create(_requested: bool, credit: &Arc<InputCredit>) -> (Self, Option<Box<dyn InputSink>>) {
+        let (stream, sink) = channel::<T>(credit);
         (stream, Some(sink))
     }
     fn register() {
@@ -127,11 +227,11 @@ impl<T: Wire> InputParam for InputStream<T> {
 
 impl<T: Wire> InputParam for Option<InputStream<T>> {
     const REQUIRED: bool = false;
-    fn create(requested: bool) -> (Self, Option<Box<dyn InputSink>>) {
+    fn create(requested: bool, credit: &Arc<InputCredit>) -> (Self, Option<Box<dyn InputSink>>) {
         if !requested {
             return (None, None);
         }
-        let (stream, sink) = channel::<T>();
+        let (stream, sink) = channel::<T>(credit);
         (Some(stream), Some(sink))
     }
     fn register() {
@@ -148,6 +248,7 @@ pub trait InputSet<const N: usize>: Sized + Send + 'static {
     fn build(
         names: &[&'static str; N],
         requested: &[String],
+        credit: &Arc<InputCredit>,
     ) -> Result<(Self, Vec<NamedSink>), String>;
     /// Registers every element type with the class registry.
     #[doc(hidden)]
@@ -155,7 +256,11 @@ pub trait InputSet<const N: usize>: Sized + Send + 'static {
 }
 
 impl InputSet<0> for () {
-    fn build(_: &[&'static str; 0], _: &[String]) -> Result<(Self, Vec<NamedSink>), String> {
+    fn build(
+        _: &[&'static str; 0],
+        _: &[String],
+        _: &Arc<InputCredit>,
+    ) -> Result<(Self, Vec<NamedSink>), String> {
         Ok(((), Vec::new()))
     }
     fn register() {}
@@ -164,7 +269,11 @@ impl InputSet<0> for () {
 macro_rules! input_set {
     ($n:literal; $($p:ident $i:tt),+) => {
         impl<$($p: InputParam),+> InputSet<$n> for ($($p,)+) {
-            fn build(names: &[&'static str; $n], requested: &[String]) -> Result<(Self, Vec<NamedSink>), String> {
+            fn build(
+                names: &[&'static str; $n],
+                requested: &[String],
+                credit: &Arc<InputCredit>,
+            ) -> Result<(Self, Vec<NamedSink>), String> {
                 let mut sinks = Vec::with_capacity($n);
                 let set = ($({
                     let name = names[$i];
@@ -172,7 +281,7 @@ macro_rules! input_set {
                     if $p::REQUIRED && !wanted {
                         return Err(name.to_string());
                     }
-                    let (param, sink) = $p::create(wanted);
+                    let (param, sink) = $p::create(wanted, credit);
                     if let Some(sink) = sink {
                         sinks.push((Arc::from(name), sink));
                     }

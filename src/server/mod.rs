@@ -11,7 +11,7 @@ pub use auth::{basic_auth_value, unwrap_auth_value, AuthInfo, Revoked};
 pub(crate) use auth::{check_access, AuthenticationHandler, Denied, Requirements};
 pub use endpoint::{Endpoint, NoArgs};
 pub(crate) use endpoint::{PrepareError, Prepared};
-pub(crate) use inputs::NamedSink;
+pub(crate) use inputs::{InputCredit, NamedSink};
 pub use inputs::{InputParam, InputSet, InputStream};
 pub(crate) use revocation::{Registration, Revocations, Revoke};
 pub(crate) use session::SessionParts;
@@ -186,8 +186,14 @@ impl ServerInner {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The 403 answer for a handshake whose `Origin` is not allowed.
-    fn refuse_origin(&self, req: &HttpRequest) -> Option<actix_web::HttpResponse> {
+    /// The answer to a handshake that may not proceed: 503 when the server is full, 403
+    /// for an `Origin` that is not allowed.
+    fn refuse_handshake(&self, req: &HttpRequest) -> Option<actix_web::HttpResponse> {
+        if self.counters.snapshot().open_connections >= self.config.max_connections {
+            return Some(
+                actix_web::HttpResponse::ServiceUnavailable().body("Too many connections."),
+            );
+        }
         let allowed = self.allowed_origins.as_ref()?;
         let origin = req.headers().get(actix_web::http::header::ORIGIN)?;
         let origin = normalize_origin(origin.to_str().unwrap_or_default());
@@ -254,7 +260,7 @@ impl Server {
             web::get().to(move |req: HttpRequest, body: web::Payload| {
                 let inner = methods.clone();
                 async move {
-                    match inner.refuse_origin(&req) {
+                    match inner.refuse_handshake(&req) {
                         Some(refusal) => Ok(refusal),
                         None => Connection::start(inner, &req, body),
                     }
@@ -266,7 +272,7 @@ impl Server {
             web::get().to(move |req: HttpRequest, body: web::Payload| {
                 let inner = legacy.clone();
                 async move {
-                    match inner.refuse_origin(&req) {
+                    match inner.refuse_handshake(&req) {
                         Some(refusal) => Ok(refusal),
                         None => LegacyConnection::start(inner, &req, body),
                     }

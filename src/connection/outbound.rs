@@ -1,0 +1,110 @@
+//! Flow control from methods to the socket.
+//!
+//! Every frame written for a connection is counted in its [`OutboundGate`] when it is
+//! produced, and counted out when the HTTP layer takes its bytes for the socket (the
+//! [`Drain`] wrapper around the WebSocket context's output). Call actors poll their
+//! method's output only while the gate has room, so a client that stops reading makes its
+//! own methods wait instead of growing the server's memory; other connections are
+//! unaffected.
+
+use futures::Stream;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// Bytes produced for one connection and not yet handed to its socket.
+pub(crate) struct OutboundGate {
+    queued: AtomicUsize,
+    limit: usize,
+    waiting: Mutex<Vec<Waker>>,
+}
+
+impl OutboundGate {
+    pub(crate) fn new(limit: usize) -> Arc<Self> {
+        Arc::new(OutboundGate {
+            queued: AtomicUsize::new(0),
+            limit: limit.max(1),
+            waiting: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A frame of `n` bytes was produced.
+    pub(crate) fn add(&self, n: usize) {
+        self.queued.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// `n` bytes went to the socket.
+    fn drained(&self, n: usize) {
+        let before = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                Some(q.saturating_sub(n))
+            })
+            .unwrap_or(0);
+        if before >= self.limit && before.saturating_sub(n) < self.limit {
+            let waiting = match self.waiting.lock() {
+                Ok(mut w) => std::mem::take(&mut *w),
+                Err(_) => return,
+            };
+            waiting.into_iter().for_each(Waker::wake);
+        }
+    }
+
+    /// Bytes produced and not yet sent.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Ready while there is room; otherwise wakes the task once there is.
+    fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.queued() < self.limit {
+            return Poll::Ready(());
+        }
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.push(cx.waker().clone());
+        }
+        // Room may have appeared while registering.
+        if self.queued() < self.limit {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A method's output, polled only while its connection has room.
+pub(crate) struct Gated<S> {
+    pub(crate) inner: S,
+    pub(crate) gate: Arc<OutboundGate>,
+}
+
+impl<S: Stream + Unpin> Stream for Gated<S> {
+    type Item = S::Item;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        if self.gate.poll_room(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+/// The WebSocket context's output on its way to the socket: counts bytes out of the gate.
+pub(crate) struct Drain<S> {
+    pub(crate) inner: S,
+    pub(crate) gate: Arc<OutboundGate>,
+}
+
+impl<S, E> Stream for Drain<S>
+where
+    S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+{
+    type Item = Result<bytes::Bytes, E>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let item = Pin::new(&mut self.inner).poll_next(cx);
+        if let Poll::Ready(Some(Ok(bytes))) = &item {
+            self.gate.drained(bytes.len());
+        }
+        item
+    }
+}
