@@ -1,20 +1,22 @@
 //! [`CallStream`]: the stream a streaming call returns.
 
-use super::connection::{CallEvent, Command, ConnectionHandle};
+use super::connection::{Command, ConnectionHandle};
 use super::error::Error;
+use crate::protocol::Dynamic;
 use crate::protocol::Wire;
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 /// An open call, from the caller's side. Dropping it cancels the call.
 pub(crate) struct OpenCallHandle {
     pub(crate) cid: Uuid,
-    pub(crate) events: mpsc::UnboundedReceiver<CallEvent>,
+    pub(crate) values: mpsc::Receiver<Dynamic>,
+    pub(crate) failure: oneshot::Receiver<Error>,
     pub(crate) connection: ConnectionHandle,
     pub(crate) finished: bool,
 }
@@ -69,20 +71,16 @@ impl<T: Wire> Stream for CallStream<T> {
                     }
                 },
                 State::Open(handle) => {
-                    let item = match handle.events.poll_recv(cx) {
+                    let item = match handle.values.poll_recv(cx) {
                         Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Some(v)) => T::from_wrapped(v.class_name(), v.data())
+                            .map_err(|e| Error::Decode(e.to_string())),
+                        // Every value is read; the call ended, cleanly or not.
                         Poll::Ready(None) => {
                             handle.finished = true;
+                            let failure = handle.failure.try_recv().ok();
                             self.state = State::Done;
-                            return Poll::Ready(None);
-                        }
-                        Poll::Ready(Some(CallEvent::Failed(e))) => {
-                            handle.finished = true;
-                            Err(e)
-                        }
-                        Poll::Ready(Some(CallEvent::Value(v))) => {
-                            T::from_wrapped(v.class_name(), v.data())
-                                .map_err(|e| Error::Decode(e.to_string()))
+                            return Poll::Ready(failure.map(Err));
                         }
                     };
                     if item.is_err() {

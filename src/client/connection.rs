@@ -27,10 +27,15 @@ type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 /// An input stream, erased to wrapped values.
 pub(crate) type InputSource = BoxStream<'static, Result<Dynamic, StreamError>>;
 
-/// What a call receives from the socket task.
-pub(crate) enum CallEvent {
-    Value(Dynamic),
-    Failed(Error),
+/// Values a call's consumer may leave unread before the socket task waits for it (and so
+/// stops reading the socket: a slow consumer bounds the client's memory).
+pub(crate) const CALL_BUFFER: usize = 256;
+
+/// How the socket task reaches one call: its values, in a bounded queue, and how it ended,
+/// reported once the values are read (a failure is never lost to a full queue).
+pub(crate) struct CallOutput {
+    pub(crate) values: mpsc::Sender<Dynamic>,
+    pub(crate) failure: oneshot::Sender<Error>,
 }
 
 /// The answer to an open.
@@ -51,7 +56,7 @@ pub(crate) enum Command {
         open: OpenCall,
         inputs: Vec<(Arc<str>, InputSource)>,
         reply: oneshot::Sender<OpenReply>,
-        events: mpsc::UnboundedSender<CallEvent>,
+        output: CallOutput,
     },
     Input {
         cid: Uuid,
@@ -114,13 +119,22 @@ struct PendingOpen {
     open: OpenCall,
     inputs: Vec<(Arc<str>, InputSource)>,
     reply: oneshot::Sender<OpenReply>,
-    events: mpsc::UnboundedSender<CallEvent>,
+    output: CallOutput,
 }
 
 struct OpenedCall {
     target: Target,
-    events: mpsc::UnboundedSender<CallEvent>,
+    values: mpsc::Sender<Dynamic>,
+    failure: Option<oneshot::Sender<Error>>,
     pumps: HashMap<Arc<str>, JoinHandle<()>>,
+}
+
+impl OpenedCall {
+    fn fail(&mut self, error: Error) {
+        if let Some(failure) = self.failure.take() {
+            let _ = failure.send(error);
+        }
+    }
 }
 
 impl Drop for OpenedCall {
@@ -205,8 +219,8 @@ impl SocketTask {
         for (_, pending) in self.pending.drain() {
             let _ = pending.reply.send(OpenReply::Failed(error.clone()));
         }
-        for (_, call) in self.calls.drain() {
-            let _ = call.events.send(CallEvent::Failed(error.clone()));
+        for (_, mut call) in self.calls.drain() {
+            call.fail(error.clone());
         }
         let _ = self.socket.close(None).await;
     }
@@ -250,7 +264,8 @@ impl SocketTask {
             Message::OpenResponse(r) => self.on_open_response(r.cid, r.result).await?,
             Message::Value { target, value } => match self.calls.get(&target.cid) {
                 Some(call) => {
-                    let _ = call.events.send(CallEvent::Value(value));
+                    // Waits while the consumer is behind: the socket is not read meanwhile.
+                    let _ = call.values.send(value).await;
                 }
                 None if self.ended.contains(&target.cid) => {}
                 None => {
@@ -262,10 +277,8 @@ impl SocketTask {
                 }
             },
             Message::Exception { target, exception } => {
-                if let Some(call) = self.remove_call(target.cid) {
-                    let _ = call
-                        .events
-                        .send(CallEvent::Failed(Error::ServerException(exception)));
+                if let Some(mut call) = self.remove_call(target.cid) {
+                    call.fail(Error::ServerException(exception));
                 }
             }
             Message::Close { target, reason } => match &target.param {
@@ -279,9 +292,9 @@ impl SocketTask {
                     }
                 }
                 None => {
-                    if let Some(call) = self.remove_call(target.cid) {
+                    if let Some(mut call) = self.remove_call(target.cid) {
                         if reason == CloseReason::Error {
-                            let _ = call.events.send(CallEvent::Failed(Error::ClosedWithError));
+                            call.fail(Error::ClosedWithError);
                         }
                     }
                 }
@@ -341,7 +354,8 @@ impl SocketTask {
             cid,
             OpenedCall {
                 target,
-                events: pending.events,
+                values: pending.output.values,
+                failure: Some(pending.output.failure),
                 pumps,
             },
         );
@@ -354,7 +368,7 @@ impl SocketTask {
                 open,
                 inputs,
                 reply,
-                events,
+                output,
             } => {
                 let message = Message::OpenCall(open.clone());
                 self.pending.insert(
@@ -363,7 +377,7 @@ impl SocketTask {
                         open,
                         inputs,
                         reply,
-                        events,
+                        output,
                     },
                 );
                 self.write(&message).await

@@ -23,7 +23,7 @@ use crate::error::StreamError;
 use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire};
 use crate::server::WEBSOCKET_PATH;
 use call::OpenCallHandle;
-use connection::{Command, ConnectionHandle, InputSource, OpenReply};
+use connection::{CallOutput, Command, ConnectionHandle, InputSource, OpenReply};
 use futures::future::{BoxFuture, Shared};
 use futures::{FutureExt, Stream, StreamExt};
 use serde::Serialize;
@@ -329,7 +329,8 @@ impl ClientInner {
             let connection = self.connection().await.map_err(|e| (e, None))?;
             let cid = Uuid::new_v4();
             let (reply_tx, reply_rx) = oneshot::channel();
-            let (events_tx, events_rx) = mpsc::unbounded_channel();
+            let (values_tx, values) = mpsc::channel(connection::CALL_BUFFER);
+            let (failure_tx, failure) = oneshot::channel();
             let open = OpenCall {
                 endpoint: call.endpoint.clone(),
                 method: call.method.clone(),
@@ -342,7 +343,10 @@ impl ClientInner {
                 open,
                 inputs: std::mem::take(&mut inputs.streams),
                 reply: reply_tx,
-                events: events_tx,
+                output: CallOutput {
+                    values: values_tx,
+                    failure: failure_tx,
+                },
             };
             if let Err(mpsc::error::SendError(Command::Open { inputs: back, .. })) =
                 connection.commands.send(command)
@@ -354,7 +358,8 @@ impl ClientInner {
                 Ok(OpenReply::Opened) => {
                     return Ok(OpenCallHandle {
                         cid,
-                        events: events_rx,
+                        values,
+                        failure,
                         connection,
                         finished: false,
                     })
