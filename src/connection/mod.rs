@@ -19,7 +19,7 @@ use crate::call::messages::{
 use crate::call::{CallActor, CallSupervisor};
 use crate::protocol::{CloseReason, FrameError, Message, Target};
 use crate::recent::RecentIds;
-use crate::server::{InputCredit, ServerInner};
+use crate::server::{GoingAway, InputCredit, LiveConnection, ServerInner};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -146,8 +146,7 @@ impl Connection {
                     Some(route) => {
                         route.call.do_send(InputItem { param, value });
                         if route.credit.sent() {
-                            // The method is behind: read nothing more until it catches up.
-                            ctx.wait(route.credit.clone().room().into_actor(self));
+                            self.wait_for_input_room(route.credit.clone(), ctx);
                         }
                     }
                     None if self.ended.contains(&target.cid) => {}
@@ -183,6 +182,25 @@ impl Connection {
         }
     }
 
+    /// The method is behind its input: read nothing more until it catches up (TCP
+    /// backpressure). A method that takes nothing for a whole ping interval would park the
+    /// connection (and its keepalive) for good, so then the connection is closed with 1013.
+    fn wait_for_input_room(&mut self, credit: Arc<InputCredit>, ctx: &mut ws::WebsocketContext<Self>) {
+        let patience = self.server.config.websocket_ping_interval;
+        let waited = async move {
+            tokio::select! {
+                _ = credit.room() => true,
+                _ = tokio::time::sleep(patience) => false,
+            }
+        };
+        ctx.wait(waited.into_actor(self).map(|room, act, ctx| {
+            if !room {
+                log::info!("connection {}: a method took no input for a ping interval; closing", act.id);
+                act.close(ws::CloseCode::Again, "input not consumed", ctx);
+            }
+        }));
+    }
+
     /// The call a message is for: same `cid`, and the same `en` and `m` it was opened with.
     fn route(&self, target: &Target) -> Option<&Addr<CallActor>> {
         self.calls
@@ -197,7 +215,15 @@ impl Actor for Connection {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.server.counters.connection_opened();
-        self.supervisor = Some(CallSupervisor::default().start());
+        let supervisor = CallSupervisor::default().start();
+        self.server.connections.joined(
+            self.id,
+            LiveConnection {
+                close: ctx.address().recipient(),
+                supervisor: Some(supervisor.clone()),
+            },
+        );
+        self.supervisor = Some(supervisor);
         Keepalive::start(self.server.config.websocket_ping_interval, ctx);
         log::debug!("connection {} opened", self.id);
     }
@@ -206,6 +232,7 @@ impl Actor for Connection {
         if let Some(supervisor) = self.supervisor.take() {
             supervisor.do_send(StopAll);
         }
+        self.server.connections.left(self.id);
         self.server.counters.connection_closed();
         log::debug!("connection {} closed", self.id);
     }
@@ -268,5 +295,12 @@ impl Connection {
                 credit,
             },
         );
+    }
+}
+
+impl Handler<GoingAway> for Connection {
+    type Result = ();
+    fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
+        crate::connection::socket::close(ws::CloseCode::Away, "server shutting down", ctx);
     }
 }

@@ -8,7 +8,7 @@
 use super::{LegacyEvent, LegacyOut, LegacySession};
 use crate::connection::socket::{self, FrameAssembler, HasKeepalive, Incoming, Keepalive};
 use crate::protocol::{Dynamic, LegacyMessage};
-use crate::server::{check_access, unwrap_auth_value, AuthInfo, ServerInner};
+use crate::server::{check_access, unwrap_auth_value, AuthInfo, GoingAway, LiveConnection, ServerInner};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -176,6 +176,13 @@ impl Actor for LegacyConnection {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.server.counters.connection_opened();
+        self.server.connections.joined(
+            self.id,
+            LiveConnection {
+                close: ctx.address().recipient(),
+                supervisor: None,
+            },
+        );
         Keepalive::start(self.server.config.websocket_ping_interval, ctx);
         let key = self.initial_key.take();
         self.authenticate(key, ctx);
@@ -189,6 +196,7 @@ impl Actor for LegacyConnection {
                 });
             }
         }
+        self.server.connections.left(self.id);
         self.server.counters.connection_closed();
     }
 }
@@ -227,5 +235,12 @@ impl Handler<LegacyOut> for LegacyConnection {
     type Result = ();
     fn handle(&mut self, msg: LegacyOut, ctx: &mut Self::Context) {
         ctx.binary(msg.0);
+    }
+}
+
+impl Handler<GoingAway> for LegacyConnection {
+    type Result = ();
+    fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
+        crate::connection::socket::close(ws::CloseCode::Away, "server shutting down", ctx);
     }
 }

@@ -5,6 +5,7 @@ mod endpoint;
 mod inputs;
 mod revocation;
 mod session;
+mod shutdown;
 mod stats;
 
 pub use auth::{basic_auth_value, unwrap_auth_value, AuthInfo, Revoked};
@@ -16,6 +17,7 @@ pub use inputs::{InputParam, InputSet, InputStream};
 pub(crate) use revocation::{Registration, Revocations, Revoke};
 pub(crate) use session::SessionParts;
 pub use session::{Session, SessionMessages};
+pub(crate) use shutdown::{Connections, GoingAway, LiveConnection};
 pub(crate) use stats::Counters;
 pub use stats::Stats;
 
@@ -157,6 +159,7 @@ impl ServerBuilder {
                     .into_iter()
                     .map(|spec| (spec.name.clone(), LegacyHandle::new(spec)))
                     .collect(),
+                connections: Connections::default(),
             }),
         })
     }
@@ -179,6 +182,7 @@ pub(crate) struct ServerInner {
     pub(crate) bus: MessageBus,
     allowed_origins: Option<HashSet<String>>,
     pub(crate) legacy: HashMap<String, LegacyHandle>,
+    pub(crate) connections: Connections,
 }
 
 impl ServerInner {
@@ -219,6 +223,14 @@ impl Server {
         stats.bus_channels = self.inner.bus.channel_count();
         stats.redis = self.inner.bus.redis_state();
         stats
+    }
+
+    /// Ends every call (the client sees its stream fail with "connection closed") and
+    /// closes every connection with 1001, without waiting. For a server mounted on your own
+    /// `App`, call this before stopping the `HttpServer`; [`RunningServer::shutdown`] does
+    /// both, with a deadline.
+    pub fn close_all_connections(&self) {
+        self.inner.connections.close_all();
     }
 
     /// The message bus, for code outside a call (an HTTP handler, a background task).
@@ -319,6 +331,7 @@ impl Server {
             .recv()
             .map_err(|_| std::io::Error::other("server thread ended before it started"))??;
         Ok(RunningServer {
+            server: self.clone(),
             addr,
             handle,
             thread: Some(thread),
@@ -328,6 +341,7 @@ impl Server {
 
 /// A server started by [`Server::spawn`]. Dropping it stops the server.
 pub struct RunningServer {
+    server: Server,
     addr: SocketAddr,
     handle: actix_web::dev::ServerHandle,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -347,6 +361,26 @@ impl RunningServer {
     /// Stops accepting connections, closes the open ones and waits for the server thread.
     pub fn stop(mut self) {
         self.stop_inner();
+    }
+
+    /// Graceful shutdown: stops accepting connections, ends every call, closes every
+    /// connection with 1001, waits for them to go (at most `deadline`), then stops the
+    /// server. Returns true when every connection was gone before the deadline. Blocks the
+    /// calling thread (from async code, run it with `spawn_blocking`).
+    pub fn shutdown(mut self, deadline: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + deadline;
+        futures::executor::block_on(self.handle.pause());
+        self.server.close_all_connections();
+        let mut clean = false;
+        while std::time::Instant::now() < until {
+            if self.server.inner.connections.count() == 0 {
+                clean = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        self.stop_inner();
+        clean
     }
 
     fn stop_inner(&mut self) {
