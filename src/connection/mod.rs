@@ -58,7 +58,7 @@ impl Connection {
     ) -> Result<HttpResponse, actix_web::Error> {
         let max = server.config.max_frame_size;
         let remembered = server.config.remembered_ended_calls;
-        let gate = OutboundGate::new(server.config.max_outbound_bytes);
+        let gate = OutboundGate::new(server.config.max_outbound_bytes, server.counters.clone());
         let conn = Connection {
             id: server.next_connection_id(),
             server,
@@ -185,7 +185,11 @@ impl Connection {
     /// The method is behind its input: read nothing more until it catches up (TCP
     /// backpressure). A method that takes nothing for a whole ping interval would park the
     /// connection (and its keepalive) for good, so then the connection is closed with 1013.
-    fn wait_for_input_room(&mut self, credit: Arc<InputCredit>, ctx: &mut ws::WebsocketContext<Self>) {
+    fn wait_for_input_room(
+        &mut self,
+        credit: Arc<InputCredit>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
         let patience = self.server.config.websocket_ping_interval;
         let waited = async move {
             tokio::select! {
@@ -195,7 +199,10 @@ impl Connection {
         };
         ctx.wait(waited.into_actor(self).map(|room, act, ctx| {
             if !room {
-                log::info!("connection {}: a method took no input for a ping interval; closing", act.id);
+                log::info!(
+                    "connection {}: a method took no input for a ping interval; closing",
+                    act.id
+                );
                 act.close(ws::CloseCode::Again, "input not consumed", ctx);
             }
         }));

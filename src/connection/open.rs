@@ -83,7 +83,10 @@ impl Connection {
             return self.answer(&open, OpenResult::EndpointNotFound, ctx);
         };
         // 7. Arguments and input streams, by their declared types.
-        let credit = InputCredit::new(self.server.config.max_queued_inputs);
+        let credit = InputCredit::new(
+            self.server.config.max_queued_inputs,
+            self.server.counters.clone(),
+        );
         let prepared = match method.prepare(&open.args, &open.inputs, &credit) {
             Ok(prepared) => prepared,
             Err(PrepareError::Arguments(e)) => {

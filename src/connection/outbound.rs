@@ -7,6 +7,7 @@
 //! own methods wait instead of growing the server's memory; other connections are
 //! unaffected.
 
+use crate::server::Counters;
 use futures::Stream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,20 +19,23 @@ pub(crate) struct OutboundGate {
     queued: AtomicUsize,
     limit: usize,
     waiting: Mutex<Vec<Waker>>,
+    counters: Arc<Counters>,
 }
 
 impl OutboundGate {
-    pub(crate) fn new(limit: usize) -> Arc<Self> {
+    pub(crate) fn new(limit: usize, counters: Arc<Counters>) -> Arc<Self> {
         Arc::new(OutboundGate {
             queued: AtomicUsize::new(0),
             limit: limit.max(1),
             waiting: Mutex::new(Vec::new()),
+            counters,
         })
     }
 
     /// A frame of `n` bytes was produced.
     pub(crate) fn add(&self, n: usize) {
         self.queued.fetch_add(n, Ordering::AcqRel);
+        self.counters.outbound_bytes.fetch_add(n, Ordering::Relaxed);
     }
 
     /// `n` bytes went to the socket.
@@ -42,7 +46,11 @@ impl OutboundGate {
                 Some(q.saturating_sub(n))
             })
             .unwrap_or(0);
-        if before >= self.limit && before.saturating_sub(n) < self.limit {
+        let after = before.saturating_sub(n);
+        self.counters
+            .outbound_bytes
+            .fetch_sub(before - after, Ordering::Relaxed);
+        if before >= self.limit && after < self.limit {
             let waiting = match self.waiting.lock() {
                 Ok(mut w) => std::mem::take(&mut *w),
                 Err(_) => return,
@@ -106,5 +114,15 @@ where
             self.gate.drained(bytes.len());
         }
         item
+    }
+}
+
+impl Drop for OutboundGate {
+    fn drop(&mut self) {
+        // What the socket never took is gone with the connection.
+        let left = self.queued.swap(0, Ordering::AcqRel);
+        self.counters
+            .outbound_bytes
+            .fetch_sub(left, Ordering::Relaxed);
     }
 }

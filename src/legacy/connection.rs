@@ -8,7 +8,9 @@
 use super::{LegacyEvent, LegacyOut, LegacySession};
 use crate::connection::socket::{self, FrameAssembler, HasKeepalive, Incoming, Keepalive};
 use crate::protocol::{Dynamic, LegacyMessage};
-use crate::server::{check_access, unwrap_auth_value, AuthInfo, GoingAway, LiveConnection, ServerInner};
+use crate::server::{
+    check_access, unwrap_auth_value, AuthInfo, GoingAway, LiveConnection, ServerInner,
+};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;

@@ -28,21 +28,27 @@ pub struct InputCredit {
     limit: usize,
     closed: AtomicBool,
     room: Notify,
+    counters: Arc<super::Counters>,
 }
 
 impl InputCredit {
-    pub(crate) fn new(limit: usize) -> Arc<Self> {
+    pub(crate) fn new(limit: usize, counters: Arc<super::Counters>) -> Arc<Self> {
         Arc::new(InputCredit {
             queued: AtomicUsize::new(0),
             limit: limit.max(1),
             closed: AtomicBool::new(false),
             room: Notify::new(),
+            counters,
         })
     }
 
     /// One more value is on its way to the method; true when that fills the queue.
     pub(crate) fn sent(&self) -> bool {
-        self.queued.fetch_add(1, Ordering::AcqRel) + 1 >= self.limit && !self.is_closed()
+        if self.is_closed() {
+            return false;
+        }
+        self.counters.queued_inputs.fetch_add(1, Ordering::Relaxed);
+        self.queued.fetch_add(1, Ordering::AcqRel) + 1 >= self.limit
     }
 
     /// `n` values left the queue.
@@ -56,7 +62,11 @@ impl InputCredit {
                 Some(q.saturating_sub(n))
             })
             .unwrap_or(0);
-        if before >= self.limit && before.saturating_sub(n) < self.limit {
+        let after = before.saturating_sub(n);
+        self.counters
+            .queued_inputs
+            .fetch_sub(before - after, Ordering::Relaxed);
+        if before >= self.limit && after < self.limit {
             self.room.notify_waiters();
         }
     }
@@ -64,6 +74,10 @@ impl InputCredit {
     /// The call ended: nothing will be taken any more, and nobody should wait.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        let left = self.queued.swap(0, Ordering::AcqRel);
+        self.counters
+            .queued_inputs
+            .fetch_sub(left, Ordering::Relaxed);
         self.room.notify_waiters();
     }
 

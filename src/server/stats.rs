@@ -18,6 +18,12 @@ pub struct Stats {
     /// Calls whose method was dropped before it finished (cancelled by the client, or torn
     /// down with their connection), since the server started.
     pub calls_cancelled: u64,
+    /// Bytes written for connections and not yet handed to their sockets (bounded per
+    /// connection by `Config::max_outbound_bytes`).
+    pub outbound_queued_bytes: usize,
+    /// Input values received and not yet taken by their methods (bounded per call by
+    /// `Config::max_queued_inputs`).
+    pub queued_inputs: usize,
     /// Open calls tracked for revocation (calls on endpoints that require login or
     /// scopes).
     pub authenticated_calls: usize,
@@ -30,6 +36,8 @@ pub(crate) struct Counters {
     open_calls: AtomicUsize,
     calls_opened: AtomicU64,
     calls_cancelled: AtomicU64,
+    pub(crate) outbound_bytes: AtomicUsize,
+    pub(crate) queued_inputs: AtomicUsize,
 }
 
 impl Counters {
@@ -41,6 +49,8 @@ impl Counters {
             open_calls: self.open_calls.load(Ordering::Relaxed),
             calls_opened: self.calls_opened.load(Ordering::Relaxed),
             calls_cancelled: self.calls_cancelled.load(Ordering::Relaxed),
+            outbound_queued_bytes: self.outbound_bytes.load(Ordering::Relaxed),
+            queued_inputs: self.queued_inputs.load(Ordering::Relaxed),
             authenticated_calls: 0,
         }
     }

@@ -261,32 +261,66 @@ pub enum Ended {
     Dropped,
 }
 
+type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// A raw WebSocket client.
 pub struct RawClient {
-    ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+    sink: Option<futures::stream::SplitSink<Ws, WsMessage>>,
+    stream: futures::stream::SplitStream<Ws>,
+}
+
+/// The writing half of a split [`RawClient`].
+pub struct RawSink {
+    sink: futures::stream::SplitSink<Ws, WsMessage>,
+}
+
+impl RawSink {
+    pub async fn send(
+        &mut self,
+        bytes: Vec<u8>,
+    ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        self.sink.send(WsMessage::Binary(bytes)).await
+    }
 }
 
 impl RawClient {
     pub async fn connect(server: &TestServer) -> Self {
         let (ws, _) = connect_async(server.url()).await.expect("connect");
-        RawClient { ws }
+        let (sink, stream) = ws.split();
+        RawClient {
+            sink: Some(sink),
+            stream,
+        }
+    }
+
+    fn sink(&mut self) -> &mut futures::stream::SplitSink<Ws, WsMessage> {
+        self.sink.as_mut().expect("this half cannot send")
     }
 
     pub async fn send(&mut self, bytes: Vec<u8>) {
-        self.ws.send(WsMessage::Binary(bytes)).await.expect("send");
+        self.sink()
+            .send(WsMessage::Binary(bytes))
+            .await
+            .expect("send");
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.ws
+        self.sink()
             .send(WsMessage::Text(text.to_string()))
             .await
             .expect("send");
     }
 
+    /// A writing half and a reading half, to send and receive at the same time.
+    pub fn split(mut self) -> (RawSink, RawClient) {
+        let sink = self.sink.take().expect("not split yet");
+        (RawSink { sink }, self)
+    }
+
     /// The next protocol frame, or how the connection ended.
     pub async fn next(&mut self) -> Result<Frame, Ended> {
         loop {
-            let msg = tokio::time::timeout(PATIENCE, self.ws.next())
+            let msg = tokio::time::timeout(PATIENCE, self.stream.next())
                 .await
                 .expect("timed out waiting for a frame");
             match msg {
@@ -336,10 +370,13 @@ impl RawClient {
 
     /// Expects the server to close the connection; returns the close code.
     pub async fn expect_closed(&mut self) -> Option<u16> {
-        match self.next().await {
-            Err(Ended::Closed(code)) => code,
-            Err(Ended::Dropped) => None,
-            Ok(f) => panic!("expected the connection to close, got {f:?}"),
+        loop {
+            match self.next().await {
+                Err(Ended::Closed(code)) => return code,
+                Err(Ended::Dropped) => return None,
+                // Frames written before the close may still arrive.
+                Ok(_) => continue,
+            }
         }
     }
 
@@ -356,12 +393,38 @@ impl RawClient {
 
     /// Drops the TCP connection without a close handshake.
     pub fn drop_tcp(self) {
-        drop(self.ws);
+        drop(self);
     }
 
     pub async fn close(mut self) {
-        let _ = self.ws.close(None).await;
+        let _ = self.sink().close().await;
     }
+}
+
+/// A TCP connection upgraded to a WebSocket by hand, to write raw bytes on.
+pub async fn raw_upgrade(server: &TestServer) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(server.running.addr())
+        .await
+        .unwrap();
+    let request = format!(
+        "GET /v1/websocket HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.running.addr()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp
 }
 
 pub fn close_code(code: CloseCode) -> u16 {

@@ -1,0 +1,249 @@
+//! Limits and flow control: what one client can make the server hold is bounded, and a
+//! slow or hostile client does not hurt another.
+
+mod support;
+use futures::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use streampod::client::{Client, Inputs};
+use streampod::{Config, Endpoint, NoArgs};
+use support::conformance::server_builder;
+use support::*;
+
+fn with_config(config: Config) -> TestServer {
+    TestServer::from_builder(server_builder().config(config))
+}
+
+/// One echo through a well-behaved client: the server still serves others.
+async fn echo_works(server: &TestServer) {
+    let c = Client::new(&server.http_url()).unwrap();
+    let inputs = Inputs::new().values("stream", futures::stream::iter([5i64]));
+    let got = tokio::time::timeout(
+        PATIENCE,
+        c.call::<i64>(ENDPOINT, "intReturnFromStream", NoArgs {}, inputs),
+    )
+    .await
+    .expect("the server answers another client");
+    assert_eq!(got, Ok(5));
+}
+
+#[tokio::test]
+async fn calls_past_the_per_connection_limit_are_refused_and_the_connection_goes_on() {
+    let server = with_config(Config {
+        max_calls_per_connection: 3,
+        ..Config::default()
+    });
+    let mut raw = RawClient::connect(&server).await;
+    for n in 0..3 {
+        raw.send(omsc("intEchoStream", &cid(n), no_args(), &["stream"]))
+            .await;
+        raw.recv().await.assert_open(&cid(n), "success");
+    }
+    raw.send(omsc("intEchoStream", &cid(3), no_args(), &["stream"]))
+        .await;
+    raw.recv().await.assert_open(&cid(3), "invalidArguments");
+    raw.send(msm("intEchoStream", &cid(0), Some("stream"), int(9)))
+        .await;
+    assert_eq!(raw.recv().await.int(), 9);
+}
+
+#[tokio::test]
+async fn too_many_input_names_are_refused() {
+    let server = TestServer::start();
+    let mut raw = RawClient::connect(&server).await;
+    let names: Vec<String> = (0..17).map(|i| format!("s{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    raw.send(omsc("simpleStream", &cid(1), no_args(), &names))
+        .await;
+    raw.recv().await.assert_open(&cid(1), "invalidArguments");
+}
+
+#[tokio::test]
+async fn handshakes_past_the_connection_limit_get_503() {
+    let server = with_config(Config {
+        max_connections: 2,
+        ..Config::default()
+    });
+    let _a = RawClient::connect(&server).await;
+    let _b = RawClient::connect(&server).await;
+    server
+        .wait_for_stats("two connections", |s| s.open_connections == 2)
+        .await;
+    match tokio_tungstenite::connect_async(server.url()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 503)
+        }
+        other => panic!("expected 503, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_pauses_its_own_methods_only() {
+    let produced = Arc::new(AtomicU64::new(0));
+    let counter = produced.clone();
+    let flood = Endpoint::new("flood").stream("ints", [], move |_, _: NoArgs, ()| {
+        let counter = counter.clone();
+        futures::stream::iter(0i64..).map(move |v| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            Ok(v)
+        })
+    });
+    let limit = 64 * 1024;
+    let server = TestServer::from_builder(server_builder().endpoint(flood).config(Config {
+        max_outbound_bytes: limit,
+        ..Config::default()
+    }));
+    let mut reader = RawClient::connect(&server).await;
+    reader
+        .send(omsc_to("flood", "ints", &cid(1), no_args(), &[], None))
+        .await;
+    // Not reading: the kernel's buffers fill, then the connection's gate.
+    server
+        .wait_for_stats("the gate is full", |s| s.outbound_queued_bytes >= limit)
+        .await;
+    let before = produced.load(Ordering::Relaxed);
+    for _ in 0..20 {
+        echo_works(&server).await;
+        assert!(
+            server.stats().outbound_queued_bytes < limit + 4096,
+            "{:?}",
+            server.stats()
+        );
+    }
+    let after = produced.load(Ordering::Relaxed);
+    assert!(
+        after - before < 256,
+        "the method kept producing: {before} then {after}"
+    );
+    // Reading again resumes the method, and nothing was lost.
+    reader
+        .recv()
+        .await
+        .assert_open_at("flood", &cid(1), "success");
+    for expected in 0..(after as i64 + 1000) {
+        assert_eq!(reader.recv().await.int(), expected);
+    }
+}
+
+#[tokio::test]
+async fn a_method_behind_its_input_stops_the_connection_reading_then_closes_it() {
+    let server = TestServer::from_builder(
+        server_builder()
+            .websocket_ping_interval(Duration::from_millis(500))
+            .config(Config {
+                max_queued_inputs: 16,
+                ..Config::default()
+            }),
+    );
+    let mut raw = RawClient::connect(&server).await;
+    let m = "delayedNeverListenedInputStream";
+    raw.send(omsc(
+        m,
+        &cid(1),
+        map(vec![("delay", 30.into())]),
+        &["stream"],
+    ))
+    .await;
+    raw.recv().await.assert_open(&cid(1), "success");
+    let (mut sink, mut frames) = raw.split();
+    let sender = tokio::spawn(async move {
+        for v in 0..10_000 {
+            if sink
+                .send(msm(m, &cid(1), Some("stream"), int(v)))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    server
+        .wait_for_stats("the input queue is full", |s| s.queued_inputs >= 16)
+        .await;
+    for _ in 0..5 {
+        echo_works(&server).await;
+        assert!(server.stats().queued_inputs <= 16, "{:?}", server.stats());
+    }
+    // A method that takes nothing for a ping interval costs its client the connection.
+    assert_eq!(frames.expect_closed().await, Some(1013));
+    server
+        .wait_for_stats("all released", |s| {
+            s.open_connections == 0 && s.open_calls == 0 && s.queued_inputs == 0
+        })
+        .await;
+    sender.abort();
+}
+
+#[tokio::test]
+async fn ten_thousand_opens_on_one_connection_stay_bounded() {
+    let server = TestServer::start();
+    let raw = RawClient::connect(&server).await;
+    let (mut sink, mut frames) = raw.split();
+    let writer = tokio::spawn(async move {
+        for n in 0..10_000u32 {
+            let cid = format!("0d3ee6a3-9b59-4c1c-8f0e-{n:012x}");
+            let open = omsc(
+                "delayedStreamResponse",
+                &cid,
+                map(vec![("delay", 60.into())]),
+                &[],
+            );
+            sink.send(open).await.unwrap();
+        }
+    });
+    let (mut ok, mut refused) = (0, 0);
+    while ok + refused < 10_000 {
+        let f = frames.recv().await;
+        match f.str("res") {
+            Some("success") => ok += 1,
+            Some("invalidArguments") => refused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    writer.await.unwrap();
+    assert_eq!((ok, refused), (1024, 10_000 - 1024));
+    assert_eq!(server.stats().open_calls, 1024);
+    echo_works(&server).await;
+    frames.drop_tcp();
+    server
+        .wait_for_stats("all torn down", |s| {
+            s.open_calls == 0 && s.open_connections == 0
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_flood_of_pings_is_answered_and_others_are_served() {
+    let server = TestServer::start();
+    let raw = RawClient::connect(&server).await;
+    let (mut sink, mut frames) = raw.split();
+    let writer = tokio::spawn(async move {
+        for _ in 0..20_000 {
+            sink.send(ping()).await.unwrap();
+        }
+    });
+    echo_works(&server).await;
+    for _ in 0..20_000 {
+        assert_eq!(frames.recv().await.kind, "pong");
+    }
+    writer.await.unwrap();
+}
+
+#[tokio::test]
+async fn half_a_frame_then_silence_is_closed_by_the_keepalive() {
+    let server = TestServer::from_builder(
+        server_builder().websocket_ping_interval(Duration::from_millis(200)),
+    );
+    let mut tcp = raw_upgrade(&server).await;
+    // A binary frame header announcing 100 bytes, masked, and then only 3 of them.
+    use tokio::io::AsyncWriteExt;
+    tcp.write_all(&[0x82, 0x80 | 100, 1, 2, 3, 4, 9, 9, 9])
+        .await
+        .unwrap();
+    echo_works(&server).await;
+    server
+        .wait_for_stats("the silent peer is gone", |s| s.open_connections == 0)
+        .await;
+    drop(tcp);
+}
