@@ -49,6 +49,13 @@ impl TestServer {
         self.running.url()
     }
 
+    /// Shuts the server down gracefully (blocking); returns it for its final stats, and
+    /// whether every connection closed before the deadline.
+    pub fn shutdown(self, deadline: Duration) -> (Server, bool) {
+        let clean = self.running.shutdown(deadline);
+        (self.server, clean)
+    }
+
     pub fn http_url(&self) -> String {
         format!("http://{}", self.running.addr())
     }
