@@ -1,0 +1,16 @@
+//! Feeds arbitrary bytes to every decoder a peer can reach.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use streampod::protocol::{LegacyMessage, Message};
+use streampod::Dynamic;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(Message::Value { value, .. }) = Message::decode(data) {
+        let _ = Dynamic::checked(value.class_name(), value.data());
+        let _ = format!("{value:?} {value}");
+    }
+    let _ = LegacyMessage::decode(data);
+    let _ = Dynamic::checked("List<Map<String,List<int?>>>", data);
+    let _ = Dynamic::checked("Map", data);
+});
