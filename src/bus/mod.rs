@@ -212,7 +212,11 @@ impl BusInner {
             None => return,
         };
         for listener in listeners {
-            listener(message);
+            // A listener that panics must not take the poster (or the Redis link) with it.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(message))).is_err()
+            {
+                log::error!("a bus listener on {channel} panicked");
+            }
         }
     }
 

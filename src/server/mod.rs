@@ -30,6 +30,7 @@ use crate::legacy::{Legacy, LegacyConnection, LegacyHandle, LegacyStats};
 use crate::protocol::{registry, Wire};
 use actix_web::{web, HttpRequest};
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
@@ -112,7 +113,26 @@ impl ServerBuilder {
         Fut: Future<Output = Option<AuthInfo>> + Send + 'static,
     {
         self.authentication = Some(Arc::new(
-            move |key| -> BoxFuture<'static, Option<AuthInfo>> { Box::pin(handler(key)) },
+            move |key| -> BoxFuture<'static, Option<AuthInfo>> {
+                // A handler that panics authenticates nobody, and takes no connection with it.
+                let started =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(key)));
+                match started {
+                    Ok(future) => std::panic::AssertUnwindSafe(future)
+                        .catch_unwind()
+                        .map(|result| {
+                            result.unwrap_or_else(|_| {
+                                log::error!("the authentication handler panicked");
+                                None
+                            })
+                        })
+                        .boxed(),
+                    Err(_) => {
+                        log::error!("the authentication handler panicked");
+                        Box::pin(async { None })
+                    }
+                }
+            },
         ));
         self
     }
