@@ -1,0 +1,175 @@
+//! What the benches share: a bare actix-web-actors echo server (the baseline), a streampod
+//! server with bench methods, and a raw WebSocket client that drives both the same way.
+#![allow(dead_code)]
+
+use actix::prelude::*;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web_actors::ws;
+use futures::{SinkExt, StreamExt};
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+use streampod::protocol::{Message, OpenCall, Target};
+use streampod::{ByteData, Dynamic, Endpoint, InputStream, NoArgs, RunningServer, Server};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One actor per connection, echoing every binary frame: the ceiling for this stack.
+struct BareEcho;
+
+impl Actor for BareEcho {
+    type Context = ws::WebsocketContext<Self>;
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for BareEcho {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        match msg {
+            Ok(ws::Message::Binary(bytes)) => ctx.binary(bytes),
+            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn bare_echo(req: HttpRequest, body: web::Payload) -> Result<HttpResponse, actix_web::Error> {
+    ws::WsResponseBuilder::new(BareEcho, &req, body)
+        .codec(actix_http::ws::Codec::new().max_size(1 << 20))
+        .start()
+}
+
+/// Starts the bare echo server on its own thread; returns its address.
+pub fn start_bare() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(|| App::new().route("/echo", web::get().to(bare_echo)))
+                .workers(1)
+                .tcp_nodelay(true)
+                .disable_signals()
+                .listen(listener)
+                .unwrap()
+                .run()
+                .await
+                .unwrap();
+        })
+    });
+    addr
+}
+
+/// Starts streampod with the bench methods: `bench.echo(stream)` and `bench.first()`
+/// (one value, then open until cancelled).
+pub fn start_streampod() -> RunningServer {
+    let bench = Endpoint::new("bench")
+        .stream(
+            "echo",
+            ["stream"],
+            |_, _: NoArgs, (s,): (InputStream<ByteData>,)| s,
+        )
+        .stream("first", [], |_, _: NoArgs, ()| {
+            futures::stream::once(async { Ok(1i64) }).chain(futures::stream::pending())
+        });
+    let server = Server::builder().endpoint(bench).build().unwrap();
+    server
+        .spawn(TcpListener::bind("127.0.0.1:0").unwrap())
+        .unwrap()
+}
+
+pub async fn connect(url: &str) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws
+}
+
+pub fn target(method: &str, cid: uuid::Uuid, param: Option<&str>) -> Target {
+    Target {
+        endpoint: "bench".into(),
+        method: method.into(),
+        cid,
+        param: param.map(Into::into),
+    }
+}
+
+pub fn omsc(method: &str, cid: uuid::Uuid, inputs: &[&str]) -> Vec<u8> {
+    Message::OpenCall(OpenCall {
+        endpoint: "bench".into(),
+        method: method.into(),
+        cid,
+        args: vec![0x80],
+        inputs: inputs.iter().map(|s| s.to_string()).collect(),
+        auth: None,
+    })
+    .encode()
+}
+
+/// Opens `bench.echo` on `ws`; returns the frame to send for one 64-byte value.
+pub async fn open_echo(ws: &mut Ws) -> Vec<u8> {
+    let cid = uuid::Uuid::new_v4();
+    ws.send(WsMessage::Binary(omsc("echo", cid, &["stream"])))
+        .await
+        .unwrap();
+    next_binary(ws).await;
+    Message::Value {
+        target: target("echo", cid, Some("stream")),
+        value: Dynamic::new(&ByteData(vec![7; 64])).unwrap(),
+    }
+    .encode()
+}
+
+pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
+    loop {
+        match ws.next().await {
+            Some(Ok(WsMessage::Binary(b))) => return b,
+            Some(Ok(_)) => continue,
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+}
+
+/// Sends `n` copies of `frame` with `in_flight` outstanding, reading every answer.
+pub async fn pipeline(ws: &mut Ws, frame: &[u8], n: u64, in_flight: u64) -> Duration {
+    let start = Instant::now();
+    let (mut sent, mut received) = (0u64, 0u64);
+    while sent < n.min(in_flight) {
+        ws.feed(WsMessage::Binary(frame.to_vec())).await.unwrap();
+        sent += 1;
+    }
+    ws.flush().await.unwrap();
+    while received < n {
+        next_binary(ws).await;
+        received += 1;
+        if sent < n {
+            ws.send(WsMessage::Binary(frame.to_vec())).await.unwrap();
+            sent += 1;
+        }
+    }
+    start.elapsed()
+}
+
+/// `n` round trips, one at a time; returns each one's duration.
+pub async fn round_trips(ws: &mut Ws, frame: &[u8], n: usize) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        ws.send(WsMessage::Binary(frame.to_vec())).await.unwrap();
+        next_binary(ws).await;
+        samples.push(start.elapsed());
+    }
+    samples
+}
+
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
