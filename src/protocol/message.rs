@@ -206,7 +206,14 @@ impl Message {
 
     /// Encodes the message as one MessagePack map.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+        // Room for the envelope and the names, plus any payload: one allocation, no growth.
+        let payload = match self {
+            Message::Value { value, .. } => value.data().len() + value.class_name().len(),
+            Message::Exception { exception, .. } => exception.data().len() + exception.class_name().len(),
+            Message::OpenCall(open) => open.args.len(),
+            _ => 0,
+        };
+        let mut out = Vec::with_capacity(160 + payload);
         self.encode_into(&mut out);
         out
     }
