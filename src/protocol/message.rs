@@ -209,7 +209,9 @@ impl Message {
         // Room for the envelope and the names, plus any payload: one allocation, no growth.
         let payload = match self {
             Message::Value { value, .. } => value.data().len() + value.class_name().len(),
-            Message::Exception { exception, .. } => exception.data().len() + exception.class_name().len(),
+            Message::Exception { exception, .. } => {
+                exception.data().len() + exception.class_name().len()
+            }
             Message::OpenCall(open) => open.args.len(),
             _ => 0,
         };
