@@ -7,7 +7,7 @@
 //! own methods wait instead of growing the server's memory; other connections are
 //! unaffected.
 
-use crate::server::Counters;
+use crate::server::{release, Counters};
 use futures::Stream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,17 +40,7 @@ impl OutboundGate {
 
     /// `n` bytes went to the socket.
     fn drained(&self, n: usize) {
-        let before = self
-            .queued
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
-                Some(q.saturating_sub(n))
-            })
-            .unwrap_or(0);
-        let after = before.saturating_sub(n);
-        self.counters
-            .outbound_bytes
-            .fetch_sub(before - after, Ordering::Relaxed);
-        if before >= self.limit && after < self.limit {
+        if release(&self.queued, &self.counters.outbound_bytes, n, self.limit) {
             let waiting = match self.waiting.lock() {
                 Ok(mut w) => std::mem::take(&mut *w),
                 Err(_) => return,

@@ -193,10 +193,7 @@ impl Legacy {
 
     /// Only sessions holding every one of `scopes` may use it.
     pub fn require_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.requirements.login = true;
-        let mut all = (*self.requirements.scopes).clone();
-        all.extend(scopes.into_iter().map(Into::into));
-        self.requirements.scopes = all.into();
+        self.requirements.add_scopes(scopes);
         self
     }
 }

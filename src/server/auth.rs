@@ -66,6 +66,14 @@ pub(crate) struct Requirements {
 }
 
 impl Requirements {
+    /// Requires login and, in addition, every one of `scopes`.
+    pub(crate) fn add_scopes(&mut self, scopes: impl IntoIterator<Item = impl Into<String>>) {
+        self.login = true;
+        let mut all = (*self.scopes).clone();
+        all.extend(scopes.into_iter().map(Into::into));
+        self.scopes = all.into();
+    }
+
     /// Whether calls need to be authenticated at all (and so can be revoked).
     pub(crate) fn any(&self) -> bool {
         self.login || !self.scopes.is_empty()

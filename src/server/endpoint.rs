@@ -107,10 +107,7 @@ impl Endpoint {
     /// answer is `authenticationFailed`, with a scope missing `authorizationDeclined`.
     /// Revoking one of these scopes closes the endpoint's open calls.
     pub fn require_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.requirements.login = true;
-        let mut all = (*self.requirements.scopes).clone();
-        all.extend(scopes.into_iter().map(Into::into));
-        self.requirements.scopes = all.into();
+        self.requirements.add_scopes(scopes);
         self
     }
 

@@ -56,17 +56,7 @@ impl InputCredit {
         if n == 0 {
             return;
         }
-        let before = self
-            .queued
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
-                Some(q.saturating_sub(n))
-            })
-            .unwrap_or(0);
-        let after = before.saturating_sub(n);
-        self.counters
-            .queued_inputs
-            .fetch_sub(before - after, Ordering::Relaxed);
-        if before >= self.limit && after < self.limit {
+        if super::release(&self.queued, &self.counters.queued_inputs, n, self.limit) {
             self.room.notify_waiters();
         }
     }

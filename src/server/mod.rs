@@ -18,8 +18,8 @@ pub(crate) use revocation::{Registration, Revocations, Revoke};
 pub(crate) use session::SessionParts;
 pub use session::{Session, SessionMessages};
 pub(crate) use shutdown::{Connections, GoingAway, LiveConnection};
-pub(crate) use stats::Counters;
 pub use stats::Stats;
+pub(crate) use stats::{release, Counters};
 
 use crate::bus::{BusError, MessageBus};
 use crate::config::{

@@ -75,3 +75,16 @@ impl Counters {
         }
     }
 }
+
+/// Counts `n` out of a bounded queue and out of the server-wide gauge that mirrors it
+/// (never below zero); true when the queue just fell below `limit`, so waiters should wake.
+pub(crate) fn release(queued: &AtomicUsize, gauge: &AtomicUsize, n: usize, limit: usize) -> bool {
+    let before = queued
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+            Some(q.saturating_sub(n))
+        })
+        .unwrap_or(0);
+    let after = before.saturating_sub(n);
+    gauge.fetch_sub(before - after, Ordering::Relaxed);
+    before >= limit && after < limit
+}
