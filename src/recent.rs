@@ -19,7 +19,7 @@ pub(crate) struct RecentIds {
 impl RecentIds {
     pub(crate) fn new(capacity: usize) -> Self {
         RecentIds {
-            order: VecDeque::with_capacity(capacity.min(1024)),
+            order: VecDeque::new(),
             set: HashSet::new(),
             capacity,
         }

@@ -222,15 +222,14 @@ impl Actor for Connection {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.server.counters.connection_opened();
-        let supervisor = CallSupervisor::default().start();
+        // The supervisor starts with the first call: an idle connection costs less.
         self.server.connections.joined(
             self.id,
             LiveConnection {
                 close: ctx.address().recipient(),
-                supervisor: Some(supervisor.clone()),
+                supervisor: None,
             },
         );
-        self.supervisor = Some(supervisor);
         Keepalive::start(self.server.config.websocket_ping_interval, ctx);
         log::debug!("connection {} opened", self.id);
     }
@@ -286,6 +285,17 @@ impl Handler<FromCall> for Connection {
 }
 
 impl Connection {
+    /// The connection's call supervisor, started on first use.
+    pub(super) fn supervisor(&mut self) -> Addr<CallSupervisor> {
+        if let Some(supervisor) = &self.supervisor {
+            return supervisor.clone();
+        }
+        let supervisor = CallSupervisor::default().start();
+        self.server.connections.supervised(self.id, supervisor.clone());
+        self.supervisor = Some(supervisor.clone());
+        supervisor
+    }
+
     fn adopt(&mut self, target: &Target, call: Addr<CallActor>, credit: Arc<InputCredit>) {
         if let Some(supervisor) = &self.supervisor {
             supervisor.do_send(Adopt {

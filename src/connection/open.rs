@@ -101,9 +101,7 @@ impl Connection {
                 return self.answer(&open, OpenResult::InvalidArguments, ctx);
             }
         };
-        let Some(supervisor) = self.supervisor.clone() else {
-            return;
-        };
+        let supervisor = self.supervisor();
         // 8. Success: the answer goes out before anything the call produces.
         self.answer(&open, OpenResult::Success, ctx);
         let target = Target {

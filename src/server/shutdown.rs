@@ -33,6 +33,13 @@ impl Connections {
         self.live.insert(id, connection);
     }
 
+    /// The connection started its call supervisor.
+    pub(crate) fn supervised(&self, id: u64, supervisor: Addr<CallSupervisor>) {
+        if let Some(mut entry) = self.live.get_mut(&id) {
+            entry.supervisor = Some(supervisor);
+        }
+    }
+
     pub(crate) fn left(&self, id: u64) {
         self.live.remove(&id);
     }
