@@ -40,6 +40,41 @@ fn echo_throughput(c: &mut Criterion) {
     });
     group.finish();
 
+    // A hundred connections, 64 in flight on each; each streampod connection has its own
+    // call, so its own frame (the cid differs).
+    let (mut bare_many, mut sp_many, sp_frames) = rt.block_on(async {
+        let (mut bare_many, mut sp_many, mut frames) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..100 {
+            bare_many.push(connect(&format!("ws://{bare_addr}/echo")).await);
+            let mut ws = connect(&streampod.url()).await;
+            frames.push(open_echo(&mut ws).await);
+            sp_many.push(ws);
+        }
+        (bare_many, sp_many, frames)
+    });
+    let mut group = c.benchmark_group("echo_throughput_100_connections");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("bare_actix_echo", |b| {
+        b.iter_custom(|n| rt.block_on(pipeline_all(&mut bare_many, &same_size, n, 64)))
+    });
+    group.bench_function("streampod", |b| {
+        b.iter_custom(|n| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                let share = n.div_ceil(100).max(1);
+                futures::future::join_all(
+                    sp_many
+                        .iter_mut()
+                        .zip(sp_frames.iter())
+                        .map(|(ws, frame)| pipeline(ws, frame, share, 64)),
+                )
+                .await;
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+
     // Medians and tails of single round trips, printed for docs/PERFORMANCE.md.
     let (mut b_samples, mut s_samples) = rt.block_on(async {
         (
@@ -109,9 +144,60 @@ async fn open_and_close(ws: &mut Ws, n: u64, in_flight: u64) -> Duration {
     start.elapsed()
 }
 
+/// The same echo through streampod's Rust client, against the raw client: the client's own
+/// cost.
+fn client(c: &mut Criterion) {
+    use futures::StreamExt;
+    use streampod::client::{Client, Inputs};
+    use streampod::{ByteData, NoArgs};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let streampod = start_streampod();
+    let (mut raw, frame) = rt.block_on(async {
+        let mut ws = connect(&streampod.url()).await;
+        let frame = open_echo(&mut ws).await;
+        (ws, frame)
+    });
+    let client = Client::new(&format!("http://{}", streampod.addr())).unwrap();
+    let (tx, rx) = futures::channel::mpsc::channel::<ByteData>(64);
+    let mut echo = client.stream::<ByteData>(
+        "bench",
+        "echo",
+        NoArgs {},
+        Inputs::new().values("stream", rx),
+    );
+    let mut group = c.benchmark_group("client");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("raw_client", |b| {
+        b.iter_custom(|n| rt.block_on(pipeline(&mut raw, &frame, n, 64)))
+    });
+    group.bench_function("streampod_client", |b| {
+        b.iter_custom(|n| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                let mut tx = tx.clone();
+                let sender = tokio::spawn(async move {
+                    for _ in 0..n {
+                        tx.send(ByteData(vec![7; 64])).await.unwrap();
+                    }
+                });
+                for _ in 0..n {
+                    echo.next().await.unwrap().unwrap();
+                }
+                sender.await.unwrap();
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = echo_throughput, call_setup
+    targets = echo_throughput, call_setup, client
 }
 criterion_main!(benches);

@@ -74,10 +74,35 @@ pub fn start_streampod() -> RunningServer {
         .stream("first", [], |_, _: NoArgs, ()| {
             futures::stream::once(async { Ok(1i64) }).chain(futures::stream::pending())
         });
-    let server = Server::builder().endpoint(bench).build().unwrap();
+    let server = Server::builder()
+        .endpoint(bench)
+        .config(streampod::Config {
+            max_calls_per_connection: 10_000,
+            ..streampod::Config::default()
+        })
+        .build()
+        .unwrap();
     server
         .spawn(TcpListener::bind("127.0.0.1:0").unwrap())
         .unwrap()
+}
+
+/// Runs `n` echoes over every connection at once, `in_flight` outstanding on each.
+pub async fn pipeline_all(
+    connections: &mut [Ws],
+    frame: &[u8],
+    n: u64,
+    in_flight: u64,
+) -> Duration {
+    let start = Instant::now();
+    let share = n.div_ceil(connections.len() as u64).max(1);
+    futures::future::join_all(
+        connections
+            .iter_mut()
+            .map(|ws| pipeline(ws, frame, share, in_flight)),
+    )
+    .await;
+    start.elapsed()
 }
 
 pub async fn connect(url: &str) -> Ws {

@@ -291,7 +291,9 @@ impl Connection {
             return supervisor.clone();
         }
         let supervisor = CallSupervisor::default().start();
-        self.server.connections.supervised(self.id, supervisor.clone());
+        self.server
+            .connections
+            .supervised(self.id, supervisor.clone());
         self.supervisor = Some(supervisor.clone());
         supervisor
     }

@@ -368,6 +368,11 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// The server it runs.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr

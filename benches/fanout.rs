@@ -1,0 +1,86 @@
+//! One message posted on the bus reaching N streaming subscribers spread over 100
+//! connections: the time from the post until the last subscriber has it.
+
+#[path = "support/harness.rs"]
+mod harness;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures::SinkExt;
+use harness::*;
+use std::time::{Duration, Instant};
+use streampod::bus::Scope;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+const CONNECTIONS: usize = 100;
+
+fn fanout(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("fanout");
+    for subscribers in [100usize, 10_000] {
+        let streampod = start_streampod();
+        let server = streampod.server();
+        let mut connections = rt.block_on(async {
+            let mut connections = Vec::new();
+            for _ in 0..CONNECTIONS {
+                connections.push(connect(&streampod.url()).await);
+            }
+            for i in 0..subscribers {
+                let ws = &mut connections[i % CONNECTIONS];
+                ws.feed(WsMessage::Binary(omsc(
+                    "subscribe",
+                    uuid::Uuid::new_v4(),
+                    &[],
+                )))
+                .await
+                .unwrap();
+            }
+            for ws in connections.iter_mut() {
+                ws.flush().await.unwrap();
+            }
+            // Every open is answered.
+            for (i, ws) in connections.iter_mut().enumerate() {
+                let opens = subscribers / CONNECTIONS + usize::from(i < subscribers % CONNECTIONS);
+                for _ in 0..opens {
+                    next_binary(ws).await;
+                }
+            }
+            connections
+        });
+        group.throughput(Throughput::Elements(subscribers as u64));
+        group.bench_with_input(
+            BenchmarkId::new("post_to_last_delivery", subscribers),
+            &subscribers,
+            |b, &n| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let mut total = Duration::ZERO;
+                        for i in 0..iters {
+                            let start = Instant::now();
+                            server
+                                .messages()
+                                .post_message("fanout", &(i as i64), Scope::Local)
+                                .await
+                                .unwrap();
+                            for (c, ws) in connections.iter_mut().enumerate() {
+                                let here = n / CONNECTIONS + usize::from(c < n % CONNECTIONS);
+                                for _ in 0..here {
+                                    next_binary(ws).await;
+                                }
+                            }
+                            total += start.elapsed();
+                        }
+                        total
+                    })
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    targets = fanout
+}
+criterion_main!(benches);
