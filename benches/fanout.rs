@@ -44,6 +44,10 @@ fn fanout(c: &mut Criterion) {
                     next_binary(ws).await;
                 }
             }
+            // Every subscription is in place before anything is posted.
+            while server.messages().subscribers("fanout") < subscribers {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             connections
         });
         group.throughput(Throughput::Elements(subscribers as u64));

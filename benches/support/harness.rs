@@ -62,8 +62,8 @@ pub fn start_bare() -> SocketAddr {
     addr
 }
 
-/// Starts streampod with the bench methods: `bench.echo(stream)` and `bench.first()`
-/// (one value, then open until cancelled).
+/// Starts streampod with the bench methods: `bench.echo(stream)`, `bench.first()` (one
+/// value, then open until cancelled) and `bench.subscribe()` (the bus channel `fanout`).
 pub fn start_streampod() -> RunningServer {
     let bench = Endpoint::new("bench")
         .stream(
@@ -73,7 +73,15 @@ pub fn start_streampod() -> RunningServer {
         )
         .stream("first", [], |_, _: NoArgs, ()| {
             futures::stream::once(async { Ok(1i64) }).chain(futures::stream::pending())
-        });
+        })
+        .stream(
+            "subscribe",
+            [],
+            |session: streampod::Session, _: NoArgs, ()| {
+                let messages = session.messages().create_stream::<i64>("fanout");
+                messages.map(|m| m.map_err(streampod::StreamError::failed))
+            },
+        );
     let server = Server::builder()
         .endpoint(bench)
         .config(streampod::Config {

@@ -194,6 +194,14 @@ impl MessageBus {
         }
     }
 
+    /// Local subscribers (listeners and streams) of `channel`.
+    pub fn subscribers(&self, channel: &str) -> usize {
+        self.inner
+            .channels
+            .get(channel)
+            .map_or(0, |c| c.subscribers)
+    }
+
     /// Channels with local subscribers.
     pub fn channel_count(&self) -> usize {
         self.inner.channels.len()
