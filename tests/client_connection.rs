@@ -191,19 +191,8 @@ async fn a_silent_connection_fails_with_idle_timeout() {
 async fn pongs_keep_an_active_connection_alive() {
     let server = TestServer::start();
     let c = Client::with_config(&server.http_url(), fast(1000, 20, 200)).unwrap();
-    #[derive(serde::Serialize)]
-    struct Delay {
-        delay: u64,
-    }
     // One second without a value, five idle timeouts long.
-    let got = c
-        .call::<i64>(
-            ENDPOINT,
-            "delayedStreamResponse",
-            Delay { delay: 1 },
-            Inputs::new(),
-        )
-        .await;
+    let got = delayed_answer(&c, 1).await;
     assert_eq!(got, Ok(42));
 }
 

@@ -3,7 +3,7 @@
 
 mod support;
 use std::time::Duration;
-use streampod::client::{Client, Inputs};
+use streampod::client::Client;
 use support::conformance::server_builder;
 use support::*;
 
@@ -35,18 +35,7 @@ async fn a_peer_that_never_answers_pings_is_closed_with_1001() {
 async fn a_peer_that_answers_stays_connected_across_many_intervals() {
     let server = server_pinging_every(50);
     let c = Client::new(&server.http_url()).unwrap();
-    #[derive(serde::Serialize)]
-    struct Delay {
-        delay: u64,
-    }
-    let got = c
-        .call::<i64>(
-            ENDPOINT,
-            "delayedStreamResponse",
-            Delay { delay: 1 },
-            Inputs::new(),
-        )
-        .await;
+    let got = delayed_answer(&c, 1).await;
     assert_eq!(got, Ok(42));
     assert_eq!(server.stats().calls_cancelled, 0);
 }

@@ -19,7 +19,7 @@ use crate::call::messages::{
 use crate::call::{CallActor, CallSupervisor};
 use crate::protocol::{CloseReason, FrameError, Message, Target};
 use crate::recent::RecentIds;
-use crate::server::{GoingAway, InputCredit, LiveConnection, ServerInner};
+use crate::server::{GoingAway, InputCredit, ServerInner};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -221,16 +221,8 @@ impl Actor for Connection {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.server.counters.connection_opened();
         // The supervisor starts with the first call: an idle connection costs less.
-        self.server.connections.joined(
-            self.id,
-            LiveConnection {
-                close: ctx.address().recipient(),
-                supervisor: None,
-            },
-        );
-        Keepalive::start(self.server.config.websocket_ping_interval, ctx);
+        socket::joined(&self.server, self.id, ctx);
         log::debug!("connection {} opened", self.id);
     }
 
@@ -238,8 +230,7 @@ impl Actor for Connection {
         if let Some(supervisor) = self.supervisor.take() {
             supervisor.do_send(StopAll);
         }
-        self.server.connections.left(self.id);
-        self.server.counters.connection_closed();
+        socket::left(&self.server, self.id);
         log::debug!("connection {} closed", self.id);
     }
 }

@@ -149,3 +149,29 @@ impl Keepalive {
         self.awaiting_pong = false;
     }
 }
+
+/// What every connection does when it starts: count itself, join the server's live
+/// connections (for shutdown), and start its keepalive.
+pub(crate) fn joined<A>(
+    server: &crate::server::ServerInner,
+    id: u64,
+    ctx: &mut ws::WebsocketContext<A>,
+) where
+    A: HasKeepalive + Handler<crate::server::GoingAway>,
+{
+    server.counters.connection_opened();
+    server.connections.joined(
+        id,
+        crate::server::LiveConnection {
+            close: ctx.address().recipient(),
+            supervisor: None,
+        },
+    );
+    Keepalive::start(server.config.websocket_ping_interval, ctx);
+}
+
+/// What every connection does when it stops: leave the live connections, and the count.
+pub(crate) fn left(server: &crate::server::ServerInner, id: u64) {
+    server.connections.left(id);
+    server.counters.connection_closed();
+}

@@ -8,9 +8,7 @@
 use super::{LegacyEvent, LegacyOut, LegacySession};
 use crate::connection::socket::{self, FrameAssembler, HasKeepalive, Incoming, Keepalive};
 use crate::protocol::{Dynamic, LegacyMessage};
-use crate::server::{
-    check_access, unwrap_auth_value, AuthInfo, GoingAway, LiveConnection, ServerInner,
-};
+use crate::server::{check_access, unwrap_auth_value, AuthInfo, GoingAway, ServerInner};
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -177,15 +175,7 @@ impl Actor for LegacyConnection {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.server.counters.connection_opened();
-        self.server.connections.joined(
-            self.id,
-            LiveConnection {
-                close: ctx.address().recipient(),
-                supervisor: None,
-            },
-        );
-        Keepalive::start(self.server.config.websocket_ping_interval, ctx);
+        socket::joined(&self.server, self.id, ctx);
         let key = self.initial_key.take();
         self.authenticate(key, ctx);
     }
@@ -198,8 +188,7 @@ impl Actor for LegacyConnection {
                 });
             }
         }
-        self.server.connections.left(self.id);
-        self.server.counters.connection_closed();
+        socket::left(&self.server, self.id);
     }
 }
 

@@ -79,6 +79,24 @@ pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Calls `delayedStreamResponse(delay)`, which answers 42 after `secs` seconds.
+pub async fn delayed_answer(
+    c: &streampod::client::Client,
+    secs: u64,
+) -> Result<i64, streampod::client::Error> {
+    #[derive(serde::Serialize)]
+    struct Delay {
+        delay: u64,
+    }
+    c.call::<i64>(
+        ENDPOINT,
+        "delayedStreamResponse",
+        Delay { delay: secs },
+        streampod::client::Inputs::new(),
+    )
+    .await
+}
+
 pub fn cid(n: u8) -> String {
     format!("0d3ee6a3-9b59-4c1c-8f0e-5c8e3a1b2f{n:02x}")
 }
