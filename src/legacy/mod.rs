@@ -6,9 +6,9 @@
 //! user object per session ([`LegacyContext`]), and tells it when the session closes
 //! ([`LegacyEndpoint::stream_closed`]), after which the session's user object is dropped.
 //!
-//! Each registered endpoint runs in one actor ([`EndpointActor`](endpoint_actor)) that
+//! Each registered endpoint runs in one actor (`EndpointActor`) that
 //! owns the user's endpoint value and every session's user object, so the endpoint's code
-//! needs no locks. Each connection is a [`LegacyConnection`](connection) actor.
+//! needs no locks. Each connection is a `LegacyConnection` actor.
 
 mod connection;
 mod endpoint_actor;

@@ -26,7 +26,7 @@ pub enum ReadError {
     },
     /// Text that is not UTF-8.
     InvalidUtf8,
-    /// Arrays and maps nested deeper than [`MAX_DEPTH`].
+    /// Arrays and maps nested deeper than 64 levels (`MAX_DEPTH`).
     TooDeep,
     /// The reserved marker `0xc1`.
     Reserved,
