@@ -18,6 +18,14 @@ fn node(redis: &RedisServer) -> TestServer {
     TestServer::from_builder(server_builder().redis_url(redis.url()))
 }
 
+/// Two nodes on one Redis, both linked.
+async fn two_nodes(redis: &RedisServer) -> (TestServer, TestServer) {
+    let (a, b) = (node(redis), node(redis));
+    connected(&a).await;
+    connected(&b).await;
+    (a, b)
+}
+
 async fn connected(node: &TestServer) {
     node.wait_for_stats("linked to Redis", |s| {
         s.redis == Some(RedisState::Connected)
@@ -66,9 +74,7 @@ async fn a_message_posted_on_one_node_reaches_subscribers_on_every_node_once() {
     let Some(redis) = RedisServer::shared() else {
         return;
     };
-    let (a, b) = (node(&redis), node(&redis));
-    connected(&a).await;
-    connected(&b).await;
+    let (a, b) = two_nodes(&redis).await;
     let room = unique("room");
     let mut on_a = subscriber(&a, &room).await;
     let mut on_b = subscriber(&b, &room).await;
@@ -115,9 +121,7 @@ async fn revoking_a_user_on_one_node_closes_their_call_on_another() {
     let Some(redis) = RedisServer::shared() else {
         return;
     };
-    let (a, b) = (node(&redis), node(&redis));
-    connected(&a).await;
-    connected(&b).await;
+    let (a, b) = two_nodes(&redis).await;
     let user = unique("user");
     let client = Client::builder(&a.http_url())
         .auth_key(StaticAuthKey(bearer(&user, "t", &["admin"])))
@@ -150,9 +154,7 @@ async fn posts_fail_while_redis_is_down_and_delivery_resumes_after() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let (a, b) = (node(&redis), node(&redis));
-    connected(&a).await;
-    connected(&b).await;
+    let (a, b) = two_nodes(&redis).await;
     let room = unique("room");
     let mut on_a = subscriber(&a, &room).await;
     redis.wait_for_subscribers(&room, 1).await;
