@@ -7,13 +7,12 @@
 //! `msm`* then (`msse`) then the final `cmsc`, then `cmsc(p)` for inputs still open. After
 //! that it stops and sends nothing more.
 
-use super::messages::{
-    CallEnded, CancelCall, CloseInput, FromCall, InputException, InputItem, Shutdown,
-};
+use super::inputs::CallInputs;
+use super::messages::{CallEnded, CancelCall, FromCall, RefuseInput, Shutdown};
 use crate::connection::outbound::{Gated, OutboundGate};
 use crate::error::StreamError;
 use crate::protocol::{CloseReason, Dynamic, Message, Target};
-use crate::server::{Counters, InputCredit, NamedSink, Prepared, Registration, Revoke, Session};
+use crate::server::{Counters, Prepared, Registration, Revoke, Session};
 use actix::prelude::*;
 use futures::StreamExt;
 use std::panic::AssertUnwindSafe;
@@ -24,8 +23,8 @@ pub(crate) struct CallActor {
     target: Target,
     session: Session,
     prepared: Option<Prepared>,
-    inputs: Vec<NamedSink>,
-    credit: Option<Arc<InputCredit>>,
+    /// The call's input streams, which the connection feeds directly.
+    inputs: Arc<CallInputs>,
     connection: Recipient<FromCall>,
     supervisor: Recipient<CallEnded>,
     counters: Arc<Counters>,
@@ -44,6 +43,7 @@ pub(crate) struct CallParts {
     pub(crate) target: Target,
     pub(crate) session: Session,
     pub(crate) prepared: Prepared,
+    pub(crate) inputs: Arc<CallInputs>,
     pub(crate) connection: Recipient<FromCall>,
     pub(crate) supervisor: Recipient<CallEnded>,
     pub(crate) counters: Arc<Counters>,
@@ -56,9 +56,8 @@ impl CallActor {
         CallActor {
             target: parts.target,
             session: parts.session,
-            credit: Some(parts.prepared.credit.clone()),
             prepared: Some(parts.prepared),
-            inputs: Vec::new(),
+            inputs: parts.inputs,
             connection: parts.connection,
             supervisor: parts.supervisor,
             counters: parts.counters,
@@ -79,16 +78,9 @@ impl CallActor {
         self.send(Message::Close { target, reason });
     }
 
-    fn input_index(&self, param: &str) -> Option<usize> {
-        self.inputs
-            .iter()
-            .position(|(name, _)| name.as_ref() == param)
-    }
-
     /// Reports inputs the method has dropped (`cmsc(p, done)`) and forgets them.
     fn close_dropped_inputs(&mut self) {
-        while let Some(i) = self.inputs.iter().position(|(_, sink)| sink.is_dropped()) {
-            let (name, _) = self.inputs.remove(i);
+        for name in self.inputs.forget_dropped() {
             self.close_frame(self.target.input(&name), CloseReason::Done);
         }
     }
@@ -105,7 +97,7 @@ impl CallActor {
             });
         }
         self.close_frame(self.target.call(), reason);
-        for (name, _) in std::mem::take(&mut self.inputs) {
+        for name in self.inputs.end() {
             self.close_frame(self.target.input(&name), reason);
         }
         self.ended = true;
@@ -124,17 +116,12 @@ impl Actor for CallActor {
         let Some(prepared) = self.prepared.take() else {
             return;
         };
-        self.inputs = prepared.inputs;
-        for i in 0..self.inputs.len() {
-            if let Some(dropped) = self.inputs[i].1.take_dropped_signal() {
-                let name = self.inputs[i].0.clone();
-                ctx.spawn(dropped.into_actor(self).map(move |_, act, _| {
-                    if let Some(i) = act.input_index(&name) {
-                        act.inputs.remove(i);
-                        act.close_frame(act.target.input(&name), CloseReason::Done);
-                    }
-                }));
-            }
+        for (name, dropped) in self.inputs.take_dropped_signals() {
+            ctx.spawn(dropped.into_actor(self).map(move |_, act, _| {
+                if act.inputs.forget(&name) {
+                    act.close_frame(act.target.input(&name), CloseReason::Done);
+                }
+            }));
         }
         // A panic while building or polling the method fails this call only.
         let run = prepared.run;
@@ -163,9 +150,7 @@ impl Actor for CallActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        if let Some(credit) = self.credit.take() {
-            credit.close();
-        }
+        self.inputs.shut();
         self.revocation = None;
         self.session.close();
         self.counters.call_closed(!self.method_finished);
@@ -214,47 +199,13 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
     }
 }
 
-impl Handler<InputItem> for CallActor {
+impl Handler<RefuseInput> for CallActor {
     type Result = ();
-    fn handle(&mut self, msg: InputItem, _: &mut Context<Self>) {
-        if self.ended {
-            return;
-        }
-        let Some(i) = self.input_index(&msg.param) else {
-            // Not an open input of this call: the client should stop sending on it.
-            if let Some(credit) = &self.credit {
-                credit.taken(1);
-            }
+    fn handle(&mut self, msg: RefuseInput, _: &mut Context<Self>) {
+        // Not an open input of this call, or a value it cannot hold: the client should stop
+        // sending on it.
+        if !self.ended {
             self.close_frame(self.target.input(&msg.param), CloseReason::Error);
-            return;
-        };
-        if let Err(e) = self.inputs[i].1.push(msg.value) {
-            // A value the stream's type cannot hold fails that input only.
-            let (name, sink) = self.inputs.remove(i);
-            sink.fail(StreamError::failed(&e));
-            self.close_frame(self.target.input(&name), CloseReason::Error);
-        }
-    }
-}
-
-impl Handler<InputException> for CallActor {
-    type Result = ();
-    fn handle(&mut self, msg: InputException, _: &mut Context<Self>) {
-        if let Some(i) = self.input_index(&msg.param) {
-            self.inputs[i].1.fail(StreamError::Exception(msg.exception));
-        }
-    }
-}
-
-impl Handler<CloseInput> for CallActor {
-    type Result = ();
-    fn handle(&mut self, msg: CloseInput, _: &mut Context<Self>) {
-        if let Some(i) = self.input_index(&msg.param) {
-            let (_, sink) = self.inputs.remove(i);
-            if msg.reason == CloseReason::Error {
-                sink.fail(StreamError::closed_with_error());
-            }
-            // Dropping the sink ends the method's stream after what it already holds.
         }
     }
 }

@@ -1,33 +1,16 @@
 //! Messages between the connection, the supervisor and the call actors, named for intent.
 
-use crate::protocol::{CloseReason, Dynamic};
+use crate::protocol::CloseReason;
 use actix::prelude::*;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Connection → call: a value for input stream `param`.
+/// Connection → call: a value for input stream `param` was refused (the input is not open,
+/// or the value is not of its type); answer `cmsc(p, error)`.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub(crate) struct InputItem {
+pub(crate) struct RefuseInput {
     pub(crate) param: Arc<str>,
-    pub(crate) value: Dynamic,
-}
-
-/// Connection → call: the client's input stream `param` failed with a serializable
-/// exception (`msse` with `p`).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct InputException {
-    pub(crate) param: Arc<str>,
-    pub(crate) exception: Dynamic,
-}
-
-/// Connection → call: the client closed input stream `param` (`cmsc` with `p`).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct CloseInput {
-    pub(crate) param: Arc<str>,
-    pub(crate) reason: CloseReason,
 }
 
 /// Connection → call: the client cancelled the call (`cmsc` without `p`).

@@ -1,9 +1,11 @@
-//! Calls: the actor that runs one call, and the supervisor that owns the calls of one
-//! connection.
+//! Calls: the actor that runs one call, the input streams it shares with its connection,
+//! and the supervisor that owns the calls of one connection.
 
 mod actor;
+mod inputs;
 pub(crate) mod messages;
 mod supervisor;
 
 pub(crate) use actor::{CallActor, CallParts};
+pub(crate) use inputs::{CallInputs, Delivery};
 pub(crate) use supervisor::CallSupervisor;

@@ -13,11 +13,11 @@ mod open;
 pub(crate) mod outbound;
 pub(crate) mod socket;
 
-use crate::call::messages::{
-    Adopt, CancelCall, CloseInput, FromCall, InputException, InputItem, StopAll,
+use crate::call::messages::{Adopt, CancelCall, FromCall, RefuseInput, StopAll};
+use crate::call::{CallActor, CallInputs, CallSupervisor, Delivery};
+use crate::protocol::{
+    CloseReason, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
-use crate::call::{CallActor, CallSupervisor};
-use crate::protocol::{CloseReason, FrameError, Message, Target};
 use crate::recent::RecentIds;
 use crate::server::{GoingAway, InputCredit, ServerInner};
 use actix::prelude::*;
@@ -34,7 +34,7 @@ struct Route {
     endpoint: Arc<str>,
     method: Arc<str>,
     call: Addr<CallActor>,
-    credit: Arc<InputCredit>,
+    inputs: Arc<CallInputs>,
 }
 
 /// One WebSocket connection.
@@ -113,65 +113,72 @@ impl Connection {
     }
 
     fn on_frame(&mut self, frame: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
-        match Message::decode(frame) {
-            Ok(message) => self.on_message(message, ctx),
+        match MessageRef::decode(frame) {
+            Ok(MessageRef::Control(message)) => self.on_control(message, ctx),
+            Ok(MessageRef::Value { target, value }) => self.on_value(target, value, ctx),
+            Ok(MessageRef::Exception { target, exception }) => {
+                if let (Some(param), Some(route)) = (target.param, self.route(&target)) {
+                    route.inputs.fail(param, exception.to_dynamic());
+                }
+            }
+            Ok(MessageRef::Close { target, reason }) => {
+                if let Some(route) = self.route(&target) {
+                    match target.param {
+                        Some(param) => route.inputs.close(param, reason),
+                        None => route.call.do_send(CancelCall { reason }),
+                    }
+                }
+            }
             Err(error) => self.bad_request(error, ctx),
         }
     }
 
-    fn on_message(&mut self, message: Message, ctx: &mut ws::WebsocketContext<Self>) {
+    /// A value for one of a call's input streams: delivered straight into the stream.
+    fn on_value(
+        &mut self,
+        target: TargetRef<'_>,
+        value: WrappedRef<'_>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let Some(param) = target.param else {
+            self.send(
+                &Message::BadRequest {
+                    request: "Server does not accept messages targeting the return stream.".into(),
+                },
+                ctx,
+            );
+            return self.close(ws::CloseCode::Protocol, "bad request", ctx);
+        };
+        match self.route(&target) {
+            Some(route) => match route.inputs.deliver(param, value.class, value.data) {
+                Delivery::Queued | Delivery::Ended => {}
+                Delivery::Full => {
+                    let credit = route.inputs.credit().clone();
+                    self.wait_for_input_room(credit, ctx);
+                }
+                Delivery::Refused => route.call.do_send(RefuseInput {
+                    param: Arc::from(param),
+                }),
+            },
+            None if self.ended.contains(&target.cid) => {}
+            None => self.send(
+                &Message::Close {
+                    target: target.to_target(),
+                    reason: CloseReason::Error,
+                },
+                ctx,
+            ),
+        }
+    }
+
+    /// A message that names no stream.
+    fn on_control(&mut self, message: Message, ctx: &mut ws::WebsocketContext<Self>) {
         match message {
             Message::Ping => self.send(&Message::Pong, ctx),
-            Message::Pong => {}
             Message::OpenResponse(r) => {
                 log::debug!("connection {}: ignoring omsr for {}", self.id, r.cid);
             }
             Message::OpenCall(open) => self.open_call(open, ctx),
-            Message::Value { target, value } => {
-                let Some(param) = target.param.clone() else {
-                    self.send(
-                        &Message::BadRequest {
-                            request: "Server does not accept messages targeting the return stream."
-                                .into(),
-                        },
-                        ctx,
-                    );
-                    return self.close(ws::CloseCode::Protocol, "bad request", ctx);
-                };
-                match self
-                    .calls
-                    .get(&target.cid)
-                    .filter(|r| r.endpoint == target.endpoint && r.method == target.method)
-                {
-                    Some(route) => {
-                        route.call.do_send(InputItem { param, value });
-                        if route.credit.sent() {
-                            self.wait_for_input_room(route.credit.clone(), ctx);
-                        }
-                    }
-                    None if self.ended.contains(&target.cid) => {}
-                    None => self.send(
-                        &Message::Close {
-                            target,
-                            reason: CloseReason::Error,
-                        },
-                        ctx,
-                    ),
-                }
-            }
-            Message::Exception { target, exception } => {
-                if let (Some(param), Some(call)) = (target.param.clone(), self.route(&target)) {
-                    call.do_send(InputException { param, exception });
-                }
-            }
-            Message::Close { target, reason } => {
-                if let Some(call) = self.route(&target) {
-                    match target.param {
-                        Some(param) => call.do_send(CloseInput { param, reason }),
-                        None => call.do_send(CancelCall { reason }),
-                    }
-                }
-            }
             Message::BadRequest { request } => {
                 log::debug!(
                     "connection {}: peer reported a bad request: {request}",
@@ -179,6 +186,8 @@ impl Connection {
                 );
                 self.close(ws::CloseCode::Normal, "peer sent brm", ctx);
             }
+            // Stream messages arrive as `MessageRef`s; a pong needs nothing.
+            _ => {}
         }
     }
 
@@ -209,11 +218,10 @@ impl Connection {
     }
 
     /// The call a message is for: same `cid`, and the same `en` and `m` it was opened with.
-    fn route(&self, target: &Target) -> Option<&Addr<CallActor>> {
+    fn route(&self, target: &TargetRef<'_>) -> Option<&Route> {
         self.calls
             .get(&target.cid)
-            .filter(|r| r.endpoint == target.endpoint && r.method == target.method)
-            .map(|r| &r.call)
+            .filter(|r| *r.endpoint == *target.endpoint && *r.method == *target.method)
     }
 }
 
@@ -289,7 +297,7 @@ impl Connection {
         supervisor
     }
 
-    fn adopt(&mut self, target: &Target, call: Addr<CallActor>, credit: Arc<InputCredit>) {
+    fn adopt(&mut self, target: &Target, call: Addr<CallActor>, inputs: Arc<CallInputs>) {
         if let Some(supervisor) = &self.supervisor {
             supervisor.do_send(Adopt {
                 cid: target.cid,
@@ -302,7 +310,7 @@ impl Connection {
                 endpoint: target.endpoint.clone(),
                 method: target.method.clone(),
                 call,
-                credit,
+                inputs,
             },
         );
     }

@@ -1,7 +1,7 @@
 //! Opening a call: validation in Serverpod's order (reference §4.3), then the call actor.
 
 use super::Connection;
-use crate::call::{CallActor, CallParts};
+use crate::call::{CallActor, CallInputs, CallParts};
 use crate::protocol::msgpack::Reader;
 use crate::protocol::{Message, OpenCall, OpenResponse, OpenResult, Target};
 use crate::server::{
@@ -87,7 +87,7 @@ impl Connection {
             self.server.config.max_queued_inputs,
             self.server.counters.clone(),
         );
-        let prepared = match method.prepare(&open.args, &open.inputs, &credit) {
+        let mut prepared = match method.prepare(&open.args, &open.inputs, &credit) {
             Ok(prepared) => prepared,
             Err(PrepareError::Arguments(e)) => {
                 log::debug!("connection {}: invalid arguments: {e}", self.id);
@@ -101,6 +101,7 @@ impl Connection {
                 return self.answer(&open, OpenResult::InvalidArguments, ctx);
             }
         };
+        let inputs = CallInputs::new(std::mem::take(&mut prepared.inputs), credit);
         let supervisor = self.supervisor();
         // 8. Success: the answer goes out before anything the call produces.
         self.answer(&open, OpenResult::Success, ctx);
@@ -136,6 +137,7 @@ impl Connection {
                 target: target.clone(),
                 session,
                 prepared,
+                inputs: inputs.clone(),
                 connection,
                 supervisor: supervisor.recipient(),
                 counters: server.counters.clone(),
@@ -143,7 +145,7 @@ impl Connection {
                 gate,
             })
         });
-        self.adopt(&target, call, credit);
+        self.adopt(&target, call, inputs);
     }
 
     fn answer(&self, open: &OpenCall, result: OpenResult, ctx: &mut ws::WebsocketContext<Self>) {

@@ -89,8 +89,15 @@ impl Dynamic {
 
 /// Splits a wrapped value into its `className` and raw `data`.
 pub(crate) fn split_wrapped(raw: &[u8]) -> Result<(&str, &[u8]), DecodeError> {
+    read_wrapped_parts(&mut Reader::new(raw))
+}
+
+/// Reads a wrapped value at the reader's position into its `className` and raw `data`,
+/// both borrowed: the value is walked once.
+pub(crate) fn read_wrapped_parts<'a>(
+    r: &mut Reader<'a>,
+) -> Result<(&'a str, &'a [u8]), DecodeError> {
     let bad = |e: &dyn fmt::Display| DecodeError::malformed("wrapped value", e);
-    let mut r = Reader::new(raw);
     let len = r.read_map_len().map_err(|e| bad(&e))?;
     let (mut class, mut data) = (None, None);
     for _ in 0..len {

@@ -1,13 +1,10 @@
-//! The protocol's messages and their MessagePack codec.
+//! The protocol's messages and their encoding.
 //!
 //! Every message is one binary WebSocket frame holding `{"type": T, "data": D}`; see
-//! `docs/PROTOCOL.md`. Encoding and decoding of each message sit side by side here.
-//! Decoding is strict about what the engine needs (types of known fields, the `cid` form)
-//! and ignores fields it does not know, as Serverpod does.
+//! `docs/PROTOCOL.md`. Decoding is in the `decode` module.
 
 use super::dynamic::Dynamic;
-use super::error::FrameError;
-use super::msgpack::{write, Kind, ReadError, Reader};
+use super::msgpack::write;
 use std::fmt;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -275,103 +272,6 @@ impl Message {
             }
         }
     }
-
-    /// Decodes one frame.
-    pub fn decode(frame: &[u8]) -> Result<Message, FrameError> {
-        let mut r = Reader::new(frame);
-        let len = match r.peek_kind() {
-            Ok(Kind::Map) => r.read_map_len().map_err(FrameError::NotMessagePack)?,
-            Ok(_) => return Err(FrameError::NotAMap),
-            Err(e) => return Err(FrameError::NotMessagePack(e)),
-        };
-        let (mut kind, mut data) = (None, None);
-        for _ in 0..len {
-            // Keys that are not strings are skipped with their values.
-            let key = r.read_str().ok();
-            match key {
-                Some("type") => kind = Some(r.read_str().map_err(|_| FrameError::MissingType)?),
-                Some("data") => data = Some(r.read_raw().map_err(FrameError::NotMessagePack)?),
-                Some(_) => {
-                    r.read_raw().map_err(FrameError::NotMessagePack)?;
-                }
-                None => {
-                    r.read_raw().map_err(FrameError::NotMessagePack)?;
-                    r.read_raw().map_err(FrameError::NotMessagePack)?;
-                }
-            }
-        }
-        if !r.is_empty() {
-            return Err(FrameError::TrailingBytes);
-        }
-        let kind = kind.ok_or(FrameError::MissingType)?;
-        let message: &'static str = match kind {
-            "ping" => return Ok(Message::Ping),
-            "pong" => return Ok(Message::Pong),
-            "omsc" => "omsc",
-            "omsr" => "omsr",
-            "msm" => "msm",
-            "msse" => "msse",
-            "cmsc" => "cmsc",
-            "brm" => "brm",
-            other => return Err(FrameError::UnknownType(truncate(other))),
-        };
-        let data = data.ok_or(FrameError::MissingField {
-            message,
-            field: "data",
-        })?;
-        let mut f = Fields::read(message, data)?;
-        Ok(match message {
-            "omsc" => Message::OpenCall(OpenCall {
-                endpoint: f.required_str("en")?,
-                method: f.required_str("m")?,
-                cid: f.cid()?,
-                args: f.args.ok_or(f.missing("args"))?.to_vec(),
-                inputs: match f.inputs.take() {
-                    Some(inputs) => inputs,
-                    None => return Err(f.missing("is")),
-                },
-                auth: f.auth.map(str::to_owned),
-            }),
-            "omsr" => Message::OpenResponse(OpenResponse {
-                cid: f.cid()?,
-                result: {
-                    let res = f.res.ok_or(f.missing("res"))?;
-                    OpenResult::parse(res).ok_or_else(|| {
-                        f.invalid("res", format!("unknown response `{}`", truncate(res)))
-                    })?
-                },
-                endpoint: f.required_str("en")?,
-                method: f.required_str("m")?,
-            }),
-            "msm" => Message::Value {
-                target: f.target()?,
-                value: f.wrapped("o", f.object)?,
-            },
-            "msse" => Message::Exception {
-                target: f.target()?,
-                exception: f.wrapped("ex", f.exception)?,
-            },
-            "cmsc" => Message::Close {
-                target: f.target()?,
-                reason: match f.reason.ok_or(f.missing("cr"))? {
-                    "done" => CloseReason::Done,
-                    "error" => CloseReason::Error,
-                    other => {
-                        return Err(
-                            f.invalid("cr", format!("unknown close reason `{}`", truncate(other)))
-                        )
-                    }
-                },
-            },
-            _ => Message::BadRequest {
-                request: f.request.ok_or(f.missing("req"))?.to_string(),
-            },
-        })
-    }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 fn entry_str(out: &mut Vec<u8>, key: &str, value: &str) {
@@ -397,155 +297,10 @@ fn write_target(out: &mut Vec<u8>, target: &Target, extra: u32) {
     }
 }
 
-/// Parses a `cid`: the 36-character hyphenated UUID form, either case.
-pub fn parse_cid(text: &str) -> Option<Uuid> {
-    if text.len() != 36 {
-        return None;
-    }
-    Uuid::try_parse(text).ok()
-}
-
-/// The fields of a message's `data`, borrowed from the frame.
-struct Fields<'a> {
-    message: &'static str,
-    en: Option<&'a str>,
-    m: Option<&'a str>,
-    cid: Option<&'a str>,
-    p: Option<&'a str>,
-    args: Option<&'a [u8]>,
-    inputs: Option<Vec<String>>,
-    auth: Option<&'a str>,
-    object: Option<&'a [u8]>,
-    exception: Option<&'a [u8]>,
-    res: Option<&'a str>,
-    reason: Option<&'a str>,
-    request: Option<&'a str>,
-}
-
-impl<'a> Fields<'a> {
-    fn read(message: &'static str, data: &'a [u8]) -> Result<Self, FrameError> {
-        let mut f = Fields {
-            message,
-            en: None,
-            m: None,
-            cid: None,
-            p: None,
-            args: None,
-            inputs: None,
-            auth: None,
-            object: None,
-            exception: None,
-            res: None,
-            reason: None,
-            request: None,
-        };
-        let mut r = Reader::new(data);
-        let len = r.read_map_len().map_err(|e| f.invalid("data", e))?;
-        for _ in 0..len {
-            let key = match r.read_str() {
-                Ok(k) => k,
-                Err(_) => {
-                    r.read_raw().map_err(FrameError::NotMessagePack)?;
-                    r.read_raw().map_err(FrameError::NotMessagePack)?;
-                    continue;
-                }
-            };
-            match key {
-                "en" => f.en = Some(f.string(&mut r, "en")?),
-                "m" => f.m = Some(f.string(&mut r, "m")?),
-                "cid" => f.cid = Some(f.string(&mut r, "cid")?),
-                "p" => f.p = f.optional_string(&mut r, "p")?,
-                "auth" => f.auth = f.optional_string(&mut r, "auth")?,
-                "res" => f.res = Some(f.string(&mut r, "res")?),
-                "cr" => f.reason = Some(f.string(&mut r, "cr")?),
-                "req" => f.request = Some(f.string(&mut r, "req")?),
-                "args" => f.args = Some(r.read_raw().map_err(FrameError::NotMessagePack)?),
-                "o" => f.object = Some(r.read_raw().map_err(FrameError::NotMessagePack)?),
-                "ex" => f.exception = Some(r.read_raw().map_err(FrameError::NotMessagePack)?),
-                "is" => {
-                    let n = r.read_array_len().map_err(|e| f.invalid("is", e))?;
-                    let mut names = Vec::with_capacity(n);
-                    for _ in 0..n {
-                        names.push(f.string(&mut r, "is")?.to_string());
-                    }
-                    f.inputs = Some(names);
-                }
-                _ => {
-                    r.read_raw().map_err(FrameError::NotMessagePack)?;
-                }
-            }
-        }
-        Ok(f)
-    }
-
-    fn string(&self, r: &mut Reader<'a>, field: &'static str) -> Result<&'a str, FrameError> {
-        r.read_str().map_err(|e| self.invalid(field, e))
-    }
-
-    fn optional_string(
-        &self,
-        r: &mut Reader<'a>,
-        field: &'static str,
-    ) -> Result<Option<&'a str>, FrameError> {
-        if r.peek_kind().map_err(FrameError::NotMessagePack)? == Kind::Nil {
-            r.try_nil().map_err(FrameError::NotMessagePack)?;
-            return Ok(None);
-        }
-        self.string(r, field).map(Some)
-    }
-
-    fn missing(&self, field: &'static str) -> FrameError {
-        FrameError::MissingField {
-            message: self.message,
-            field,
-        }
-    }
-
-    fn invalid(&self, field: &'static str, reason: impl ToString) -> FrameError {
-        FrameError::InvalidField {
-            message: self.message,
-            field,
-            reason: reason.to_string(),
-        }
-    }
-
-    fn required_str(&self, field: &'static str) -> Result<Arc<str>, FrameError> {
-        let v = match field {
-            "en" => self.en,
-            _ => self.m,
-        };
-        v.map(Arc::from).ok_or(self.missing(field))
-    }
-
-    fn cid(&self) -> Result<Uuid, FrameError> {
-        let text = self.cid.ok_or(self.missing("cid"))?;
-        parse_cid(text).ok_or_else(|| self.invalid("cid", "not a UUID in 8-4-4-4-12 form"))
-    }
-
-    fn target(&self) -> Result<Target, FrameError> {
-        Ok(Target {
-            endpoint: self.required_str("en")?,
-            method: self.required_str("m")?,
-            cid: self.cid()?,
-            param: self.p.map(Arc::from),
-        })
-    }
-
-    fn wrapped(&self, field: &'static str, raw: Option<&[u8]>) -> Result<Dynamic, FrameError> {
-        let raw = raw.ok_or(self.missing(field))?;
-        Dynamic::read_wrapped(raw).map_err(|e| self.invalid(field, e))
-    }
-}
-
-impl From<ReadError> for FrameError {
-    fn from(e: ReadError) -> Self {
-        FrameError::NotMessagePack(e)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::FrameError;
 
     fn target(param: Option<&str>) -> Target {
         Target {

@@ -2,6 +2,7 @@
 //! here knows about actors, sockets or runtimes.
 
 mod datetime;
+mod decode;
 mod dynamic;
 mod error;
 mod legacy;
@@ -11,9 +12,10 @@ pub mod registry;
 mod value;
 
 pub use datetime::DateTime;
+pub use decode::{parse_cid, MessageRef, TargetRef, WrappedRef};
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use legacy::LegacyMessage;
-pub use message::{parse_cid, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
+pub use message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};

@@ -231,8 +231,18 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads a string, borrowed from the buffer.
+    /// Reads a string, borrowed from the buffer. On failure the reader stays where it was, so
+    /// the value can still be skipped.
     pub fn read_str(&mut self) -> Result<&'a str, ReadError> {
+        let start = self.pos;
+        let read = self.read_str_at();
+        if read.is_err() {
+            self.pos = start;
+        }
+        read
+    }
+
+    fn read_str_at(&mut self) -> Result<&'a str, ReadError> {
         let len = match self.peek_marker()? {
             Marker::FixStr(n) => {
                 self.pos += 1;

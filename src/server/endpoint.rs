@@ -32,8 +32,6 @@ pub(crate) type Output = BoxStream<'static, Result<Option<Dynamic>, StreamError>
 pub(crate) struct Prepared {
     pub(crate) run: Box<dyn FnOnce(Session) -> Output + Send>,
     pub(crate) inputs: Vec<NamedSink>,
-    /// The call's input queue, closed when the call ends.
-    pub(crate) credit: Arc<InputCredit>,
 }
 
 /// Why an open was refused after the method was found.
@@ -207,7 +205,6 @@ impl Endpoint {
             Ok(Prepared {
                 run: Box::new(move |session| run(session, args, set)),
                 inputs,
-                credit: credit.clone(),
             })
         };
         self.methods.insert(

@@ -7,7 +7,7 @@
 //! `T`: a value of the wrong class becomes an error item and ends that stream only.
 
 use crate::error::StreamError;
-use crate::protocol::{registry, DecodeError, Dynamic, Wire};
+use crate::protocol::{registry, DecodeError, Wire};
 use futures::future::BoxFuture;
 use futures::Stream;
 use std::pin::Pin;
@@ -137,8 +137,9 @@ impl<T> std::fmt::Debug for InputStream<T> {
 /// name it; not reachable from outside the crate.
 #[doc(hidden)]
 pub trait InputSink: Send {
-    /// Decodes and delivers a value. An error means the value was not a valid `T`.
-    fn push(&self, value: Dynamic) -> Result<(), DecodeError>;
+    /// Decodes and delivers a wrapped value (`className` and raw `data`). An error means the
+    /// value was not a valid `T`.
+    fn push(&self, class: &str, data: &[u8]) -> Result<(), DecodeError>;
     /// Delivers an error item.
     fn fail(&self, error: StreamError);
     /// True when the method dropped its stream.
@@ -154,8 +155,8 @@ struct TypedSink<T> {
 }
 
 impl<T: Wire> InputSink for TypedSink<T> {
-    fn push(&self, value: Dynamic) -> Result<(), DecodeError> {
-        let decoded = match T::from_wrapped(value.class_name(), value.data()) {
+    fn push(&self, class: &str, data: &[u8]) -> Result<(), DecodeError> {
+        let decoded = match T::from_wrapped(class, data) {
             Ok(decoded) => decoded,
             Err(e) => {
                 self.credit.taken(1);

@@ -1,0 +1,440 @@
+//! Decoding frames into messages.
+//!
+//! [`MessageRef::decode`] parses a frame without copying: the names and values of the
+//! messages that carry a stream's traffic (`msm`, `msse`, `cmsc`) borrow from the frame, so
+//! routing a value to its call allocates nothing. [`Message::decode`] is the same parse,
+//! turned into an owned message. The frame is walked once: `data` is parsed where it
+//! stands when `type` came first (as every encoder in practice writes it), and a wrapped
+//! value is split into `className` and `data` as it is read.
+//!
+//! Decoding is strict about what the engine needs (types of known fields, the `cid` form)
+//! and ignores fields it does not know, as Serverpod does.
+
+use super::dynamic::{read_wrapped_parts, Dynamic};
+use super::error::FrameError;
+use super::message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
+use super::msgpack::{Kind, ReadError, Reader};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Which stream a message is about, borrowed from its frame; see [`Target`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetRef<'a> {
+    /// `en`.
+    pub endpoint: &'a str,
+    /// `m`.
+    pub method: &'a str,
+    /// `cid`.
+    pub cid: Uuid,
+    /// `p`, for an input stream.
+    pub param: Option<&'a str>,
+}
+
+impl TargetRef<'_> {
+    /// The owned [`Target`].
+    pub fn to_target(&self) -> Target {
+        Target {
+            endpoint: Arc::from(self.endpoint),
+            method: Arc::from(self.method),
+            cid: self.cid,
+            param: self.param.map(Arc::from),
+        }
+    }
+}
+
+/// A wrapped value borrowed from its frame: the `className` and the raw MessagePack `data`,
+/// not checked against the class registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrappedRef<'a> {
+    /// `className`.
+    pub class: &'a str,
+    /// The raw `data`.
+    pub data: &'a [u8],
+}
+
+impl WrappedRef<'_> {
+    /// The owned value, unchecked (as [`Dynamic::read_wrapped`]).
+    pub fn to_dynamic(&self) -> Dynamic {
+        Dynamic::unchecked(self.class, self.data)
+    }
+}
+
+/// A decoded message whose stream traffic borrows from the frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageRef<'a> {
+    /// A message that names no stream (`ping`, `pong`, `omsc`, `omsr`, `brm`), owned: these
+    /// are rare next to the values.
+    Control(Message),
+    /// `msm`.
+    Value {
+        /// The stream.
+        target: TargetRef<'a>,
+        /// `o`.
+        value: WrappedRef<'a>,
+    },
+    /// `msse`.
+    Exception {
+        /// The stream.
+        target: TargetRef<'a>,
+        /// `ex`.
+        exception: WrappedRef<'a>,
+    },
+    /// `cmsc`.
+    Close {
+        /// The stream.
+        target: TargetRef<'a>,
+        /// `cr`.
+        reason: CloseReason,
+    },
+}
+
+impl<'a> MessageRef<'a> {
+    /// Decodes one frame.
+    pub fn decode(frame: &'a [u8]) -> Result<Self, FrameError> {
+        let mut r = Reader::new(frame);
+        let len = match r.peek_kind() {
+            Ok(Kind::Map) => r.read_map_len().map_err(FrameError::NotMessagePack)?,
+            Ok(_) => return Err(FrameError::NotAMap),
+            Err(e) => return Err(FrameError::NotMessagePack(e)),
+        };
+        let (mut kind, mut raw_data, mut fields) = (None, None, None);
+        for _ in 0..len {
+            // Keys that are not strings are skipped with their values.
+            match r.read_str().ok() {
+                Some("type") => kind = Some(r.read_str().map_err(|_| FrameError::MissingType)?),
+                // `type` came first: parse `data` where it stands.
+                Some("data") => match kind.and_then(data_message) {
+                    Some(message) => {
+                        fields = Some(Fields::read(message, &mut r)?);
+                        raw_data = None;
+                    }
+                    None => {
+                        raw_data = Some(r.read_raw()?);
+                        fields = None;
+                    }
+                },
+                Some(_) => {
+                    r.read_raw()?;
+                }
+                None => {
+                    r.read_raw()?;
+                    r.read_raw()?;
+                }
+            }
+        }
+        if !r.is_empty() {
+            return Err(FrameError::TrailingBytes);
+        }
+        let kind = kind.ok_or(FrameError::MissingType)?;
+        let message = match kind {
+            "ping" => return Ok(MessageRef::Control(Message::Ping)),
+            "pong" => return Ok(MessageRef::Control(Message::Pong)),
+            other => data_message(other).ok_or_else(|| FrameError::UnknownType(truncate(other)))?,
+        };
+        let f = match fields {
+            Some(f) => f,
+            // `data` came before `type`: parse it now.
+            None => {
+                let data = raw_data.ok_or(FrameError::MissingField {
+                    message,
+                    field: "data",
+                })?;
+                Fields::read(message, &mut Reader::new(data))?
+            }
+        };
+        f.into_message()
+    }
+
+    /// The owned message.
+    pub fn into_owned(self) -> Message {
+        match self {
+            MessageRef::Control(message) => message,
+            MessageRef::Value { target, value } => Message::Value {
+                target: target.to_target(),
+                value: value.to_dynamic(),
+            },
+            MessageRef::Exception { target, exception } => Message::Exception {
+                target: target.to_target(),
+                exception: exception.to_dynamic(),
+            },
+            MessageRef::Close { target, reason } => Message::Close {
+                target: target.to_target(),
+                reason,
+            },
+        }
+    }
+}
+
+impl Message {
+    /// Decodes one frame.
+    pub fn decode(frame: &[u8]) -> Result<Message, FrameError> {
+        MessageRef::decode(frame).map(MessageRef::into_owned)
+    }
+}
+
+/// The message types that carry `data`, by wire name.
+fn data_message(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "omsc" => "omsc",
+        "omsr" => "omsr",
+        "msm" => "msm",
+        "msse" => "msse",
+        "cmsc" => "cmsc",
+        "brm" => "brm",
+        _ => return None,
+    })
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+/// Parses a `cid`: the 36-character hyphenated UUID form, either case.
+pub fn parse_cid(text: &str) -> Option<Uuid> {
+    if text.len() != 36 {
+        return None;
+    }
+    Uuid::try_parse(text).ok()
+}
+
+/// The fields of a message's `data`, borrowed from the frame.
+struct Fields<'a> {
+    message: &'static str,
+    en: Option<&'a str>,
+    m: Option<&'a str>,
+    cid: Option<&'a str>,
+    p: Option<&'a str>,
+    args: Option<&'a [u8]>,
+    inputs: Option<Vec<String>>,
+    auth: Option<&'a str>,
+    /// `o` of an `msm` or `ex` of an `msse`, split as it was read; the error is kept until
+    /// the message is built, so that a missing `cid` is still reported first.
+    wrapped: Option<Result<WrappedRef<'a>, String>>,
+    res: Option<&'a str>,
+    reason: Option<&'a str>,
+    request: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn read(message: &'static str, r: &mut Reader<'a>) -> Result<Self, FrameError> {
+        let mut f = Fields {
+            message,
+            en: None,
+            m: None,
+            cid: None,
+            p: None,
+            args: None,
+            inputs: None,
+            auth: None,
+            wrapped: None,
+            res: None,
+            reason: None,
+            request: None,
+        };
+        let wrapped_key = match message {
+            "msm" => "o",
+            "msse" => "ex",
+            _ => "",
+        };
+        let len = r.read_map_len().map_err(|e| f.invalid("data", e))?;
+        for _ in 0..len {
+            let key = match r.read_str() {
+                Ok(k) => k,
+                Err(_) => {
+                    r.read_raw()?;
+                    r.read_raw()?;
+                    continue;
+                }
+            };
+            match key {
+                "en" => f.en = Some(f.string(r, "en")?),
+                "m" => f.m = Some(f.string(r, "m")?),
+                "cid" => f.cid = Some(f.string(r, "cid")?),
+                "p" => f.p = f.optional_string(r, "p")?,
+                "auth" => f.auth = f.optional_string(r, "auth")?,
+                "res" => f.res = Some(f.string(r, "res")?),
+                "cr" => f.reason = Some(f.string(r, "cr")?),
+                "req" => f.request = Some(f.string(r, "req")?),
+                "args" => f.args = Some(r.read_raw()?),
+                key if key == wrapped_key => {
+                    let mut value = r.clone();
+                    f.wrapped = Some(match read_wrapped_parts(&mut value) {
+                        Ok((class, data)) => {
+                            *r = value;
+                            Ok(WrappedRef { class, data })
+                        }
+                        // Malformed MessagePack ends the parse; a well-formed value that is
+                        // not a wrapped value is an invalid field.
+                        Err(e) => {
+                            r.read_raw()?;
+                            Err(e.to_string())
+                        }
+                    });
+                }
+                "is" => {
+                    let n = r.read_array_len().map_err(|e| f.invalid("is", e))?;
+                    let mut names = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        names.push(f.string(r, "is")?.to_string());
+                    }
+                    f.inputs = Some(names);
+                }
+                _ => {
+                    r.read_raw()?;
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    fn into_message(mut self) -> Result<MessageRef<'a>, FrameError> {
+        let message = match self.message {
+            "omsc" => Message::OpenCall(OpenCall {
+                endpoint: self.required_str("en")?.into(),
+                method: self.required_str("m")?.into(),
+                cid: self.cid()?,
+                args: self.args.ok_or(self.missing("args"))?.to_vec(),
+                inputs: match self.inputs.take() {
+                    Some(inputs) => inputs,
+                    None => return Err(self.missing("is")),
+                },
+                auth: self.auth.map(str::to_owned),
+            }),
+            "omsr" => Message::OpenResponse(OpenResponse {
+                cid: self.cid()?,
+                result: {
+                    let res = self.res.ok_or(self.missing("res"))?;
+                    OpenResult::parse(res).ok_or_else(|| {
+                        self.invalid("res", format!("unknown response `{}`", truncate(res)))
+                    })?
+                },
+                endpoint: self.required_str("en")?.into(),
+                method: self.required_str("m")?.into(),
+            }),
+            "msm" => {
+                return Ok(MessageRef::Value {
+                    target: self.target()?,
+                    value: self.wrapped("o")?,
+                })
+            }
+            "msse" => {
+                return Ok(MessageRef::Exception {
+                    target: self.target()?,
+                    exception: self.wrapped("ex")?,
+                })
+            }
+            "cmsc" => {
+                return Ok(MessageRef::Close {
+                    target: self.target()?,
+                    reason: match self.reason.ok_or(self.missing("cr"))? {
+                        "done" => CloseReason::Done,
+                        "error" => CloseReason::Error,
+                        other => {
+                            return Err(self.invalid(
+                                "cr",
+                                format!("unknown close reason `{}`", truncate(other)),
+                            ))
+                        }
+                    },
+                })
+            }
+            _ => Message::BadRequest {
+                request: self.request.ok_or(self.missing("req"))?.to_string(),
+            },
+        };
+        Ok(MessageRef::Control(message))
+    }
+
+    fn string(&self, r: &mut Reader<'a>, field: &'static str) -> Result<&'a str, FrameError> {
+        r.read_str().map_err(|e| self.invalid(field, e))
+    }
+
+    fn optional_string(
+        &self,
+        r: &mut Reader<'a>,
+        field: &'static str,
+    ) -> Result<Option<&'a str>, FrameError> {
+        if r.peek_kind()? == Kind::Nil {
+            r.try_nil()?;
+            return Ok(None);
+        }
+        self.string(r, field).map(Some)
+    }
+
+    fn missing(&self, field: &'static str) -> FrameError {
+        FrameError::MissingField {
+            message: self.message,
+            field,
+        }
+    }
+
+    fn invalid(&self, field: &'static str, reason: impl ToString) -> FrameError {
+        FrameError::InvalidField {
+            message: self.message,
+            field,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn required_str(&self, field: &'static str) -> Result<&'a str, FrameError> {
+        let v = match field {
+            "en" => self.en,
+            _ => self.m,
+        };
+        v.ok_or(self.missing(field))
+    }
+
+    fn cid(&self) -> Result<Uuid, FrameError> {
+        let text = self.cid.ok_or(self.missing("cid"))?;
+        parse_cid(text).ok_or_else(|| self.invalid("cid", "not a UUID in 8-4-4-4-12 form"))
+    }
+
+    fn target(&self) -> Result<TargetRef<'a>, FrameError> {
+        Ok(TargetRef {
+            endpoint: self.required_str("en")?,
+            method: self.required_str("m")?,
+            cid: self.cid()?,
+            param: self.p,
+        })
+    }
+
+    fn wrapped(&mut self, field: &'static str) -> Result<WrappedRef<'a>, FrameError> {
+        match self.wrapped.take() {
+            Some(Ok(wrapped)) => Ok(wrapped),
+            Some(Err(e)) => Err(self.invalid(field, e)),
+            None => Err(self.missing(field)),
+        }
+    }
+}
+
+impl From<ReadError> for FrameError {
+    fn from(e: ReadError) -> Self {
+        FrameError::NotMessagePack(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_truncation_of_an_open_is_an_error() {
+        let bytes = Message::OpenCall(OpenCall {
+            endpoint: "A".into(),
+            method: "a".into(),
+            cid: Uuid::nil(),
+            args: vec![0x80],
+            inputs: vec!["stream".into()],
+            auth: Some("Bearer 0".into()),
+        })
+        .encode();
+        for cut in 0..bytes.len() {
+            assert!(
+                Message::decode(&bytes[..cut]).is_err(),
+                "cut {cut} of {}: {:?}",
+                bytes.len(),
+                Message::decode(&bytes[..cut])
+            );
+        }
+    }
+}
