@@ -11,16 +11,24 @@ use super::inputs::CallInputs;
 use super::messages::{CallEnded, CancelCall, FromCall, RefuseInput, Shutdown};
 use crate::connection::outbound::{Gated, OutboundGate};
 use crate::error::StreamError;
-use crate::protocol::{CloseReason, Dynamic, Message, Target};
+use crate::protocol::{CloseReason, Dynamic, Message, Target, ValueFrames};
 use crate::server::{Counters, Prepared, Registration, Revoke, Session};
 use actix::prelude::*;
+use bytes::Bytes;
 use futures::StreamExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+/// A scratch buffer larger than this is not kept for the next value.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
 /// One running call.
 pub(crate) struct CallActor {
     target: Target,
+    /// The call's `msm` frames, encoded but for the value.
+    frames: ValueFrames,
+    /// Where a value's frame is encoded before it is copied out at its exact size.
+    scratch: Vec<u8>,
     session: Session,
     prepared: Option<Prepared>,
     /// The call's input streams, which the connection feeds directly.
@@ -54,6 +62,8 @@ pub(crate) struct CallParts {
 impl CallActor {
     pub(crate) fn new(parts: CallParts) -> Self {
         CallActor {
+            frames: ValueFrames::new(&parts.target),
+            scratch: Vec::new(),
             target: parts.target,
             session: parts.session,
             prepared: Some(parts.prepared),
@@ -69,9 +79,23 @@ impl CallActor {
     }
 
     fn send(&self, message: Message) {
-        let frame = message.encode();
+        self.send_frame(message.encode().into());
+    }
+
+    fn send_frame(&self, frame: Bytes) {
         self.gate.add(frame.len());
         self.connection.do_send(FromCall::Frame(frame));
+    }
+
+    /// Sends one value on the call's return stream.
+    fn send_value(&mut self, value: &Dynamic) {
+        self.scratch.clear();
+        self.frames.encode_into(value, &mut self.scratch);
+        let frame = Bytes::copy_from_slice(&self.scratch);
+        if self.scratch.capacity() > SCRATCH_KEPT {
+            self.scratch = Vec::new();
+        }
+        self.send_frame(frame);
     }
 
     fn close_frame(&self, target: Target, reason: CloseReason) {
@@ -168,10 +192,7 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
                 // it. Not so for an error: the inputs a failing method held are closed with
                 // the call's reason, even though its future dropped them as it returned.
                 self.close_dropped_inputs();
-                self.send(Message::Value {
-                    target: self.target.call(),
-                    value,
-                })
+                self.send_value(&value);
             }
             Ok(None) => {}
             Err(error) => {

@@ -30,7 +30,7 @@ pub(crate) struct Shutdown;
 #[rtype(result = "()")]
 pub(crate) enum FromCall {
     /// One encoded frame.
-    Frame(Vec<u8>),
+    Frame(bytes::Bytes),
     /// The call's final `cmsc` was the previous frame; forget its route.
     Ended(Uuid),
 }

@@ -4,7 +4,9 @@
 use super::error::{DecodeError, EncodeError};
 use super::msgpack::{write, Kind, Reader, MAX_DEPTH};
 use super::value::Wire;
+use bytes::Bytes;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -21,18 +23,74 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Dynamic {
-    class: Arc<str>,
-    data: Arc<[u8]>,
+    class: ClassName,
+    data: Bytes,
 }
+
+/// A `className`: a Rust type's own name (nothing to allocate), or one read off the wire.
+#[derive(Clone)]
+enum ClassName {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl ClassName {
+    fn as_str(&self) -> &str {
+        match self {
+            ClassName::Static(name) => name,
+            ClassName::Shared(name) => name,
+        }
+    }
+}
+
+impl PartialEq for ClassName {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ClassName {}
+
+impl From<Cow<'static, str>> for ClassName {
+    fn from(name: Cow<'static, str>) -> Self {
+        match name {
+            Cow::Borrowed(name) => ClassName::Static(name),
+            Cow::Owned(name) => ClassName::Shared(name.into()),
+        }
+    }
+}
+
+thread_local! {
+    /// Where [`Dynamic::new`] encodes, so that a value costs one allocation of its exact size.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer larger than this is not kept for the next value.
+const SCRATCH_KEPT: usize = 64 * 1024;
 
 impl Dynamic {
     /// Wraps a value under its class name.
     pub fn new<T: Wire>(value: &T) -> Result<Self, EncodeError> {
-        let mut data = Vec::new();
-        value.write_data(&mut data)?;
+        let data = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                let written = value
+                    .write_data(&mut buf)
+                    .map(|()| Bytes::copy_from_slice(&buf));
+                if buf.capacity() > SCRATCH_KEPT {
+                    *buf = Vec::new();
+                }
+                written
+            }
+            // Called again from inside a value's own encoding: use a buffer of its own.
+            Err(_) => {
+                let mut buf = Vec::new();
+                value.write_data(&mut buf).map(|()| Bytes::from(buf))
+            }
+        })?;
         Ok(Dynamic {
-            class: Arc::from(value.class_name().as_ref()),
-            data: data.into(),
+            class: value.class_name().into(),
+            data,
         })
     }
 
@@ -46,14 +104,14 @@ impl Dynamic {
     /// A `Dynamic` from parts, without checking them.
     pub(crate) fn unchecked(class: &str, data: &[u8]) -> Self {
         Dynamic {
-            class: Arc::from(class),
-            data: Arc::from(data),
+            class: ClassName::Shared(Arc::from(class)),
+            data: Bytes::copy_from_slice(data),
         }
     }
 
     /// The `className`.
     pub fn class_name(&self) -> &str {
-        &self.class
+        self.class.as_str()
     }
 
     /// The raw MessagePack `data`.
@@ -63,19 +121,19 @@ impl Dynamic {
 
     /// True when the value can be decoded as `T`.
     pub fn is<T: Wire>(&self) -> bool {
-        T::accepts(&self.class) && T::read_data(&self.data).is_ok()
+        T::accepts(self.class_name()) && T::read_data(&self.data).is_ok()
     }
 
     /// Decodes the value as `T`.
     pub fn decode<T: Wire>(&self) -> Result<T, DecodeError> {
-        T::from_wrapped(&self.class, &self.data)
+        T::from_wrapped(self.class_name(), &self.data)
     }
 
     /// Writes `{"className": …, "data": …}`.
     pub fn write_wrapped(&self, out: &mut Vec<u8>) {
         write::map_len(out, 2);
         write::str(out, "className");
-        write::str(out, &self.class);
+        write::str(out, self.class_name());
         write::str(out, "data");
         out.extend_from_slice(&self.data);
     }
@@ -119,7 +177,10 @@ impl Wire for Dynamic {
         Cow::Borrowed("dynamic")
     }
     fn class_name(&self) -> Cow<'static, str> {
-        Cow::Owned(self.class.to_string())
+        match &self.class {
+            ClassName::Static(name) => Cow::Borrowed(name),
+            ClassName::Shared(name) => Cow::Owned(name.to_string()),
+        }
     }
     fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.data);
@@ -150,7 +211,7 @@ impl Wire for Dynamic {
 
 impl fmt::Debug for Dynamic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}(", self.class)?;
+        write!(f, "{}(", self.class_name())?;
         render(&mut Reader::new(&self.data), f, 0)?;
         write!(f, ")")
     }

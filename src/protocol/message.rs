@@ -219,14 +219,12 @@ impl Message {
 
     /// Appends the encoded message to `out`.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let has_data = !matches!(self, Message::Ping | Message::Pong);
-        write::map_len(out, if has_data { 2 } else { 1 });
-        write::str(out, "type");
-        write::str(out, self.type_key());
-        if !has_data {
+        if matches!(self, Message::Ping | Message::Pong) {
+            write::map_len(out, 1);
+            entry_str(out, "type", self.type_key());
             return;
         }
-        write::str(out, "data");
+        write_envelope(out, self.type_key());
         match self {
             Message::Ping | Message::Pong => {}
             Message::OpenCall(o) => {
@@ -253,8 +251,7 @@ impl Message {
                 entry_str(out, "m", &r.method);
             }
             Message::Value { target, value } => {
-                write_target(out, target, 1);
-                write::str(out, "o");
+                write_value_data_prefix(out, target);
                 value.write_wrapped(out);
             }
             Message::Exception { target, exception } => {
@@ -274,6 +271,13 @@ impl Message {
     }
 }
 
+/// `{"type": kind, "data": ` of a message with data.
+fn write_envelope(out: &mut Vec<u8>, kind: &str) {
+    write::map_len(out, 2);
+    entry_str(out, "type", kind);
+    write::str(out, "data");
+}
+
 fn entry_str(out: &mut Vec<u8>, key: &str, value: &str) {
     write::str(out, key);
     write::str(out, value);
@@ -285,6 +289,50 @@ fn entry_cid(out: &mut Vec<u8>, cid: Uuid) {
         out,
         cid.as_hyphenated().encode_lower(&mut Uuid::encode_buffer()),
     );
+}
+
+/// The `data` of an `msm` up to its value.
+fn write_value_data_prefix(out: &mut Vec<u8>, target: &Target) {
+    write_target(out, target, 1);
+    write::str(out, "o");
+}
+
+/// The `msm` frames of one stream, with everything but the value encoded once: what a call
+/// writes for each value it yields.
+///
+/// ```
+/// use streampod::protocol::{Message, Target, ValueFrames};
+/// use streampod::Dynamic;
+/// let target = Target {
+///     endpoint: "example".into(),
+///     method: "echoStream".into(),
+///     cid: uuid::Uuid::new_v4(),
+///     param: None,
+/// };
+/// let value = Dynamic::new(&42i64).unwrap();
+/// let mut frame = Vec::new();
+/// ValueFrames::new(&target).encode_into(&value, &mut frame);
+/// assert_eq!(frame, Message::Value { target, value }.encode());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ValueFrames {
+    prefix: Vec<u8>,
+}
+
+impl ValueFrames {
+    /// The frames for values on `target`.
+    pub fn new(target: &Target) -> Self {
+        let mut prefix = Vec::new();
+        write_envelope(&mut prefix, "msm");
+        write_value_data_prefix(&mut prefix, target);
+        ValueFrames { prefix }
+    }
+
+    /// Appends the `msm` frame carrying `value`.
+    pub fn encode_into(&self, value: &Dynamic, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.prefix);
+        value.write_wrapped(out);
+    }
 }
 
 fn write_target(out: &mut Vec<u8>, target: &Target, extra: u32) {

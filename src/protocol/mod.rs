@@ -16,6 +16,6 @@ pub use decode::{parse_cid, MessageRef, TargetRef, WrappedRef};
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use legacy::LegacyMessage;
-pub use message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
+pub use message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, ValueFrames};
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
