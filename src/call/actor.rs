@@ -8,7 +8,7 @@
 //! that it stops and sends nothing more.
 
 use super::inputs::CallInputs;
-use super::messages::{CallEnded, CancelCall, FromCall, RefuseInput, Shutdown};
+use super::messages::{CallEnded, CancelCall, FromCall, Outbox, RefuseInput, Shutdown};
 use crate::connection::outbound::{Gated, OutboundGate};
 use crate::error::StreamError;
 use crate::protocol::{CloseReason, Dynamic, Message, Target, ValueFrames};
@@ -33,7 +33,7 @@ pub(crate) struct CallActor {
     prepared: Option<Prepared>,
     /// The call's input streams, which the connection feeds directly.
     inputs: Arc<CallInputs>,
-    connection: Recipient<FromCall>,
+    connection: Outbox,
     supervisor: Recipient<CallEnded>,
     counters: Arc<Counters>,
     /// The call's entry in the revocation table, for calls that need authentication.
@@ -52,7 +52,7 @@ pub(crate) struct CallParts {
     pub(crate) session: Session,
     pub(crate) prepared: Prepared,
     pub(crate) inputs: Arc<CallInputs>,
-    pub(crate) connection: Recipient<FromCall>,
+    pub(crate) connection: Outbox,
     pub(crate) supervisor: Recipient<CallEnded>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) revocation: Option<Registration>,
@@ -84,7 +84,8 @@ impl CallActor {
 
     fn send_frame(&self, frame: Bytes) {
         self.gate.add(frame.len());
-        self.connection.do_send(FromCall::Frame(frame));
+        // The connection may be gone already; then so is everything it would have written.
+        let _ = self.connection.send(FromCall::Frame(frame));
     }
 
     /// Sends one value on the call's return stream.
@@ -125,7 +126,7 @@ impl CallActor {
             self.close_frame(self.target.input(&name), reason);
         }
         self.ended = true;
-        self.connection.do_send(FromCall::Ended(self.target.cid));
+        let _ = self.connection.send(FromCall::Ended(self.target.cid));
         self.supervisor.do_send(CallEnded {
             cid: self.target.cid,
         });

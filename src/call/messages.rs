@@ -26,14 +26,17 @@ pub(crate) struct CancelCall {
 pub(crate) struct Shutdown;
 
 /// Call → connection: something to write, or the news that the call has ended.
-#[derive(Message)]
-#[rtype(result = "()")]
 pub(crate) enum FromCall {
     /// One encoded frame.
     Frame(bytes::Bytes),
     /// The call's final `cmsc` was the previous frame; forget its route.
     Ended(Uuid),
 }
+
+/// Calls → connection: the channel every call of a connection sends its [`FromCall`]s on, in
+/// order. A channel rather than the connection's mailbox: a frame costs no boxed envelope,
+/// and the connection takes everything waiting at once.
+pub(crate) type Outbox = tokio::sync::mpsc::UnboundedSender<FromCall>;
 
 /// Call → supervisor: the call has ended and stopped itself.
 #[derive(Message)]

@@ -13,7 +13,7 @@ mod open;
 pub(crate) mod outbound;
 pub(crate) mod socket;
 
-use crate::call::messages::{Adopt, CancelCall, FromCall, RefuseInput, StopAll};
+use crate::call::messages::{Adopt, CancelCall, FromCall, Outbox, RefuseInput, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, Delivery};
 use crate::protocol::{
     CloseReason, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
@@ -27,6 +27,7 @@ use outbound::{Drain, OutboundGate};
 use socket::{FrameAssembler, HasKeepalive, Incoming, Keepalive};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::task::Poll;
 use uuid::Uuid;
 
 /// What the connection knows about one open call.
@@ -42,6 +43,8 @@ pub(crate) struct Connection {
     id: u64,
     server: Arc<ServerInner>,
     supervisor: Option<Addr<CallSupervisor>>,
+    /// Where the calls send their frames; opened with the first call.
+    outbox: Option<Outbox>,
     calls: HashMap<Uuid, Route>,
     ended: RecentIds,
     frames: FrameAssembler,
@@ -63,6 +66,7 @@ impl Connection {
             id: server.next_connection_id(),
             server,
             supervisor: None,
+            outbox: None,
             calls: HashMap::new(),
             ended: RecentIds::new(remembered),
             frames: FrameAssembler::new(max),
@@ -270,20 +274,48 @@ impl HasKeepalive for Connection {
     }
 }
 
-impl Handler<FromCall> for Connection {
-    type Result = ();
-    fn handle(&mut self, msg: FromCall, ctx: &mut Self::Context) {
-        match msg {
-            FromCall::Frame(bytes) => ctx.binary(bytes),
-            FromCall::Ended(cid) => {
-                self.calls.remove(&cid);
-                self.ended.insert(cid);
+/// What the calls sent, in batches: everything waiting is taken in one go, so a burst of
+/// values leaves in one write.
+impl StreamHandler<Vec<FromCall>> for Connection {
+    fn handle(&mut self, batch: Vec<FromCall>, ctx: &mut Self::Context) {
+        for msg in batch {
+            match msg {
+                FromCall::Frame(bytes) => ctx.binary(bytes),
+                FromCall::Ended(cid) => {
+                    self.calls.remove(&cid);
+                    self.ended.insert(cid);
+                }
             }
         }
     }
+
+    fn finished(&mut self, _: &mut Self::Context) {
+        // The connection holds a sender itself: this does not happen while it runs.
+    }
 }
 
+/// The most of the calls' messages handled in one go.
+const OUTBOX_BATCH: usize = 256;
+
 impl Connection {
+    /// The channel the calls send on, opened on first use.
+    pub(super) fn outbox(&mut self, ctx: &mut ws::WebsocketContext<Self>) -> Outbox {
+        if let Some(outbox) = &self.outbox {
+            return outbox.clone();
+        }
+        let (outbox, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        ctx.add_stream(futures::stream::poll_fn(move |cx| {
+            let mut batch = Vec::new();
+            match rx.poll_recv_many(cx, &mut batch, OUTBOX_BATCH) {
+                Poll::Ready(0) => Poll::Ready(None),
+                Poll::Ready(_) => Poll::Ready(Some(batch)),
+                Poll::Pending => Poll::Pending,
+            }
+        }));
+        self.outbox = Some(outbox.clone());
+        outbox
+    }
+
     /// The connection's call supervisor, started on first use.
     pub(super) fn supervisor(&mut self) -> Addr<CallSupervisor> {
         if let Some(supervisor) = &self.supervisor {

@@ -121,7 +121,7 @@ impl Connection {
             auth: auth.clone(),
             server: Server::from_inner(server.clone()),
         });
-        let connection = ctx.address().recipient();
+        let connection = self.outbox(ctx);
         let gate = self.gate();
         let call = CallActor::create(|call_ctx| {
             // Registered before the call runs, so a revocation cannot slip in between.
