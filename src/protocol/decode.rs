@@ -100,10 +100,10 @@ impl<'a> MessageRef<'a> {
         let (mut kind, mut raw_data, mut fields) = (None, None, None);
         for _ in 0..len {
             // Keys that are not strings are skipped with their values.
-            match r.read_str().ok() {
-                Some("type") => kind = Some(r.read_str().map_err(|_| FrameError::MissingType)?),
+            match r.read_str_bytes().ok() {
+                Some(b"type") => kind = Some(r.read_str().map_err(|_| FrameError::MissingType)?),
                 // `type` came first: parse `data` where it stands.
-                Some("data") => match kind.and_then(data_message) {
+                Some(b"data") => match kind.and_then(data_message) {
                     Some(message) => {
                         fields = Some(Fields::read(message, &mut r)?);
                         raw_data = None;
@@ -191,10 +191,14 @@ fn truncate(s: &str) -> String {
 
 /// Parses a `cid`: the 36-character hyphenated UUID form, either case.
 pub fn parse_cid(text: &str) -> Option<Uuid> {
+    parse_cid_bytes(text.as_bytes())
+}
+
+fn parse_cid_bytes(text: &[u8]) -> Option<Uuid> {
     if text.len() != 36 {
         return None;
     }
-    Uuid::try_parse(text).ok()
+    Uuid::try_parse_ascii(text).ok()
 }
 
 /// The fields of a message's `data`, borrowed from the frame.
@@ -202,7 +206,8 @@ struct Fields<'a> {
     message: &'static str,
     en: Option<&'a str>,
     m: Option<&'a str>,
-    cid: Option<&'a str>,
+    /// Parsed as ASCII, so not checked as UTF-8.
+    cid: Option<&'a [u8]>,
     p: Option<&'a str>,
     args: Option<&'a [u8]>,
     inputs: Option<Vec<String>>,
@@ -231,14 +236,14 @@ impl<'a> Fields<'a> {
             reason: None,
             request: None,
         };
-        let wrapped_key = match message {
-            "msm" => "o",
-            "msse" => "ex",
-            _ => "",
+        let wrapped_key: &[u8] = match message {
+            "msm" => b"o",
+            "msse" => b"ex",
+            _ => b"",
         };
         let len = r.read_map_len().map_err(|e| f.invalid("data", e))?;
         for _ in 0..len {
-            let key = match r.read_str() {
+            let key = match r.read_str_bytes() {
                 Ok(k) => k,
                 Err(_) => {
                     r.read_raw()?;
@@ -247,15 +252,15 @@ impl<'a> Fields<'a> {
                 }
             };
             match key {
-                "en" => f.en = Some(f.string(r, "en")?),
-                "m" => f.m = Some(f.string(r, "m")?),
-                "cid" => f.cid = Some(f.string(r, "cid")?),
-                "p" => f.p = f.optional_string(r, "p")?,
-                "auth" => f.auth = f.optional_string(r, "auth")?,
-                "res" => f.res = Some(f.string(r, "res")?),
-                "cr" => f.reason = Some(f.string(r, "cr")?),
-                "req" => f.request = Some(f.string(r, "req")?),
-                "args" => f.args = Some(r.read_raw()?),
+                b"en" => f.en = Some(f.string(r, "en")?),
+                b"m" => f.m = Some(f.string(r, "m")?),
+                b"cid" => f.cid = Some(r.read_str_bytes().map_err(|e| f.invalid("cid", e))?),
+                b"p" => f.p = f.optional_string(r, "p")?,
+                b"auth" => f.auth = f.optional_string(r, "auth")?,
+                b"res" => f.res = Some(f.string(r, "res")?),
+                b"cr" => f.reason = Some(f.string(r, "cr")?),
+                b"req" => f.request = Some(f.string(r, "req")?),
+                b"args" => f.args = Some(r.read_raw()?),
                 key if key == wrapped_key => {
                     let mut value = r.clone();
                     f.wrapped = Some(match read_wrapped_parts(&mut value) {
@@ -271,7 +276,7 @@ impl<'a> Fields<'a> {
                         }
                     });
                 }
-                "is" => {
+                b"is" => {
                     let n = r.read_array_len().map_err(|e| f.invalid("is", e))?;
                     let mut names = Vec::with_capacity(n);
                     for _ in 0..n {
@@ -386,7 +391,7 @@ impl<'a> Fields<'a> {
 
     fn cid(&self) -> Result<Uuid, FrameError> {
         let text = self.cid.ok_or(self.missing("cid"))?;
-        parse_cid(text).ok_or_else(|| self.invalid("cid", "not a UUID in 8-4-4-4-12 form"))
+        parse_cid_bytes(text).ok_or_else(|| self.invalid("cid", "not a UUID in 8-4-4-4-12 form"))
     }
 
     fn target(&self) -> Result<TargetRef<'a>, FrameError> {

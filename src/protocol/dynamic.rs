@@ -159,9 +159,9 @@ pub(crate) fn read_wrapped_parts<'a>(
     let len = r.read_map_len().map_err(|e| bad(&e))?;
     let (mut class, mut data) = (None, None);
     for _ in 0..len {
-        match r.read_str().map_err(|e| bad(&e))? {
-            "className" => class = Some(r.read_str().map_err(|e| bad(&e))?),
-            "data" => data = Some(r.read_raw().map_err(|e| bad(&e))?),
+        match r.read_str_bytes().map_err(|e| bad(&e))? {
+            b"className" => class = Some(r.read_str().map_err(|e| bad(&e))?),
+            b"data" => data = Some(r.read_raw().map_err(|e| bad(&e))?),
             _ => {
                 r.read_raw().map_err(|e| bad(&e))?;
             }

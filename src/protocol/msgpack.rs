@@ -235,19 +235,42 @@ impl<'a> Reader<'a> {
     /// the value can still be skipped.
     pub fn read_str(&mut self) -> Result<&'a str, ReadError> {
         let start = self.pos;
-        let read = self.read_str_at();
+        let read = self
+            .read_str_bytes()
+            .and_then(|b| std::str::from_utf8(b).map_err(|_| ReadError::InvalidUtf8));
         if read.is_err() {
             self.pos = start;
         }
         read
     }
 
-    fn read_str_at(&mut self) -> Result<&'a str, ReadError> {
-        let len = match self.peek_marker()? {
-            Marker::FixStr(n) => {
-                self.pos += 1;
-                usize::from(n)
+    /// Reads a string's bytes without checking that they are UTF-8: for keys and other text
+    /// that is only compared with ASCII or parsed byte by byte. On failure the reader stays
+    /// where it was.
+    pub fn read_str_bytes(&mut self) -> Result<&'a [u8], ReadError> {
+        // Short strings (every key and name of the protocol) first, without the marker table.
+        if let Some(&byte) = self.buf.get(self.pos) {
+            if byte & 0xe0 == 0xa0 {
+                let len = usize::from(byte & 0x1f);
+                let end = self.pos + 1 + len;
+                let bytes = self
+                    .buf
+                    .get(self.pos + 1..end)
+                    .ok_or(ReadError::Truncated)?;
+                self.pos = end;
+                return Ok(bytes);
             }
+        }
+        let start = self.pos;
+        let read = self.read_long_str_bytes();
+        if read.is_err() {
+            self.pos = start;
+        }
+        read
+    }
+
+    fn read_long_str_bytes(&mut self) -> Result<&'a [u8], ReadError> {
+        let len = match self.peek_marker()? {
             Marker::Str8 => {
                 self.pos += 1;
                 self.be(1)? as usize
@@ -262,7 +285,7 @@ impl<'a> Reader<'a> {
             }
             _ => return Err(self.unexpected("string")),
         };
-        std::str::from_utf8(self.take(len)?).map_err(|_| ReadError::InvalidUtf8)
+        self.take(len)
     }
 
     /// Reads a binary blob, borrowed from the buffer.
