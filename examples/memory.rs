@@ -7,14 +7,55 @@
 //! then, three rounds: opens 10,000 idle connections, then 10,000 idle calls over 100
 //! connections, reading the server's RSS from `/proc` after each step, and closes
 //! everything. A leak shows as RSS growing from round to round.
+//!
+//! The server process counts its live heap bytes (a counting global allocator), which tells
+//! a leak from memory the allocator keeps for reuse: after each round it reports the live
+//! heap, its RSS, and its RSS once glibc has been asked to return free pages (`malloc_trim`).
 
 use futures::{SinkExt, StreamExt};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use streampod::protocol::{Message, OpenCall};
 use streampod::{Config, Endpoint, NoArgs, Server};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Counts the bytes the process has allocated and not freed.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+extern "C" {
+    /// glibc: returns free memory at the top of the heap and free whole pages inside it to
+    /// the kernel.
+    fn malloc_trim(pad: usize) -> std::ffi::c_int;
+}
 
 const CONNECTIONS: usize = 10_000;
 const CALL_CONNECTIONS: usize = 100;
@@ -30,9 +71,18 @@ fn serve() -> Result<(), Box<dyn std::error::Error>> {
             [],
             |session: streampod::Session, _: NoArgs, ()| async move {
                 let s = session.server().stats();
-                Ok(vec![s.open_connections as i64 - 1, s.open_calls as i64 - 1])
+                Ok(vec![
+                    s.open_connections as i64 - 1,
+                    s.open_calls as i64 - 1,
+                    (LIVE.load(Ordering::Relaxed) / 1024) as i64,
+                ])
             },
-        );
+        )
+        .future("trim", [], |_, _: NoArgs, ()| async {
+            // SAFETY: malloc_trim only reads the allocator's own state; any pad is valid.
+            unsafe { malloc_trim(0) };
+            Ok(())
+        });
     let server = Server::builder()
         .endpoint(idle)
         .config(Config {
@@ -124,14 +174,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let open: Vec<i64> = client
             .call("idle", "stats", NoArgs {}, streampod::client::Inputs::new())
             .await?;
+        let rss = rss_kib(pid);
+        let () = client
+            .call("idle", "trim", NoArgs {}, streampod::client::Inputs::new())
+            .await?;
+        let trimmed = rss_kib(pid);
         drop(client);
         println!(
             "round {round}: server holds {} connections and {} calls after closing;",
             open[0], open[1]
         );
         println!(
-            "round {round}: {per_connection:.1} KiB per idle connection, {per_call:.2} KiB per idle call, RSS after closing everything {} KiB",
-            rss_kib(pid)
+            "round {round}: {per_connection:.1} KiB per idle connection, {per_call:.2} KiB per idle call; after closing everything: live heap {} KiB, RSS {rss} KiB, RSS after malloc_trim {trimmed} KiB",
+            open[2]
         );
     }
     child.kill()?;
