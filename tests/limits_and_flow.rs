@@ -247,3 +247,30 @@ async fn half_a_frame_then_silence_is_closed_by_the_keepalive() {
         .await;
     drop(tcp);
 }
+
+#[tokio::test]
+async fn a_client_whose_input_runs_ahead_of_its_echoes_keeps_reading() {
+    // All 20,000 values (20 MB) are ready at once, far more than the sockets and the server's
+    // queues hold: the client must keep reading the echoes while its writes wait, or both
+    // sides stop for good.
+    let server = TestServer::start();
+    let c = Client::new(&server.http_url()).unwrap();
+    const N: usize = 20_000;
+    let values = (0..N).map(|i| format!("{i:01024}"));
+    let inputs = Inputs::new().values("stream", futures::stream::iter(values));
+    let echoes = c.stream::<String>(ENDPOINT, "dynamicEchoStream", NoArgs {}, inputs);
+    let in_order = tokio::time::timeout(
+        Duration::from_secs(60),
+        echoes
+            .enumerate()
+            .fold(0usize, |in_order, (i, echo)| async move {
+                in_order + usize::from(echo == Ok(format!("{i:01024}")))
+            }),
+    )
+    .await
+    .expect("every echo arrives");
+    assert_eq!(
+        in_order, N,
+        "every value comes back, in order and unchanged"
+    );
+}

@@ -9,16 +9,22 @@
 use super::error::Error;
 use super::ClientConfig;
 use crate::error::StreamError;
-use crate::protocol::{CloseReason, Dynamic, Message, OpenCall, OpenResult, Target};
+use crate::protocol::{
+    CloseReason, Dynamic, Message, MessageRef, OpenCall, OpenResult, Target, ValueFrames,
+    WrappedRef,
+};
 use crate::recent::RecentIds;
-use futures::stream::BoxStream;
+use futures::future::poll_fn;
+use futures::ready;
+use futures::stream::{BoxStream, SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::task::Poll;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
@@ -101,8 +107,11 @@ pub(crate) async fn connect(url: &str, config: &ClientConfig) -> Result<Connecti
         Ok(Some(Ok(frame))) => frame,
     };
     let (tx, rx) = mpsc::unbounded_channel();
+    let (sink, stream) = socket.split();
     let task = SocketTask {
-        socket,
+        sink,
+        stream,
+        outgoing: VecDeque::new(),
         commands: rx,
         self_tx: tx.downgrade(),
         pending: HashMap::new(),
@@ -110,6 +119,7 @@ pub(crate) async fn connect(url: &str, config: &ClientConfig) -> Result<Connecti
         ended: RecentIds::new(256),
         config: config.clone(),
         maybe_idle: false,
+        unflushed: false,
     };
     tokio::spawn(task.run(first));
     Ok(ConnectionHandle { commands: tx })
@@ -126,14 +136,41 @@ struct OpenedCall {
     target: Target,
     values: mpsc::Sender<Dynamic>,
     failure: Option<oneshot::Sender<Error>>,
-    pumps: HashMap<Arc<str>, JoinHandle<()>>,
+    pumps: HashMap<Arc<str>, InputPump>,
+    /// The class of the last value received.
+    last_class: Option<Arc<str>>,
 }
 
 impl OpenedCall {
+    /// An owned value; a stream's values mostly share one class, whose name is kept.
+    fn value(&mut self, value: WrappedRef<'_>) -> Dynamic {
+        let class = match &self.last_class {
+            Some(class) if **class == *value.class => class.clone(),
+            _ => {
+                let class: Arc<str> = Arc::from(value.class);
+                self.last_class = Some(class.clone());
+                class
+            }
+        };
+        Dynamic::from_parts(class, value.data)
+    }
+
     fn fail(&mut self, error: Error) {
         if let Some(failure) = self.failure.take() {
             let _ = failure.send(error);
         }
+    }
+}
+
+/// The task feeding one input stream, and the frames its values go out in.
+struct InputPump {
+    task: JoinHandle<()>,
+    frames: ValueFrames,
+}
+
+impl InputPump {
+    fn abort(&self) {
+        self.task.abort();
     }
 }
 
@@ -146,7 +183,12 @@ impl Drop for OpenedCall {
 }
 
 struct SocketTask {
-    socket: Socket,
+    /// Written only through `outgoing`, so that a socket that will not take more does not
+    /// stop the task from reading (the server may be waiting for this client to read).
+    sink: SplitSink<Socket, WsMessage>,
+    stream: SplitStream<Socket>,
+    /// Frames waiting for the socket, oldest first.
+    outgoing: VecDeque<Vec<u8>>,
     commands: mpsc::UnboundedReceiver<Command>,
     self_tx: mpsc::WeakUnboundedSender<Command>,
     pending: HashMap<Uuid, PendingOpen>,
@@ -155,7 +197,32 @@ struct SocketTask {
     config: ClientConfig,
     /// A call or an open just ended: check whether the socket is still needed.
     maybe_idle: bool,
+    /// Frames were handed to the socket and not flushed yet.
+    unflushed: bool,
 }
+
+/// Frames queued beyond this stop the task from taking new commands (so input values wait in
+/// their pumps) until the socket takes some.
+const OUTGOING_LIMIT: usize = 1024;
+
+/// Hands queued frames to the socket and flushes them. Cancel-safe: a frame leaves the
+/// queue only when the socket takes it.
+fn poll_send(
+    sink: &mut SplitSink<Socket, WsMessage>,
+    outgoing: &mut VecDeque<Vec<u8>>,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<Result<(), WsError>> {
+    while !outgoing.is_empty() {
+        ready!(sink.poll_ready_unpin(cx))?;
+        if let Some(frame) = outgoing.pop_front() {
+            sink.start_send_unpin(WsMessage::Binary(frame))?;
+        }
+    }
+    sink.poll_flush_unpin(cx)
+}
+
+/// The most commands handled before the queued frames are flushed.
+const COMMAND_BURST: usize = 64;
 
 /// Why the task stops.
 enum Stop {
@@ -167,14 +234,25 @@ enum Stop {
 
 impl SocketTask {
     async fn run(mut self, first: WsMessage) {
-        let mut idle_deadline = Instant::now() + self.config.idle_timeout;
-        let mut next_ping = Instant::now() + self.config.ping_interval;
+        // One timer each for pings and idleness, created once: the idle deadline moves with
+        // every frame, but the timer is only re-armed when it fires early.
+        let mut last_frame = Instant::now();
+        let ping = sleep_until(last_frame + self.config.ping_interval);
+        let idle = sleep_until(last_frame + self.config.idle_timeout);
+        tokio::pin!(ping, idle);
         let mut stop = self.on_frame(first).await.err();
         while stop.is_none() {
+            let sending = !self.outgoing.is_empty() || self.unflushed;
+            let room = self.outgoing.len() < OUTGOING_LIMIT;
             stop = tokio::select! {
-                frame = self.socket.next() => match frame {
+                // Queued frames go out while the task keeps reading.
+                sent = poll_fn(|cx| poll_send(&mut self.sink, &mut self.outgoing, cx)), if sending => {
+                    self.unflushed = !self.outgoing.is_empty();
+                    sent.err().map(|_| Stop::Fail(Error::ConnectionClosed))
+                }
+                frame = self.stream.next() => match frame {
                     Some(Ok(frame)) => {
-                        idle_deadline = Instant::now() + self.config.idle_timeout;
+                        last_frame = Instant::now();
                         self.on_frame(frame).await.err()
                     }
                     Some(Err(e)) => {
@@ -183,15 +261,24 @@ impl SocketTask {
                     }
                     None => Some(Stop::Fail(Error::ConnectionClosed)),
                 },
-                command = self.commands.recv() => match command {
-                    Some(command) => self.on_command(command).await.err(),
+                command = self.commands.recv(), if room => match command {
+                    Some(command) => self.on_commands(command).await.err(),
                     None => Some(Stop::Idle),
                 },
-                _ = sleep_until(next_ping) => {
-                    next_ping = Instant::now() + self.config.ping_interval;
-                    self.write(&Message::Ping).await.err()
+                () = &mut ping => {
+                    ping.as_mut().reset(Instant::now() + self.config.ping_interval);
+                    self.write(&Message::Ping);
+                    None
                 }
-                _ = sleep_until(idle_deadline) => Some(Stop::Fail(Error::IdleTimeout)),
+                () = &mut idle => {
+                    let deadline = last_frame + self.config.idle_timeout;
+                    if deadline <= Instant::now() {
+                        Some(Stop::Fail(Error::IdleTimeout))
+                    } else {
+                        idle.as_mut().reset(deadline);
+                        None
+                    }
+                }
             };
             if stop.is_none() && self.maybe_idle {
                 self.maybe_idle = false;
@@ -201,6 +288,19 @@ impl SocketTask {
             }
         }
         self.shut_down(stop.unwrap_or(Stop::Idle)).await;
+    }
+
+    /// Handles a command and every other one already waiting (up to a burst), so that their
+    /// frames share one flush.
+    async fn on_commands(&mut self, first: Command) -> Result<(), Stop> {
+        self.on_command(first).await?;
+        for _ in 1..COMMAND_BURST {
+            match self.commands.try_recv() {
+                Ok(command) => self.on_command(command).await?,
+                Err(_) => break,
+            }
+        }
+        Ok(())
     }
 
     async fn shut_down(mut self, stop: Stop) {
@@ -222,14 +322,19 @@ impl SocketTask {
         for (_, mut call) in self.calls.drain() {
             call.fail(error.clone());
         }
-        let _ = self.socket.close(None).await;
+        // What was queued still leaves, then the close.
+        let _ = poll_fn(|cx| poll_send(&mut self.sink, &mut self.outgoing, cx)).await;
+        let _ = self.sink.close().await;
     }
 
-    async fn write(&mut self, message: &Message) -> Result<(), Stop> {
-        self.socket
-            .send(WsMessage::Binary(message.encode()))
-            .await
-            .map_err(|_| Stop::Fail(Error::ConnectionClosed))
+    /// Queues a message; it leaves with the next batch the socket takes.
+    fn write(&mut self, message: &Message) {
+        self.write_frame(message.encode());
+    }
+
+    fn write_frame(&mut self, frame: Vec<u8>) {
+        self.outgoing.push_back(frame);
+        self.unflushed = true;
     }
 
     async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Stop> {
@@ -238,50 +343,44 @@ impl SocketTask {
             WsMessage::Close(_) => return Err(Stop::Fail(Error::ConnectionClosed)),
             WsMessage::Text(_) => {
                 let request = "text frames are not supported".to_string();
-                let _ = self
-                    .write(&Message::BadRequest {
-                        request: request.clone(),
-                    })
-                    .await;
+                self.write(&Message::BadRequest {
+                    request: request.clone(),
+                });
                 return Err(Stop::Fail(Error::Protocol(request)));
             }
             _ => return Ok(()),
         };
-        let message = match Message::decode(&bytes) {
+        let message = match MessageRef::decode(&bytes) {
             Ok(m) => m,
             Err(e) => {
-                let _ = self
-                    .write(&Message::BadRequest {
-                        request: e.to_string(),
-                    })
-                    .await;
+                self.write(&Message::BadRequest {
+                    request: e.to_string(),
+                });
                 return Err(Stop::Fail(Error::Protocol(e.to_string())));
             }
         };
         match message {
-            Message::Ping => self.write(&Message::Pong).await?,
-            Message::Pong | Message::OpenCall(_) => {}
-            Message::OpenResponse(r) => self.on_open_response(r.cid, r.result).await?,
-            Message::Value { target, value } => match self.calls.get(&target.cid) {
+            MessageRef::Value { target, value } => match self.calls.get_mut(&target.cid) {
                 Some(call) => {
+                    let value = call.value(value);
                     // Waits while the consumer is behind: the socket is not read meanwhile.
                     let _ = call.values.send(value).await;
                 }
                 None if self.ended.contains(&target.cid) => {}
                 None => {
                     self.write(&Message::Close {
-                        target: target.call(),
+                        target: target.to_target().call(),
                         reason: CloseReason::Error,
-                    })
-                    .await?
+                    });
+                    Ok(())?
                 }
             },
-            Message::Exception { target, exception } => {
+            MessageRef::Exception { target, exception } => {
                 if let Some(mut call) = self.remove_call(target.cid) {
-                    call.fail(Error::ServerException(exception));
+                    call.fail(Error::ServerException(exception.to_dynamic()));
                 }
             }
-            Message::Close { target, reason } => match &target.param {
+            MessageRef::Close { target, reason } => match target.param {
                 Some(param) => {
                     if let Some(pump) = self
                         .calls
@@ -299,11 +398,19 @@ impl SocketTask {
                     }
                 }
             },
-            Message::BadRequest { request } => {
+            MessageRef::Control(Message::Ping) => {
+                self.write(&Message::Pong);
+            }
+            MessageRef::Control(Message::OpenResponse(r)) => {
+                self.on_open_response(r.cid, r.result).await?
+            }
+            MessageRef::Control(Message::BadRequest { request }) => {
                 return Err(Stop::Fail(Error::Protocol(format!(
                     "server reported a bad request: {request}"
                 ))))
             }
+            // Pongs need nothing; an open from the server is not for a client.
+            MessageRef::Control(_) => {}
         }
         Ok(())
     }
@@ -336,19 +443,19 @@ impl SocketTask {
         if pending.reply.send(OpenReply::Opened).is_err() {
             // The caller gave up while the open was in flight.
             self.ended.insert(cid);
-            return self
-                .write(&Message::Close {
-                    target,
-                    reason: CloseReason::Done,
-                })
-                .await;
+            self.write(&Message::Close {
+                target,
+                reason: CloseReason::Done,
+            });
+            return Ok(());
         }
         let mut pumps = HashMap::new();
         for (param, source) in pending.inputs {
-            pumps.insert(
-                param.clone(),
-                tokio::spawn(pump(self.self_tx.clone(), cid, param, source)),
-            );
+            let pump = InputPump {
+                frames: ValueFrames::new(&target.input(&param)),
+                task: tokio::spawn(pump(self.self_tx.clone(), cid, param.clone(), source)),
+            };
+            pumps.insert(param, pump);
         }
         self.calls.insert(
             cid,
@@ -357,6 +464,7 @@ impl SocketTask {
                 values: pending.output.values,
                 failure: Some(pending.output.failure),
                 pumps,
+                last_class: None,
             },
         );
         Ok(())
@@ -380,40 +488,45 @@ impl SocketTask {
                         output,
                     },
                 );
-                self.write(&message).await
+                self.write(&message);
+                Ok(())
             }
             Command::Input { cid, param, item } => {
                 let Some(call) = self.calls.get_mut(&cid) else {
                     return Ok(());
                 };
-                if !call.pumps.contains_key(&param) {
+                let Some(pump) = call.pumps.get(&param) else {
+                    return Ok(());
+                };
+                if let Some(Ok(value)) = item {
+                    let frame = pump.frames.encode(&value);
+                    self.write_frame(frame);
                     return Ok(());
                 }
                 let target = call.target.input(&param);
                 match item {
-                    Some(Ok(value)) => self.write(&Message::Value { target, value }).await,
+                    Some(Ok(_)) => Ok(()),
                     Some(Err(error)) => {
                         call.pumps.remove(&param);
                         if let StreamError::Exception(exception) = error {
                             self.write(&Message::Exception {
                                 target: target.clone(),
                                 exception,
-                            })
-                            .await?;
+                            });
                         }
                         self.write(&Message::Close {
                             target,
                             reason: CloseReason::Error,
-                        })
-                        .await
+                        });
+                        Ok(())
                     }
                     None => {
                         call.pumps.remove(&param);
                         self.write(&Message::Close {
                             target,
                             reason: CloseReason::Done,
-                        })
-                        .await
+                        });
+                        Ok(())
                     }
                 }
             }
@@ -424,8 +537,8 @@ impl SocketTask {
                         self.write(&Message::Close {
                             target: call.target.call(),
                             reason: CloseReason::Done,
-                        })
-                        .await
+                        });
+                        Ok(())
                     }
                     None => Ok(()),
                 }

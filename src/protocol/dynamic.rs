@@ -103,8 +103,13 @@ impl Dynamic {
 
     /// A `Dynamic` from parts, without checking them.
     pub(crate) fn unchecked(class: &str, data: &[u8]) -> Self {
+        Self::from_parts(Arc::from(class), data)
+    }
+
+    /// A `Dynamic` under a class name already shared, without checking it.
+    pub(crate) fn from_parts(class: Arc<str>, data: &[u8]) -> Self {
         Dynamic {
-            class: ClassName::Shared(Arc::from(class)),
+            class: ClassName::Shared(class),
             data: Bytes::copy_from_slice(data),
         }
     }

@@ -328,6 +328,15 @@ impl ValueFrames {
         ValueFrames { prefix }
     }
 
+    /// The `msm` frame carrying `value`, in a buffer of its size.
+    pub fn encode(&self, value: &Dynamic) -> Vec<u8> {
+        // The wrapped value's own map, keys and headers take at most 32 bytes.
+        let size = self.prefix.len() + 32 + value.class_name().len() + value.data().len();
+        let mut out = Vec::with_capacity(size);
+        self.encode_into(value, &mut out);
+        out
+    }
+
     /// Appends the `msm` frame carrying `value`.
     pub fn encode_into(&self, value: &Dynamic, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.prefix);
