@@ -1,10 +1,12 @@
 //! Codec: encode and decode of `msm`, small and large, against a baseline of the same map
-//! written and read through the generic `rmpv` value tree, in the same run.
+//! written and read through the generic `rmpv` value tree, in the same run. Decoding is
+//! measured both into an owned [`Message`] and into the borrowed [`MessageRef`] the server
+//! routes values with.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rmpv::Value;
 use std::hint::black_box;
-use streampod::protocol::{Message, Target};
+use streampod::protocol::{Message, MessageRef, Target};
 use streampod::Dynamic;
 
 fn message(payload: usize) -> Message {
@@ -53,6 +55,12 @@ fn codec(c: &mut Criterion) {
             BenchmarkId::new("streampod_decode", payload),
             &bytes,
             |b, bytes| b.iter(|| Message::decode(black_box(bytes)).is_ok()),
+        );
+        // What the server does with a value: decode without copying, then route.
+        group.bench_with_input(
+            BenchmarkId::new("streampod_decode_borrowed", payload),
+            &bytes,
+            |b, bytes| b.iter(|| MessageRef::decode(black_box(bytes)).is_ok()),
         );
     }
     group.finish();

@@ -75,6 +75,41 @@ fn echo_throughput(c: &mut Criterion) {
     });
     group.finish();
 
+    // Server CPU per message, for docs/PERFORMANCE.md: the client shares the machine, so
+    // throughput alone does not say which side is saturated.
+    let per_message = |ws: &mut [Ws], frames: &[Vec<u8>]| {
+        let n = 200_000u64;
+        let before = server_cpu();
+        rt.block_on(async {
+            let share = n / ws.len() as u64;
+            futures::future::join_all(
+                ws.iter_mut()
+                    .zip(frames.iter().cycle())
+                    .map(|(ws, frame)| pipeline(ws, frame, share, 64)),
+            )
+            .await;
+        });
+        (server_cpu() - before).as_secs_f64() * 1e6 / n as f64
+    };
+    let bare_frames = [same_size.clone()];
+    for (label, bare_cpu, sp_cpu) in [
+        (
+            "1 connection",
+            per_message(std::slice::from_mut(&mut bare), &bare_frames),
+            per_message(std::slice::from_mut(&mut sp), std::slice::from_ref(&frame)),
+        ),
+        (
+            "100 connections",
+            per_message(&mut bare_many, &bare_frames),
+            per_message(&mut sp_many, &sp_frames),
+        ),
+    ] {
+        println!(
+            "server CPU per echoed message, {label}: bare_actix_echo {bare_cpu:.2} µs, streampod {sp_cpu:.2} µs ({:.2}×)",
+            sp_cpu / bare_cpu
+        );
+    }
+
     // Medians and tails of single round trips, printed for docs/PERFORMANCE.md.
     let (mut b_samples, mut s_samples) = rt.block_on(async {
         (
@@ -107,6 +142,25 @@ fn call_setup(c: &mut Criterion) {
         );
     }
     group.finish();
+}
+
+/// CPU time of every thread but this one (the client's): the servers, of which only the one
+/// being driven is busy.
+fn server_cpu() -> Duration {
+    let ticks = |path: &str| -> u64 {
+        let stat = std::fs::read_to_string(path).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        // utime and stime, the 14th and 15th fields of stat(5).
+        fields
+            .get(11..13)
+            .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
+    };
+    let ticks = ticks("/proc/self/stat").saturating_sub(ticks("/proc/thread-self/stat"));
+    // Clock ticks are 1/100 s on Linux.
+    Duration::from_millis(ticks * 10)
 }
 
 /// Opens `n` calls of `bench.first`, `in_flight` at a time: each open waits for `omsr` and the
