@@ -12,7 +12,8 @@
 //!   [`InputStream`], [`Stats`], and mounting on an actix-web `App`.
 //! - `connection`: the connection actor, one per WebSocket and the only writer to it.
 //! - `call`: the call actor (one per call, owning the running method and its input
-//!   streams) and the supervisor that owns the calls of one connection.
+//!   streams, which its connection feeds directly) and the supervisor that owns the calls of
+//!   one connection.
 //! - [`legacy`]: legacy streaming endpoints (`GET /websocket`): the endpoint actor with
 //!   per-session user objects, and the legacy connection.
 //! - [`client`]: the Rust client, for any tokio runtime, with a legacy client.
@@ -27,7 +28,7 @@
 //!   │ ◀─────────── omsr    start ─────────────────────────────────▶ run method
 //!   │                      adopt ──────────────────▶ owns it
 //!   │ msm(p) ─────────────▶ route ───────────────────────────────▶ input stream
-//!   │ ◀──────────── msm    write ◀─────────────────────────────── value
+//!   │ ◀──────────── msm    write ◀──────── channel ────────────── value
 //!   │ ◀──────────── cmsc   write ◀─────────────────────────────── end, then stop
 //!   │                                               ◀── CallEnded ─┘
 //!   ╳ socket gone          stopped ── StopAll ─────▶ Shutdown ─────▶ drop method

@@ -3,7 +3,7 @@
 //! The actor owns the running method (its output stream, polled in the actor's context, so
 //! stopping the actor drops and thereby cancels it) and the sinks of its input streams. It
 //! is the only producer of frames for its `cid`, and it sends them to the connection
-//! through one mailbox, so they reach the socket in the order they were produced:
+//! through one channel, so they reach the socket in the order they were produced:
 //! `msm`* then (`msse`) then the final `cmsc`, then `cmsc(p)` for inputs still open. After
 //! that it stops and sends nothing more.
 

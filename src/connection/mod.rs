@@ -2,8 +2,9 @@
 //!
 //! It decodes each frame and handles frames strictly in arrival order: an open is validated
 //! and its call actor started, with its input streams registered, before the next frame is
-//! read. Values and closes for a call are routed to that call's actor; everything a call
-//! sends comes back through this actor's mailbox and is written in order. When the
+//! read. Values, exceptions and closes of a call's input streams go straight into that
+//! call's input streams; a cancel goes to the call's actor. Everything the calls send comes
+//! back on one channel, drained in batches, and is written in order. When the
 //! connection stops, for any reason, its supervisor stops every call.
 //!
 //! Everything that touches `actix-web-actors` lives in this module, so moving to `actix-ws`
