@@ -421,6 +421,33 @@ impl From<ReadError> for FrameError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::msgpack::write;
+
+    #[test]
+    fn data_before_type_decodes_the_same() {
+        let message = Message::Close {
+            target: Target {
+                endpoint: "e".into(),
+                method: "m".into(),
+                cid: Uuid::nil(),
+                param: Some("p".into()),
+            },
+            reason: CloseReason::Error,
+        };
+        let encoded = message.encode();
+        // The same map with its two entries swapped: `data` first, then `type`.
+        let mut r = Reader::new(&encoded);
+        r.read_map_len().unwrap();
+        let (_, kind, _) = (r.read_str(), r.read_str().unwrap(), r.read_str());
+        let data = r.read_raw().unwrap();
+        let mut swapped = Vec::new();
+        write::map_len(&mut swapped, 2);
+        write::str(&mut swapped, "data");
+        swapped.extend_from_slice(data);
+        write::str(&mut swapped, "type");
+        write::str(&mut swapped, kind);
+        assert_eq!(Message::decode(&swapped).unwrap(), message);
+    }
 
     #[test]
     fn every_truncation_of_an_open_is_an_error() {
