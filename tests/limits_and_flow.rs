@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use streampod::client::{Client, Inputs};
-use streampod::{Config, Endpoint, NoArgs};
+use streampod::{Config, Endpoint, InputStream, NoArgs, StreamError};
 use support::conformance::server_builder;
 use support::*;
 
@@ -273,4 +273,58 @@ async fn a_client_whose_input_runs_ahead_of_its_echoes_keeps_reading() {
         in_order, N,
         "every value comes back, in order and unchanged"
     );
+}
+
+#[tokio::test]
+async fn a_client_pulls_its_input_only_as_fast_as_its_connection_sends() {
+    // The method holds its input stream and never reads it, so the server stops reading
+    // the socket once its queue is full; the client's input stream must then stop being
+    // pulled, instead of piling up in the client's memory.
+    let hold = Endpoint::new("hold").stream(
+        "input",
+        ["stream"],
+        |_, _: NoArgs, (input,): (InputStream<String>,)| {
+            futures::stream::unfold(input, |input| async move {
+                let _held = input;
+                futures::future::pending::<Option<(Result<i64, StreamError>, _)>>().await
+            })
+        },
+    );
+    let server = TestServer::from_builder(server_builder().endpoint(hold));
+    let pulled = Arc::new(AtomicU64::new(0));
+    let counter = pulled.clone();
+    // What can be in flight: the server's queue (256), the socket buffers (a few MB, at
+    // 16 KiB a value a few hundred), the client's queued frames (1,024) and its pumps'
+    // queue (256). One value more than that is offered, then nothing (the stream stays
+    // open), so that a client that pulls without bound fails here instead of filling memory.
+    const BOUND: u64 = 4_000;
+    let endless = futures::stream::iter(0..=BOUND)
+        .map(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            "x".repeat(16 * 1024)
+        })
+        .chain(futures::stream::pending());
+    let c = Client::new(&server.http_url()).unwrap();
+    let mut call = c.stream::<i64>(
+        "hold",
+        "input",
+        NoArgs {},
+        Inputs::new().values("stream", endless),
+    );
+    let opened = tokio::spawn(async move { call.next().await });
+    server
+        .wait_for_stats("the method's input queue is full", |s| {
+            s.queued_inputs >= 256
+        })
+        .await;
+    for _ in 0..10 {
+        echo_works(&server).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n = pulled.load(Ordering::Relaxed);
+        assert!(
+            n <= BOUND,
+            "{n} input values pulled while the server took 256"
+        );
+    }
+    opened.abort();
 }

@@ -64,16 +64,23 @@ pub(crate) enum Command {
         reply: oneshot::Sender<OpenReply>,
         output: CallOutput,
     },
-    Input {
-        cid: Uuid,
-        param: Arc<str>,
-        item: Option<Result<Dynamic, StreamError>>,
-    },
     Cancel {
         cid: Uuid,
     },
     CloseAll,
 }
+
+/// One item of an input stream, from its pump to the socket task: a value, a failure, or
+/// (`None`) the end.
+struct InputItem {
+    cid: Uuid,
+    param: Arc<str>,
+    item: Option<Result<Dynamic, StreamError>>,
+}
+
+/// Input items waiting for the socket task. Bounded: a pump waits while the socket task is
+/// behind, so a fast input stream is pulled only as fast as the connection sends.
+const INPUT_QUEUE: usize = 256;
 
 /// A handle on a live socket task.
 #[derive(Clone)]
@@ -107,13 +114,15 @@ pub(crate) async fn connect(url: &str, config: &ClientConfig) -> Result<Connecti
         Ok(Some(Ok(frame))) => frame,
     };
     let (tx, rx) = mpsc::unbounded_channel();
+    let (input_tx, inputs) = mpsc::channel(INPUT_QUEUE);
     let (sink, stream) = socket.split();
     let task = SocketTask {
         sink,
         stream,
         outgoing: VecDeque::new(),
         commands: rx,
-        self_tx: tx.downgrade(),
+        inputs,
+        input_tx,
         pending: HashMap::new(),
         calls: HashMap::new(),
         ended: RecentIds::new(256),
@@ -190,7 +199,9 @@ struct SocketTask {
     /// Frames waiting for the socket, oldest first.
     outgoing: VecDeque<Vec<u8>>,
     commands: mpsc::UnboundedReceiver<Command>,
-    self_tx: mpsc::WeakUnboundedSender<Command>,
+    inputs: mpsc::Receiver<InputItem>,
+    /// Cloned for each pump; held here too, so `inputs` never reports its end.
+    input_tx: mpsc::Sender<InputItem>,
     pending: HashMap<Uuid, PendingOpen>,
     calls: HashMap<Uuid, OpenedCall>,
     ended: RecentIds,
@@ -265,6 +276,10 @@ impl SocketTask {
                     Some(command) => self.on_commands(command).await.err(),
                     None => Some(Stop::Idle),
                 },
+                Some(input) = self.inputs.recv(), if room => {
+                    self.on_inputs(input);
+                    None
+                }
                 () = &mut ping => {
                     ping.as_mut().reset(Instant::now() + self.config.ping_interval);
                     self.write(&Message::Ping);
@@ -453,7 +468,7 @@ impl SocketTask {
         for (param, source) in pending.inputs {
             let pump = InputPump {
                 frames: ValueFrames::new(&target.input(&param)),
-                task: tokio::spawn(pump(self.self_tx.clone(), cid, param.clone(), source)),
+                task: tokio::spawn(pump(self.input_tx.clone(), cid, param.clone(), source)),
             };
             pumps.insert(param, pump);
         }
@@ -491,45 +506,6 @@ impl SocketTask {
                 self.write(&message);
                 Ok(())
             }
-            Command::Input { cid, param, item } => {
-                let Some(call) = self.calls.get_mut(&cid) else {
-                    return Ok(());
-                };
-                let Some(pump) = call.pumps.get(&param) else {
-                    return Ok(());
-                };
-                if let Some(Ok(value)) = item {
-                    let frame = pump.frames.encode(&value);
-                    self.write_frame(frame);
-                    return Ok(());
-                }
-                let target = call.target.input(&param);
-                match item {
-                    Some(Ok(_)) => Ok(()),
-                    Some(Err(error)) => {
-                        call.pumps.remove(&param);
-                        if let StreamError::Exception(exception) = error {
-                            self.write(&Message::Exception {
-                                target: target.clone(),
-                                exception,
-                            });
-                        }
-                        self.write(&Message::Close {
-                            target,
-                            reason: CloseReason::Error,
-                        });
-                        Ok(())
-                    }
-                    None => {
-                        call.pumps.remove(&param);
-                        self.write(&Message::Close {
-                            target,
-                            reason: CloseReason::Done,
-                        });
-                        Ok(())
-                    }
-                }
-            }
             Command::Cancel { cid } => {
                 // A call still opening is cancelled when its answer finds no caller.
                 match self.remove_call(cid) {
@@ -546,24 +522,71 @@ impl SocketTask {
             Command::CloseAll => Err(Stop::Fail(Error::ConnectionClosed)),
         }
     }
+
+    /// Handles an input item and every other one already waiting (up to a burst).
+    fn on_inputs(&mut self, first: InputItem) {
+        self.on_input(first);
+        for _ in 1..COMMAND_BURST {
+            match self.inputs.try_recv() {
+                Ok(input) => self.on_input(input),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn on_input(&mut self, input: InputItem) {
+        let InputItem { cid, param, item } = input;
+        let Some(call) = self.calls.get_mut(&cid) else {
+            return;
+        };
+        let Some(pump) = call.pumps.get(&param) else {
+            return;
+        };
+        if let Some(Ok(value)) = item {
+            let frame = pump.frames.encode(&value);
+            self.write_frame(frame);
+            return;
+        }
+        let target = call.target.input(&param);
+        match item {
+            Some(Ok(_)) => {}
+            Some(Err(error)) => {
+                call.pumps.remove(&param);
+                if let StreamError::Exception(exception) = error {
+                    self.write(&Message::Exception {
+                        target: target.clone(),
+                        exception,
+                    });
+                }
+                self.write(&Message::Close {
+                    target,
+                    reason: CloseReason::Error,
+                });
+            }
+            None => {
+                call.pumps.remove(&param);
+                self.write(&Message::Close {
+                    target,
+                    reason: CloseReason::Done,
+                });
+            }
+        }
+    }
 }
 
-/// Feeds one input stream to the socket task until it ends, fails, or is aborted.
-async fn pump(
-    tx: mpsc::WeakUnboundedSender<Command>,
-    cid: Uuid,
-    param: Arc<str>,
-    mut source: InputSource,
-) {
+/// Feeds one input stream to the socket task until it ends, fails, or is aborted; waits while
+/// the socket task is behind.
+async fn pump(tx: mpsc::Sender<InputItem>, cid: Uuid, param: Arc<str>, mut source: InputSource) {
     loop {
         let item = source.next().await;
         let last = !matches!(item, Some(Ok(_)));
-        let Some(tx) = tx.upgrade() else { return };
-        let sent = tx.send(Command::Input {
-            cid,
-            param: param.clone(),
-            item,
-        });
+        let sent = tx
+            .send(InputItem {
+                cid,
+                param: param.clone(),
+                item,
+            })
+            .await;
         if sent.is_err() || last {
             return;
         }
