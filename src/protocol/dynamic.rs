@@ -71,6 +71,10 @@ const SCRATCH_KEPT: usize = 64 * 1024;
 impl Dynamic {
     /// Wraps a value under its class name.
     pub fn new<T: Wire>(value: &T) -> Result<Self, EncodeError> {
+        // A dynamic value is wrapped already (a dynamic echo yields what it received).
+        if let Some(dynamic) = (value as &dyn std::any::Any).downcast_ref::<Dynamic>() {
+            return Ok(dynamic.clone());
+        }
         let data = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut buf) => {
                 buf.clear();
@@ -270,4 +274,21 @@ fn render(r: &mut Reader<'_>, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::
         }),
     };
     res.unwrap_or_else(|_| f.write_str("…"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_a_dynamic_keeps_it_as_it_is() {
+        let inner = Dynamic::checked("int", &[0x2a]).unwrap();
+        let wrapped = Dynamic::new(&inner).unwrap();
+        assert_eq!(wrapped, inner);
+        assert_eq!(wrapped.class_name(), "int");
+        // A list of dynamics is a `List` whose elements are wrapped themselves.
+        let list = Dynamic::new(&vec![inner.clone()]).unwrap();
+        assert_eq!(list.class_name(), "List");
+        assert_eq!(Vec::<Dynamic>::read_data(list.data()).unwrap(), vec![inner]);
+    }
 }
