@@ -1,12 +1,15 @@
 //! The client's socket task: one per open WebSocket, owner of every call on it.
 //!
 //! All state of a connection (pending opens, open calls, their input pumps) lives in this
-//! one task, which reacts to inbound frames, to commands from calls and to its timers.
-//! Nothing else touches the socket. When the last call ends the task closes the socket and
+//! one task, which reacts to inbound frames, to commands from calls, to input items from the
+//! pumps (`pump`) and to its timers, and writes through a queue that never makes it stop
+//! reading (`outgoing`). Nothing else touches the socket. When the last call ends the task closes the socket and
 //! refuses further commands; an open that arrives too late is handed back unanswered, and
 //! its caller connects afresh.
 
 use super::error::Error;
+use super::outgoing::Outgoing;
+use super::pump::{InputItem, InputPump, INPUT_QUEUE};
 use super::ClientConfig;
 use crate::error::StreamError;
 use crate::protocol::{
@@ -15,20 +18,17 @@ use crate::protocol::{
 };
 use crate::recent::RecentIds;
 use futures::future::poll_fn;
-use futures::ready;
-use futures::stream::{BoxStream, SplitSink, SplitStream};
+use futures::stream::{BoxStream, SplitStream};
 use futures::{SinkExt, StreamExt};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::task::Poll;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub(super) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// An input stream, erased to wrapped values.
 pub(crate) type InputSource = BoxStream<'static, Result<Dynamic, StreamError>>;
@@ -70,18 +70,6 @@ pub(crate) enum Command {
     CloseAll,
 }
 
-/// One item of an input stream, from its pump to the socket task: a value, a failure, or
-/// (`None`) the end.
-struct InputItem {
-    cid: Uuid,
-    param: Arc<str>,
-    item: Option<Result<Dynamic, StreamError>>,
-}
-
-/// Input items waiting for the socket task. Bounded: a pump waits while the socket task is
-/// behind, so a fast input stream is pulled only as fast as the connection sends.
-const INPUT_QUEUE: usize = 256;
-
 /// A handle on a live socket task.
 #[derive(Clone)]
 pub(crate) struct ConnectionHandle {
@@ -117,9 +105,8 @@ pub(crate) async fn connect(url: &str, config: &ClientConfig) -> Result<Connecti
     let (input_tx, inputs) = mpsc::channel(INPUT_QUEUE);
     let (sink, stream) = socket.split();
     let task = SocketTask {
-        sink,
+        outgoing: Outgoing::new(sink),
         stream,
-        outgoing: VecDeque::new(),
         commands: rx,
         inputs,
         input_tx,
@@ -128,7 +115,6 @@ pub(crate) async fn connect(url: &str, config: &ClientConfig) -> Result<Connecti
         ended: RecentIds::new(256),
         config: config.clone(),
         maybe_idle: false,
-        unflushed: false,
     };
     tokio::spawn(task.run(first));
     Ok(ConnectionHandle { commands: tx })
@@ -171,18 +157,6 @@ impl OpenedCall {
     }
 }
 
-/// The task feeding one input stream, and the frames its values go out in.
-struct InputPump {
-    task: JoinHandle<()>,
-    frames: ValueFrames,
-}
-
-impl InputPump {
-    fn abort(&self) {
-        self.task.abort();
-    }
-}
-
 impl Drop for OpenedCall {
     fn drop(&mut self) {
         for (_, pump) in self.pumps.drain() {
@@ -192,12 +166,9 @@ impl Drop for OpenedCall {
 }
 
 struct SocketTask {
-    /// Written only through `outgoing`, so that a socket that will not take more does not
-    /// stop the task from reading (the server may be waiting for this client to read).
-    sink: SplitSink<Socket, WsMessage>,
+    /// Written only through its queue, so that the task never stops reading to write.
+    outgoing: Outgoing,
     stream: SplitStream<Socket>,
-    /// Frames waiting for the socket, oldest first.
-    outgoing: VecDeque<Vec<u8>>,
     commands: mpsc::UnboundedReceiver<Command>,
     inputs: mpsc::Receiver<InputItem>,
     /// Cloned for each pump; held here too, so `inputs` never reports its end.
@@ -208,28 +179,6 @@ struct SocketTask {
     config: ClientConfig,
     /// A call or an open just ended: check whether the socket is still needed.
     maybe_idle: bool,
-    /// Frames were handed to the socket and not flushed yet.
-    unflushed: bool,
-}
-
-/// Frames queued beyond this stop the task from taking new commands (so input values wait in
-/// their pumps) until the socket takes some.
-const OUTGOING_LIMIT: usize = 1024;
-
-/// Hands queued frames to the socket and flushes them. Cancel-safe: a frame leaves the
-/// queue only when the socket takes it.
-fn poll_send(
-    sink: &mut SplitSink<Socket, WsMessage>,
-    outgoing: &mut VecDeque<Vec<u8>>,
-    cx: &mut std::task::Context<'_>,
-) -> Poll<Result<(), WsError>> {
-    while !outgoing.is_empty() {
-        ready!(sink.poll_ready_unpin(cx))?;
-        if let Some(frame) = outgoing.pop_front() {
-            sink.start_send_unpin(WsMessage::Binary(frame))?;
-        }
-    }
-    sink.poll_flush_unpin(cx)
 }
 
 /// The most commands handled before the queued frames are flushed.
@@ -253,12 +202,11 @@ impl SocketTask {
         tokio::pin!(ping, idle);
         let mut stop = self.on_frame(first).await.err();
         while stop.is_none() {
-            let sending = !self.outgoing.is_empty() || self.unflushed;
-            let room = self.outgoing.len() < OUTGOING_LIMIT;
+            let sending = self.outgoing.is_pending();
+            let room = self.outgoing.has_room();
             stop = tokio::select! {
                 // Queued frames go out while the task keeps reading.
-                sent = poll_fn(|cx| poll_send(&mut self.sink, &mut self.outgoing, cx)), if sending => {
-                    self.unflushed = !self.outgoing.is_empty();
+                sent = poll_fn(|cx| self.outgoing.poll_send(cx)), if sending => {
                     sent.err().map(|_| Stop::Fail(Error::ConnectionClosed))
                 }
                 frame = self.stream.next() => match frame {
@@ -338,8 +286,7 @@ impl SocketTask {
             call.fail(error.clone());
         }
         // What was queued still leaves, then the close.
-        let _ = poll_fn(|cx| poll_send(&mut self.sink, &mut self.outgoing, cx)).await;
-        let _ = self.sink.close().await;
+        self.outgoing.close().await;
     }
 
     /// Queues a message; it leaves with the next batch the socket takes.
@@ -348,8 +295,7 @@ impl SocketTask {
     }
 
     fn write_frame(&mut self, frame: Vec<u8>) {
-        self.outgoing.push_back(frame);
-        self.unflushed = true;
+        self.outgoing.push(frame);
     }
 
     async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Stop> {
@@ -466,10 +412,8 @@ impl SocketTask {
         }
         let mut pumps = HashMap::new();
         for (param, source) in pending.inputs {
-            let pump = InputPump {
-                frames: ValueFrames::new(&target.input(&param)),
-                task: tokio::spawn(pump(self.input_tx.clone(), cid, param.clone(), source)),
-            };
+            let frames = ValueFrames::new(&target.input(&param));
+            let pump = InputPump::start(self.input_tx.clone(), cid, param.clone(), source, frames);
             pumps.insert(param, pump);
         }
         self.calls.insert(
@@ -570,25 +514,6 @@ impl SocketTask {
                     reason: CloseReason::Done,
                 });
             }
-        }
-    }
-}
-
-/// Feeds one input stream to the socket task until it ends, fails, or is aborted; waits while
-/// the socket task is behind.
-async fn pump(tx: mpsc::Sender<InputItem>, cid: Uuid, param: Arc<str>, mut source: InputSource) {
-    loop {
-        let item = source.next().await;
-        let last = !matches!(item, Some(Ok(_)));
-        let sent = tx
-            .send(InputItem {
-                cid,
-                param: param.clone(),
-                item,
-            })
-            .await;
-        if sent.is_err() || last {
-            return;
         }
     }
 }

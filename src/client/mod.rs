@@ -10,6 +10,8 @@ mod call;
 mod connection;
 mod error;
 mod legacy;
+mod outgoing;
+mod pump;
 
 pub use auth::{AuthKeyProvider, RefreshingAuthKey, StaticAuthKey};
 pub use call::CallStream;

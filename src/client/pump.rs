@@ -1,0 +1,69 @@
+//! Input pumps: one task per input stream of a call, feeding its items to the socket task.
+//!
+//! The queue between the pumps and the socket task is bounded, and the socket task stops
+//! taking from it while its own frames wait for the socket: an input stream is pulled only as
+//! fast as the connection sends.
+
+use super::connection::InputSource;
+use crate::error::StreamError;
+use crate::protocol::{Dynamic, ValueFrames};
+use futures::StreamExt;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Input items waiting for the socket task, over every call of a connection.
+pub(super) const INPUT_QUEUE: usize = 256;
+
+/// One item of an input stream: a value, a failure, or (`None`) the end.
+pub(super) struct InputItem {
+    pub(super) cid: Uuid,
+    pub(super) param: Arc<str>,
+    pub(super) item: Option<Result<Dynamic, StreamError>>,
+}
+
+/// The task feeding one input stream, and the frames its values go out in.
+pub(super) struct InputPump {
+    task: JoinHandle<()>,
+    pub(super) frames: ValueFrames,
+}
+
+impl InputPump {
+    /// Starts feeding `source`, input `param` of call `cid`, into `queue`.
+    pub(super) fn start(
+        queue: mpsc::Sender<InputItem>,
+        cid: Uuid,
+        param: Arc<str>,
+        source: InputSource,
+        frames: ValueFrames,
+    ) -> Self {
+        InputPump {
+            task: tokio::spawn(pump(queue, cid, param, source)),
+            frames,
+        }
+    }
+
+    /// Stops pulling the stream.
+    pub(super) fn abort(&self) {
+        self.task.abort();
+    }
+}
+
+/// Feeds one input stream until it ends, fails, or is aborted; waits while the queue is full.
+async fn pump(queue: mpsc::Sender<InputItem>, cid: Uuid, param: Arc<str>, mut source: InputSource) {
+    loop {
+        let item = source.next().await;
+        let last = !matches!(item, Some(Ok(_)));
+        let sent = queue
+            .send(InputItem {
+                cid,
+                param: param.clone(),
+                item,
+            })
+            .await;
+        if sent.is_err() || last {
+            return;
+        }
+    }
+}
