@@ -11,24 +11,20 @@ use super::inputs::CallInputs;
 use super::messages::{CallEnded, CancelCall, FromCall, Outbox, RefuseInput, Shutdown};
 use crate::connection::outbound::{Gated, OutboundGate};
 use crate::error::StreamError;
-use crate::protocol::{CloseReason, Dynamic, Message, Target, ValueFrames};
+use crate::protocol::{encode_exact, CloseReason, Dynamic, Message, Target, ValueFrames};
 use crate::server::{Counters, Prepared, Registration, Revoke, Session};
 use actix::prelude::*;
 use bytes::Bytes;
 use futures::StreamExt;
+use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-
-/// A scratch buffer larger than this is not kept for the next value.
-const SCRATCH_KEPT: usize = 64 * 1024;
 
 /// One running call.
 pub(crate) struct CallActor {
     target: Target,
     /// The call's `msm` frames, encoded but for the value.
     frames: ValueFrames,
-    /// Where a value's frame is encoded before it is copied out at its exact size.
-    scratch: Vec<u8>,
     session: Session,
     prepared: Option<Prepared>,
     /// The call's input streams, which the connection feeds directly.
@@ -63,7 +59,6 @@ impl CallActor {
     pub(crate) fn new(parts: CallParts) -> Self {
         CallActor {
             frames: ValueFrames::new(&parts.target),
-            scratch: Vec::new(),
             target: parts.target,
             session: parts.session,
             prepared: Some(parts.prepared),
@@ -89,13 +84,11 @@ impl CallActor {
     }
 
     /// Sends one value on the call's return stream.
-    fn send_value(&mut self, value: &Dynamic) {
-        self.scratch.clear();
-        self.frames.encode_into(value, &mut self.scratch);
-        let frame = Bytes::copy_from_slice(&self.scratch);
-        if self.scratch.capacity() > SCRATCH_KEPT {
-            self.scratch = Vec::new();
-        }
+    fn send_value(&self, value: &Dynamic) {
+        let Ok(frame) = encode_exact(|buf| {
+            self.frames.encode_into(value, buf);
+            Ok::<(), Infallible>(())
+        });
         self.send_frame(frame);
     }
 

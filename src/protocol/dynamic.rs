@@ -61,12 +61,34 @@ impl From<Cow<'static, str>> for ClassName {
 }
 
 thread_local! {
-    /// Where [`Dynamic::new`] encodes, so that a value costs one allocation of its exact size.
+    /// Where [`encode_exact`] encodes before copying out.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A scratch buffer larger than this is not kept for the next value.
 const SCRATCH_KEPT: usize = 64 * 1024;
+
+/// Runs `write` into a reused per-thread buffer and copies the result out at its exact size:
+/// one allocation, whatever the encoder's growth pattern would have cost.
+pub(crate) fn encode_exact<E>(
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<Bytes, E> {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let written = write(&mut buf).map(|()| Bytes::copy_from_slice(&buf));
+            if buf.capacity() > SCRATCH_KEPT {
+                *buf = Vec::new();
+            }
+            written
+        }
+        // Called again from inside an encoder: use a buffer of its own.
+        Err(_) => {
+            let mut buf = Vec::new();
+            write(&mut buf).map(|()| Bytes::from(buf))
+        }
+    })
+}
 
 impl Dynamic {
     /// Wraps a value under its class name.
@@ -75,23 +97,7 @@ impl Dynamic {
         if let Some(dynamic) = (value as &dyn std::any::Any).downcast_ref::<Dynamic>() {
             return Ok(dynamic.clone());
         }
-        let data = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut buf) => {
-                buf.clear();
-                let written = value
-                    .write_data(&mut buf)
-                    .map(|()| Bytes::copy_from_slice(&buf));
-                if buf.capacity() > SCRATCH_KEPT {
-                    *buf = Vec::new();
-                }
-                written
-            }
-            // Called again from inside a value's own encoding: use a buffer of its own.
-            Err(_) => {
-                let mut buf = Vec::new();
-                value.write_data(&mut buf).map(|()| Bytes::from(buf))
-            }
-        })?;
+        let data = encode_exact(|buf| value.write_data(buf))?;
         Ok(Dynamic {
             class: value.class_name().into(),
             data,

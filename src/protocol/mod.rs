@@ -13,6 +13,7 @@ mod value;
 
 pub use datetime::DateTime;
 pub use decode::{parse_cid, MessageRef, TargetRef, WrappedRef};
+pub(crate) use dynamic::encode_exact;
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use legacy::LegacyMessage;
