@@ -236,10 +236,11 @@ impl<'a> Fields<'a> {
             reason: None,
             request: None,
         };
-        let wrapped_key: &[u8] = match message {
-            "msm" => b"o",
-            "msse" => b"ex",
-            _ => b"",
+        // The key of the message's wrapped value, if it has one.
+        let wrapped_key: Option<&[u8]> = match message {
+            "msm" => Some(b"o"),
+            "msse" => Some(b"ex"),
+            _ => None,
         };
         let len = r.read_map_len().map_err(|e| f.invalid("data", e))?;
         for _ in 0..len {
@@ -261,7 +262,7 @@ impl<'a> Fields<'a> {
                 b"cr" => f.reason = Some(f.string(r, "cr")?),
                 b"req" => f.request = Some(f.string(r, "req")?),
                 b"args" => f.args = Some(r.read_raw()?),
-                key if key == wrapped_key => {
+                key if Some(key) == wrapped_key => {
                     let mut value = r.clone();
                     f.wrapped = Some(match read_wrapped_parts(&mut value) {
                         Ok((class, data)) => {
