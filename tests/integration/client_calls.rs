@@ -1,12 +1,11 @@
 //! The Rust client against the real server: typed values, errors, inputs and outputs
 //! (reference §12.3 out_stream, out_future, input_parameter, open_stream tests).
 
-mod support;
+use crate::support::method_streaming::{ExceptionWithData, SimpleData};
+use crate::support::*;
 use futures::{stream, StreamExt};
 use streampod::client::{Client, Error, Inputs};
 use streampod::{Dynamic, NoArgs, StreamError};
-use support::method_streaming::{ExceptionWithData, SimpleData};
-use support::*;
 
 #[derive(serde::Serialize)]
 struct Value {

@@ -2,8 +2,7 @@
 //! final `cmsc`, nothing after it (reference §4.4, §12.1 method_stream_message_test,
 //! in_out_endpoint_test, void_return_endpoint_test).
 
-mod support;
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn values_arrive_in_order_then_done() {

@@ -2,8 +2,7 @@
 //! else as `cmsc(error)` alone, and the socket staying usable (reference §4.7, §8, §12.1
 //! throwing_method_endpoint_test, method_return_websocket_connection_test).
 
-mod support;
-use support::*;
+use crate::support::*;
 
 async fn open(raw: &mut RawClient, method: &str, n: u8, inputs: &[&str]) {
     raw.send(omsc(method, &cid(n), no_args(), inputs)).await;

@@ -1,11 +1,10 @@
 //! The server's WebSocket pings: a peer that answers none within the interval is closed
 //! with 1001 and its calls are torn down; a live peer stays (reference §1.3).
 
-mod support;
+use crate::support::conformance::server_builder;
+use crate::support::*;
 use std::time::Duration;
 use streampod::client::Client;
-use support::conformance::server_builder;
-use support::*;
 
 fn server_pinging_every(ms: u64) -> TestServer {
     TestServer::from_builder(server_builder().websocket_ping_interval(Duration::from_millis(ms)))

@@ -1,14 +1,13 @@
 //! Every built-in class and typed container survives a round trip through a dynamic echo,
 //! nulls included (reference §12.3 basic_types_streaming_test, out_stream_test).
 
-mod support;
+use crate::support::method_streaming::SimpleData;
+use crate::support::*;
 use futures::{stream, StreamExt};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use streampod::client::{Client, Inputs};
 use streampod::{BigInt, ByteData, DateTime, Dynamic, NoArgs, Wire};
-use support::method_streaming::SimpleData;
-use support::*;
 
 async fn echo(server: &TestServer, values: Vec<Dynamic>) -> Vec<Dynamic> {
     let c = Client::new(&server.http_url()).unwrap();

@@ -1,8 +1,7 @@
 //! The origin allow-list on the handshake (reference §1.1).
 
-mod support;
-use support::conformance::server_builder;
-use support::*;
+use crate::support::conformance::server_builder;
+use crate::support::*;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Error as WsError;
 

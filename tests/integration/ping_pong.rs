@@ -1,8 +1,7 @@
 //! `ping` gets `pong`; `pong` and `omsr` from a client get nothing (reference §12.1,
 //! ping_pong_command_test and open_method_stream_response_test).
 
-mod support;
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn ping_is_answered_with_pong() {

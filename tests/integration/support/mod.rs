@@ -3,10 +3,11 @@
 //! own encoder), and condition waits.
 #![allow(dead_code)]
 
-#[path = "../../examples/support/conformance.rs"]
+#[path = "../../../examples/support/conformance.rs"]
 pub mod conformance;
-#[path = "../../examples/support/method_streaming.rs"]
+#[path = "../../../examples/support/method_streaming.rs"]
 pub mod method_streaming;
+pub mod redis;
 
 use futures::{SinkExt, StreamExt};
 use rmpv::Value;

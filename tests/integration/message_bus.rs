@@ -1,14 +1,13 @@
 //! The in-process message bus (reference §10): delivery, order, types, lag, and clean-up
 //! with the session.
 
-mod support;
+use crate::support::conformance::server_builder;
+use crate::support::*;
 use futures::StreamExt;
 use std::sync::{Arc, Mutex};
 use streampod::bus::{BusError, Scope};
 use streampod::client::{CallStream, Client, Error, Inputs};
 use streampod::Config;
-use support::conformance::server_builder;
-use support::*;
 
 #[derive(serde::Serialize)]
 struct Channel<'a> {

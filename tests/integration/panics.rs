@@ -1,14 +1,13 @@
 //! A panic in user code fails only what it belongs to: a method its call, a legacy handler
 //! its message, an authentication handler its open, a bus listener nothing else.
 
-mod support;
+use crate::support::conformance::server_builder;
+use crate::support::*;
 use futures::StreamExt;
 use streampod::bus::Scope;
 use streampod::client::{Client, Error, Inputs, LegacyClient, StaticAuthKey};
 use streampod::legacy::{Legacy, LegacyContext, LegacyEndpoint, LegacySession};
 use streampod::{Dynamic, Endpoint, NoArgs, StreamError};
-use support::conformance::server_builder;
-use support::*;
 
 struct Panicky;
 
@@ -78,7 +77,7 @@ async fn an_authentication_handler_panicking_refuses_the_open_only() {
             if key == "boom" {
                 panic!("boom");
             }
-            support::conformance::fixture_authentication(key).await
+            crate::support::conformance::fixture_authentication(key).await
         },
     ));
     let boom = Client::builder(&server.http_url())
@@ -96,7 +95,11 @@ async fn an_authentication_handler_panicking_refuses_the_open_only() {
         .unwrap_err();
     assert_eq!(err.status_code(), Some(401), "{err:?}");
     let good = Client::builder(&server.http_url())
-        .auth_key(StaticAuthKey(support::conformance::bearer("7", "t", &[])))
+        .auth_key(StaticAuthKey(crate::support::conformance::bearer(
+            "7",
+            "t",
+            &[],
+        )))
         .build()
         .unwrap();
     let me: String = good

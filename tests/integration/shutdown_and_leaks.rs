@@ -1,12 +1,11 @@
 //! Graceful shutdown, and nothing left behind however a connection ends (reference §12.1
 //! method_websocket_connection_test).
 
-mod support;
+use crate::support::conformance::{bearer, server_builder};
+use crate::support::*;
 use futures::StreamExt;
 use std::time::Duration;
 use streampod::client::{Client, Error, Inputs};
-use support::conformance::{bearer, server_builder};
-use support::*;
 
 /// Opens, on one raw connection, an echo with an input, a bus subscription, an
 /// authenticated call and a call whose input is never read.

@@ -1,18 +1,14 @@
 //! Two server nodes in one process, on two ports, sharing one real Redis: global messages,
 //! revocation across nodes, and a Redis restart mid-test.
 
-#[path = "support/redis.rs"]
-mod redis_fixture;
-mod support;
-
+use crate::support::conformance::{bearer, server_builder};
+use crate::support::redis::RedisServer;
+use crate::support::*;
 use futures::channel::mpsc;
 use futures::StreamExt;
-use redis_fixture::RedisServer;
 use streampod::bus::{BusError, RedisState, Scope};
 use streampod::client::{CallStream, Client, Error, Inputs, StaticAuthKey};
 use streampod::{NoArgs, Revoked};
-use support::conformance::{bearer, server_builder};
-use support::*;
 
 fn node(redis: &RedisServer) -> TestServer {
     TestServer::from_builder(server_builder().redis_url(redis.url()))

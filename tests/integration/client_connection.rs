@@ -2,7 +2,7 @@
 //! closing when idle, and failures (reference §5.1, §5.5, §12.4
 //! method_stream_manager_connection_test).
 
-mod support;
+use crate::support::*;
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,7 +11,6 @@ use std::time::Duration;
 use streampod::client::{CallStream, Client, ClientConfig, Error, Inputs};
 use streampod::protocol::{Message, OpenResponse, OpenResult};
 use streampod::NoArgs;
-use support::*;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -206,7 +205,7 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
     let got = tokio::time::timeout(PATIENCE, call.next()).await.unwrap();
     assert_eq!(got, Some(Err(Error::ConnectionClosed)));
     // A new server on the same port: the next call opens a new socket.
-    let again = support::method_streaming::endpoint();
+    let again = crate::support::method_streaming::endpoint();
     let restarted = streampod::Server::builder()
         .endpoint(again)
         .build()

@@ -1,15 +1,14 @@
 //! Limits and flow control: what one client can make the server hold is bounded, and a
 //! slow or hostile client does not hurt another.
 
-mod support;
+use crate::support::conformance::server_builder;
+use crate::support::*;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use streampod::client::{Client, Inputs};
 use streampod::{Config, Endpoint, InputStream, NoArgs, StreamError};
-use support::conformance::server_builder;
-use support::*;
 
 fn with_config(config: Config) -> TestServer {
     TestServer::from_builder(server_builder().config(config))

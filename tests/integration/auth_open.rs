@@ -1,10 +1,9 @@
 //! Authentication at open, in Serverpod's order (reference §4.3 steps 2–6, §12.1
 //! open_method_stream_command_test, authenticated cases).
 
-mod support;
+use crate::support::conformance::{bearer, fixture_authentication, server_builder};
+use crate::support::*;
 use std::time::Duration;
-use support::conformance::{bearer, fixture_authentication, server_builder};
-use support::*;
 
 const AUTHENTICATED: &str = "authenticatedMethodStreaming";
 const SIGNED_IN: &str = "signedInMethodStreaming";

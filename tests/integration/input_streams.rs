@@ -2,9 +2,8 @@
 //! a value of the wrong type fails only its stream (reference §4.5, §12.1 in_out_endpoint,
 //! multiple_input_streams, nullable_stream, dynamic_stream tests).
 
-mod support;
+use crate::support::*;
 use rmpv::Value;
-use support::*;
 
 async fn open(raw: &mut RawClient, method: &str, inputs: &[&str]) {
     raw.send(omsc(method, &cid(1), no_args(), inputs)).await;

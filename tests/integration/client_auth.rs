@@ -2,14 +2,13 @@
 //! (reference §5.2, §12.3 authenticated_streaming_method_test, §12.4
 //! open_method_stream_retry_test).
 
-mod support;
+use crate::support::conformance::bearer;
+use crate::support::*;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use streampod::client::{Client, Error, Inputs, RefreshingAuthKey, StaticAuthKey};
 use streampod::NoArgs;
-use support::conformance::bearer;
-use support::*;
 
 const AUTHENTICATED: &str = "authenticatedMethodStreaming";
 

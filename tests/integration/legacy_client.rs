@@ -1,13 +1,12 @@
 //! The legacy client's connection status, listeners and reconnect handler (reference
 //! §9.4).
 
-mod support;
+use crate::support::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use streampod::client::{
     ClientConfig, ConnectionStatus, LegacyClient, ReconnectHandler, ReconnectPolicy,
 };
-use support::*;
 
 #[tokio::test]
 async fn status_goes_connecting_connected_disconnected_and_listeners_hear_it() {
@@ -85,7 +84,9 @@ async fn the_reconnect_handler_waits_counts_down_and_reconnects() {
     .expect("waiting to retry")
     .unwrap();
     // A server comes back on the same port; the handler finds it.
-    let restarted = support::conformance::server_builder().build().unwrap();
+    let restarted = crate::support::conformance::server_builder()
+        .build()
+        .unwrap();
     let _running = restarted
         .spawn(std::net::TcpListener::bind(addr).unwrap())
         .unwrap();

@@ -1,15 +1,14 @@
 //! Legacy streaming endpoints (reference §9, §9.5): lifecycle, order, access, user objects,
 //! and no leaks.
 
-mod support;
+use crate::support::conformance::bearer;
+use crate::support::method_streaming::SimpleData;
+use crate::support::*;
 use futures::{FutureExt, SinkExt, StreamExt};
 use std::sync::Arc;
 use streampod::client::{Inputs, LegacyClient, StaticAuthKey};
 use streampod::legacy::LegacyStats;
 use streampod::NoArgs;
-use support::conformance::bearer;
-use support::method_streaming::SimpleData;
-use support::*;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 fn legacy(server: &TestServer, auth: Option<String>) -> LegacyClient {

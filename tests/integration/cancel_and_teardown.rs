@@ -1,8 +1,7 @@
 //! Ending calls from the client, and tearing every call down when the connection goes
 //! (reference §4.6, §4.8, §12.1 close_method_stream_command_test, never_ending_yield_test).
 
-mod support;
-use support::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn cancelling_a_call_echoes_the_close_and_drops_the_method() {

@@ -2,13 +2,12 @@
 //! nothing else (reference §7.2, §12.1 revoked_authentication_stream_test in-process,
 //! §12.3 authenticated_streaming_method_test).
 
-mod support;
+use crate::support::conformance::bearer;
+use crate::support::*;
 use futures::channel::mpsc;
 use futures::StreamExt;
 use streampod::client::{CallStream, Client, Error, Inputs, StaticAuthKey};
 use streampod::{NoArgs, Revoked};
-use support::conformance::bearer;
-use support::*;
 
 const AUTHENTICATED: &str = "authenticatedMethodStreaming";
 const SIGNED_IN: &str = "signedInMethodStreaming";

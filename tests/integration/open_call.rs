@@ -1,9 +1,8 @@
 //! Opening calls: every `omsc` gets exactly one `omsr`, in Serverpod's validation order
 //! (reference §4.3, §12.1 open_method_stream_command_test).
 
-mod support;
+use crate::support::*;
 use rmpv::Value;
-use support::*;
 
 async fn open(method: &str, args: Value, inputs: &[&str]) -> (TestServer, RawClient, Frame) {
     let server = TestServer::start();

@@ -2,8 +2,7 @@
 //! client closes the connection (reference §12.1 bad_request_command_test,
 //! invalid_command_test, method_stream_message_test).
 
-mod support;
-use support::*;
+use crate::support::*;
 
 async fn assert_brm_then_close(raw: &mut RawClient, code: u16) -> String {
     let f = raw.recv().await;

@@ -1,0 +1,32 @@
+//! streampod's integration tests, in one binary.
+//!
+//! Each module was once its own test binary. They share one so that the tree is built and
+//! linked once: 25 binaries of ~135 MB each filled the CI machine's disk. Tests that need
+//! the process to themselves (the environment) stay in binaries of their own beside this
+//! directory.
+
+mod support;
+
+mod auth_open;
+mod bad_request;
+mod cancel_and_teardown;
+mod client_auth;
+mod client_calls;
+mod client_connection;
+mod decoder_properties;
+mod exceptions;
+mod input_streams;
+mod keepalive;
+mod legacy_client;
+mod legacy_endpoints;
+mod limits_and_flow;
+mod message_bus;
+mod open_call;
+mod origin;
+mod panics;
+mod ping_pong;
+mod redis_cluster;
+mod revocation;
+mod server_frames;
+mod shutdown_and_leaks;
+mod value_types;
