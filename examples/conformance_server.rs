@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example conformance_server -- --bind 127.0.0.1:8080 \
-//!     [--ping-interval SECONDS] [--allowed-origin ORIGIN]... [--redis URL]
+//!     [--ping-interval SECONDS] [--allowed-origin ORIGIN]... [--auth-cookie NAME] [--redis URL]
 //! ```
 //! Prints `listening on ADDR` once it accepts connections. Its authentication handler is a
 //! test fixture (see `support/conformance.rs`): never use it for anything real.
@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 builder = builder.websocket_ping_interval(Duration::from_secs(secs));
             }
             "--allowed-origin" => origins.push(value()?),
+            "--auth-cookie" => builder = builder.auth_cookie(value()?),
             "--redis" => builder = builder.redis_url(value()?),
             other => return Err(format!("unknown argument {other}").into()),
         }

@@ -153,6 +153,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 args: vec![0x80],
                 inputs: vec![],
                 auth: None,
+                auth_mode: None,
             });
             callers[i % CALL_CONNECTIONS]
                 .send(WsMessage::Binary(open.encode()))

@@ -45,6 +45,12 @@ pub struct Config {
     /// in this list gets HTTP 403. Requests without `Origin` (non-browser clients) are
     /// always allowed. Default: no check.
     pub allowed_origins: Option<Vec<String>>,
+    /// The name of an auth cookie (Serverpod 4.0's cookie mode). If set, a call opened with
+    /// `am: "cookie"` and no `auth` value is authenticated with this cookie's value from the
+    /// WebSocket handshake. Requires [`Config::allowed_origins`]: a browser sends its cookies
+    /// with a WebSocket handshake made by any page, so only listed origins may use them.
+    /// Default: none (`am` is ignored).
+    pub auth_cookie: Option<String>,
     /// Messages a bus stream may fall behind before it loses the oldest (and is told so).
     /// Default 1,024: a burst of a second or two of a busy chat room, a few hundred KiB.
     pub bus_buffer: usize,
@@ -68,6 +74,7 @@ impl Default for Config {
             remembered_ended_calls: 256,
             websocket_ping_interval: Duration::from_secs(30),
             allowed_origins: None,
+            auth_cookie: None,
             bus_buffer: 1024,
             redis_url: None,
             workers: 1,

@@ -135,6 +135,7 @@ pub fn omsc(method: &str, cid: uuid::Uuid, inputs: &[&str]) -> Vec<u8> {
         args: vec![0x80],
         inputs: inputs.iter().map(|s| s.to_string()).collect(),
         auth: None,
+        auth_mode: None,
     })
     .encode()
 }

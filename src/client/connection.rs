@@ -24,6 +24,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::header::{HeaderValue, COOKIE};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
@@ -83,8 +85,20 @@ impl ConnectionHandle {
 }
 
 /// Opens the socket, sends `ping`, waits for the first frame, then starts the task.
-pub(crate) async fn connect(url: &str, config: &ClientConfig) -> Result<ConnectionHandle, Error> {
-    let (mut socket, _) = timeout(config.connect_timeout, connect_async(url))
+pub(crate) async fn connect(
+    url: &str,
+    config: &ClientConfig,
+    cookie: Option<&str>,
+) -> Result<ConnectionHandle, Error> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+    if let Some(cookie) = cookie {
+        let value =
+            HeaderValue::from_str(cookie).map_err(|e| Error::ConnectFailed(e.to_string()))?;
+        request.headers_mut().insert(COOKIE, value);
+    }
+    let (mut socket, _) = timeout(config.connect_timeout, connect_async(request))
         .await
         .map_err(|_| Error::ConnectTimedOut)?
         .map_err(|e| Error::ConnectFailed(e.to_string()))?;

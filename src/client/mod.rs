@@ -22,7 +22,7 @@ pub use legacy::{
 };
 
 use crate::error::StreamError;
-use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire};
+use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire, AUTH_MODE_COOKIE};
 use crate::server::WEBSOCKET_PATH;
 use call::OpenCallHandle;
 use connection::{CallOutput, Command, ConnectionHandle, InputSource, OpenReply};
@@ -123,6 +123,8 @@ struct ClientInner {
     url: String,
     config: ClientConfig,
     auth: Option<Arc<dyn AuthKeyProvider>>,
+    /// `name=value` of the auth cookie sent with the handshake, for cookie mode.
+    cookie: Option<String>,
     connection: Mutex<Slot>,
 }
 
@@ -144,6 +146,7 @@ impl Client {
             url: url.to_string(),
             config: ClientConfig::default(),
             auth: None,
+            cookie: None,
         }
     }
 
@@ -207,6 +210,8 @@ pub struct ClientBuilder {
     url: String,
     config: ClientConfig,
     auth: Option<Arc<dyn AuthKeyProvider>>,
+    /// The auth cookie's name and value.
+    cookie: Option<(String, String)>,
 }
 
 impl ClientBuilder {
@@ -222,13 +227,30 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client; fails only for a URL it cannot use.
+    /// Authenticates with an auth cookie (Serverpod 4.0's cookie mode, for a server built
+    /// with [`ServerBuilder::auth_cookie`](crate::ServerBuilder::auth_cookie)): the cookie
+    /// goes with the WebSocket handshake, and every call that carries no `auth` value asks
+    /// the server to use it (`am: "cookie"`). A key from [`ClientBuilder::auth_key`], when
+    /// it gives one, wins.
+    pub fn auth_cookie(mut self, name: &str, value: &str) -> Self {
+        self.cookie = Some((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Builds the client; fails for a URL it cannot use, or a cookie that cannot be sent
+    /// (a name with `=`, `;`, spaces or control characters, a value with `;`, `,`, spaces
+    /// or control characters).
     pub fn build(self) -> Result<Client, Error> {
+        let cookie = match &self.cookie {
+            Some((name, value)) => Some(cookie_pair(name, value)?),
+            None => None,
+        };
         Ok(Client {
             inner: Arc::new(ClientInner {
                 url: websocket_url(&self.url)?,
                 config: self.config,
                 auth: self.auth,
+                cookie,
                 connection: Mutex::new(Slot::Empty),
             }),
         })
@@ -250,8 +272,10 @@ impl ClientInner {
                 Slot::Connecting(attempt) => attempt.clone(),
                 _ => {
                     let (url, config) = (self.url.clone(), self.config.clone());
-                    let task =
-                        tokio::spawn(async move { connection::connect(&url, &config).await });
+                    let cookie = self.cookie.clone();
+                    let task = tokio::spawn(async move {
+                        connection::connect(&url, &config, cookie.as_deref()).await
+                    });
                     let attempt = async move {
                         task.await.unwrap_or_else(|e| {
                             Err(Error::ConnectFailed(format!("connect task failed: {e}")))
@@ -340,6 +364,8 @@ impl ClientInner {
                 args: call.args.clone(),
                 inputs: inputs.streams.iter().map(|(n, _)| n.to_string()).collect(),
                 auth: auth.clone(),
+                auth_mode: (auth.is_none() && self.cookie.is_some())
+                    .then(|| AUTH_MODE_COOKIE.to_string()),
             };
             let command = Command::Open {
                 open,
@@ -391,6 +417,25 @@ struct PendingCall {
 }
 
 /// Maps `http(s)://host/any/path` to `ws(s)://host/v1/websocket`.
+/// `name=value`, if a `Cookie` header can carry it (RFC 6265 §4.1.1, loosely: no separators
+/// in the name, none of `;`, `,`, `"`, `\`, spaces or controls in the value).
+fn cookie_pair(name: &str, value: &str) -> Result<String, Error> {
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+    let value_ok = value
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b";,\"\\".contains(&b));
+    if name_ok && value_ok {
+        Ok(format!("{name}={value}"))
+    } else {
+        Err(Error::ConnectFailed(format!(
+            "not a cookie that can be sent: {name:?}={value:?}"
+        )))
+    }
+}
+
 fn websocket_url(url: &str) -> Result<String, Error> {
     let (scheme, rest) = url
         .split_once("://")
@@ -413,7 +458,7 @@ fn websocket_url(url: &str) -> Result<String, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::websocket_url;
+    use super::{cookie_pair, websocket_url};
 
     #[test]
     fn url_path_is_replaced() {
@@ -430,5 +475,24 @@ mod tests {
             "ws://h:1/v1/websocket"
         );
         assert!(websocket_url("localhost:8080").is_err());
+    }
+
+    #[test]
+    fn only_cookies_a_header_can_carry_are_accepted() {
+        assert_eq!(cookie_pair("sp_auth", "a:b.c=").unwrap(), "sp_auth=a:b.c=");
+        assert_eq!(cookie_pair("sp", "").unwrap(), "sp=");
+        for (name, value) in [
+            ("", "v"),
+            ("a=b", "v"),
+            ("a b", "v"),
+            ("a;b", "v"),
+            ("a", "v;w"),
+            ("a", "v w"),
+            ("a", "v,w"),
+            ("a", "v\r\n"),
+            ("a", "é"),
+        ] {
+            assert!(cookie_pair(name, value).is_err(), "{name:?}={value:?}");
+        }
     }
 }

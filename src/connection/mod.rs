@@ -51,6 +51,9 @@ pub(crate) struct Connection {
     frames: FrameAssembler,
     keepalive: Keepalive,
     gate: Arc<OutboundGate>,
+    /// The handshake's auth cookie, when the server names one: the key of calls opened
+    /// with `am: "cookie"` and no `auth`.
+    cookie_key: Option<String>,
 }
 
 impl Connection {
@@ -63,6 +66,12 @@ impl Connection {
         let max = server.config.max_frame_size;
         let remembered = server.config.remembered_ended_calls;
         let gate = OutboundGate::new(server.config.max_outbound_bytes, server.counters.clone());
+        let cookie_key = server
+            .config
+            .auth_cookie
+            .as_deref()
+            .and_then(|name| req.cookie(name))
+            .map(|cookie| cookie.value().to_string());
         let conn = Connection {
             id: server.next_connection_id(),
             server,
@@ -73,6 +82,7 @@ impl Connection {
             frames: FrameAssembler::new(max),
             keepalive: Keepalive::default(),
             gate: gate.clone(),
+            cookie_key,
         };
         let mut response = ws::handshake(req)?;
         let output = ws::WebsocketContext::with_codec(

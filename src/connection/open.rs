@@ -3,7 +3,7 @@
 use super::Connection;
 use crate::call::{CallActor, CallInputs, CallParts};
 use crate::protocol::msgpack::Reader;
-use crate::protocol::{Message, OpenCall, OpenResponse, OpenResult, Target};
+use crate::protocol::{Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE};
 use crate::server::{
     check_access, unwrap_auth_value, AuthInfo, Denied, InputCredit, PrepareError, Server, Session,
     SessionParts,
@@ -34,11 +34,15 @@ impl Connection {
             );
             return self.answer(&open, OpenResult::InvalidArguments, ctx);
         }
-        // 2. The `auth` value must have the right shape; its key is unwrapped.
-        let key = match open.auth.as_deref().map(unwrap_auth_value) {
-            None => None,
-            Some(Some(key)) => Some(key),
-            Some(None) => return self.answer(&open, OpenResult::AuthenticationFailed, ctx),
+        // 2. The `auth` value must have the right shape; its key is unwrapped. Without one,
+        //    a call that asks for cookie mode uses the handshake's auth cookie.
+        let key = match (open.auth.as_deref(), open.auth_mode.as_deref()) {
+            (Some(value), _) => match unwrap_auth_value(value) {
+                Some(key) => Some(key),
+                None => return self.answer(&open, OpenResult::AuthenticationFailed, ctx),
+            },
+            (None, Some(AUTH_MODE_COOKIE)) => self.cookie_key.clone(),
+            (None, _) => None,
         };
         // 3. The endpoint must exist.
         if !self.server.endpoints.contains_key(open.endpoint.as_ref()) {

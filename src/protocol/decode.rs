@@ -212,6 +212,7 @@ struct Fields<'a> {
     args: Option<&'a [u8]>,
     inputs: Option<Vec<String>>,
     auth: Option<&'a str>,
+    auth_mode: Option<&'a str>,
     /// `o` of an `msm` or `ex` of an `msse`, split as it was read; the error is kept until
     /// the message is built, so that a missing `cid` is still reported first.
     wrapped: Option<Result<WrappedRef<'a>, String>>,
@@ -231,6 +232,7 @@ impl<'a> Fields<'a> {
             args: None,
             inputs: None,
             auth: None,
+            auth_mode: None,
             wrapped: None,
             res: None,
             reason: None,
@@ -258,6 +260,7 @@ impl<'a> Fields<'a> {
                 b"cid" => f.cid = Some(r.read_str_bytes().map_err(|e| f.invalid("cid", e))?),
                 b"p" => f.p = f.optional_string(r, "p")?,
                 b"auth" => f.auth = f.optional_string(r, "auth")?,
+                b"am" => f.auth_mode = f.optional_string(r, "am")?,
                 b"res" => f.res = Some(f.string(r, "res")?),
                 b"cr" => f.reason = Some(f.string(r, "cr")?),
                 b"req" => f.request = Some(f.string(r, "req")?),
@@ -305,6 +308,7 @@ impl<'a> Fields<'a> {
                     None => return Err(self.missing("is")),
                 },
                 auth: self.auth.map(str::to_owned),
+                auth_mode: self.auth_mode.map(str::to_owned),
             }),
             "omsr" => Message::OpenResponse(OpenResponse {
                 cid: self.cid()?,
@@ -459,6 +463,7 @@ mod tests {
             args: vec![0x80],
             inputs: vec!["stream".into()],
             auth: Some("Bearer 0".into()),
+            auth_mode: Some("cookie".into()),
         })
         .encode();
         for cut in 0..bytes.len() {

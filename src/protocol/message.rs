@@ -132,7 +132,14 @@ pub struct OpenCall {
     pub inputs: Vec<String>,
     /// `auth`: an `Authorization`-style value.
     pub auth: Option<String>,
+    /// `am`: the auth mode (Serverpod 4.0). [`AUTH_MODE_COOKIE`] lets the server take the
+    /// key from the handshake's auth cookie when `auth` is absent; other values mean
+    /// nothing, and are kept as sent.
+    pub auth_mode: Option<String>,
 }
+
+/// The `am` value that asks for the handshake's auth cookie (reference §7.1).
+pub const AUTH_MODE_COOKIE: &str = "cookie";
 
 /// `omsr`: the server answers an open.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +235,10 @@ impl Message {
         match self {
             Message::Ping | Message::Pong => {}
             Message::OpenCall(o) => {
-                write::map_len(out, 5 + u32::from(o.auth.is_some()));
+                write::map_len(
+                    out,
+                    5 + u32::from(o.auth.is_some()) + u32::from(o.auth_mode.is_some()),
+                );
                 entry_str(out, "en", &o.endpoint);
                 entry_str(out, "m", &o.method);
                 entry_cid(out, o.cid);
@@ -241,6 +251,9 @@ impl Message {
                 }
                 if let Some(auth) = &o.auth {
                     entry_str(out, "auth", auth);
+                }
+                if let Some(mode) = &o.auth_mode {
+                    entry_str(out, "am", mode);
                 }
             }
             Message::OpenResponse(r) => {
@@ -384,6 +397,16 @@ mod tests {
                 args,
                 inputs: vec!["stream".into()],
                 auth: Some("Bearer abc".into()),
+                auth_mode: Some(AUTH_MODE_COOKIE.into()),
+            }),
+            Message::OpenCall(OpenCall {
+                endpoint: "methodStreaming".into(),
+                method: "simpleStream".into(),
+                cid: target(None).cid,
+                args: vec![0x80],
+                inputs: vec![],
+                auth: None,
+                auth_mode: None,
             }),
             Message::OpenResponse(OpenResponse {
                 cid: target(None).cid,

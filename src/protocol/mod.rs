@@ -17,6 +17,8 @@ pub(crate) use dynamic::encode_exact;
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use legacy::LegacyMessage;
-pub use message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, ValueFrames};
+pub use message::{
+    CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, ValueFrames, AUTH_MODE_COOKIE,
+};
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};

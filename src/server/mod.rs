@@ -51,6 +51,7 @@ pub struct ServerBuilder {
     config: Config,
     ping_interval: Option<Duration>,
     allowed_origins: Option<Vec<String>>,
+    auth_cookie: Option<String>,
     redis_url: Option<String>,
     authentication: Option<AuthenticationHandler>,
     legacy: Vec<Legacy>,
@@ -77,7 +78,7 @@ impl ServerBuilder {
     }
 
     /// Replaces the settings. The builder's own setters (`websocket_ping_interval`,
-    /// `allowed_origins`) win over these, whatever the order of the calls.
+    /// `allowed_origins`, `auth_cookie`, `redis_url`) win over these, whatever the order of the calls.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -94,6 +95,13 @@ impl ServerBuilder {
     /// Only browsers from these origins may connect (see [`Config::allowed_origins`]).
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Lets calls opened with `am: "cookie"` authenticate with the handshake's cookie of
+    /// this name (see [`Config::auth_cookie`]). Needs [`ServerBuilder::allowed_origins`].
+    pub fn auth_cookie(mut self, name: impl Into<String>) -> Self {
+        self.auth_cookie = Some(name.into());
         self
     }
 
@@ -153,6 +161,17 @@ impl ServerBuilder {
         }
         if let Some(origins) = self.allowed_origins {
             self.config.allowed_origins = Some(origins);
+        }
+        if let Some(name) = self.auth_cookie {
+            self.config.auth_cookie = Some(name);
+        }
+        if self.config.auth_cookie.is_some() && self.config.allowed_origins.is_none() {
+            // As Serverpod's config does: without an origin check, any web page could open
+            // calls as the user whose browser visits it.
+            return Err(ConfigError::Invalid {
+                setting: "auth_cookie",
+                reason: "needs allowed_origins, or any web page could use the cookie",
+            });
         }
         if let Some(url) = self.redis_url.or_else(redis_url_from_env) {
             self.config.redis_url = Some(url);

@@ -106,6 +106,7 @@ fn valid_message() -> impl Strategy<Value = Message> {
                     args: vec![0x80],
                     inputs: vec!["stream".into()],
                     auth: Some(format!("Bearer {v}")),
+                    auth_mode: (v % 2 == 0).then(|| "cookie".into()),
                 }),
                 _ => Message::Exception {
                     target,

@@ -13,6 +13,7 @@ mod cancel_and_teardown;
 mod client_auth;
 mod client_calls;
 mod client_connection;
+mod cookie_auth;
 mod decoder_properties;
 mod exceptions;
 mod input_streams;

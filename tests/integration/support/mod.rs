@@ -311,7 +311,22 @@ impl RawSink {
 
 impl RawClient {
     pub async fn connect(server: &TestServer) -> Self {
-        let (ws, _) = connect_async(server.url()).await.expect("connect");
+        Self::connect_with_headers(server, &[]).await
+    }
+
+    /// Connects with extra handshake headers (`Cookie`, `Origin`).
+    pub async fn connect_with_headers(
+        server: &TestServer,
+        headers: &[(&'static str, &str)],
+    ) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = server.url().into_client_request().unwrap();
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .insert(*name, value.parse().expect("a header value"));
+        }
+        let (ws, _) = connect_async(request).await.expect("connect");
         let (sink, stream) = ws.split();
         RawClient {
             sink: Some(sink),
