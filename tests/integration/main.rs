@@ -26,6 +26,7 @@ mod open_call;
 mod origin;
 mod panics;
 mod ping_pong;
+mod random_sessions;
 mod redis_cluster;
 mod revocation;
 mod server_frames;
