@@ -3,8 +3,8 @@
 //! back (reference §4.3–§4.5, docs/PROTOCOL.md §4):
 //!
 //! - the connection stays open and every `omsc` gets exactly one `omsr`, first for its cid;
-//! - an opened call ends with exactly one `cmsc` without `p`, and nothing but input closes
-//!   follows it; each input is closed at most once;
+//! - an opened call ends with exactly one `cmsc` without `p`; after it comes at most the
+//!   close of an input still open at a cancel, and no value;
 //! - an echo returns a prefix of what was sent, in order, and all of it when the call ended
 //!   by itself; a counting stream sends 0, 1, 2, … and all ten when it ended by itself;
 //! - a value for a call that never opened is answered `cmsc(p, error)`, and nothing else is;
