@@ -416,7 +416,6 @@ struct PendingCall {
     args: Vec<u8>,
 }
 
-/// Maps `http(s)://host/any/path` to `ws(s)://host/v1/websocket`.
 /// `name=value`, if a `Cookie` header can carry it (RFC 6265 §4.1.1, loosely: no separators
 /// in the name, none of `;`, `,`, `"`, `\`, spaces or controls in the value).
 fn cookie_pair(name: &str, value: &str) -> Result<String, Error> {
@@ -436,6 +435,7 @@ fn cookie_pair(name: &str, value: &str) -> Result<String, Error> {
     }
 }
 
+/// Maps `http(s)://host/any/path` to `ws(s)://host/v1/websocket`.
 fn websocket_url(url: &str) -> Result<String, Error> {
     let (scheme, rest) = url
         .split_once("://")
