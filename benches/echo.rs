@@ -144,25 +144,6 @@ fn call_setup(c: &mut Criterion) {
     group.finish();
 }
 
-/// CPU time of every thread but this one (the client's): the servers, of which only the one
-/// being driven is busy.
-fn server_cpu() -> Duration {
-    let ticks = |path: &str| -> u64 {
-        let stat = std::fs::read_to_string(path).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        // utime and stime, the 14th and 15th fields of stat(5).
-        fields
-            .get(11..13)
-            .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
-    };
-    let ticks = ticks("/proc/self/stat").saturating_sub(ticks("/proc/thread-self/stat"));
-    // Clock ticks are 1/100 s on Linux.
-    Duration::from_millis(ticks * 10)
-}
-
 /// Opens `n` calls of `bench.first`, `in_flight` at a time: each open waits for `omsr` and the
 /// first value, then cancels and waits for the echoed close.
 async fn open_and_close(ws: &mut Ws, n: u64, in_flight: u64) -> Duration {

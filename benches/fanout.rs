@@ -50,6 +50,20 @@ fn fanout(c: &mut Criterion) {
             }
             connections
         });
+        // Server CPU per delivery, for docs/PERFORMANCE.md: the client reads all 100
+        // connections on this thread, so the time to the last delivery is partly its own.
+        let posts = 20_000 / subscribers as u64 + 20;
+        let before = server_cpu();
+        rt.block_on(post_and_receive(
+            server,
+            &mut connections,
+            subscribers,
+            posts,
+        ));
+        println!(
+            "fanout/{subscribers}: server CPU per delivery {:.2} µs",
+            (server_cpu() - before).as_secs_f64() * 1e6 / (posts * subscribers as u64) as f64
+        );
         group.throughput(Throughput::Elements(subscribers as u64));
         group.bench_with_input(
             BenchmarkId::new("post_to_last_delivery", subscribers),
@@ -58,19 +72,9 @@ fn fanout(c: &mut Criterion) {
                 b.iter_custom(|iters| {
                     rt.block_on(async {
                         let mut total = Duration::ZERO;
-                        for i in 0..iters {
+                        for _ in 0..iters {
                             let start = Instant::now();
-                            server
-                                .messages()
-                                .post_message("fanout", &(i as i64), Scope::Local)
-                                .await
-                                .unwrap();
-                            for (c, ws) in connections.iter_mut().enumerate() {
-                                let here = n / CONNECTIONS + usize::from(c < n % CONNECTIONS);
-                                for _ in 0..here {
-                                    next_binary(ws).await;
-                                }
-                            }
+                            post_and_receive(server, &mut connections, n, 1).await;
                             total += start.elapsed();
                         }
                         total
@@ -88,3 +92,25 @@ criterion_group! {
     targets = fanout
 }
 criterion_main!(benches);
+
+/// Posts `posts` messages and reads every delivery of each on every connection.
+async fn post_and_receive(
+    server: &streampod::Server,
+    connections: &mut [Ws],
+    subscribers: usize,
+    posts: u64,
+) {
+    for i in 0..posts {
+        server
+            .messages()
+            .post_message("fanout", &(i as i64), Scope::Local)
+            .await
+            .unwrap();
+        for (c, ws) in connections.iter_mut().enumerate() {
+            let here = subscribers / CONNECTIONS + usize::from(c < subscribers % CONNECTIONS);
+            for _ in 0..here {
+                next_binary(ws).await;
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@
 //! that it stops and sends nothing more.
 
 use super::inputs::CallInputs;
+use super::local_wakes::LocalWakes;
 use super::messages::{CallEnded, CancelCall, FromCall, Outbox, RefuseInput, Shutdown};
 use crate::connection::outbound::{Gated, OutboundGate};
 use crate::error::StreamError;
@@ -149,11 +150,12 @@ impl Actor for CallActor {
                 let output = AssertUnwindSafe(output).catch_unwind().map(|item| {
                     item.unwrap_or_else(|_| Err(StreamError::failed("method panicked")))
                 });
-                // Pulled only while the socket keeps up.
-                ctx.add_stream(Gated {
+                // Pulled only while the socket keeps up; woken through the arbiter's hub
+                // when the wake comes from another thread (see `local_wakes`).
+                ctx.add_stream(LocalWakes::new(Gated {
                     inner: output,
                     gate: self.gate.clone(),
-                });
+                }));
             }
             Err(_) => {
                 log::error!(

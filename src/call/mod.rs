@@ -3,6 +3,7 @@
 
 mod actor;
 mod inputs;
+mod local_wakes;
 pub(crate) mod messages;
 mod supervisor;
 

@@ -16,6 +16,7 @@ mod client_connection;
 mod cookie_auth;
 mod decoder_properties;
 mod exceptions;
+mod foreign_wakes;
 mod input_streams;
 mod keepalive;
 mod legacy_client;
