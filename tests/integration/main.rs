@@ -27,6 +27,7 @@ mod open_call;
 mod origin;
 mod panics;
 mod ping_pong;
+mod random_client_calls;
 mod random_sessions;
 mod redis_cluster;
 mod revocation;
