@@ -172,3 +172,63 @@ impl<S: futures::Stream + Unpin> futures::Stream for LocalWakes<S> {
         Pin::new(&mut this.inner).poll_next(&mut forwarded)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A waker that counts its wakes.
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn wake_from_another_thread(forward: &Arc<Forward>) {
+        let forward = forward.clone();
+        std::thread::spawn(move || Waker::from(forward).wake())
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn a_foreign_wake_arrives_through_the_hub_and_still_arrives_once_the_hub_is_gone() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let call = Waker::from(count.clone());
+        let system = actix::System::new();
+        let (forward, first_hub) = system.block_on(async {
+            let hub = Hub::current();
+            let forward = Arc::new(Forward {
+                call: AtomicWaker::new(),
+                hub: hub.clone(),
+            });
+            forward.call.register(&call);
+            wake_from_another_thread(&forward);
+            // The hub's task runs when this task lets it.
+            for _ in 0..1000 {
+                if count.0.load(Ordering::SeqCst) > 0 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            (forward, hub)
+        });
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken by the hub's task");
+
+        // The arbiter is gone, and its hub task with it: a wake goes straight through.
+        drop(system);
+        assert!(!first_hub.alive.load(Ordering::SeqCst));
+        forward.call.register(&call);
+        wake_from_another_thread(&forward);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2, "woken directly");
+
+        // A new arbiter on the same thread gets a hub of its own.
+        let system = actix::System::new();
+        let second_hub = system.block_on(async { Hub::current() });
+        assert!(!Arc::ptr_eq(&first_hub, &second_hub));
+        assert!(second_hub.alive.load(Ordering::SeqCst));
+    }
+}
