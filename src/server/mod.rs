@@ -78,7 +78,8 @@ impl ServerBuilder {
     }
 
     /// Replaces the settings. The builder's own setters (`websocket_ping_interval`,
-    /// `allowed_origins`, `auth_cookie`, `redis_url`) win over these, whatever the order of the calls.
+    /// `allowed_origins`, `auth_cookie`, `redis_url`) win over these, whatever the order of
+    /// the calls.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
