@@ -33,4 +33,5 @@ mod redis_cluster;
 mod revocation;
 mod server_frames;
 mod shutdown_and_leaks;
+mod two_workers;
 mod value_types;

@@ -1,0 +1,116 @@
+//! A server with two worker threads: connections land on both, and the bus reaches every
+//! subscriber on either, in posting order per poster, whether a message is posted from a
+//! call on one worker or from a thread outside the server.
+
+use crate::support::conformance::server_builder;
+use crate::support::*;
+use futures::StreamExt;
+use std::collections::HashSet;
+use streampod::bus::Scope;
+use streampod::client::{CallStream, Client, Inputs};
+use streampod::{Config, Endpoint, NoArgs};
+
+const CLIENTS: usize = 8;
+const POSTS: usize = 50;
+
+#[derive(serde::Serialize)]
+struct Channel {
+    channel: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct Post {
+    channel: &'static str,
+    text: String,
+    scope: &'static str,
+}
+
+#[tokio::test]
+async fn the_bus_reaches_subscribers_on_both_workers_in_order() {
+    // Which worker thread serves a call.
+    let whereami = Endpoint::new("whereami").future("thread", [], |_, _: NoArgs, ()| async {
+        Ok(std::thread::current()
+            .name()
+            .unwrap_or_default()
+            .to_string())
+    });
+    let server = TestServer::from_builder(server_builder().endpoint(whereami).config(Config {
+        workers: 2,
+        ..Config::default()
+    }));
+    let clients: Vec<Client> = (0..CLIENTS)
+        .map(|_| Client::new(&server.http_url()).unwrap())
+        .collect();
+    let mut subscriptions = Vec::new();
+    let mut threads = HashSet::new();
+    for client in &clients {
+        let subscription: CallStream<String> = client.stream(
+            "bus",
+            "subscribe",
+            Channel { channel: "room" },
+            Inputs::new(),
+        );
+        // Each subscriber reads the first 2 × POSTS messages in a task of its own.
+        subscriptions.push(tokio::spawn(
+            subscription.take(2 * POSTS).collect::<Vec<_>>(),
+        ));
+        let thread: String = client
+            .call("whereami", "thread", NoArgs {}, Inputs::new())
+            .await
+            .unwrap();
+        threads.insert(thread);
+    }
+    assert_eq!(threads.len(), 2, "connections on both workers: {threads:?}");
+    wait_until("every subscription in place", || {
+        server.server.messages().subscribers("room") == CLIENTS
+    })
+    .await;
+
+    // One poster is a call on client 0's worker, the other a thread outside the server.
+    let from_call = async {
+        for i in 0..POSTS {
+            let post = Post {
+                channel: "room",
+                text: format!("call {i}"),
+                scope: "local",
+            };
+            let posted: bool = clients[0]
+                .call("bus", "post", post, Inputs::new())
+                .await
+                .unwrap();
+            assert!(posted);
+        }
+    };
+    let bus = server.server.messages().clone();
+    let from_thread = std::thread::spawn(move || {
+        for i in 0..POSTS {
+            futures::executor::block_on(bus.post_message(
+                "room",
+                &format!("thread {i}"),
+                Scope::Local,
+            ))
+            .unwrap();
+        }
+    });
+    from_call.await;
+    from_thread.join().unwrap();
+
+    for (n, subscription) in subscriptions.into_iter().enumerate() {
+        let got: Vec<String> = tokio::time::timeout(PATIENCE, subscription)
+            .await
+            .unwrap_or_else(|_| panic!("subscriber {n} did not get every message"))
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        for poster in ["call", "thread"] {
+            let mine: Vec<&String> = got.iter().filter(|t| t.starts_with(poster)).collect();
+            let expected: Vec<String> = (0..POSTS).map(|i| format!("{poster} {i}")).collect();
+            assert_eq!(
+                mine,
+                expected.iter().collect::<Vec<_>>(),
+                "subscriber {n}, {poster}"
+            );
+        }
+    }
+}
