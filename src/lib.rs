@@ -12,8 +12,8 @@
 //!   [`InputStream`], [`Stats`], and mounting on an actix-web `App`.
 //! - `connection`: the connection actor, one per WebSocket and the only writer to it.
 //! - `call`: the call actor (one per call, owning the running method and its input
-//!   streams, which its connection feeds directly) and the supervisor that owns the calls of
-//!   one connection.
+//!   streams, which its connection feeds directly), the supervisor that owns the calls of
+//!   one connection, and the hub that gathers wakes of calls from other threads.
 //! - [`legacy`]: legacy streaming endpoints (`GET /websocket`): the endpoint actor with
 //!   per-session user objects, and the legacy connection.
 //! - [`client`]: the Rust client, for any tokio runtime, with a legacy client.
