@@ -58,6 +58,13 @@ fn cookie_client(server: &TestServer, value: &str) -> streampod::client::ClientB
     Client::builder(&server.http_url()).auth_cookie(COOKIE, value)
 }
 
+/// The user the signed-in endpoint sees.
+async fn who_am_i(client: &Client) -> Result<String, Error> {
+    client
+        .call(SIGNED_IN, "whoAmI", NoArgs {}, Inputs::new())
+        .await
+}
+
 #[tokio::test]
 async fn a_call_in_cookie_mode_is_authenticated_by_the_handshake_cookie() {
     let server = cookie_server();
@@ -68,11 +75,7 @@ async fn a_call_in_cookie_mode_is_authenticated_by_the_handshake_cookie() {
         "success"
     );
     let client = cookie_client(&server, "user:7:c1:").build().unwrap();
-    let me: String = client
-        .call(SIGNED_IN, "whoAmI", NoArgs {}, Inputs::new())
-        .await
-        .unwrap();
-    assert_eq!(me, "7");
+    assert_eq!(who_am_i(&client).await.unwrap(), "7");
 }
 
 #[tokio::test]
@@ -104,11 +107,7 @@ async fn an_auth_value_wins_over_the_cookie() {
         .auth_key(StaticAuthKey(bearer("8", "t", &[])))
         .build()
         .unwrap();
-    let me: String = client
-        .call(SIGNED_IN, "whoAmI", NoArgs {}, Inputs::new())
-        .await
-        .unwrap();
-    assert_eq!(me, "8");
+    assert_eq!(who_am_i(&client).await.unwrap(), "8");
 }
 
 #[tokio::test]
@@ -123,12 +122,8 @@ async fn cookie_mode_without_a_valid_cookie_is_unauthenticated() {
         open_result(&server, &other, None, Some("cookie")).await,
         "authenticationFailed"
     );
-    let err = cookie_client(&server, "not-a-user")
-        .build()
-        .unwrap()
-        .call::<String>(SIGNED_IN, "whoAmI", NoArgs {}, Inputs::new())
-        .await
-        .unwrap_err();
+    let client = cookie_client(&server, "not-a-user").build().unwrap();
+    let err = who_am_i(&client).await.unwrap_err();
     assert!(
         matches!(
             err,
