@@ -34,6 +34,12 @@
 //!   ╳ socket gone          stopped ── StopAll ─────▶ Shutdown ─────▶ drop method
 //! ```
 //!
+//! # Features
+//!
+//! - `tls` (off by default): the Rust clients speak `wss://`, through rustls with the ring
+//!   provider and Mozilla's roots; `ClientBuilder::add_root_certificate` adds others.
+//!   Server-side TLS is actix-web's own (`HttpServer::bind_rustls_0_23`).
+//!
 //! # Example
 //!
 //! ```

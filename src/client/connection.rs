@@ -8,6 +8,7 @@
 //! its caller connects afresh.
 
 use super::error::Error;
+use super::handshake::{Handshake, Socket};
 use super::outgoing::Outgoing;
 use super::pump::{InputItem, InputPump, INPUT_QUEUE};
 use super::ClientConfig;
@@ -24,13 +25,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::header::{HeaderValue, COOKIE};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
-
-pub(super) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// An input stream, erased to wrapped values.
 pub(crate) type InputSource = BoxStream<'static, Result<Dynamic, StreamError>>;
@@ -88,20 +84,9 @@ impl ConnectionHandle {
 pub(crate) async fn connect(
     url: &str,
     config: &ClientConfig,
-    cookie: Option<&str>,
+    handshake: &Handshake,
 ) -> Result<ConnectionHandle, Error> {
-    let mut request = url
-        .into_client_request()
-        .map_err(|e| Error::ConnectFailed(e.to_string()))?;
-    if let Some(cookie) = cookie {
-        let value =
-            HeaderValue::from_str(cookie).map_err(|e| Error::ConnectFailed(e.to_string()))?;
-        request.headers_mut().insert(COOKIE, value);
-    }
-    let (mut socket, _) = timeout(config.connect_timeout, connect_async(request))
-        .await
-        .map_err(|_| Error::ConnectTimedOut)?
-        .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+    let mut socket = handshake.open(url, config.connect_timeout).await?;
     socket
         .send(WsMessage::Binary(Message::Ping.encode()))
         .await

@@ -3,6 +3,7 @@
 
 use super::auth::AuthKeyProvider;
 use super::error::Error;
+use super::handshake::Handshake;
 use super::ClientConfig;
 use crate::protocol::{Dynamic, LegacyMessage, Wire};
 use crate::server::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
@@ -76,6 +77,7 @@ impl LegacyClient {
         config: ClientConfig,
     ) -> Result<Self, Error> {
         let base = super::websocket_url(url)?;
+        super::handshake::check_scheme(&base)?;
         let url = base.replace(crate::server::WEBSOCKET_PATH, LEGACY_WEBSOCKET_PATH);
         Ok(LegacyClient {
             inner: Arc::new(Inner {
@@ -140,10 +142,7 @@ impl LegacyClient {
 
     async fn connect(&self, url: &str) -> Result<(), Error> {
         let connect_timeout = self.inner.config.connect_timeout;
-        let (mut socket, _) = timeout(connect_timeout, tokio_tungstenite::connect_async(url))
-            .await
-            .map_err(|_| Error::ConnectTimedOut)?
-            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+        let mut socket = Handshake::default().open(url, connect_timeout).await?;
         socket
             .send(WsMessage::Binary(LegacyMessage::Ping.encode()))
             .await

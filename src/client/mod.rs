@@ -9,6 +9,7 @@ mod auth;
 mod call;
 mod connection;
 mod error;
+mod handshake;
 mod legacy;
 mod outgoing;
 mod pump;
@@ -123,8 +124,8 @@ struct ClientInner {
     url: String,
     config: ClientConfig,
     auth: Option<Arc<dyn AuthKeyProvider>>,
-    /// `name=value` of the auth cookie sent with the handshake, for cookie mode.
-    cookie: Option<String>,
+    /// The auth cookie and TLS settings of every handshake.
+    handshake: handshake::Handshake,
     connection: Mutex<Slot>,
 }
 
@@ -147,6 +148,8 @@ impl Client {
             config: ClientConfig::default(),
             auth: None,
             cookie: None,
+            #[cfg(feature = "tls")]
+            roots: Vec::new(),
         }
     }
 
@@ -212,6 +215,9 @@ pub struct ClientBuilder {
     auth: Option<Arc<dyn AuthKeyProvider>>,
     /// The auth cookie's name and value.
     cookie: Option<(String, String)>,
+    /// Extra trusted roots for `wss://`, DER.
+    #[cfg(feature = "tls")]
+    roots: Vec<Vec<u8>>,
 }
 
 impl ClientBuilder {
@@ -237,20 +243,35 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client; fails for a URL it cannot use, or a cookie that cannot be sent
-    /// (a name with `=`, `;`, spaces or control characters, a value with `;`, `,`, spaces
-    /// or control characters).
+    /// Trusts `der` (a DER-encoded certificate) as a root for `wss://`, besides Mozilla's
+    /// roots: for a private CA, or a self-signed test server.
+    #[cfg(feature = "tls")]
+    pub fn add_root_certificate(mut self, der: &[u8]) -> Self {
+        self.roots.push(der.to_vec());
+        self
+    }
+
+    /// Builds the client; fails for a URL it cannot use (`https`/`wss` need the `tls`
+    /// feature), a root certificate that does not parse, or a cookie that cannot be sent (a
+    /// name with `=`, `;`, spaces or control characters, a value with `;`, `,`, spaces or
+    /// control characters).
     pub fn build(self) -> Result<Client, Error> {
-        let cookie = match &self.cookie {
-            Some((name, value)) => Some(cookie_pair(name, value)?),
-            None => None,
+        let url = websocket_url(&self.url)?;
+        handshake::check_scheme(&url)?;
+        let handshake = handshake::Handshake {
+            cookie: match &self.cookie {
+                Some((name, value)) => Some(cookie_pair(name, value)?),
+                None => None,
+            },
+            #[cfg(feature = "tls")]
+            tls: Some(handshake::tls::config(&self.roots)?),
         };
         Ok(Client {
             inner: Arc::new(ClientInner {
-                url: websocket_url(&self.url)?,
+                url,
                 config: self.config,
                 auth: self.auth,
-                cookie,
+                handshake,
                 connection: Mutex::new(Slot::Empty),
             }),
         })
@@ -272,9 +293,9 @@ impl ClientInner {
                 Slot::Connecting(attempt) => attempt.clone(),
                 _ => {
                     let (url, config) = (self.url.clone(), self.config.clone());
-                    let cookie = self.cookie.clone();
+                    let handshake = self.handshake.clone();
                     let task = tokio::spawn(async move {
-                        connection::connect(&url, &config, cookie.as_deref()).await
+                        connection::connect(&url, &config, &handshake).await
                     });
                     let attempt = async move {
                         task.await.unwrap_or_else(|e| {
@@ -364,7 +385,7 @@ impl ClientInner {
                 args: call.args.clone(),
                 inputs: inputs.streams.iter().map(|(n, _)| n.to_string()).collect(),
                 auth: auth.clone(),
-                auth_mode: (auth.is_none() && self.cookie.is_some())
+                auth_mode: (auth.is_none() && self.handshake.cookie.is_some())
                     .then(|| AUTH_MODE_COOKIE.to_string()),
             };
             let command = Command::Open {

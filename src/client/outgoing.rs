@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::task::{Context, Poll};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-use super::connection::Socket;
+use super::handshake::Socket;
 
 /// Frames queued beyond this stop the socket task from taking new commands and input values
 /// until the socket takes some.

@@ -33,5 +33,7 @@ mod redis_cluster;
 mod revocation;
 mod server_frames;
 mod shutdown_and_leaks;
+#[cfg(feature = "tls")]
+mod tls;
 mod two_workers;
 mod value_types;

@@ -1,0 +1,117 @@
+//! The WebSocket handshake both clients make: the request (with the auth cookie, in cookie
+//! mode) and, with the `tls` feature, the TLS settings for `wss://`.
+
+use super::error::Error;
+use std::time::Duration;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::header::{HeaderValue, COOKIE};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A client's socket.
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What a client adds to its handshakes.
+#[derive(Clone, Default)]
+pub(crate) struct Handshake {
+    /// `name=value` of the auth cookie, for cookie mode.
+    pub(crate) cookie: Option<String>,
+    /// TLS settings for `wss://`; the built-in roots when `None`.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+impl Handshake {
+    /// Opens a WebSocket to `url` within `within`.
+    pub(crate) async fn open(&self, url: &str, within: Duration) -> Result<Socket, Error> {
+        let mut request = url
+            .into_client_request()
+            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+        if let Some(cookie) = &self.cookie {
+            let value =
+                HeaderValue::from_str(cookie).map_err(|e| Error::ConnectFailed(e.to_string()))?;
+            request.headers_mut().insert(COOKIE, value);
+        }
+        #[cfg(feature = "tls")]
+        let connecting = {
+            let tls = self.tls.clone().unwrap_or_else(tls::default_config);
+            tokio_tungstenite::connect_async_tls_with_config(
+                request,
+                None,
+                false,
+                Some(tokio_tungstenite::Connector::Rustls(tls)),
+            )
+        };
+        #[cfg(not(feature = "tls"))]
+        let connecting = tokio_tungstenite::connect_async(request);
+        let (socket, _) = timeout(within, connecting)
+            .await
+            .map_err(|_| Error::ConnectTimedOut)?
+            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+        Ok(socket)
+    }
+}
+
+/// Refuses a `wss://` URL in a build without TLS, with the reason, instead of a failure
+/// at the first call.
+pub(crate) fn check_scheme(url: &str) -> Result<(), Error> {
+    if cfg!(feature = "tls") || !url.starts_with("wss://") {
+        Ok(())
+    } else {
+        Err(Error::ConnectFailed(format!(
+            "{url}: wss:// needs streampod's `tls` feature"
+        )))
+    }
+}
+
+#[cfg(feature = "tls")]
+pub(crate) mod tls {
+    //! rustls with the ring provider, chosen explicitly so that a process where other crates
+    //! enable another provider does not make rustls refuse to pick one.
+
+    use super::Error;
+    use rustls::pki_types::CertificateDer;
+    use std::sync::{Arc, OnceLock};
+
+    /// Mozilla's roots (from `webpki-roots`) and `extra_roots` (DER certificates).
+    pub(crate) fn config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, Error> {
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for der in extra_roots {
+            roots
+                .add(CertificateDer::from(der.clone()))
+                .map_err(|e| Error::ConnectFailed(format!("invalid root certificate: {e}")))?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::ConnectFailed(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Arc::new(config))
+    }
+
+    /// The configuration with the built-in roots only, made once.
+    pub(crate) fn default_config() -> Arc<rustls::ClientConfig> {
+        static DEFAULT: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| config(&[]).expect("the built-in roots and ring's defaults are valid"))
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_scheme;
+
+    #[test]
+    fn wss_needs_the_tls_feature_and_says_so() {
+        assert!(check_scheme("ws://h:1/v1/websocket").is_ok());
+        let wss = check_scheme("wss://h:1/v1/websocket");
+        assert_eq!(wss.is_ok(), cfg!(feature = "tls"), "{wss:?}");
+        if let Err(e) = wss {
+            assert!(e.to_string().contains("`tls` feature"), "{e}");
+        }
+    }
+}
