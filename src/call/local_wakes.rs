@@ -12,6 +12,9 @@
 //! calls gathered so far from inside the arbiter. Those wakes are local, so every call
 //! runs before the connections they wake, and each connection writes its frames in one
 //! batch. A wake from the arbiter's own thread goes straight through, as before.
+//!
+//! The hub holds at most one waker per call: a call's waker is taken out when a wake is
+//! forwarded and registered again only when the call polls its stream.
 
 use futures::task::AtomicWaker;
 use std::cell::RefCell;
