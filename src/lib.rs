@@ -80,6 +80,7 @@ pub mod legacy;
 pub mod protocol;
 mod recent;
 mod server;
+mod sync;
 
 pub use config::{Config, ConfigError};
 pub use error::StreamError;

@@ -9,8 +9,9 @@
 use crate::error::StreamError;
 use crate::protocol::{CloseReason, Dynamic};
 use crate::server::{InputCredit, NamedSink};
+use crate::sync::lock;
 use futures::future::BoxFuture;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The open input streams of one call.
 pub(crate) struct CallInputs {
@@ -63,8 +64,7 @@ impl CallInputs {
     }
 
     fn open(&self) -> MutexGuard<'_, Open> {
-        // A sink never panics while the lock is held, but a poisoned table is still usable.
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.open)
     }
 
     /// The call's input queue, for waiting until it has room.

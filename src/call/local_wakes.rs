@@ -16,6 +16,7 @@
 //! The hub holds at most one waker per call: a call's waker is taken out when a wake is
 //! forwarded and registered again only when the call polls its stream.
 
+use crate::sync::lock;
 use futures::task::AtomicWaker;
 use std::cell::RefCell;
 use std::future::Future;
@@ -91,12 +92,6 @@ impl Hub {
             waker.wake();
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The hub's task on its arbiter: wakes, from inside the arbiter, every call queued since

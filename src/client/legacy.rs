@@ -7,6 +7,7 @@ use super::handshake::Handshake;
 use super::ClientConfig;
 use crate::protocol::{Dynamic, LegacyMessage, Wire};
 use crate::server::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
+use crate::sync::lock;
 use futures::{SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -289,10 +290,7 @@ impl LegacyEndpointRef {
     /// The endpoint's messages, from the first one not yet taken. Taking the stream again
     /// replaces the previous one (which then ends), as Serverpod's `resetStream` does.
     pub fn stream(&self) -> LegacyMessages {
-        let mut endpoints = match self.client.inner.endpoints.lock() {
-            Ok(e) => e,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut endpoints = lock(&self.client.inner.endpoints);
         let inbox = endpoints
             .entry(self.name.clone())
             .or_insert_with(Inbox::new);

@@ -4,6 +4,7 @@ use super::auth::AuthInfo;
 use super::Server;
 use crate::bus::{BusError, BusStream, ListenerId, Scope};
 use crate::protocol::{Dynamic, Wire};
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -27,7 +28,12 @@ struct SessionInner {
     server: Server,
     /// Bus listeners added through this session, removed when it closes.
     listeners: Mutex<Vec<(String, ListenerId)>>,
+    /// Run once when the session closes. The lock also covers setting `closed`, so a
+    /// listener added while the session closes either runs with the others or at once.
+    on_close: Mutex<Vec<CloseListener>>,
 }
+
+type CloseListener = Box<dyn FnOnce() + Send>;
 
 /// Everything a session is made of.
 pub(crate) struct SessionParts {
@@ -51,6 +57,7 @@ impl Session {
                 closed: watch::channel(false).0,
                 server: parts.server,
                 listeners: Mutex::new(Vec::new()),
+                on_close: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -90,6 +97,20 @@ impl Session {
         *self.inner.closed.borrow()
     }
 
+    /// Runs `listener` once when the call ends, for any reason (Serverpod's
+    /// `addWillCloseListener`): to release what the method holds outside its stream. On a
+    /// session that has already closed it runs at once. A listener that panics is logged and
+    /// does not stop the others.
+    pub fn on_close(&self, listener: impl FnOnce() + Send + 'static) {
+        let mut listeners = lock(&self.inner.on_close);
+        if *self.inner.closed.borrow() {
+            drop(listeners);
+            run_close_listener(Box::new(listener));
+        } else {
+            listeners.push(Box::new(listener));
+        }
+    }
+
     /// Completes when the call ends.
     pub async fn closed(&self) {
         let mut rx = self.inner.closed.subscribe();
@@ -104,7 +125,14 @@ impl Session {
     }
 
     pub(crate) fn close(&self) {
-        self.inner.closed.send_replace(true);
+        let on_close = {
+            let mut on_close = lock(&self.inner.on_close);
+            self.inner.closed.send_replace(true);
+            std::mem::take(&mut *on_close)
+        };
+        for listener in on_close {
+            run_close_listener(listener);
+        }
         let listeners = match self.inner.listeners.lock() {
             Ok(mut l) => std::mem::take(&mut *l),
             Err(_) => return,
@@ -112,6 +140,12 @@ impl Session {
         for (channel, id) in listeners {
             self.inner.server.messages().remove_listener(&channel, id);
         }
+    }
+}
+
+fn run_close_listener(listener: CloseListener) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(listener)).is_err() {
+        log::error!("a session's close listener panicked");
     }
 }
 
@@ -182,5 +216,45 @@ impl std::fmt::Debug for Session {
             .field("call_id", &self.inner.call_id)
             .field("auth", &self.inner.auth)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn session() -> Session {
+        Session::new(SessionParts {
+            connection_id: 1,
+            endpoint: "e".into(),
+            method: "m".into(),
+            call_id: Uuid::nil(),
+            auth: None,
+            server: Server::builder().build().unwrap(),
+        })
+    }
+
+    #[test]
+    fn close_listeners_run_once_each_even_after_a_panic_and_late_ones_at_once() {
+        let session = session();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = |runs: &Arc<AtomicUsize>| {
+            let runs = runs.clone();
+            move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        session.on_close(counter(&runs));
+        session.on_close(|| panic!("a listener that panics"));
+        session.on_close(counter(&runs));
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        session.close();
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        // Closing again runs nothing twice; a listener added now runs at once.
+        session.close();
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        session.on_close(counter(&runs));
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
     }
 }

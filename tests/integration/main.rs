@@ -32,6 +32,7 @@ mod random_sessions;
 mod redis_cluster;
 mod revocation;
 mod server_frames;
+mod session_close;
 mod shutdown_and_leaks;
 #[cfg(feature = "tls")]
 mod tls;
