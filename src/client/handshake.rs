@@ -12,13 +12,13 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// What a client adds to its handshakes.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Handshake {
     /// `name=value` of the auth cookie, for cookie mode.
     pub(crate) cookie: Option<String>,
-    /// TLS settings for `wss://`; the built-in roots when `None`.
+    /// TLS settings for `wss://`.
     #[cfg(feature = "tls")]
-    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    pub(crate) tls: std::sync::Arc<rustls::ClientConfig>,
 }
 
 impl Handshake {
@@ -33,15 +33,12 @@ impl Handshake {
             request.headers_mut().insert(COOKIE, value);
         }
         #[cfg(feature = "tls")]
-        let connecting = {
-            let tls = self.tls.clone().unwrap_or_else(tls::default_config);
-            tokio_tungstenite::connect_async_tls_with_config(
-                request,
-                None,
-                false,
-                Some(tokio_tungstenite::Connector::Rustls(tls)),
-            )
-        };
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            false,
+            Some(tokio_tungstenite::Connector::Rustls(self.tls.clone())),
+        );
         #[cfg(not(feature = "tls"))]
         let connecting = tokio_tungstenite::connect_async(request);
         let (socket, _) = timeout(within, connecting)
@@ -71,7 +68,7 @@ pub(crate) mod tls {
 
     use super::Error;
     use rustls::pki_types::CertificateDer;
-    use std::sync::{Arc, OnceLock};
+    use std::sync::Arc;
 
     /// Mozilla's roots (from `webpki-roots`) and `extra_roots` (DER certificates).
     pub(crate) fn config(extra_roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, Error> {
@@ -90,14 +87,6 @@ pub(crate) mod tls {
             .with_root_certificates(roots)
             .with_no_client_auth();
         Ok(Arc::new(config))
-    }
-
-    /// The configuration with the built-in roots only, made once.
-    pub(crate) fn default_config() -> Arc<rustls::ClientConfig> {
-        static DEFAULT: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-        DEFAULT
-            .get_or_init(|| config(&[]).expect("the built-in roots and ring's defaults are valid"))
-            .clone()
     }
 }
 

@@ -43,6 +43,7 @@ pub struct LegacyClient {
 struct Inner {
     url: String,
     config: ClientConfig,
+    handshake: Handshake,
     auth: Option<Arc<dyn AuthKeyProvider>>,
     status: watch::Sender<ConnectionStatus>,
     listeners: Mutex<Vec<(u64, Listener)>>,
@@ -80,10 +81,16 @@ impl LegacyClient {
         let base = super::websocket_url(url)?;
         super::handshake::check_scheme(&base)?;
         let url = base.replace(crate::server::WEBSOCKET_PATH, LEGACY_WEBSOCKET_PATH);
+        let handshake = Handshake {
+            cookie: None,
+            #[cfg(feature = "tls")]
+            tls: super::handshake::tls::config(&config.root_certificates)?,
+        };
         Ok(LegacyClient {
             inner: Arc::new(Inner {
                 url,
                 config,
+                handshake,
                 auth,
                 status: watch::channel(ConnectionStatus::Disconnected).0,
                 listeners: Mutex::new(Vec::new()),
@@ -143,7 +150,7 @@ impl LegacyClient {
 
     async fn connect(&self, url: &str) -> Result<(), Error> {
         let connect_timeout = self.inner.config.connect_timeout;
-        let mut socket = Handshake::default().open(url, connect_timeout).await?;
+        let mut socket = self.inner.handshake.open(url, connect_timeout).await?;
         socket
             .send(WsMessage::Binary(LegacyMessage::Ping.encode()))
             .await

@@ -45,6 +45,10 @@ pub struct ClientConfig {
     pub ping_interval: Duration,
     /// Time without any frame after which every call fails. Default 40 s.
     pub idle_timeout: Duration,
+    /// Roots to trust for `wss://` besides Mozilla's, as DER certificates: a private CA,
+    /// or a self-signed server. Default none. (`wss://` needs the `tls` feature; without
+    /// it there is nothing to trust them for.)
+    pub root_certificates: Vec<Vec<u8>>,
 }
 
 impl Default for ClientConfig {
@@ -53,6 +57,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(40),
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -244,7 +249,8 @@ impl ClientBuilder {
     }
 
     /// Trusts `der` (a DER-encoded certificate) as a root for `wss://`, besides Mozilla's
-    /// roots: for a private CA, or a self-signed test server.
+    /// roots and [`ClientConfig::root_certificates`]: for a private CA, or a self-signed
+    /// server.
     #[cfg(feature = "tls")]
     pub fn add_root_certificate(mut self, der: &[u8]) -> Self {
         self.roots.push(der.to_vec());
@@ -264,7 +270,9 @@ impl ClientBuilder {
                 None => None,
             },
             #[cfg(feature = "tls")]
-            tls: Some(handshake::tls::config(&self.roots)?),
+            tls: handshake::tls::config(
+                &[&self.config.root_certificates[..], &self.roots[..]].concat(),
+            )?,
         };
         Ok(Client {
             inner: Arc::new(ClientInner {

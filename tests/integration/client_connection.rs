@@ -19,6 +19,7 @@ fn fast(connect_ms: u64, ping_ms: u64, idle_ms: u64) -> ClientConfig {
         connect_timeout: Duration::from_millis(connect_ms),
         ping_interval: Duration::from_millis(ping_ms),
         idle_timeout: Duration::from_millis(idle_ms),
+        ..ClientConfig::default()
     }
 }
 

@@ -8,7 +8,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use streampod::client::{Client, Error, Inputs};
+use streampod::client::{Client, ClientConfig, ConnectionStatus, Error, Inputs, LegacyClient};
 use streampod::NoArgs;
 
 /// A self-signed certificate for `localhost` and 127.0.0.1, valid until 2126.
@@ -126,4 +126,21 @@ fn a_root_that_is_not_a_certificate_fails_the_build() {
         .add_root_certificate(b"not a certificate")
         .build();
     assert!(matches!(built, Err(Error::ConnectFailed(_))));
+}
+
+#[tokio::test]
+async fn the_legacy_client_connects_over_wss_with_roots_from_its_config() {
+    let server = TlsServer::start();
+    let config = ClientConfig {
+        root_certificates: vec![cert_der()],
+        ..ClientConfig::default()
+    };
+    let legacy = LegacyClient::with_config(&server.url(), None, config).unwrap();
+    legacy.open_streaming_connection().await.unwrap();
+    assert_eq!(legacy.status(), ConnectionStatus::Connected);
+    let untrusting = LegacyClient::new(&server.url(), None).unwrap();
+    assert!(matches!(
+        untrusting.open_streaming_connection().await,
+        Err(Error::ConnectFailed(_))
+    ));
 }
