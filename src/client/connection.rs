@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use uuid::Uuid;
 
 /// An input stream, erased to wrapped values.
@@ -86,7 +86,9 @@ pub(crate) async fn connect(
     config: &ClientConfig,
     handshake: &Handshake,
 ) -> Result<ConnectionHandle, Error> {
-    let mut socket = handshake.open(url, config.connect_timeout).await?;
+    let mut socket = handshake
+        .open(url, config.connect_timeout, config.max_message_size)
+        .await?;
     socket
         .send(WsMessage::Binary(Message::Ping.encode()))
         .await
@@ -213,6 +215,9 @@ impl SocketTask {
                         last_frame = Instant::now();
                         self.on_frame(frame).await.err()
                     }
+                    Some(Err(WsError::Capacity(e))) => Some(Stop::Fail(Error::Protocol(
+                        format!("the server sent more than the client accepts: {e}"),
+                    ))),
                     Some(Err(e)) => {
                         log::debug!("method stream socket error: {e}");
                         Some(Stop::Fail(Error::ConnectionClosed))

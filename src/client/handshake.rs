@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::{HeaderValue, COOKIE};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A client's socket.
@@ -22,8 +23,14 @@ pub(crate) struct Handshake {
 }
 
 impl Handshake {
-    /// Opens a WebSocket to `url` within `within`.
-    pub(crate) async fn open(&self, url: &str, within: Duration) -> Result<Socket, Error> {
+    /// Opens a WebSocket to `url` within `within`, accepting messages of up to
+    /// `max_message` bytes.
+    pub(crate) async fn open(
+        &self,
+        url: &str,
+        within: Duration,
+        max_message: usize,
+    ) -> Result<Socket, Error> {
         let mut request = url
             .into_client_request()
             .map_err(|e| Error::ConnectFailed(e.to_string()))?;
@@ -32,15 +39,20 @@ impl Handshake {
                 HeaderValue::from_str(cookie).map_err(|e| Error::ConnectFailed(e.to_string()))?;
             request.headers_mut().insert(COOKIE, value);
         }
+        let limits = WebSocketConfig {
+            max_message_size: Some(max_message),
+            max_frame_size: Some(max_message),
+            ..WebSocketConfig::default()
+        };
         #[cfg(feature = "tls")]
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
-            None,
+            Some(limits),
             false,
             Some(tokio_tungstenite::Connector::Rustls(self.tls.clone())),
         );
         #[cfg(not(feature = "tls"))]
-        let connecting = tokio_tungstenite::connect_async(request);
+        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(limits), false);
         let (socket, _) = timeout(within, connecting)
             .await
             .map_err(|_| Error::ConnectTimedOut)?

@@ -150,7 +150,12 @@ impl LegacyClient {
 
     async fn connect(&self, url: &str) -> Result<(), Error> {
         let connect_timeout = self.inner.config.connect_timeout;
-        let mut socket = self.inner.handshake.open(url, connect_timeout).await?;
+        let max_message = self.inner.config.max_message_size;
+        let mut socket = self
+            .inner
+            .handshake
+            .open(url, connect_timeout, max_message)
+            .await?;
         socket
             .send(WsMessage::Binary(LegacyMessage::Ping.encode()))
             .await

@@ -45,6 +45,11 @@ pub struct ClientConfig {
     pub ping_interval: Duration,
     /// Time without any frame after which every call fails. Default 40 s.
     pub idle_timeout: Duration,
+    /// Largest message the client accepts from the server; a larger one fails every call on
+    /// the socket with [`Error::Protocol`] and closes it. Default 16 MiB: far above any sane
+    /// stream value (the server's own default for what clients send is 1 MiB), small enough
+    /// that a broken or hostile server cannot make the client hold much per value.
+    pub max_message_size: usize,
     /// Roots to trust for `wss://` besides Mozilla's, as DER certificates: a private CA,
     /// or a self-signed server. Default none. (`wss://` needs the `tls` feature; without
     /// it there is nothing to trust them for.)
@@ -57,6 +62,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(40),
+            max_message_size: 16 << 20,
             root_certificates: Vec::new(),
         }
     }

@@ -327,3 +327,40 @@ async fn a_client_pulls_its_input_only_as_fast_as_its_connection_sends() {
     }
     opened.abort();
 }
+
+#[tokio::test]
+async fn a_value_over_the_clients_limit_fails_its_socket_and_the_next_call_gets_a_new_one() {
+    #[derive(serde::Deserialize)]
+    struct Size {
+        bytes: usize,
+    }
+    #[derive(serde::Serialize)]
+    struct Ask {
+        bytes: usize,
+    }
+    let big = Endpoint::new("big").stream("bytes", [], |_, a: Size, ()| {
+        futures::stream::once(async move { Ok(streampod::ByteData(vec![7u8; a.bytes])) })
+    });
+    let server = TestServer::from_builder(server_builder().endpoint(big));
+    let config = streampod::client::ClientConfig {
+        max_message_size: 64 * 1024,
+        ..Default::default()
+    };
+    let client = Client::with_config(&server.http_url(), config).unwrap();
+    let fetch = |bytes: usize| {
+        client
+            .stream::<streampod::ByteData>("big", "bytes", Ask { bytes }, Inputs::new())
+            .collect::<Vec<_>>()
+    };
+    let over = fetch(100 * 1024).await;
+    assert!(
+        matches!(over.as_slice(), [Err(streampod::client::Error::Protocol(why))] if why.contains("more than the client accepts")),
+        "{over:?}"
+    );
+    let under = fetch(32 * 1024).await;
+    assert!(
+        matches!(under.as_slice(), [Ok(v)] if v.0.len() == 32 * 1024),
+        "{} items",
+        under.len()
+    );
+}
