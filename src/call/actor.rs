@@ -30,6 +30,9 @@ pub(crate) struct CallActor {
     prepared: Option<Prepared>,
     /// The call's input streams, which the connection feeds directly.
     inputs: Arc<CallInputs>,
+    /// The call has input streams (they only ever go away): without any, there is nothing
+    /// to look for before each value.
+    has_inputs: bool,
     connection: Outbox,
     supervisor: Recipient<CallEnded>,
     counters: Arc<Counters>,
@@ -63,6 +66,7 @@ impl CallActor {
             target: parts.target,
             session: parts.session,
             prepared: Some(parts.prepared),
+            has_inputs: parts.inputs.has_inputs(),
             inputs: parts.inputs,
             connection: parts.connection,
             supervisor: parts.supervisor,
@@ -99,6 +103,9 @@ impl CallActor {
 
     /// Reports inputs the method has dropped (`cmsc(p, done)`) and forgets them.
     fn close_dropped_inputs(&mut self) {
+        if !self.has_inputs {
+            return;
+        }
         for name in self.inputs.forget_dropped() {
             self.close_frame(self.target.input(&name), CloseReason::Done);
         }

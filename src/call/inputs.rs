@@ -116,6 +116,11 @@ impl CallInputs {
         self.open().remove(param).is_some()
     }
 
+    /// True while any input is open.
+    pub(crate) fn has_inputs(&self) -> bool {
+        !self.open().sinks.is_empty()
+    }
+
     /// Forgets every input the method has dropped; returns their names.
     pub(crate) fn forget_dropped(&self) -> Vec<Arc<str>> {
         let mut open = self.open();
