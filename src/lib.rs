@@ -13,7 +13,8 @@
 //! - `connection`: the connection actor, one per WebSocket and the only writer to it.
 //! - `call`: the call actor (one per call, owning the running method and its input
 //!   streams, which its connection feeds directly), the supervisor that owns the calls of
-//!   one connection, and the hub that gathers wakes of calls from other threads.
+//!   one connection, the hub that gathers wakes of calls from other threads, and the call
+//!   log (one line per ended call under [`CALL_LOG_TARGET`]).
 //! - [`legacy`]: legacy streaming endpoints (`GET /websocket`): the endpoint actor with
 //!   per-session user objects, and the legacy connection.
 //! - [`client`]: the Rust client, for any tokio runtime, with a legacy client.
@@ -82,6 +83,7 @@ mod recent;
 mod server;
 mod sync;
 
+pub use call::CALL_LOG_TARGET;
 pub use config::{Config, ConfigError};
 pub use error::StreamError;
 pub use protocol::{BigInt, ByteData, DateTime, Dynamic, Wire};

@@ -7,6 +7,7 @@
 //! `msm`* then (`msse`) then the final `cmsc`, then `cmsc(p)` for inputs still open. After
 //! that it stops and sends nothing more.
 
+use super::call_log::{CallRecord, Ending};
 use super::inputs::CallInputs;
 use super::local_wakes::LocalWakes;
 use super::messages::{CallEnded, CancelCall, FromCall, Outbox, RefuseInput, Shutdown};
@@ -44,6 +45,8 @@ pub(crate) struct CallActor {
     ended: bool,
     /// The method ran to its end (as opposed to being dropped early).
     method_finished: bool,
+    /// For the call log.
+    record: CallRecord,
 }
 
 /// Everything a call starts with.
@@ -75,6 +78,7 @@ impl CallActor {
             gate: parts.gate,
             ended: false,
             method_finished: false,
+            record: CallRecord::new(),
         }
     }
 
@@ -89,7 +93,8 @@ impl CallActor {
     }
 
     /// Sends one value on the call's return stream.
-    fn send_value(&self, value: &Dynamic) {
+    fn send_value(&mut self, value: &Dynamic) {
+        self.record.values_sent += 1;
         let Ok(frame) = encode_exact(|buf| {
             self.frames.encode_into(value, buf);
             Ok::<(), Infallible>(())
@@ -112,10 +117,17 @@ impl CallActor {
     }
 
     /// Sends the call's final frames and stops.
-    fn end(&mut self, reason: CloseReason, exception: Option<Dynamic>, ctx: &mut Context<Self>) {
+    fn end(
+        &mut self,
+        ending: Ending,
+        reason: CloseReason,
+        exception: Option<Dynamic>,
+        ctx: &mut Context<Self>,
+    ) {
         if self.ended {
             return;
         }
+        self.record.ending = ending;
         if let Some(exception) = exception {
             self.send(Message::Exception {
                 target: self.target.call(),
@@ -171,12 +183,13 @@ impl Actor for CallActor {
                     self.target.method
                 );
                 self.method_finished = true;
-                self.end(CloseReason::Error, None, ctx);
+                self.end(Ending::Failed, CloseReason::Error, None, ctx);
             }
         }
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        self.record.log(&self.target, &self.session);
         self.inputs.shut();
         self.revocation = None;
         self.session.close();
@@ -202,7 +215,7 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
                 self.method_finished = true;
                 match error {
                     StreamError::Exception(exception) => {
-                        self.end(CloseReason::Error, Some(exception), ctx)
+                        self.end(Ending::Failed, CloseReason::Error, Some(exception), ctx)
                     }
                     StreamError::Failed(message) => {
                         log::warn!(
@@ -210,7 +223,7 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
                             self.target.endpoint,
                             self.target.method
                         );
-                        self.end(CloseReason::Error, None, ctx)
+                        self.end(Ending::Failed, CloseReason::Error, None, ctx)
                     }
                 }
             }
@@ -219,7 +232,7 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.method_finished = true;
-        self.end(CloseReason::Done, None, ctx);
+        self.end(Ending::Done, CloseReason::Done, None, ctx);
     }
 }
 
@@ -237,7 +250,7 @@ impl Handler<RefuseInput> for CallActor {
 impl Handler<CancelCall> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: CancelCall, ctx: &mut Context<Self>) {
-        self.end(msg.reason, None, ctx);
+        self.end(Ending::Cancelled(msg.reason), msg.reason, None, ctx);
     }
 }
 
@@ -257,6 +270,6 @@ impl Handler<Revoke> for CallActor {
             self.target.endpoint,
             self.target.method
         );
-        self.end(CloseReason::Error, None, ctx);
+        self.end(Ending::Revoked, CloseReason::Error, None, ctx);
     }
 }

@@ -9,6 +9,7 @@ mod support;
 
 mod auth_open;
 mod bad_request;
+mod call_log;
 mod cancel_and_teardown;
 mod client_auth;
 mod client_calls;
