@@ -414,7 +414,7 @@ impl RunningServer {
     /// calling thread (from async code, run it with `spawn_blocking`).
     pub fn shutdown(mut self, deadline: std::time::Duration) -> bool {
         let until = std::time::Instant::now() + deadline;
-        futures::executor::block_on(self.handle.pause());
+        futures::executor::block_on(tokio::task::unconstrained(self.handle.pause()));
         self.server.close_all_connections();
         let mut clean = false;
         while std::time::Instant::now() < until {
@@ -431,8 +431,10 @@ impl RunningServer {
     fn stop_inner(&mut self) {
         if let Some(thread) = self.thread.take() {
             let handle = self.handle.clone();
-            // `stop` returns a future that needs no particular runtime to be driven.
-            futures::executor::block_on(handle.stop(false));
+            // `stop` returns a future that needs no particular runtime to be driven. It waits
+            // on a tokio channel: from inside a tokio task whose cooperative budget is spent,
+            // that poll would return `Pending` and wake itself forever, so it runs unbudgeted.
+            futures::executor::block_on(tokio::task::unconstrained(handle.stop(false)));
             let _ = thread.join();
         }
     }

@@ -161,3 +161,37 @@ async fn shutdown_closes_everything_within_its_deadline() {
 struct Delay {
     delay: u64,
 }
+
+/// Dropping a running server from async code whose cooperative budget is spent (a task that
+/// has just taken many ready items) used to spin forever: the stop waited on a tokio
+/// channel, whose poll saw the spent budget, returned `Pending` and woke itself at once.
+#[test]
+fn dropping_a_server_in_async_code_with_its_budget_spent_returns() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let server = TestServer::start();
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            for i in 0..1_000 {
+                tx.send(i).unwrap();
+            }
+            // Take ready items until tokio's budget for this poll is spent, then drop the
+            // server within the same poll.
+            let mut server = Some(server);
+            std::future::poll_fn(|cx| {
+                while rx.poll_recv(cx).is_ready() {}
+                drop(server.take());
+                std::task::Poll::Ready(())
+            })
+            .await;
+        });
+        let _ = done_tx.send(());
+    });
+    done_rx
+        .recv_timeout(PATIENCE)
+        .expect("dropping the server returned");
+}

@@ -70,7 +70,9 @@ impl TlsServer {
 
 impl Drop for TlsServer {
     fn drop(&mut self) {
-        futures::executor::block_on(self.handle.stop(false));
+        // Unbudgeted, as `RunningServer` does: dropped inside a tokio task, the stop could
+        // otherwise spin on a spent cooperative budget.
+        futures::executor::block_on(tokio::task::unconstrained(self.handle.stop(false)));
     }
 }
 
