@@ -8,7 +8,8 @@
 //! - an echo returns a prefix of what was sent, in order, and all of it when the call ended
 //!   by itself; a counting stream sends 0, 1, 2, … and all ten when it ended by itself;
 //! - a value for a call that never opened is answered `cmsc(p, error)`, and nothing else is;
-//! - after the connection closes, the server holds no call, input or byte for it.
+//! - after the connection closes, the server holds no call, input or byte for it, also
+//!   when the client drops it in the middle of a session without reading anything.
 
 use crate::support::*;
 use proptest::prelude::*;
@@ -127,15 +128,21 @@ fn value_frame(method: Method, cid: &str, value: Value) -> Vec<u8> {
     )
 }
 
-async fn run_session(ops: Vec<Op>) {
-    let server = TestServer::start();
-    let (mut sink, mut raw) = RawClient::connect(&server).await.split();
+/// The frames a session sends, and what it did to each call.
+struct Plan {
+    frames: Vec<Vec<u8>>,
+    sent: Vec<Sent>,
+    pings: usize,
+    strays_to_unopened: usize,
+}
+
+/// Turns `ops` into frames, decided up front.
+fn plan(ops: &[Op]) -> Plan {
     let mut sent: Vec<Sent> = Vec::new();
     let mut pings = 0usize;
     let mut strays_to_unopened = 0usize;
-    // The frames to send, decided up front; the server's answers are read meanwhile.
     let mut frames = Vec::new();
-    for op in &ops {
+    for op in ops {
         // Which call an op names; with no call opened yet, the first cid, never opened.
         let pick = |call: usize, sent: &Vec<Sent>| {
             if sent.is_empty() {
@@ -224,7 +231,24 @@ async fn run_session(ops: Vec<Op>) {
     }
     frames.push(ping());
     pings += 1;
+    Plan {
+        frames,
+        sent,
+        pings,
+        strays_to_unopened,
+    }
+}
 
+async fn run_session(ops: Vec<Op>) {
+    let server = TestServer::start();
+    let (mut sink, mut raw) = RawClient::connect(&server).await.split();
+    let Plan {
+        frames,
+        sent,
+        pings,
+        strays_to_unopened,
+    } = plan(&ops);
+    // The server's answers are read while the frames go out.
     let writer = tokio::spawn(async move {
         for f in frames {
             sink.send(f).await.expect("send");
@@ -387,4 +411,35 @@ proptest! {
             .unwrap()
             .block_on(run_session(ops));
     }
+
+    #[test]
+    fn sessions_cut_short_leave_nothing_behind(
+        ops in proptest::collection::vec(op(), 1..40),
+        keep in 0usize..45,
+    ) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(cut_short(ops, keep));
+    }
+}
+
+/// Sends the first `keep` frames of a session and drops the TCP connection without reading
+/// a thing: whatever was in flight (opens, inputs, cancels), the server lets go of it all.
+async fn cut_short(ops: Vec<Op>, keep: usize) {
+    let server = TestServer::start();
+    let mut raw = RawClient::connect(&server).await;
+    for frame in plan(&ops).frames.into_iter().take(keep) {
+        raw.send(frame).await;
+    }
+    raw.drop_tcp();
+    server
+        .wait_for_stats("nothing held after the drop", |s| {
+            s.open_connections == 0
+                && s.open_calls == 0
+                && s.queued_inputs == 0
+                && s.outbound_queued_bytes == 0
+        })
+        .await;
 }
