@@ -216,8 +216,8 @@ async fn run_mix(calls: Vec<Call>, close_after: Option<usize>) {
 
 proptest! {
     // 32 mixes of up to 6 calls per property, about a second in all (600 of the first and
-    // 500 of the second passed once; in 500 cases of the second, the close cut calls short
-    // mid-stream in about half the calls that were still open).
+    // 500 of the second passed once; in those 500, the close cut calls short hundreds of
+    // times, before their first value or mid-stream).
     #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
