@@ -29,6 +29,7 @@ mod origin;
 mod panics;
 mod ping_pong;
 mod random_client_calls;
+mod random_legacy;
 mod random_sessions;
 mod redis_cluster;
 mod revocation;
