@@ -218,7 +218,7 @@ proptest! {
     // 32 mixes of up to 6 calls per property, about a second in all (600 of the first and
     // 500 of the second passed once; in those 500, the close cut calls short hundreds of
     // times, before their first value or mid-stream).
-    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, max_shrink_time: SHRINK_MS, ..ProptestConfig::default() })]
 
     #[test]
     fn concurrent_calls_on_one_client_each_get_exactly_their_values(

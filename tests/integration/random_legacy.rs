@@ -182,7 +182,7 @@ async fn run(start: Who, ops: Vec<Op>) {
 
 proptest! {
     // 32 sessions of up to 40 frames, about 1.5 s (400 passed once, in 18 s).
-    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, max_shrink_time: SHRINK_MS, ..ProptestConfig::default() })]
 
     #[test]
     fn legacy_sessions_follow_their_access(

@@ -401,7 +401,7 @@ fn check_call(sent: &Sent, frames: &[Frame]) -> Result<(), String> {
 proptest! {
     // Each case runs a server and a session of up to 40 frames: 64 cases take about a
     // second (1,000 passed once, in 14 s).
-    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, max_shrink_time: SHRINK_MS, ..ProptestConfig::default() })]
 
     #[test]
     fn random_sessions_follow_the_protocol(ops in proptest::collection::vec(op(), 1..40)) {

@@ -23,6 +23,11 @@ pub const ENDPOINT: &str = "methodStreaming";
 /// How long any single expected event may take before a test fails.
 pub const PATIENCE: Duration = Duration::from_secs(5);
 
+/// How long a failing property over live connections may spend shrinking its input, in
+/// milliseconds: a failing case can take `PATIENCE` to fail, so unbounded shrinking would
+/// run for many minutes before reporting.
+pub const SHRINK_MS: u32 = 30_000;
+
 /// A server on a free loopback port.
 pub struct TestServer {
     pub server: Server,
