@@ -30,6 +30,7 @@ mod panics;
 mod ping_pong;
 mod random_client_calls;
 mod random_legacy;
+mod random_revocation;
 mod random_sessions;
 mod redis_cluster;
 mod revocation;
