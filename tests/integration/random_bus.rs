@@ -59,6 +59,20 @@ struct Subscriber {
     got: Vec<Seen>,
 }
 
+impl Subscriber {
+    /// Unsubscribes (once), keeping what it received.
+    fn leave(&mut self, bus: &streampod::bus::MessageBus) {
+        match self.subscription.take() {
+            Some(Subscription::Stream(mut stream)) => drain(&mut stream, &mut self.got),
+            Some(Subscription::Listener(id, seen)) => {
+                bus.remove_listener(CHANNELS[self.channel], id);
+                self.got = seen.lock().unwrap().clone();
+            }
+            None => {}
+        }
+    }
+}
+
 /// Takes everything a stream holds now, without waiting.
 fn drain(stream: &mut BusStream<i64>, into: &mut Vec<Seen>) {
     while let Some(Some(item)) = stream.next().now_or_never() {
@@ -118,15 +132,7 @@ fn run(ops: Vec<Op>) {
             Op::Leave { which } => {
                 let n = subscribers.len();
                 if n > 0 {
-                    let s = &mut subscribers[which % n];
-                    match s.subscription.take() {
-                        Some(Subscription::Stream(mut stream)) => drain(&mut stream, &mut s.got),
-                        Some(Subscription::Listener(id, seen)) => {
-                            bus.remove_listener(CHANNELS[s.channel], id);
-                            s.got = seen.lock().unwrap().clone();
-                        }
-                        None => {}
-                    }
+                    subscribers[which % n].leave(bus);
                 }
             }
             Op::Post { channel, value } => post(channel, Seen::Value(value), &mut subscribers),
@@ -134,14 +140,7 @@ fn run(ops: Vec<Op>) {
         }
     }
     for (n, s) in subscribers.iter_mut().enumerate() {
-        match s.subscription.take() {
-            Some(Subscription::Stream(mut stream)) => drain(&mut stream, &mut s.got),
-            Some(Subscription::Listener(id, seen)) => {
-                bus.remove_listener(CHANNELS[s.channel], id);
-                s.got = seen.lock().unwrap().clone();
-            }
-            None => {}
-        }
+        s.leave(bus);
         assert_eq!(s.got, s.expected, "subscriber {n}\nops: {ops:?}");
     }
     assert_eq!(server.stats().bus_channels, 0, "ops: {ops:?}");

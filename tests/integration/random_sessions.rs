@@ -299,8 +299,13 @@ async fn run_session(ops: Vec<Op>) {
     // The client goes without a close handshake (a TCP drop): the server still lets go of
     // everything.
     drop((sink, raw));
+    holds_nothing(&server).await;
+}
+
+/// Waits until the server holds no connection, call, queued input or unsent byte.
+async fn holds_nothing(server: &TestServer) {
     server
-        .wait_for_stats("nothing held after the close", |s| {
+        .wait_for_stats("nothing held after the drop", |s| {
             s.open_connections == 0
                 && s.open_calls == 0
                 && s.queued_inputs == 0
@@ -434,12 +439,5 @@ async fn cut_short(ops: Vec<Op>, keep: usize) {
         raw.send(frame).await;
     }
     raw.drop_tcp();
-    server
-        .wait_for_stats("nothing held after the drop", |s| {
-            s.open_connections == 0
-                && s.open_calls == 0
-                && s.queued_inputs == 0
-                && s.outbound_queued_bytes == 0
-        })
-        .await;
+    holds_nothing(&server).await;
 }
