@@ -305,6 +305,15 @@ impl Server {
     }
 
     /// Mounts the engine on an actix-web app: `App::new().configure(|c| server.mount(c))`.
+    ///
+    /// Set `HttpServer::client_disconnect_timeout(Duration::ZERO)` on the `HttpServer` that
+    /// serves it. actix-web sees a WebSocket as a response whose request body was never read
+    /// to its end, so when the close handshake ends the response, its HTTP/1 dispatcher
+    /// lingers for this timeout (default 1 s) waiting for the peer to close TCP, while the
+    /// peer (as RFC 6455 §7.1.1 asks) waits for the server to close first: every WebSocket
+    /// close then takes a second. With zero, TCP closes as soon as the close frames are out.
+    /// The cost: a plain HTTP response sent before its request body was read (a 413 for a
+    /// large upload, say) no longer waits for the client before the socket closes.
     pub fn mount(&self, cfg: &mut web::ServiceConfig) {
         let (methods, legacy) = (self.inner.clone(), self.inner.clone());
         cfg.route(
@@ -354,6 +363,9 @@ impl Server {
                     .tcp_nodelay(true)
                     .disable_signals()
                     .shutdown_timeout(1)
+                    // A WebSocket response ends with its close handshake; without this the
+                    // HTTP/1 dispatcher lingers up to a second before it closes TCP.
+                    .client_disconnect_timeout(Duration::ZERO)
                     .listen(listener);
                     match http {
                         Ok(http) => {

@@ -28,6 +28,7 @@ mod open_call;
 mod origin;
 mod panics;
 mod ping_pong;
+mod prompt_close;
 mod random_bus;
 mod random_client_calls;
 mod random_legacy;

@@ -449,12 +449,17 @@ impl RawClient {
 
 /// A TCP connection upgraded to a WebSocket by hand, to write raw bytes on.
 pub async fn raw_upgrade(server: &TestServer) -> tokio::net::TcpStream {
+    raw_upgrade_at(server, "/v1/websocket").await
+}
+
+/// [`raw_upgrade`] on another path (`/websocket` for the legacy endpoints).
+pub async fn raw_upgrade_at(server: &TestServer, path: &str) -> tokio::net::TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut tcp = tokio::net::TcpStream::connect(server.running.addr())
         .await
         .unwrap();
     let request = format!(
-        "GET /v1/websocket HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
         server.running.addr()
     );
