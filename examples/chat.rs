@@ -113,7 +113,7 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     drop(rooms);
-    running.stop();
+    running.stop().await;
     Ok(())
 }
 

@@ -97,6 +97,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected an error, got {other:?}").into()),
     }
 
-    running.stop();
+    running.stop().await;
     Ok(())
 }

@@ -141,6 +141,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         client.close_streaming_connection().await;
     }
-    running.stop();
+    running.stop().await;
     Ok(())
 }

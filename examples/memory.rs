@@ -70,7 +70,7 @@ fn serve() -> Result<(), Box<dyn std::error::Error>> {
             "stats",
             [],
             |session: streampod::Session, _: NoArgs, ()| async move {
-                let s = session.server().stats();
+                let s = session.stats();
                 Ok(vec![
                     s.open_connections as i64 - 1,
                     s.open_calls as i64 - 1,

@@ -71,6 +71,7 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 pub mod bus;
 mod call;
 pub mod client;
@@ -78,17 +79,22 @@ pub mod config;
 mod connection;
 mod error;
 pub mod legacy;
+mod method;
 pub mod protocol;
 mod recent;
 mod server;
+mod socket;
+mod stats;
 mod sync;
 
+pub use auth::{AuthInfo, Revoked};
 pub use call::CALL_LOG_TARGET;
 pub use config::{Config, ConfigError};
 pub use error::StreamError;
-pub use protocol::{BigInt, ByteData, DateTime, Dynamic, Wire};
-pub use server::{
-    basic_auth_value, unwrap_auth_value, AuthInfo, Endpoint, InputParam, InputSet, InputStream,
-    NoArgs, Revoked, RunningServer, Server, ServerBuilder, Session, SessionMessages, Stats,
+pub use method::{Endpoint, InputParam, InputSet, InputStream, NoArgs, Session, SessionMessages};
+pub use protocol::{
+    basic_auth_value, unwrap_auth_value, BigInt, ByteData, DateTime, Dynamic, Wire,
     LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH,
 };
+pub use server::{RunningServer, Server, ServerBuilder};
+pub use stats::Stats;

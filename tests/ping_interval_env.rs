@@ -35,8 +35,7 @@ fn the_environment_sets_the_ping_interval_and_bad_values_stop_the_build() {
         std::env::set_var(PING_INTERVAL_ENV, bad);
         let err = Server::builder()
             .build()
-            .err()
-            .expect("a bad value fails the build");
+            .expect_err("a bad value fails the build");
         assert!(
             matches!(err, ConfigError::InvalidEnv { .. }),
             "{bad:?}: {err:?}"

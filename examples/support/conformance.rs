@@ -6,6 +6,8 @@
 use super::method_streaming::{self, ExceptionWithData, SimpleData};
 use futures::StreamExt;
 use serde::Deserialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use streampod::bus::Scope;
 use streampod::legacy::{Legacy, LegacyContext, LegacyEndpoint, LegacySession};
 use streampod::{
@@ -83,8 +85,7 @@ pub fn auth_control() -> Endpoint {
             "revokeUser",
             [],
             |s: Session, a: RevokeUser, ()| async move {
-                s.server()
-                    .revoke_authentication(&a.user_id, Revoked::User)
+                s.revoke_authentication(&a.user_id, Revoked::User)
                     .await
                     .map_err(StreamError::failed)?;
                 Ok(true)
@@ -94,8 +95,7 @@ pub fn auth_control() -> Endpoint {
             "revokeAuthId",
             [],
             |s: Session, a: RevokeAuthId, ()| async move {
-                s.server()
-                    .revoke_authentication(&a.user_id, Revoked::AuthId(a.auth_id))
+                s.revoke_authentication(&a.user_id, Revoked::AuthId(a.auth_id))
                     .await
                     .map_err(StreamError::failed)?;
                 Ok(true)
@@ -105,8 +105,7 @@ pub fn auth_control() -> Endpoint {
             "revokeScopes",
             [],
             |s: Session, a: RevokeScopes, ()| async move {
-                s.server()
-                    .revoke_authentication(&a.user_id, Revoked::Scopes(a.scopes))
+                s.revoke_authentication(&a.user_id, Revoked::Scopes(a.scopes))
                     .await
                     .map_err(StreamError::failed)?;
                 Ok(true)
@@ -118,10 +117,19 @@ pub fn auth_control() -> Endpoint {
 /// object per session counting the messages the session sent it; to the `String` `"count"`
 /// it answers `SimpleData { num: <messages the session sent before this one> }`.
 #[derive(Default)]
-pub struct LegacyStreaming;
+pub struct LegacyStreaming {
+    /// Sessions that hold a user object now, read by `methodStreaming.legacyUserObjects`.
+    pub user_objects: Arc<AtomicUsize>,
+}
 
 impl LegacyEndpoint for LegacyStreaming {
     type UserObject = i64;
+
+    fn stream_closed(&mut self, ctx: &mut LegacyContext<'_, Self>, session: &LegacySession) {
+        if ctx.user_object(session).is_some() {
+            self.user_objects.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 
     fn handle_stream_message(
         &mut self,
@@ -129,7 +137,13 @@ impl LegacyEndpoint for LegacyStreaming {
         session: &LegacySession,
         message: Dynamic,
     ) -> Result<(), StreamError> {
-        let sent_before = ctx.user_object(session).copied().unwrap_or(0);
+        let sent_before = match ctx.user_object(session).copied() {
+            Some(sent) => sent,
+            None => {
+                self.user_objects.fetch_add(1, Ordering::Relaxed);
+                0
+            }
+        };
         ctx.set_user_object(session, sent_before + 1);
         let reply = match message.decode::<String>() {
             Ok(text) if text == "count" => SimpleData { num: sent_before },
@@ -205,13 +219,14 @@ pub fn bus() -> Endpoint {
 
 /// Every endpoint and model of the conformance server, with the fixture handler.
 pub fn server_builder() -> ServerBuilder {
+    let user_objects = Arc::new(AtomicUsize::new(0));
     streampod::Server::builder()
-        .endpoint(method_streaming::endpoint())
+        .endpoint(method_streaming::endpoint(user_objects.clone()))
         .endpoint(authenticated_method_streaming())
         .endpoint(signed_in_method_streaming())
         .endpoint(auth_control())
         .endpoint(bus())
-        .legacy_endpoint(Legacy::new("streaming", LegacyStreaming))
+        .legacy_endpoint(Legacy::new("streaming", LegacyStreaming { user_objects }))
         .legacy_endpoint(Legacy::new("signInRequired", LegacyEcho).require_login())
         .legacy_endpoint(Legacy::new("adminScopeRequired", LegacyEcho).require_scopes(["admin"]))
         .model::<SimpleData>()

@@ -10,11 +10,13 @@
 use super::call_log::{CallRecord, Ending};
 use super::inputs::CallInputs;
 use super::local_wakes::LocalWakes;
-use super::messages::{CallEnded, CancelCall, FromCall, Outbox, RefuseInput, Shutdown};
-use crate::connection::outbound::{Gated, OutboundGate};
+use super::messages::{CallEnded, CancelCall, Forget, Outbox, RefuseInput, Shutdown};
+use crate::auth::{Registration, Revoke};
 use crate::error::StreamError;
+use crate::method::{Prepared, Session};
 use crate::protocol::{encode_exact, CloseReason, Dynamic, Message, Target, ValueFrames};
-use crate::server::{Counters, Prepared, Registration, Revoke, Session};
+use crate::socket::{Gated, OutboundGate, Outgoing};
+use crate::stats::Counters;
 use actix::prelude::*;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -35,7 +37,7 @@ pub(crate) struct CallActor {
     /// to look for before each value.
     has_inputs: bool,
     connection: Outbox,
-    supervisor: Recipient<CallEnded>,
+    supervisor: Recipient<Forget>,
     counters: Arc<Counters>,
     /// The call's entry in the revocation table, for calls that need authentication.
     revocation: Option<Registration>,
@@ -56,7 +58,7 @@ pub(crate) struct CallParts {
     pub(crate) prepared: Prepared,
     pub(crate) inputs: Arc<CallInputs>,
     pub(crate) connection: Outbox,
-    pub(crate) supervisor: Recipient<CallEnded>,
+    pub(crate) supervisor: Recipient<Forget>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) revocation: Option<Registration>,
     pub(crate) gate: Arc<OutboundGate>,
@@ -89,7 +91,7 @@ impl CallActor {
     fn send_frame(&self, frame: Bytes) {
         self.gate.add(frame.len());
         // The connection may be gone already; then so is everything it would have written.
-        let _ = self.connection.send(FromCall::Frame(frame));
+        let _ = self.connection.send(Outgoing::Frame(frame));
     }
 
     /// Sends one value on the call's return stream.
@@ -139,8 +141,10 @@ impl CallActor {
             self.close_frame(self.target.input(&name), reason);
         }
         self.ended = true;
-        let _ = self.connection.send(FromCall::Ended(self.target.cid));
-        self.supervisor.do_send(CallEnded {
+        let _ = self
+            .connection
+            .send(Outgoing::Event(CallEnded(self.target.cid)));
+        self.supervisor.do_send(Forget {
             cid: self.target.cid,
         });
         ctx.stop();

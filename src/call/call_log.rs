@@ -6,8 +6,8 @@
 //! methodStreaming.intEchoStream cid=0d3ee6a3-… connection=3 user=42 cancelled after 12.3 ms, 5 values sent
 //! ```
 
+use crate::method::Session;
 use crate::protocol::{CloseReason, Target};
-use crate::server::Session;
 use std::time::Instant;
 
 /// The `log` target of the call log.

@@ -7,8 +7,8 @@
 //! answers with (`cmsc(p)`) still comes from the call actor, in order with its others.
 
 use crate::error::StreamError;
+use crate::method::{InputCredit, NamedSink};
 use crate::protocol::{CloseReason, Dynamic};
-use crate::server::{InputCredit, NamedSink};
 use crate::sync::lock;
 use futures::future::BoxFuture;
 use std::sync::{Arc, Mutex, MutexGuard};

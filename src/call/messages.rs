@@ -25,23 +25,17 @@ pub(crate) struct CancelCall {
 #[rtype(result = "()")]
 pub(crate) struct Shutdown;
 
-/// Call → connection: something to write, or the news that the call has ended.
-pub(crate) enum FromCall {
-    /// One encoded frame.
-    Frame(bytes::Bytes),
-    /// The call's final `cmsc` was the previous frame; forget its route.
-    Ended(Uuid),
-}
+/// Call → connection, in order with the call's frames: the call's final `cmsc` was the
+/// previous frame; forget its route.
+pub(crate) struct CallEnded(pub(crate) Uuid);
 
-/// Calls → connection: the channel every call of a connection sends its [`FromCall`]s on, in
-/// order. A channel rather than the connection's mailbox: a frame costs no boxed envelope,
-/// and the connection takes everything waiting at once.
-pub(crate) type Outbox = tokio::sync::mpsc::UnboundedSender<FromCall>;
+/// Calls → connection: the socket's outbox, carrying frames and [`CallEnded`] news in order.
+pub(crate) type Outbox = crate::socket::Outbox<CallEnded>;
 
 /// Call → supervisor: the call has ended and stopped itself.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub(crate) struct CallEnded {
+pub(crate) struct Forget {
     pub(crate) cid: Uuid,
 }
 

@@ -2,11 +2,13 @@
 //!
 //! `actix::Supervisor` restarts a single actor in place, which a streaming call cannot
 //! survive, so supervision here is explicit: the supervisor holds the address of every live
-//! call, forgets a call when it reports [`CallEnded`], and on [`StopAll`] (sent by the
-//! connection when it stops, for whatever reason) tells every remaining call to shut down.
+//! call, forgets a call when it reports that it ended ([`Forget`]), and on [`StopAll`] (sent
+//! by the connection when it stops, for whatever reason) or [`GoingAway`] (the server shuts
+//! down) tells every remaining call to shut down.
 
-use super::messages::{Adopt, CallEnded, Shutdown, StopAll};
+use super::messages::{Adopt, Forget, Shutdown, StopAll};
 use super::CallActor;
+use crate::socket::GoingAway;
 use actix::prelude::*;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -28,9 +30,9 @@ impl Handler<Adopt> for CallSupervisor {
     }
 }
 
-impl Handler<CallEnded> for CallSupervisor {
+impl Handler<Forget> for CallSupervisor {
     type Result = ();
-    fn handle(&mut self, msg: CallEnded, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
         self.calls.remove(&msg.cid);
     }
 }
@@ -38,6 +40,19 @@ impl Handler<CallEnded> for CallSupervisor {
 impl Handler<StopAll> for CallSupervisor {
     type Result = ();
     fn handle(&mut self, _: StopAll, ctx: &mut Context<Self>) {
+        self.stop_all(ctx);
+    }
+}
+
+impl Handler<GoingAway> for CallSupervisor {
+    type Result = ();
+    fn handle(&mut self, _: GoingAway, ctx: &mut Context<Self>) {
+        self.stop_all(ctx);
+    }
+}
+
+impl CallSupervisor {
+    fn stop_all(&mut self, ctx: &mut Context<Self>) {
         for (_, call) in self.calls.drain() {
             call.do_send(Shutdown);
         }

@@ -5,8 +5,8 @@ use super::auth::AuthKeyProvider;
 use super::error::Error;
 use super::handshake::Handshake;
 use super::ClientConfig;
+use crate::protocol::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
 use crate::protocol::{Dynamic, LegacyMessage, Wire};
-use crate::server::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
 use crate::sync::lock;
 use futures::{SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
@@ -80,7 +80,7 @@ impl LegacyClient {
     ) -> Result<Self, Error> {
         let base = super::websocket_url(url)?;
         super::handshake::check_scheme(&base)?;
-        let url = base.replace(crate::server::WEBSOCKET_PATH, LEGACY_WEBSOCKET_PATH);
+        let url = base.replace(crate::protocol::WEBSOCKET_PATH, LEGACY_WEBSOCKET_PATH);
         let handshake = Handshake {
             cookie: None,
             #[cfg(feature = "tls")]

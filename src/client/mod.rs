@@ -23,8 +23,8 @@ pub use legacy::{
 };
 
 use crate::error::StreamError;
+use crate::protocol::WEBSOCKET_PATH;
 use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire, AUTH_MODE_COOKIE};
-use crate::server::WEBSOCKET_PATH;
 use call::OpenCallHandle;
 use connection::{CallOutput, Command, ConnectionHandle, InputSource, OpenReply};
 use futures::future::{BoxFuture, Shared};

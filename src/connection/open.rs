@@ -1,30 +1,30 @@
 //! Opening a call: validation in Serverpod's order (reference §4.3), then the call actor.
 
 use super::Connection;
+use crate::auth::{check_access, AuthInfo, Denied};
 use crate::call::{CallActor, CallInputs, CallParts};
+use crate::method::{InputCredit, PrepareError, Session, SessionParts};
 use crate::protocol::msgpack::Reader;
-use crate::protocol::{Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE};
-use crate::server::{
-    check_access, unwrap_auth_value, AuthInfo, Denied, InputCredit, PrepareError, Server, Session,
-    SessionParts,
+use crate::protocol::{
+    unwrap_auth_value, Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE,
 };
+use crate::socket::Edge;
 use actix::prelude::*;
-use actix_web_actors::ws;
 
 impl Connection {
     /// Validates an `omsc`, answers it with exactly one `omsr`, and on success starts the
     /// call. The call's input streams exist before the next frame is read: when the
-    /// authentication handler has to run, the connection waits for it (`ctx.wait`) and reads
+    /// authentication handler has to run, the connection waits for it (`Edge::wait`) and reads
     /// nothing else meanwhile, exactly as Serverpod's sequential loop does.
-    pub(super) fn open_call(&mut self, open: OpenCall, ctx: &mut ws::WebsocketContext<Self>) {
+    pub(super) fn open_call(&mut self, open: OpenCall, edge: &mut Edge<'_, Self>) {
         // 1. `args` must be a map, the cid must not be in use, and the limits must allow
         //    another call.
-        let limits = &self.server.config;
+        let limits = &self.methods.limits;
         if Reader::new(&open.args).read_map_len().is_err()
             || self.calls.contains_key(&open.cid)
             || open.inputs.len() > limits.max_inputs_per_call
         {
-            return self.answer(&open, OpenResult::InvalidArguments, ctx);
+            return self.answer(&open, OpenResult::InvalidArguments, edge);
         }
         if self.calls.len() >= limits.max_calls_per_connection {
             log::info!(
@@ -32,90 +32,83 @@ impl Connection {
                 self.id,
                 self.calls.len()
             );
-            return self.answer(&open, OpenResult::InvalidArguments, ctx);
+            return self.answer(&open, OpenResult::InvalidArguments, edge);
         }
         // 2. The `auth` value must have the right shape; its key is unwrapped. Without one,
         //    a call that asks for cookie mode uses the handshake's auth cookie.
         let key = match (open.auth.as_deref(), open.auth_mode.as_deref()) {
             (Some(value), _) => match unwrap_auth_value(value) {
                 Some(key) => Some(key),
-                None => return self.answer(&open, OpenResult::AuthenticationFailed, ctx),
+                None => return self.answer(&open, OpenResult::AuthenticationFailed, edge),
             },
             (None, Some(AUTH_MODE_COOKIE)) => self.cookie_key.clone(),
             (None, _) => None,
         };
         // 3. The endpoint must exist.
-        if !self.server.endpoints.contains_key(open.endpoint.as_ref()) {
-            return self.answer(&open, OpenResult::EndpointNotFound, ctx);
+        if !self.methods.endpoints.contains_key(open.endpoint.as_ref()) {
+            return self.answer(&open, OpenResult::EndpointNotFound, edge);
         }
         // 4. Who is calling: the handler runs only for calls that carry credentials.
-        match (key, self.server.authentication.clone()) {
+        match (key, self.methods.authentication.clone()) {
             (Some(key), Some(handler)) => {
-                ctx.wait(
-                    handler(key)
-                        .into_actor(self)
-                        .map(move |auth, act, ctx| act.open_as(open, auth, ctx)),
-                );
+                edge.wait(handler(key), move |conn, auth, edge| {
+                    conn.open_as(open, auth, edge)
+                });
             }
-            _ => self.open_as(open, None, ctx),
+            _ => self.open_as(open, None, edge),
         }
     }
 
     /// The rest of the open, once the caller is known.
-    fn open_as(
-        &mut self,
-        open: OpenCall,
-        auth: Option<AuthInfo>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
-        let server = self.server.clone();
-        let Some(endpoint) = server.endpoints.get(open.endpoint.as_ref()) else {
-            return self.answer(&open, OpenResult::EndpointNotFound, ctx);
+    fn open_as(&mut self, open: OpenCall, auth: Option<AuthInfo>, edge: &mut Edge<'_, Self>) {
+        let methods = self.methods.clone();
+        let Some(endpoint) = methods.endpoints.get(open.endpoint.as_ref()) else {
+            return self.answer(&open, OpenResult::EndpointNotFound, edge);
         };
         // 5. Access, before the method is looked up (as Serverpod does).
         match check_access(endpoint.requirements(), auth.as_ref()) {
             Ok(()) => {}
             Err(Denied::Unauthenticated) => {
-                return self.answer(&open, OpenResult::AuthenticationFailed, ctx)
+                return self.answer(&open, OpenResult::AuthenticationFailed, edge)
             }
             Err(Denied::Unauthorized) => {
-                return self.answer(&open, OpenResult::AuthorizationDeclined, ctx)
+                return self.answer(&open, OpenResult::AuthorizationDeclined, edge)
             }
         }
         // 6. The method.
         let Some(method) = endpoint.method(&open.method) else {
-            return self.answer(&open, OpenResult::EndpointNotFound, ctx);
+            return self.answer(&open, OpenResult::EndpointNotFound, edge);
         };
         // 7. Arguments and input streams, by their declared types.
         let credit = InputCredit::new(
-            self.server.config.max_queued_inputs,
-            self.server.counters.clone(),
+            methods.limits.max_queued_inputs,
+            methods.services.counters.clone(),
         );
         let mut prepared = match method.prepare(&open.args, &open.inputs, &credit) {
             Ok(prepared) => prepared,
             Err(PrepareError::Arguments(e)) => {
                 log::debug!("connection {}: invalid arguments: {e}", self.id);
-                return self.answer(&open, OpenResult::InvalidArguments, ctx);
+                return self.answer(&open, OpenResult::InvalidArguments, edge);
             }
             Err(PrepareError::MissingInput(name)) => {
                 log::debug!(
                     "connection {}: required input stream `{name}` not in `is`",
                     self.id
                 );
-                return self.answer(&open, OpenResult::InvalidArguments, ctx);
+                return self.answer(&open, OpenResult::InvalidArguments, edge);
             }
         };
         let inputs = CallInputs::new(std::mem::take(&mut prepared.inputs), credit);
-        let supervisor = self.supervisor();
+        let supervisor = self.supervisor(edge);
         // 8. Success: the answer goes out before anything the call produces.
-        self.answer(&open, OpenResult::Success, ctx);
+        self.answer(&open, OpenResult::Success, edge);
         let target = Target {
             endpoint: open.endpoint.clone(),
             method: open.method.clone(),
             cid: open.cid,
             param: None,
         };
-        server.counters.call_opened();
+        methods.services.counters.call_opened();
         let requirements = endpoint.requirements().clone();
         let session = Session::new(SessionParts {
             connection_id: self.id,
@@ -123,14 +116,14 @@ impl Connection {
             method: target.method.clone(),
             call_id: target.cid,
             auth: auth.clone(),
-            server: Server::from_inner(server.clone()),
+            services: methods.services.clone(),
         });
-        let connection = self.outbox(ctx);
-        let gate = self.gate();
+        let connection = edge.outbox();
+        let gate = edge.gate();
         let call = CallActor::create(|call_ctx| {
             // Registered before the call runs, so a revocation cannot slip in between.
             let revocation = auth.filter(|_| requirements.any()).map(|auth| {
-                server.revocations.register(
+                methods.services.revocations.register(
                     &auth.user_id,
                     auth.auth_id.clone(),
                     requirements.scopes.clone(),
@@ -144,7 +137,7 @@ impl Connection {
                 inputs: inputs.clone(),
                 connection,
                 supervisor: supervisor.recipient(),
-                counters: server.counters.clone(),
+                counters: methods.services.counters.clone(),
                 revocation,
                 gate,
             })
@@ -152,7 +145,7 @@ impl Connection {
         self.adopt(&target, call, inputs);
     }
 
-    fn answer(&self, open: &OpenCall, result: OpenResult, ctx: &mut ws::WebsocketContext<Self>) {
+    fn answer(&self, open: &OpenCall, result: OpenResult, edge: &mut Edge<'_, Self>) {
         if result != OpenResult::Success {
             log::debug!(
                 "connection {}: open {}.{} refused: {result}",
@@ -168,7 +161,7 @@ impl Connection {
                 endpoint: open.endpoint.clone(),
                 method: open.method.clone(),
             }),
-            ctx,
+            edge,
         );
     }
 }

@@ -5,52 +5,39 @@
 //! command re-checks access, opening and closing endpoints as it changes; when the
 //! connection ends, for any reason, every opened endpoint hears `stream_closed`.
 
-use super::{LegacyEvent, LegacyOut, LegacySession};
-use crate::connection::socket::{self, FrameAssembler, HasKeepalive, Incoming, Keepalive};
-use crate::protocol::{Dynamic, LegacyMessage};
-use crate::server::{check_access, unwrap_auth_value, AuthInfo, GoingAway, ServerInner};
-use actix::prelude::*;
-use actix_web::{web, HttpRequest, HttpResponse};
-use actix_web_actors::ws;
-use std::collections::{BTreeSet, HashMap};
+use super::{LegacyEndpoints, LegacyEvent, LegacySession, SessionOut};
+use crate::auth::{check_access, AuthInfo};
+use crate::protocol::{unwrap_auth_value, Dynamic, LegacyMessage};
+use crate::socket::{CloseCode, Data, Edge, Protocol};
+use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::sync::Arc;
 
-/// One legacy connection.
+/// The legacy protocol of one connection.
 pub(crate) struct LegacyConnection {
     id: u64,
-    server: Arc<ServerInner>,
+    endpoints: Arc<LegacyEndpoints>,
     auth: Option<AuthInfo>,
     /// The endpoints that heard `stream_opened` for this session.
     opened: BTreeSet<String>,
-    frames: FrameAssembler,
-    keepalive: Keepalive,
     /// The key from the `auth` query parameter, used once at start.
     initial_key: Option<String>,
 }
 
 impl LegacyConnection {
-    /// Upgrades a request to a legacy connection; `?auth=<key>` carries the unwrapped key.
-    pub(crate) fn start(
-        server: Arc<ServerInner>,
-        req: &HttpRequest,
-        body: web::Payload,
-    ) -> Result<HttpResponse, actix_web::Error> {
-        let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
-            .map(|q| q.into_inner())
-            .unwrap_or_default();
-        let max = server.config.max_frame_size;
-        let conn = LegacyConnection {
-            id: server.next_connection_id(),
-            server,
+    /// A legacy connection; `initial_key` is the unwrapped key of `?auth=<key>`.
+    pub(crate) fn new(
+        id: u64,
+        endpoints: Arc<LegacyEndpoints>,
+        initial_key: Option<String>,
+    ) -> Self {
+        LegacyConnection {
+            id,
+            endpoints,
             auth: None,
             opened: BTreeSet::new(),
-            frames: FrameAssembler::new(max),
-            keepalive: Keepalive::default(),
-            initial_key: query.get("auth").filter(|k| !k.is_empty()).cloned(),
-        };
-        ws::WsResponseBuilder::new(conn, req, body)
-            .codec(actix_http::ws::Codec::new().max_size(max))
-            .start()
+            initial_key,
+        }
     }
 
     fn session(&self) -> LegacySession {
@@ -62,27 +49,27 @@ impl LegacyConnection {
 
     /// Runs the authentication handler for `key` (nil signs out), without reading further
     /// frames until it answers, then brings the endpoints' view of the session up to date.
-    fn authenticate(&mut self, key: Option<String>, ctx: &mut ws::WebsocketContext<Self>) {
-        match (key, self.server.authentication.clone()) {
+    fn authenticate(&mut self, key: Option<String>, edge: &mut Edge<'_, Self>) {
+        match (key, self.endpoints.authentication.clone()) {
             (Some(key), Some(handler)) => {
-                ctx.wait(handler(key).into_actor(self).map(|auth, act, ctx| {
-                    act.auth = auth;
-                    act.sync_endpoints(ctx);
-                }));
+                edge.wait(handler(key), |conn, auth, edge| {
+                    conn.auth = auth;
+                    conn.sync_endpoints(edge);
+                });
             }
             _ => {
                 self.auth = None;
-                self.sync_endpoints(ctx);
+                self.sync_endpoints(edge);
             }
         }
     }
 
     /// Opens the endpoints the session may now use, closes those it may no longer use,
     /// and tells the rest who the session now is.
-    fn sync_endpoints(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        let server = self.server.clone();
+    fn sync_endpoints(&mut self, edge: &mut Edge<'_, Self>) {
+        let endpoints = self.endpoints.clone();
         let session = self.session();
-        for (name, endpoint) in &server.legacy {
+        for (name, endpoint) in &endpoints.endpoints {
             let allowed = check_access(&endpoint.requirements, self.auth.as_ref()).is_ok();
             let Some(actor) = endpoint.actor() else {
                 continue;
@@ -92,7 +79,7 @@ impl LegacyConnection {
                     self.opened.insert(name.clone());
                     actor.do_send(LegacyEvent::Opened {
                         session: session.clone(),
-                        out: ctx.address().recipient(),
+                        out: SessionOut::new(edge.outbox(), edge.gate()),
                     });
                 }
                 (false, true) => {
@@ -109,16 +96,16 @@ impl LegacyConnection {
         }
     }
 
-    fn on_frame(&mut self, frame: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
+    fn on_frame(&mut self, frame: &[u8], edge: &mut Edge<'_, Self>) {
         let message = match LegacyMessage::decode(frame) {
             Ok(m) => m,
             Err(e) => {
                 log::debug!("legacy connection {}: malformed frame: {e}", self.id);
-                return socket::close(ws::CloseCode::Protocol, "malformed message", ctx);
+                return edge.close(CloseCode::Protocol, "malformed message");
             }
         };
         match message {
-            LegacyMessage::Ping => ctx.binary(LegacyMessage::Pong.encode()),
+            LegacyMessage::Ping => edge.send(LegacyMessage::Pong.encode().into()),
             LegacyMessage::Pong | LegacyMessage::OtherCommand(_) => {}
             LegacyMessage::Auth { key } => match key.as_deref().map(unwrap_auth_value) {
                 // A value of the wrong shape is ignored, as Serverpod does.
@@ -126,11 +113,11 @@ impl LegacyConnection {
                     "legacy connection {}: ignoring a malformed auth value",
                     self.id
                 ),
-                Some(Some(key)) => self.authenticate(Some(key), ctx),
-                None => self.authenticate(None, ctx),
+                Some(Some(key)) => self.authenticate(Some(key), edge),
+                None => self.authenticate(None, edge),
             },
             LegacyMessage::Endpoint { endpoint, object } => {
-                self.on_endpoint_message(endpoint, object, ctx)
+                self.on_endpoint_message(endpoint, object, edge)
             }
         }
     }
@@ -139,11 +126,11 @@ impl LegacyConnection {
         &mut self,
         endpoint: String,
         object: Dynamic,
-        ctx: &mut ws::WebsocketContext<Self>,
+        edge: &mut Edge<'_, Self>,
     ) {
-        let Some(handle) = self.server.legacy.get(&endpoint) else {
+        let Some(handle) = self.endpoints.endpoints.get(&endpoint) else {
             log::debug!("legacy connection {}: unknown endpoint {endpoint}", self.id);
-            return socket::close(ws::CloseCode::Policy, "unknown endpoint", ctx);
+            return edge.close(CloseCode::Policy, "unknown endpoint");
         };
         if !self.opened.contains(&endpoint) {
             log::info!(
@@ -159,7 +146,7 @@ impl LegacyConnection {
                     "legacy connection {}: bad object for {endpoint}: {e}",
                     self.id
                 );
-                return socket::close(ws::CloseCode::Protocol, "malformed message", ctx);
+                return edge.close(CloseCode::Protocol, "malformed message");
             }
         };
         if let Some(actor) = handle.actor() {
@@ -171,67 +158,29 @@ impl LegacyConnection {
     }
 }
 
-impl Actor for LegacyConnection {
-    type Context = ws::WebsocketContext<Self>;
+impl Protocol for LegacyConnection {
+    /// Legacy endpoints only send frames (and closes) through the outbox.
+    type Event = Infallible;
 
-    fn started(&mut self, ctx: &mut Self::Context) {
-        socket::joined(&self.server, self.id, ctx);
+    fn started(&mut self, edge: &mut Edge<'_, Self>) {
         let key = self.initial_key.take();
-        self.authenticate(key, ctx);
+        self.authenticate(key, edge);
     }
 
-    fn stopped(&mut self, _: &mut Self::Context) {
+    fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
+        match data {
+            Data::Binary(frame) => self.on_frame(&frame, edge),
+            Data::Text => edge.close(CloseCode::Unsupported, "text frames are not supported"),
+        }
+    }
+
+    fn stopped(&mut self, _: u64) {
         for name in std::mem::take(&mut self.opened) {
-            if let Some(actor) = self.server.legacy.get(&name).and_then(|h| h.actor()) {
+            if let Some(actor) = self.endpoints.endpoints.get(&name).and_then(|h| h.actor()) {
                 actor.do_send(LegacyEvent::Closed {
                     session_id: self.id,
                 });
             }
         }
-        socket::left(&self.server, self.id);
-    }
-}
-
-impl HasKeepalive for LegacyConnection {
-    fn keepalive(&mut self) -> &mut Keepalive {
-        &mut self.keepalive
-    }
-}
-
-impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for LegacyConnection {
-    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        match self.frames.push(msg, ctx) {
-            Incoming::Binary(bytes) => self.on_frame(&bytes, ctx),
-            Incoming::Text => socket::close(
-                ws::CloseCode::Unsupported,
-                "text frames are not supported",
-                ctx,
-            ),
-            Incoming::Pong => self.keepalive.pong(),
-            Incoming::Nothing => {}
-            Incoming::Closed(reason) => {
-                ctx.close(reason);
-                ctx.stop();
-            }
-            Incoming::Fail(code, reason) => socket::close(code, reason, ctx),
-        }
-    }
-
-    fn finished(&mut self, ctx: &mut Self::Context) {
-        ctx.stop();
-    }
-}
-
-impl Handler<LegacyOut> for LegacyConnection {
-    type Result = ();
-    fn handle(&mut self, msg: LegacyOut, ctx: &mut Self::Context) {
-        ctx.binary(msg.0);
-    }
-}
-
-impl Handler<GoingAway> for LegacyConnection {
-    type Result = ();
-    fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
-        crate::connection::socket::close(ws::CloseCode::Away, "server shutting down", ctx);
     }
 }

@@ -1,7 +1,7 @@
 //! The actor that runs one legacy endpoint: the user's endpoint value, every session's
 //! user object, and the lifecycle calls, one event at a time.
 
-use super::{LegacyContext, LegacyEndpoint, LegacySession, LegacyStats};
+use super::{LegacyContext, LegacyEndpoint, LegacySession, LegacyStats, SessionOut};
 use crate::protocol::Dynamic;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ pub(crate) enum LegacyEvent {
     /// The session may use the endpoint: call `stream_opened`.
     Opened {
         session: LegacySession,
-        out: Recipient<LegacyOut>,
+        out: SessionOut,
     },
     /// The session's authentication changed; it keeps its access.
     Reauthenticated { session: LegacySession },
@@ -25,11 +25,6 @@ pub(crate) enum LegacyEvent {
     /// The session is gone or lost access: call `stream_closed`, drop its user object.
     Closed { session_id: u64 },
 }
-
-/// Endpoint → connection: one encoded frame to write.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct LegacyOut(pub(crate) Vec<u8>);
 
 /// The live counters behind [`LegacyStats`].
 #[derive(Debug, Default)]
@@ -54,7 +49,7 @@ impl LegacyCounters {
 /// Sessions and user objects of one endpoint.
 pub(crate) struct EndpointState<U> {
     pub(crate) name: Arc<str>,
-    pub(crate) sessions: HashMap<u64, (LegacySession, Recipient<LegacyOut>)>,
+    pub(crate) sessions: HashMap<u64, (LegacySession, SessionOut)>,
     pub(crate) user_objects: HashMap<u64, U>,
 }
 

@@ -8,21 +8,71 @@
 //!
 //! Each registered endpoint runs in one actor (`EndpointActor`) that
 //! owns the user's endpoint value and every session's user object, so the endpoint's code
-//! needs no locks. Each connection is a `LegacyConnection` actor.
+//! needs no locks. Each connection runs a `LegacyConnection` on the socket edge.
+//!
+//! What an endpoint sends a session is counted in that connection's outbound gate, by the
+//! same rule as method streams: while less than `max_outbound_bytes` waits for the socket.
+//! An endpoint serves many sessions and cannot wait for one, so a session over its bound
+//! is closed with 1013 instead, and the endpoint and its other sessions go on.
 
 mod connection;
 mod endpoint_actor;
 
 pub(crate) use connection::LegacyConnection;
-pub(crate) use endpoint_actor::{LegacyCounters, LegacyEvent, LegacyOut};
+pub(crate) use endpoint_actor::{LegacyCounters, LegacyEvent};
 
+use crate::auth::{AuthInfo, AuthenticationHandler, Requirements};
 use crate::error::StreamError;
 use crate::protocol::{Dynamic, EncodeError, LegacyMessage, Wire};
-use crate::server::{AuthInfo, Requirements};
+use crate::socket::{CloseCode, OutboundGate, Outbox, Outgoing};
 use actix::prelude::*;
 use endpoint_actor::{EndpointActor, EndpointState};
+use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+/// What the legacy connections of one server share.
+pub(crate) struct LegacyEndpoints {
+    pub(crate) endpoints: HashMap<String, LegacyHandle>,
+    pub(crate) authentication: Option<AuthenticationHandler>,
+}
+
+/// The way from an endpoint to one session's socket.
+pub(crate) struct SessionOut {
+    outbox: Outbox<Infallible>,
+    gate: Arc<OutboundGate>,
+    /// Closed for being over its bound: nothing more is sent.
+    overflowed: bool,
+}
+
+impl SessionOut {
+    pub(crate) fn new(outbox: Outbox<Infallible>, gate: Arc<OutboundGate>) -> Self {
+        SessionOut {
+            outbox,
+            gate,
+            overflowed: false,
+        }
+    }
+
+    /// Queues `frame` for the session, or closes the session (1013) when its socket is
+    /// already as far behind as the server allows.
+    fn send(&mut self, session_id: u64, frame: Vec<u8>) {
+        if self.overflowed {
+            return;
+        }
+        if self.gate.try_add(frame.len()) {
+            // The connection may be gone already; then so is everything it would have written.
+            let _ = self.outbox.send(Outgoing::Frame(frame.into()));
+        } else {
+            log::info!("legacy session {session_id} is not reading its socket; closing it");
+            self.overflowed = true;
+            let _ = self
+                .outbox
+                .send(Outgoing::Close(CloseCode::Again, "not reading"));
+        }
+    }
+}
 
 /// One client connection, as a legacy endpoint sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,19 +155,20 @@ impl<E: LegacyEndpoint> LegacyContext<'_, E> {
     }
 
     /// Sends `message` to `session`, on this endpoint. Sending to a session that has
-    /// closed does nothing.
+    /// closed does nothing. A session whose socket is `Config::max_outbound_bytes` behind is
+    /// closed with 1013 (and then hears `stream_closed`) rather than buffered without bound.
     pub fn send_stream_message<T: Wire>(
         &mut self,
         session: &LegacySession,
         message: &T,
     ) -> Result<(), EncodeError> {
         let object = Dynamic::new(message)?;
-        if let Some((_, out)) = self.state.sessions.get(&session.id) {
+        if let Some((_, out)) = self.state.sessions.get_mut(&session.id) {
             let frame = LegacyMessage::Endpoint {
                 endpoint: self.state.name.to_string(),
                 object,
             };
-            out.do_send(LegacyOut(frame.encode()));
+            out.send(session.id, frame.encode());
         }
         Ok(())
     }

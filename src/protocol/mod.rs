@@ -1,6 +1,7 @@
 //! The wire protocol, pure: messages, wrapped values and their MessagePack codec. Nothing
 //! here knows about actors, sockets or runtimes.
 
+mod auth_value;
 mod datetime;
 mod decode;
 mod dynamic;
@@ -11,6 +12,7 @@ pub(crate) mod msgpack;
 pub mod registry;
 mod value;
 
+pub use auth_value::{basic_auth_value, unwrap_auth_value};
 pub use datetime::DateTime;
 pub use decode::{parse_cid, MessageRef, TargetRef, WrappedRef};
 pub(crate) use dynamic::encode_exact;
@@ -22,3 +24,9 @@ pub use message::{
 };
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
+
+/// The path method streams are served at.
+pub const WEBSOCKET_PATH: &str = "/v1/websocket";
+
+/// The path legacy streaming endpoints are served at.
+pub const LEGACY_WEBSOCKET_PATH: &str = "/websocket";

@@ -1,48 +1,31 @@
-//! The server side: the builder, endpoint definitions, and mounting on an actix-web `App`.
+//! The server assembly: the builder, the [`Server`] that mounts both protocols on an
+//! actix-web `App`, and [`RunningServer`] for a server on its own thread.
+//!
+//! Everything else is built here and handed down: the socket edge gets its settings, the
+//! method-stream and legacy protocols get what their connections share, and sessions get
+//! the services they may use. No part below holds the server.
 
-mod auth;
-mod endpoint;
-mod inputs;
-mod revocation;
-mod session;
-mod shutdown;
-mod stats;
+mod running;
 
-pub use auth::{basic_auth_value, unwrap_auth_value, AuthInfo, Revoked};
-pub(crate) use auth::{check_access, AuthenticationHandler, Denied, Requirements};
-pub use endpoint::{Endpoint, NoArgs};
-pub(crate) use endpoint::{PrepareError, Prepared};
-pub(crate) use inputs::{InputCredit, NamedSink};
-pub use inputs::{InputParam, InputSet, InputStream};
-pub(crate) use revocation::{Registration, Revocations, Revoke};
-pub(crate) use session::SessionParts;
-pub use session::{Session, SessionMessages};
-pub(crate) use shutdown::{Connections, GoingAway, LiveConnection};
-pub use stats::Stats;
-pub(crate) use stats::{release, Counters};
+pub use running::RunningServer;
 
+use crate::auth::{AuthInfo, AuthenticationHandler, Revoked};
 use crate::bus::{BusError, MessageBus};
-use crate::config::{
-    normalize_origin, ping_interval_from_env, redis_url_from_env, Config, ConfigError,
-};
-use crate::connection::Connection;
-use crate::legacy::{Legacy, LegacyConnection, LegacyHandle, LegacyStats};
-use crate::protocol::{registry, Wire};
+use crate::config::{ping_interval_from_env, redis_url_from_env, Config, ConfigError};
+use crate::connection::{CallLimits, Connection, Methods};
+use crate::legacy::{Legacy, LegacyConnection, LegacyEndpoints, LegacyHandle, LegacyStats};
+use crate::method::{Endpoint, Services};
+use crate::protocol::{registry, Wire, LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH};
+use crate::socket::EdgeSettings;
+use crate::stats::{Counters, Stats};
 use actix_web::{web, HttpRequest};
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The path method streams are served at.
-pub const WEBSOCKET_PATH: &str = "/v1/websocket";
-
-/// The path legacy streaming endpoints are served at.
-pub const LEGACY_WEBSOCKET_PATH: &str = "/websocket";
 
 /// Collects endpoints and settings, then builds a [`Server`].
 #[derive(Default)]
@@ -179,27 +162,34 @@ impl ServerBuilder {
         }
         let bus = MessageBus::new(self.config.bus_buffer, self.config.redis_url.as_deref())
             .map_err(|e| ConfigError::Bus(e.to_string()))?;
-        let allowed_origins = self
-            .config
-            .allowed_origins
-            .as_ref()
-            .map(|list| list.iter().map(|o| normalize_origin(o)).collect());
+        let counters = Arc::new(Counters::default());
+        let services = Services::new(bus, counters.clone());
+        let config = self.config;
         Ok(Server {
             inner: Arc::new(ServerInner {
-                endpoints: self.endpoints,
-                config: self.config,
-                counters: Arc::new(Counters::default()),
-                next_connection_id: AtomicU64::new(1),
-                authentication: self.authentication,
-                revocations: Revocations::new(bus.clone()),
-                bus,
-                allowed_origins,
-                legacy: self
-                    .legacy
-                    .into_iter()
-                    .map(|spec| (spec.name.clone(), LegacyHandle::new(spec)))
-                    .collect(),
-                connections: Connections::default(),
+                edge: Arc::new(EdgeSettings::new(&config, counters)),
+                methods: Arc::new(Methods {
+                    endpoints: self.endpoints,
+                    authentication: self.authentication.clone(),
+                    services: services.clone(),
+                    limits: CallLimits {
+                        max_calls_per_connection: config.max_calls_per_connection,
+                        max_inputs_per_call: config.max_inputs_per_call,
+                        max_queued_inputs: config.max_queued_inputs,
+                        remembered_ended_calls: config.remembered_ended_calls,
+                        input_patience: config.websocket_ping_interval,
+                    },
+                }),
+                legacy: Arc::new(LegacyEndpoints {
+                    endpoints: self
+                        .legacy
+                        .into_iter()
+                        .map(|spec| (spec.name.clone(), LegacyHandle::new(spec)))
+                        .collect(),
+                    authentication: self.authentication,
+                }),
+                services,
+                config,
             }),
         })
     }
@@ -212,45 +202,29 @@ pub struct Server {
     inner: Arc<ServerInner>,
 }
 
-pub(crate) struct ServerInner {
-    pub(crate) endpoints: HashMap<String, Endpoint>,
-    pub(crate) config: Config,
-    pub(crate) counters: Arc<Counters>,
-    next_connection_id: AtomicU64,
-    pub(crate) authentication: Option<AuthenticationHandler>,
-    pub(crate) revocations: Arc<Revocations>,
-    pub(crate) bus: MessageBus,
-    allowed_origins: Option<HashSet<String>>,
-    pub(crate) legacy: HashMap<String, LegacyHandle>,
-    pub(crate) connections: Connections,
+struct ServerInner {
+    config: Config,
+    edge: Arc<EdgeSettings>,
+    methods: Arc<Methods>,
+    legacy: Arc<LegacyEndpoints>,
+    services: Services,
 }
 
-impl ServerInner {
-    pub(crate) fn next_connection_id(&self) -> u64 {
-        self.next_connection_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// The answer to a handshake that may not proceed: 503 when the server is full, 403
-    /// for an `Origin` that is not allowed.
-    fn refuse_handshake(&self, req: &HttpRequest) -> Option<actix_web::HttpResponse> {
-        if self.counters.snapshot().open_connections >= self.config.max_connections {
-            return Some(
-                actix_web::HttpResponse::ServiceUnavailable().body("Too many connections."),
-            );
-        }
-        let allowed = self.allowed_origins.as_ref()?;
-        let origin = req.headers().get(actix_web::http::header::ORIGIN)?;
-        let origin = normalize_origin(origin.to_str().unwrap_or_default());
-        (!allowed.contains(&origin))
-            .then(|| actix_web::HttpResponse::Forbidden().body("WebSocket origin not allowed."))
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut endpoints: Vec<_> = self.inner.methods.endpoints.keys().collect();
+        endpoints.sort();
+        let mut legacy: Vec<_> = self.inner.legacy.endpoints.keys().collect();
+        legacy.sort();
+        f.debug_struct("Server")
+            .field("endpoints", &endpoints)
+            .field("legacy_endpoints", &legacy)
+            .field("open_connections", &self.inner.edge.connections().count())
+            .finish_non_exhaustive()
     }
 }
 
 impl Server {
-    pub(crate) fn from_inner(inner: Arc<ServerInner>) -> Self {
-        Server { inner }
-    }
-
     /// Starts building a server.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::default()
@@ -258,11 +232,7 @@ impl Server {
 
     /// A snapshot of the server's counters.
     pub fn stats(&self) -> Stats {
-        let mut stats = self.inner.counters.snapshot();
-        stats.authenticated_calls = self.inner.revocations.tracked();
-        stats.bus_channels = self.inner.bus.channel_count();
-        stats.redis = self.inner.bus.redis_state();
-        stats
+        self.inner.services.stats()
     }
 
     /// Ends every call (the client sees its stream fail with "connection closed") and
@@ -270,12 +240,12 @@ impl Server {
     /// `App`, call this before stopping the `HttpServer`; [`RunningServer::shutdown`] does
     /// both, with a deadline.
     pub fn close_all_connections(&self) {
-        self.inner.connections.close_all();
+        self.inner.edge.connections().close_all();
     }
 
     /// The message bus, for code outside a call (an HTTP handler, a background task).
     pub fn messages(&self) -> &MessageBus {
-        &self.inner.bus
+        &self.inner.services.bus
     }
 
     /// The settings.
@@ -287,6 +257,7 @@ impl Server {
     pub fn legacy_stats(&self, endpoint: &str) -> Option<LegacyStats> {
         self.inner
             .legacy
+            .endpoints
             .get(endpoint)
             .map(|h| h.counters.snapshot())
     }
@@ -301,7 +272,7 @@ impl Server {
         user_id: &str,
         revoked: Revoked,
     ) -> Result<(), BusError> {
-        self.inner.revocations.post(user_id, revoked).await
+        self.inner.services.revoke(user_id, revoked).await
     }
 
     /// Mounts the engine on an actix-web app: `App::new().configure(|c| server.mount(c))`.
@@ -315,29 +286,34 @@ impl Server {
     /// The cost: a plain HTTP response sent before its request body was read (a 413 for a
     /// large upload, say) no longer waits for the client before the socket closes.
     pub fn mount(&self, cfg: &mut web::ServiceConfig) {
-        let (methods, legacy) = (self.inner.clone(), self.inner.clone());
+        let (edge, methods) = (self.inner.edge.clone(), self.inner.methods.clone());
+        let cookie = self.inner.config.auth_cookie.clone();
         cfg.route(
             WEBSOCKET_PATH,
             web::get().to(move |req: HttpRequest, body: web::Payload| {
-                let inner = methods.clone();
-                async move {
-                    match inner.refuse_handshake(&req) {
-                        Some(refusal) => Ok(refusal),
-                        None => Connection::start(inner, &req, body),
-                    }
-                }
+                let cookie_key = cookie
+                    .as_deref()
+                    .and_then(|name| req.cookie(name))
+                    .map(|c| c.value().to_string());
+                let methods = methods.clone();
+                let upgraded =
+                    edge.upgrade(&req, body, |id| Connection::new(id, methods, cookie_key));
+                async move { upgraded }
             }),
-        )
-        .route(
+        );
+        let (edge, legacy) = (self.inner.edge.clone(), self.inner.legacy.clone());
+        cfg.route(
             LEGACY_WEBSOCKET_PATH,
             web::get().to(move |req: HttpRequest, body: web::Payload| {
-                let inner = legacy.clone();
-                async move {
-                    match inner.refuse_handshake(&req) {
-                        Some(refusal) => Ok(refusal),
-                        None => LegacyConnection::start(inner, &req, body),
-                    }
-                }
+                // `?auth=<key>` carries the unwrapped key.
+                let key = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+                    .ok()
+                    .and_then(|q| q.into_inner().remove("auth"))
+                    .filter(|k| !k.is_empty());
+                let legacy = legacy.clone();
+                let upgraded =
+                    edge.upgrade(&req, body, |id| LegacyConnection::new(id, legacy, key));
+                async move { upgraded }
             }),
         );
     }
@@ -346,114 +322,11 @@ impl Server {
     /// listener (bind to port 0 for a free port). For tests, demos and simple deployments;
     /// an application with its own `HttpServer` uses [`Server::mount`] instead.
     pub fn spawn(&self, listener: TcpListener) -> std::io::Result<RunningServer> {
-        let addr = listener.local_addr()?;
-        let server = self.clone();
-        let workers = self.inner.config.workers.max(1);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("streampod-server".into())
-            .spawn(move || {
-                let system = actix_web::rt::System::new();
-                system.block_on(async move {
-                    let http = actix_web::HttpServer::new(move || {
-                        let server = server.clone();
-                        actix_web::App::new().configure(move |c| server.mount(c))
-                    })
-                    .workers(workers)
-                    .tcp_nodelay(true)
-                    .disable_signals()
-                    .shutdown_timeout(1)
-                    // A WebSocket response ends with its close handshake; without this the
-                    // HTTP/1 dispatcher lingers up to a second before it closes TCP.
-                    .client_disconnect_timeout(Duration::ZERO)
-                    .listen(listener);
-                    match http {
-                        Ok(http) => {
-                            let http = http.run();
-                            let _ = tx.send(Ok(http.handle()));
-                            let _ = http.await;
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                        }
-                    }
-                })
-            })?;
-        let handle = rx
-            .recv()
-            .map_err(|_| std::io::Error::other("server thread ended before it started"))??;
-        Ok(RunningServer {
-            server: self.clone(),
-            addr,
-            handle,
-            thread: Some(thread),
-        })
-    }
-}
-
-/// A server started by [`Server::spawn`]. Dropping it stops the server.
-pub struct RunningServer {
-    server: Server,
-    addr: SocketAddr,
-    handle: actix_web::dev::ServerHandle,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl RunningServer {
-    /// The server it runs.
-    pub fn server(&self) -> &Server {
-        &self.server
+        RunningServer::start(self.clone(), listener, self.inner.config.workers.max(1))
     }
 
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The `ws://` URL of the method-stream endpoint.
-    pub fn url(&self) -> String {
-        format!("ws://{}{}", self.addr, WEBSOCKET_PATH)
-    }
-
-    /// Stops accepting connections, closes the open ones and waits for the server thread.
-    pub fn stop(mut self) {
-        self.stop_inner();
-    }
-
-    /// Graceful shutdown: stops accepting connections, ends every call, closes every
-    /// connection with 1001, waits for them to go (at most `deadline`), then stops the
-    /// server. Returns true when every connection was gone before the deadline. Blocks the
-    /// calling thread (from async code, run it with `spawn_blocking`).
-    pub fn shutdown(mut self, deadline: std::time::Duration) -> bool {
-        let until = std::time::Instant::now() + deadline;
-        futures::executor::block_on(tokio::task::unconstrained(self.handle.pause()));
-        self.server.close_all_connections();
-        let mut clean = false;
-        while std::time::Instant::now() < until {
-            if self.server.inner.connections.count() == 0 {
-                clean = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        self.stop_inner();
-        clean
-    }
-
-    fn stop_inner(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            let handle = self.handle.clone();
-            // `stop` returns a future that needs no particular runtime to be driven. It waits
-            // on a tokio channel: from inside a tokio task whose cooperative budget is spent,
-            // that poll would return `Pending` and wake itself forever, so it runs unbudgeted.
-            futures::executor::block_on(tokio::task::unconstrained(handle.stop(false)));
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        self.stop_inner();
+    /// The live connections, for [`RunningServer`]'s shutdown.
+    fn connections(&self) -> &crate::socket::Connections {
+        self.inner.edge.connections()
     }
 }

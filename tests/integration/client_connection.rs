@@ -206,7 +206,7 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
     let got = tokio::time::timeout(PATIENCE, call.next()).await.unwrap();
     assert_eq!(got, Some(Err(Error::ConnectionClosed)));
     // A new server on the same port: the next call opens a new socket.
-    let again = crate::support::method_streaming::endpoint();
+    let again = crate::support::method_streaming::endpoint(Default::default());
     let restarted = streampod::Server::builder()
         .endpoint(again)
         .build()

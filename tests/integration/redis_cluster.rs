@@ -199,7 +199,6 @@ async fn an_invalid_redis_url_stops_the_build() {
     let err = server_builder()
         .redis_url("not a url")
         .build()
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, streampod::ConfigError::Bus(_)), "{err:?}");
 }

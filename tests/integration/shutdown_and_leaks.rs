@@ -136,10 +136,7 @@ async fn shutdown_closes_everything_within_its_deadline() {
     })
     .await;
 
-    let (server, clean) =
-        tokio::task::spawn_blocking(move || view.shutdown(Duration::from_secs(5)))
-            .await
-            .unwrap();
+    let (server, clean) = view.shutdown(Duration::from_secs(5)).await;
     assert!(clean, "every connection closed before the deadline");
     assert_eq!(raw.expect_closed().await, Some(1001));
     assert_eq!(bare.expect_closed().await, Some(1001));

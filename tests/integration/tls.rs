@@ -24,7 +24,7 @@ struct TlsServer {
 impl TlsServer {
     fn start() -> Self {
         let streampod = streampod::Server::builder()
-            .endpoint(method_streaming::endpoint())
+            .endpoint(method_streaming::endpoint(Default::default()))
             .build()
             .unwrap();
         let certs = CertificateDer::pem_slice_iter(CERT)

@@ -55,10 +55,10 @@ impl TestServer {
         self.running.url()
     }
 
-    /// Shuts the server down gracefully (blocking); returns it for its final stats, and
-    /// whether every connection closed before the deadline.
-    pub fn shutdown(self, deadline: Duration) -> (Server, bool) {
-        let clean = self.running.shutdown(deadline);
+    /// Shuts the server down gracefully; returns it for its final stats, and whether every
+    /// connection closed before the deadline.
+    pub async fn shutdown(self, deadline: Duration) -> (Server, bool) {
+        let clean = self.running.shutdown(deadline).await;
         (self.server, clean)
     }
 

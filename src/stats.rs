@@ -1,4 +1,5 @@
-//! Counters behind [`Server::stats`](crate::Server::stats).
+//! The counters behind [`Server::stats`](crate::Server::stats), shared by every
+//! connection and call of one server.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 

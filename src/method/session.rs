@@ -1,9 +1,10 @@
 //! [`Session`]: what a running method knows about its call.
 
-use super::auth::AuthInfo;
-use super::Server;
-use crate::bus::{BusError, BusStream, ListenerId, Scope};
+use super::Services;
+use crate::auth::{AuthInfo, Revoked};
+use crate::bus::{BusError, BusStream, ListenerId, MessageBus, Scope};
 use crate::protocol::{Dynamic, Wire};
+use crate::stats::Stats;
 use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -25,7 +26,7 @@ struct SessionInner {
     call_id: Uuid,
     auth: Option<AuthInfo>,
     closed: watch::Sender<bool>,
-    server: Server,
+    services: Services,
     /// Bus listeners added through this session, removed when it closes.
     listeners: Mutex<Vec<(String, ListenerId)>>,
     /// Run once when the session closes. The lock also covers setting `closed`, so a
@@ -42,7 +43,7 @@ pub(crate) struct SessionParts {
     pub(crate) method: Arc<str>,
     pub(crate) call_id: Uuid,
     pub(crate) auth: Option<AuthInfo>,
-    pub(crate) server: Server,
+    pub(crate) services: Services,
 }
 
 impl Session {
@@ -55,7 +56,7 @@ impl Session {
                 call_id: parts.call_id,
                 auth: parts.auth,
                 closed: watch::channel(false).0,
-                server: parts.server,
+                services: parts.services,
                 listeners: Mutex::new(Vec::new()),
                 on_close: Mutex::new(Vec::new()),
             }),
@@ -87,9 +88,24 @@ impl Session {
         self.inner.auth.as_ref()
     }
 
-    /// The server the call runs on, for its counters and for revoking authentication.
-    pub fn server(&self) -> &Server {
-        &self.inner.server
+    /// The server's activity now (the same snapshot as `Server::stats`).
+    pub fn stats(&self) -> Stats {
+        self.inner.services.stats()
+    }
+
+    /// Revokes some or all of a user's authentication, as
+    /// [`Server::revoke_authentication`](crate::Server::revoke_authentication) does: for a
+    /// method that signs a user out.
+    pub async fn revoke_authentication(
+        &self,
+        user_id: &str,
+        revoked: Revoked,
+    ) -> Result<(), BusError> {
+        self.inner.services.revoke(user_id, revoked).await
+    }
+
+    fn bus(&self) -> &MessageBus {
+        &self.inner.services.bus
     }
 
     /// True once the call has ended.
@@ -138,7 +154,7 @@ impl Session {
             Err(_) => return,
         };
         for (channel, id) in listeners {
-            self.inner.server.messages().remove_listener(&channel, id);
+            self.bus().remove_listener(&channel, id);
         }
     }
 }
@@ -163,8 +179,7 @@ impl SessionMessages<'_> {
         scope: Scope,
     ) -> Result<(), BusError> {
         self.session
-            .server()
-            .messages()
+            .bus()
             .post_message(channel, message, scope)
             .await
     }
@@ -176,11 +191,11 @@ impl SessionMessages<'_> {
         listener: impl Fn(&Dynamic) + Send + Sync + 'static,
     ) -> ListenerId {
         let inner = &self.session.inner;
-        let id = inner.server.messages().add_listener(channel, listener);
+        let id = self.session.bus().add_listener(channel, listener);
         match inner.listeners.lock() {
             Ok(mut l) if !self.session.is_closed() => l.push((channel.to_string(), id)),
             // The call already ended: the listener must not outlive it.
-            _ => inner.server.messages().remove_listener(channel, id),
+            _ => self.session.bus().remove_listener(channel, id),
         }
         id
     }
@@ -190,20 +205,14 @@ impl SessionMessages<'_> {
         if let Ok(mut l) = self.session.inner.listeners.lock() {
             l.retain(|(_, i)| *i != id);
         }
-        self.session
-            .server()
-            .messages()
-            .remove_listener(channel, id);
+        self.session.bus().remove_listener(channel, id);
     }
 
     /// A stream of the messages on `channel` as `T`, which ends when the call ends.
     pub fn create_stream<T: Wire>(&self, channel: &str) -> BusStream<T> {
         let session = self.session.clone();
         let until = Box::pin(async move { session.closed().await });
-        self.session
-            .server()
-            .messages()
-            .stream_until(channel, Some(until))
+        self.session.bus().stream_until(channel, Some(until))
     }
 }
 
@@ -231,7 +240,7 @@ mod tests {
             method: "m".into(),
             call_id: Uuid::nil(),
             auth: None,
-            server: Server::builder().build().unwrap(),
+            services: Services::new(MessageBus::new(16, None).unwrap(), Default::default()),
         })
     }
 

@@ -5,9 +5,10 @@
 //! [`Drain`] wrapper around the WebSocket context's output). Call actors poll their
 //! method's output only while the gate has room, so a client that stops reading makes its
 //! own methods wait instead of growing the server's memory; other connections are
-//! unaffected.
+//! unaffected. Producers that cannot wait ([`OutboundGate::try_add`]) close the connection
+//! instead.
 
-use crate::server::{release, Counters};
+use crate::stats::{release, Counters};
 use futures::Stream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,6 +37,17 @@ impl OutboundGate {
     pub(crate) fn add(&self, n: usize) {
         self.queued.fetch_add(n, Ordering::AcqRel);
         self.counters.outbound_bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A frame of `n` bytes, if the connection has room for it (the rule method streams
+    /// follow: room while less than the limit is queued). For producers that cannot wait,
+    /// such as a legacy endpoint sending to one of many sessions.
+    pub(crate) fn try_add(&self, n: usize) -> bool {
+        if self.queued() >= self.limit {
+            return false;
+        }
+        self.add(n);
+        true
     }
 
     /// `n` bytes went to the socket.

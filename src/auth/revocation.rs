@@ -7,7 +7,7 @@
 //! on this node, the node listens on the user's revocation channel of the message bus; a
 //! revocation is a message on that channel, so it reaches every node through Redis.
 
-use super::auth::Revoked;
+use super::Revoked;
 use crate::bus::{BusError, ListenerId, MessageBus, Scope};
 use crate::model;
 use actix::Recipient;

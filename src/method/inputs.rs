@@ -28,11 +28,11 @@ pub struct InputCredit {
     limit: usize,
     closed: AtomicBool,
     room: Notify,
-    counters: Arc<super::Counters>,
+    counters: Arc<crate::stats::Counters>,
 }
 
 impl InputCredit {
-    pub(crate) fn new(limit: usize, counters: Arc<super::Counters>) -> Arc<Self> {
+    pub(crate) fn new(limit: usize, counters: Arc<crate::stats::Counters>) -> Arc<Self> {
         Arc::new(InputCredit {
             queued: AtomicUsize::new(0),
             limit: limit.max(1),
@@ -56,7 +56,7 @@ impl InputCredit {
         if n == 0 {
             return;
         }
-        if super::release(&self.queued, &self.counters.queued_inputs, n, self.limit) {
+        if crate::stats::release(&self.queued, &self.counters.queued_inputs, n, self.limit) {
             self.room.notify_waiters();
         }
     }

@@ -7,9 +7,9 @@
 //! ([`Endpoint::future`]; `T = ()` for a void method). Each registration erases the types
 //! into a [`Method`], which the connection uses to validate an open and the call uses to run.
 
-use super::auth::Requirements;
 use super::inputs::{InputCredit, InputSet, NamedSink};
 use super::session::Session;
+use crate::auth::Requirements;
 use crate::error::StreamError;
 use crate::protocol::{read_serde, registry, Dynamic, Wire};
 use futures::stream::BoxStream;

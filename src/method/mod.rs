@@ -1,0 +1,16 @@
+//! What a streaming method is, independent of any socket: endpoint definitions
+//! ([`Endpoint`], typed arguments and input streams), the [`Session`] a running method
+//! gets, and the [`Services`] of the server that a session may reach.
+
+mod endpoint;
+mod inputs;
+mod services;
+mod session;
+
+pub use endpoint::{Endpoint, NoArgs};
+pub(crate) use endpoint::{PrepareError, Prepared};
+pub(crate) use inputs::{InputCredit, NamedSink};
+pub use inputs::{InputParam, InputSet, InputStream};
+pub(crate) use services::Services;
+pub(crate) use session::SessionParts;
+pub use session::{Session, SessionMessages};

@@ -1,0 +1,38 @@
+//! [`Services`]: the parts of a server that a running method may use, and no more (no
+//! connection management, no shutdown).
+
+use crate::auth::{Revocations, Revoked};
+use crate::bus::{BusError, MessageBus};
+use crate::stats::{Counters, Stats};
+use std::sync::Arc;
+
+/// The server's bus, revocation table and counters, shared by its sessions.
+#[derive(Clone)]
+pub(crate) struct Services {
+    pub(crate) bus: MessageBus,
+    pub(crate) revocations: Arc<Revocations>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+impl Services {
+    pub(crate) fn new(bus: MessageBus, counters: Arc<Counters>) -> Self {
+        Services {
+            revocations: Revocations::new(bus.clone()),
+            bus,
+            counters,
+        }
+    }
+
+    /// The server's activity now; `Server::stats` and `Session::stats` both read it here.
+    pub(crate) fn stats(&self) -> Stats {
+        let mut stats = self.counters.snapshot();
+        stats.authenticated_calls = self.revocations.tracked();
+        stats.bus_channels = self.bus.channel_count();
+        stats.redis = self.bus.redis_state();
+        stats
+    }
+
+    pub(crate) async fn revoke(&self, user_id: &str, revoked: Revoked) -> Result<(), BusError> {
+        self.revocations.post(user_id, revoked).await
+    }
+}

@@ -1,0 +1,337 @@
+//! The WebSocket edge, once for every protocol: the upgrade (origin check, connection
+//! permit), joining fragmented messages within the size limit, answering pings, the
+//! keepalive, the byte-counted outbound gate, going away on shutdown, and the close
+//! handshake. A protocol (method streams, legacy endpoints) plugs in what it does with a
+//! whole message through [`Protocol`], and writes through [`Edge`].
+//!
+//! This is the only module that knows `actix-web-actors`: a move to `actix-ws` changes this
+//! module and nothing else.
+
+mod assembler;
+mod keepalive;
+mod live;
+mod outbound;
+
+pub(crate) use assembler::Data;
+pub(crate) use live::{Connections, GoingAway};
+pub(crate) use outbound::{Gated, OutboundGate};
+
+use crate::config::{normalize_origin, Config};
+use crate::stats::Counters;
+use actix::prelude::*;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+pub(crate) use actix_web_actors::ws::CloseCode;
+use assembler::{FrameAssembler, Incoming};
+use bytes::Bytes;
+use keepalive::Keepalive;
+use live::Permit;
+use outbound::Drain;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+/// What one kind of connection does with its socket.
+pub(crate) trait Protocol: Sized + Unpin + 'static {
+    /// What producers outside the connection (its calls) tell it, in order with the frames
+    /// they send, through its [`Outbox`].
+    type Event: Send + 'static;
+
+    /// The connection is up.
+    fn started(&mut self, _edge: &mut Edge<'_, Self>) {}
+
+    /// A whole data message from the peer.
+    fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>);
+
+    /// An event from the outbox.
+    fn on_event(&mut self, _event: Self::Event, _edge: &mut Edge<'_, Self>) {}
+
+    /// The connection is gone, for whatever reason; nothing more can be written.
+    fn stopped(&mut self, _id: u64) {}
+}
+
+/// What producers send a connection through its [`Outbox`].
+pub(crate) enum Outgoing<E> {
+    /// One frame, already counted in the connection's [`OutboundGate`].
+    Frame(Bytes),
+    /// Something for the protocol, after the frames sent before it.
+    Event(E),
+    /// Close the connection with this code, after the frames sent before it.
+    Close(CloseCode, &'static str),
+}
+
+/// The channel a connection's producers send on, in order. A channel rather than the
+/// actor's mailbox: a frame costs no boxed envelope, the connection takes everything
+/// waiting at once, and a connection busy waiting (an authentication) still has it filled.
+pub(crate) type Outbox<E> = tokio::sync::mpsc::UnboundedSender<Outgoing<E>>;
+
+/// The most outbox items handled in one go.
+const OUTBOX_BATCH: usize = 256;
+
+/// What the edge needs of the server, shared by all its connections.
+pub(crate) struct EdgeSettings {
+    max_frame_size: usize,
+    max_outbound_bytes: usize,
+    ping_interval: Duration,
+    allowed_origins: Option<HashSet<String>>,
+    counters: Arc<Counters>,
+    connections: Connections,
+    next_id: AtomicU64,
+}
+
+impl EdgeSettings {
+    pub(crate) fn new(config: &Config, counters: Arc<Counters>) -> Self {
+        EdgeSettings {
+            max_frame_size: config.max_frame_size,
+            max_outbound_bytes: config.max_outbound_bytes,
+            ping_interval: config.websocket_ping_interval,
+            allowed_origins: config
+                .allowed_origins
+                .as_ref()
+                .map(|list| list.iter().map(|o| normalize_origin(o)).collect()),
+            counters,
+            connections: Connections::new(config.max_connections),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// The live connections, for shutdown.
+    pub(crate) fn connections(&self) -> &Connections {
+        &self.connections
+    }
+
+    /// Upgrades `req` to a connection running the protocol `make` builds for its id: 403
+    /// for an `Origin` that is not allowed, 503 when the server is full.
+    pub(crate) fn upgrade<P: Protocol>(
+        self: &Arc<Self>,
+        req: &HttpRequest,
+        body: web::Payload,
+        make: impl FnOnce(u64) -> P,
+    ) -> Result<HttpResponse, actix_web::Error> {
+        if !self.origin_allowed(req) {
+            return Ok(HttpResponse::Forbidden().body("WebSocket origin not allowed."));
+        }
+        let Some(permit) = self.connections.admit() else {
+            return Ok(HttpResponse::ServiceUnavailable().body("Too many connections."));
+        };
+        let mut response = ws::handshake(req)?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let gate = OutboundGate::new(self.max_outbound_bytes, self.counters.clone());
+        let socket = Socket {
+            id,
+            protocol: make(id),
+            frames: FrameAssembler::new(self.max_frame_size),
+            keepalive: Keepalive::default(),
+            gate: gate.clone(),
+            outbox: None,
+            settings: self.clone(),
+            _permit: permit,
+        };
+        let output = ws::WebsocketContext::with_codec(
+            socket,
+            body,
+            actix_http::ws::Codec::new().max_size(self.max_frame_size),
+        );
+        Ok(response.streaming(Drain {
+            inner: Box::pin(output),
+            gate,
+        }))
+    }
+
+    fn origin_allowed(&self, req: &HttpRequest) -> bool {
+        let (Some(allowed), Some(origin)) = (
+            self.allowed_origins.as_ref(),
+            req.headers().get(actix_web::http::header::ORIGIN),
+        ) else {
+            // No list, or not a browser.
+            return true;
+        };
+        allowed.contains(&normalize_origin(origin.to_str().unwrap_or_default()))
+    }
+}
+
+/// One WebSocket connection: the edge's state around a protocol.
+pub(crate) struct Socket<P: Protocol> {
+    id: u64,
+    protocol: P,
+    frames: FrameAssembler,
+    keepalive: Keepalive,
+    gate: Arc<OutboundGate>,
+    outbox: Option<Outbox<P::Event>>,
+    settings: Arc<EdgeSettings>,
+    _permit: Permit,
+}
+
+type Ctx<P> = ws::WebsocketContext<Socket<P>>;
+
+/// A protocol's handle on its socket while it handles something.
+pub(crate) struct Edge<'a, P: Protocol> {
+    ctx: &'a mut Ctx<P>,
+    id: u64,
+    gate: &'a Arc<OutboundGate>,
+    outbox: &'a mut Option<Outbox<P::Event>>,
+    settings: &'a EdgeSettings,
+}
+
+impl<P: Protocol> Socket<P> {
+    /// Runs `f` on the protocol with an edge.
+    fn with_edge<R>(
+        &mut self,
+        ctx: &mut Ctx<P>,
+        f: impl FnOnce(&mut P, &mut Edge<'_, P>) -> R,
+    ) -> R {
+        let mut edge = Edge {
+            ctx,
+            id: self.id,
+            gate: &self.gate,
+            outbox: &mut self.outbox,
+            settings: &self.settings,
+        };
+        f(&mut self.protocol, &mut edge)
+    }
+}
+
+impl<P: Protocol> Edge<'_, P> {
+    /// Writes one binary frame, after everything written before.
+    pub(crate) fn send(&mut self, frame: Bytes) {
+        self.gate.add(frame.len());
+        self.ctx.binary(frame);
+    }
+
+    /// Sends a close frame with `code`, after whatever was already written, and stops: the
+    /// TCP connection closes as soon as the close frame is out.
+    pub(crate) fn close(&mut self, code: CloseCode, reason: &str) {
+        close(code, reason, self.ctx);
+    }
+
+    /// The gate between this connection's producers and its socket.
+    pub(crate) fn gate(&self) -> Arc<OutboundGate> {
+        self.gate.clone()
+    }
+
+    /// The channel producers send on, opened on first use (an idle connection costs less).
+    pub(crate) fn outbox(&mut self) -> Outbox<P::Event> {
+        if let Some(outbox) = self.outbox {
+            return outbox.clone();
+        }
+        let (outbox, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        self.ctx.add_stream(futures::stream::poll_fn(move |cx| {
+            let mut batch = Vec::new();
+            match rx.poll_recv_many(cx, &mut batch, OUTBOX_BATCH) {
+                Poll::Ready(0) => Poll::Ready(None),
+                Poll::Ready(_) => Poll::Ready(Some(batch)),
+                Poll::Pending => Poll::Pending,
+            }
+        }));
+        *self.outbox = Some(outbox.clone());
+        outbox
+    }
+
+    /// Runs `future` and then `then`, reading nothing from the socket meanwhile: what the
+    /// peer sends next is handled after `then`, as Serverpod's sequential loop does.
+    pub(crate) fn wait<F>(
+        &mut self,
+        future: F,
+        then: impl FnOnce(&mut P, F::Output, &mut Edge<'_, P>) + 'static,
+    ) where
+        F: Future + 'static,
+    {
+        self.ctx.wait(
+            actix::fut::wrap_future::<_, Socket<P>>(future)
+                .map(move |out, socket, ctx| socket.with_edge(ctx, |p, edge| then(p, out, edge))),
+        );
+    }
+
+    /// `helper` hears [`GoingAway`] on shutdown before this connection does.
+    pub(crate) fn attach_shutdown_helper(&mut self, helper: Recipient<GoingAway>) {
+        self.settings.connections.attach(self.id, helper);
+    }
+}
+
+fn close<A>(code: CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<A>)
+where
+    A: Actor<Context = ws::WebsocketContext<A>>,
+{
+    ctx.close(Some(ws::CloseReason {
+        code,
+        description: Some(reason.to_string()),
+    }));
+    ctx.stop();
+}
+
+impl<P: Protocol> Actor for Socket<P> {
+    type Context = Ctx<P>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.settings.counters.connection_opened();
+        self.settings
+            .connections
+            .joined(self.id, ctx.address().recipient());
+        ctx.run_interval(self.settings.ping_interval, |socket, ctx| {
+            if socket.keepalive.tick() {
+                log::debug!("connection {}: no pong within the ping interval", socket.id);
+                return close(CloseCode::Away, "ping timeout", ctx);
+            }
+            ctx.ping(b"");
+        });
+        log::debug!("connection {} opened", self.id);
+        self.with_edge(ctx, |p, edge| p.started(edge));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.protocol.stopped(self.id);
+        self.settings.connections.left(self.id);
+        self.settings.counters.connection_closed();
+        log::debug!("connection {} closed", self.id);
+    }
+}
+
+impl<P: Protocol> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Socket<P> {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        match self.frames.push(msg) {
+            Incoming::Data(data) => self.with_edge(ctx, |p, edge| p.on_data(data, edge)),
+            Incoming::Ping(payload) => ctx.pong(&payload),
+            Incoming::Pong => self.keepalive.pong(),
+            Incoming::Nothing => {}
+            Incoming::Closed(reason) => {
+                // Echo the peer's close; TCP closes once it is out.
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Incoming::Fail(code, reason) => close(code, reason, ctx),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        // The peer's side of the socket ended (TCP closed).
+        ctx.stop();
+    }
+}
+
+/// What the producers sent, in batches: everything waiting is taken in one go, so a burst
+/// of values leaves in one write.
+impl<P: Protocol> StreamHandler<Vec<Outgoing<P::Event>>> for Socket<P> {
+    fn handle(&mut self, batch: Vec<Outgoing<P::Event>>, ctx: &mut Self::Context) {
+        for item in batch {
+            match item {
+                Outgoing::Frame(bytes) => ctx.binary(bytes),
+                Outgoing::Event(event) => self.with_edge(ctx, |p, edge| p.on_event(event, edge)),
+                Outgoing::Close(code, reason) => return close(code, reason, ctx),
+            }
+        }
+    }
+
+    fn finished(&mut self, _: &mut Self::Context) {
+        // The socket holds a sender itself: this does not happen while it runs.
+    }
+}
+
+impl<P: Protocol> Handler<GoingAway> for Socket<P> {
+    type Result = ();
+    fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
+        close(CloseCode::Away, "server shutting down", ctx);
+    }
+}
