@@ -154,6 +154,28 @@ impl LegacyEndpoint for LegacyStreaming {
     }
 }
 
+/// A legacy endpoint that sends every message it receives to every open session of it, the
+/// sender included, as a legacy chat room does.
+#[derive(Default)]
+pub struct LegacyBroadcast;
+
+impl LegacyEndpoint for LegacyBroadcast {
+    type UserObject = ();
+
+    fn handle_stream_message(
+        &mut self,
+        ctx: &mut LegacyContext<'_, Self>,
+        _: &LegacySession,
+        message: Dynamic,
+    ) -> Result<(), StreamError> {
+        for session in ctx.sessions() {
+            ctx.send_stream_message(&session, &message)
+                .map_err(StreamError::failed)?;
+        }
+        Ok(())
+    }
+}
+
 /// A legacy endpoint that echoes `SimpleData`.
 #[derive(Default)]
 pub struct LegacyEcho;
@@ -227,6 +249,7 @@ pub fn server_builder() -> ServerBuilder {
         .endpoint(auth_control())
         .endpoint(bus())
         .legacy_endpoint(Legacy::new("streaming", LegacyStreaming { user_objects }))
+        .legacy_endpoint(Legacy::new("broadcast", LegacyBroadcast))
         .legacy_endpoint(Legacy::new("signInRequired", LegacyEcho).require_login())
         .legacy_endpoint(Legacy::new("adminScopeRequired", LegacyEcho).require_scopes(["admin"]))
         .model::<SimpleData>()

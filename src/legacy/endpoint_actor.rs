@@ -51,6 +51,8 @@ pub(crate) struct EndpointState<U> {
     pub(crate) name: Arc<str>,
     pub(crate) sessions: HashMap<u64, (LegacySession, SessionOut)>,
     pub(crate) user_objects: HashMap<u64, U>,
+    /// Sessions found over their outbound bound while the endpoint ran: closed right after.
+    pub(crate) overflowed: Vec<u64>,
 }
 
 /// One legacy endpoint.
@@ -68,6 +70,7 @@ impl<E: LegacyEndpoint> EndpointActor<E> {
                 name,
                 sessions: HashMap::new(),
                 user_objects: HashMap::new(),
+                overflowed: Vec::new(),
             },
             counters,
         }
@@ -87,7 +90,23 @@ impl<E: LegacyEndpoint> EndpointActor<E> {
         if catch_unwind(AssertUnwindSafe(|| f(endpoint, &mut lctx))).is_err() {
             log::error!("legacy endpoint {} panicked", self.state.name);
         }
+        for session_id in std::mem::take(&mut self.state.overflowed) {
+            self.close_session(session_id, ctx);
+        }
         self.update_gauges();
+    }
+
+    /// Runs `stream_closed` for a session, then forgets it and its user object.
+    fn close_session(&mut self, session_id: u64, ctx: &mut Context<Self>) {
+        let Some((session, _)) = self.state.sessions.get(&session_id) else {
+            return;
+        };
+        let session = session.clone();
+        self.with_context(ctx, |e, c| e.stream_closed(c, &session));
+        // Whatever the endpoint did, the session and its user object go now.
+        self.state.sessions.remove(&session_id);
+        self.state.user_objects.remove(&session_id);
+        self.counters.closed.fetch_add(1, Ordering::Relaxed);
     }
 
     fn update_gauges(&self) {
@@ -137,15 +156,7 @@ impl<E: LegacyEndpoint> Handler<LegacyEvent> for EndpointActor<E> {
                 });
             }
             LegacyEvent::Closed { session_id } => {
-                let Some((session, _)) = self.state.sessions.get(&session_id) else {
-                    return;
-                };
-                let session = session.clone();
-                self.with_context(ctx, |e, c| e.stream_closed(c, &session));
-                // Whatever the endpoint did, the session and its user object go now.
-                self.state.sessions.remove(&session_id);
-                self.state.user_objects.remove(&session_id);
-                self.counters.closed.fetch_add(1, Ordering::Relaxed);
+                self.close_session(session_id, ctx);
                 self.update_gauges();
             }
         }

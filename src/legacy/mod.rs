@@ -55,22 +55,25 @@ impl SessionOut {
         }
     }
 
-    /// Queues `frame` for the session, or closes the session (1013) when its socket is
-    /// already as far behind as the server allows.
-    fn send(&mut self, session_id: u64, frame: Vec<u8>) {
+    /// Queues `frame` for the session. When its socket is already as far behind as the
+    /// server allows, queues a close (1013) instead and returns false: the endpoint then
+    /// closes the session on its side at once, since a socket whose peer does not read
+    /// runs nothing (actix drives it only as the peer takes its bytes).
+    fn send(&mut self, session_id: u64, frame: Vec<u8>) -> bool {
         if self.overflowed {
-            return;
+            return true;
         }
         if self.gate.try_add(frame.len()) {
             // The connection may be gone already; then so is everything it would have written.
             let _ = self.outbox.send(Outgoing::Frame(frame.into()));
-        } else {
-            log::info!("legacy session {session_id} is not reading its socket; closing it");
-            self.overflowed = true;
-            let _ = self
-                .outbox
-                .send(Outgoing::Close(CloseCode::Again, "not reading"));
+            return true;
         }
+        log::info!("legacy session {session_id} is not reading its socket; closing it");
+        self.overflowed = true;
+        let _ = self
+            .outbox
+            .send(Outgoing::Close(CloseCode::Again, "not reading"));
+        false
     }
 }
 
@@ -168,7 +171,9 @@ impl<E: LegacyEndpoint> LegacyContext<'_, E> {
                 endpoint: self.state.name.to_string(),
                 object,
             };
-            out.send(session.id, frame.encode());
+            if !out.send(session.id, frame.encode()) {
+                self.state.overflowed.push(session.id);
+            }
         }
         Ok(())
     }

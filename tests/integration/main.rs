@@ -22,6 +22,7 @@ mod input_streams;
 mod keepalive;
 mod legacy_client;
 mod legacy_endpoints;
+mod legacy_outbound;
 mod limits_and_flow;
 mod message_bus;
 mod open_call;
