@@ -10,6 +10,7 @@
 use super::error::Error;
 use super::handshake::{Handshake, Socket};
 use super::outgoing::Outgoing;
+pub(crate) use super::pump::InputSource;
 use super::pump::{InputItem, InputPump, INPUT_QUEUE};
 use super::ClientConfig;
 use crate::error::StreamError;
@@ -19,7 +20,7 @@ use crate::protocol::{
 };
 use crate::recent::RecentIds;
 use futures::future::poll_fn;
-use futures::stream::{BoxStream, SplitStream};
+use futures::stream::SplitStream;
 use futures::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,9 +28,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use uuid::Uuid;
-
-/// An input stream, erased to wrapped values.
-pub(crate) type InputSource = BoxStream<'static, Result<Dynamic, StreamError>>;
 
 /// Values a call's consumer may leave unread before the socket task waits for it (and so
 /// stops reading the socket: a slow consumer bounds the client's memory).

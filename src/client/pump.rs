@@ -4,14 +4,17 @@
 //! taking from it while its own frames wait for the socket: an input stream is pulled only as
 //! fast as the connection sends.
 
-use super::connection::InputSource;
 use crate::error::StreamError;
 use crate::protocol::{Dynamic, ValueFrames};
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
+
+/// An input stream, erased to wrapped values.
+pub(crate) type InputSource = BoxStream<'static, Result<Dynamic, StreamError>>;
 
 /// Input items waiting for the socket task, over every call of a connection.
 pub(super) const INPUT_QUEUE: usize = 256;

@@ -10,10 +10,11 @@
 //! Decoding is strict about what the engine needs (types of known fields, the `cid` form)
 //! and ignores fields it does not know, as Serverpod does.
 
-use super::dynamic::{read_wrapped_parts, Dynamic};
+use super::dynamic::Dynamic;
 use super::error::FrameError;
 use super::message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
 use super::msgpack::{Kind, ReadError, Reader};
+use super::wrapped::read_wrapped_parts;
 use std::sync::Arc;
 use uuid::Uuid;
 

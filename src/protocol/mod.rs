@@ -11,6 +11,7 @@ mod message;
 pub(crate) mod msgpack;
 pub mod registry;
 mod value;
+mod wrapped;
 
 pub use auth_value::{basic_auth_value, unwrap_auth_value};
 pub use datetime::DateTime;

@@ -145,7 +145,7 @@ fn check_at(class: &str, data: &[u8], depth: usize) -> Result<(), DecodeError> {
 }
 
 fn check_wrapped(raw: &[u8], depth: usize) -> Result<(), DecodeError> {
-    let (class, data) = super::dynamic::split_wrapped(raw)?;
+    let (class, data) = super::wrapped::split_wrapped(raw)?;
     check_at(class, data, depth)
 }
 
