@@ -37,9 +37,16 @@
 //!
 //! # Features
 //!
-//! - `tls` (off by default): the Rust clients speak `wss://`, through rustls with the ring
-//!   provider and Mozilla's roots; `ClientBuilder::add_root_certificate` adds others.
-//!   Server-side TLS is actix-web's own (`HttpServer::bind_rustls_0_23`).
+//! - `server` (default): the engine on actix-web: endpoints, both protocols, the
+//!   in-process message bus.
+//! - `client` (default): the Rust clients, on tokio-tungstenite. Builds without actix.
+//! - `redis` (off by default; implies `server`): the message bus across server nodes
+//!   through Redis. Without it, a server configured with a Redis URL does not build.
+//! - `tls` (off by default; implies `client`): the Rust clients speak `wss://`, through
+//!   rustls with the ring provider and Mozilla's roots; `ClientBuilder::add_root_certificate`
+//!   adds others. Server-side TLS is actix-web's own (`HttpServer::bind_rustls_0_23`).
+//!
+//! `protocol` (the messages and their codec) is in every build.
 //!
 //! # Example
 //!
@@ -71,30 +78,55 @@
 
 #![warn(missing_docs)]
 
-mod auth;
-pub mod bus;
-mod call;
-pub mod client;
-pub mod config;
-mod connection;
+// Both sides.
 mod error;
-pub mod legacy;
-mod method;
 pub mod protocol;
+#[cfg(any(feature = "server", feature = "client"))]
 mod recent;
-mod server;
-mod socket;
-mod stats;
+#[cfg(any(feature = "server", feature = "client"))]
 mod sync;
 
-pub use auth::{AuthInfo, Revoked};
-pub use call::CALL_LOG_TARGET;
-pub use config::{Config, ConfigError};
+// The server, from the bottom up.
+#[cfg(feature = "server")]
+mod auth;
+#[cfg(feature = "server")]
+pub mod bus;
+#[cfg(feature = "server")]
+mod call;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+mod connection;
+#[cfg(feature = "server")]
+pub mod legacy;
+#[cfg(feature = "server")]
+mod method;
+#[cfg(feature = "server")]
+mod server;
+#[cfg(feature = "server")]
+mod socket;
+#[cfg(feature = "server")]
+mod stats;
+
+// The client.
+#[cfg(feature = "client")]
+pub mod client;
+
 pub use error::StreamError;
-pub use method::{Endpoint, InputParam, InputSet, InputStream, NoArgs, Session, SessionMessages};
 pub use protocol::{
     basic_auth_value, unwrap_auth_value, BigInt, ByteData, DateTime, Dynamic, Wire,
     LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH,
 };
+
+#[cfg(feature = "server")]
+pub use auth::{AuthInfo, Revoked};
+#[cfg(feature = "server")]
+pub use call::CALL_LOG_TARGET;
+#[cfg(feature = "server")]
+pub use config::{Config, ConfigError};
+#[cfg(feature = "server")]
+pub use method::{Endpoint, InputParam, InputSet, InputStream, NoArgs, Session, SessionMessages};
+#[cfg(feature = "server")]
 pub use server::{RunningServer, Server, ServerBuilder};
+#[cfg(feature = "server")]
 pub use stats::Stats;

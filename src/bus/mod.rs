@@ -10,17 +10,53 @@
 //!   has local subscribers on a channel is subscribed to it in Redis and delivers what
 //!   arrives locally, the posting node included, so each local subscriber sees a global
 //!   message exactly once and nothing is echoed back.
-//! - **Revocation** of authentication travels on the bus too (see `server::revocation`).
+//! - **Revocation** of authentication travels on the bus too (see `auth::revocation`).
+//!
+//! The Redis link is the `redis` feature; without it the bus is in-process only, and a
+//! server configured with a Redis URL does not build.
 
+#[cfg(feature = "redis")]
 mod redis_link;
 
-pub use redis_link::RedisState;
+#[cfg(feature = "redis")]
+use redis_link::RedisLink;
+
+/// Without the `redis` feature there is no link: `Option<RedisLink>` is always `None`, and
+/// the code that would use one stays the same.
+#[cfg(not(feature = "redis"))]
+enum RedisLink {}
+
+#[cfg(not(feature = "redis"))]
+impl RedisLink {
+    fn state(&self) -> RedisState {
+        match *self {}
+    }
+    fn subscribe(&self, _: &str) {
+        match *self {}
+    }
+    fn unsubscribe(&self, _: &str) {
+        match *self {}
+    }
+    async fn publish(&self, _: &str, _: &Dynamic) -> Result<(), BusError> {
+        match *self {}
+    }
+}
+
+/// The state of a node's link to Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RedisState {
+    /// Connecting for the first time.
+    Connecting,
+    /// Connected and subscribed.
+    Connected,
+    /// Lost; reconnecting with backoff.
+    Disconnected,
+}
 
 use crate::protocol::{Dynamic, Wire};
 use dashmap::DashMap;
 use futures::future::BoxFuture;
 use futures::Stream;
-use redis_link::RedisLink;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -93,8 +129,17 @@ impl MessageBus {
     /// A bus; with `redis_url`, connected to Redis (the link connects, and reconnects, in
     /// the background).
     pub(crate) fn new(buffer: usize, redis_url: Option<&str>) -> Result<Self, BusError> {
-        let inner = Arc::new_cyclic(|weak: &Weak<BusInner>| {
-            let redis = redis_url.map(|url| RedisLink::start(url, weak.clone()));
+        #[cfg(not(feature = "redis"))]
+        if redis_url.is_some() {
+            return Err(BusError::Redis(
+                "a Redis URL needs streampod's `redis` feature".into(),
+            ));
+        }
+        let inner = Arc::new_cyclic(|_weak: &Weak<BusInner>| {
+            #[cfg(feature = "redis")]
+            let redis = redis_url.map(|url| RedisLink::start(url, _weak.clone()));
+            #[cfg(not(feature = "redis"))]
+            let redis = None;
             BusInner {
                 channels: DashMap::new(),
                 next_id: AtomicU64::new(1),
@@ -102,6 +147,7 @@ impl MessageBus {
                 redis,
             }
         });
+        #[cfg(feature = "redis")]
         if let Some(Err(e)) = inner.redis.as_ref().map(RedisLink::check) {
             return Err(e);
         }

@@ -6,7 +6,7 @@
 //! goes away, posts fail at once (never silently dropped), the link reconnects with backoff
 //! and subscribes every channel again.
 
-use super::{BusError, BusInner};
+use super::{BusError, BusInner, RedisState};
 use crate::protocol::Dynamic;
 use futures::StreamExt;
 use std::collections::HashSet;
@@ -14,17 +14,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-
-/// The state of a node's link to Redis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RedisState {
-    /// Connecting for the first time.
-    Connecting,
-    /// Connected and subscribed.
-    Connected,
-    /// Lost; reconnecting with backoff.
-    Disconnected,
-}
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);

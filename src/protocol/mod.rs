@@ -16,6 +16,7 @@ mod wrapped;
 pub use auth_value::{basic_auth_value, unwrap_auth_value};
 pub use datetime::DateTime;
 pub use decode::{parse_cid, MessageRef, TargetRef, WrappedRef};
+#[cfg(feature = "server")]
 pub(crate) use dynamic::encode_exact;
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};

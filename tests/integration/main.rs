@@ -35,6 +35,7 @@ mod random_client_calls;
 mod random_legacy;
 mod random_revocation;
 mod random_sessions;
+#[cfg(feature = "redis")]
 mod redis_cluster;
 mod revocation;
 mod server_frames;

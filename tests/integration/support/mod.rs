@@ -7,6 +7,7 @@
 pub mod conformance;
 #[path = "../../../examples/support/method_streaming.rs"]
 pub mod method_streaming;
+#[cfg(feature = "redis")]
 pub mod redis;
 
 use futures::{SinkExt, StreamExt};
