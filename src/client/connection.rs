@@ -9,6 +9,7 @@
 
 use super::error::Error;
 use super::handshake::{Handshake, Socket};
+use super::keepalive::{Keepalive, Tick};
 use super::outgoing::Outgoing;
 pub(crate) use super::pump::InputSource;
 use super::pump::{InputItem, InputPump, INPUT_QUEUE};
@@ -21,11 +22,10 @@ use crate::protocol::{
 use crate::recent::RecentIds;
 use futures::future::poll_fn;
 use futures::stream::SplitStream;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{sleep_until, timeout, Instant};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use uuid::Uuid;
 
@@ -84,22 +84,9 @@ pub(crate) async fn connect(
     config: &ClientConfig,
     handshake: &Handshake,
 ) -> Result<ConnectionHandle, Error> {
-    let mut socket = handshake
-        .open(url, config.connect_timeout, config.max_message_size)
+    let (socket, first) = handshake
+        .connect(url, config, Message::Ping.encode())
         .await?;
-    socket
-        .send(WsMessage::Binary(Message::Ping.encode()))
-        .await
-        .map_err(|e| Error::ConnectFailed(e.to_string()))?;
-    let first = match timeout(config.connect_timeout, socket.next()).await {
-        Err(_) => {
-            let _ = socket.close(None).await;
-            return Err(Error::ConnectTimedOut);
-        }
-        Ok(None) => return Err(Error::ConnectFailed("closed during handshake".into())),
-        Ok(Some(Err(e))) => return Err(Error::ConnectFailed(e.to_string())),
-        Ok(Some(Ok(frame))) => frame,
-    };
     let (tx, rx) = mpsc::unbounded_channel();
     let (input_tx, inputs) = mpsc::channel(INPUT_QUEUE);
     let (sink, stream) = socket.split();
@@ -112,7 +99,7 @@ pub(crate) async fn connect(
         pending: HashMap::new(),
         calls: HashMap::new(),
         ended: RecentIds::new(256),
-        config: config.clone(),
+        keepalive: Keepalive::new(config),
         maybe_idle: false,
     };
     tokio::spawn(task.run(first));
@@ -175,7 +162,7 @@ struct SocketTask {
     pending: HashMap<Uuid, PendingOpen>,
     calls: HashMap<Uuid, OpenedCall>,
     ended: RecentIds,
-    config: ClientConfig,
+    keepalive: Keepalive,
     /// A call or an open just ended: check whether the socket is still needed.
     maybe_idle: bool,
 }
@@ -193,12 +180,6 @@ enum Stop {
 
 impl SocketTask {
     async fn run(mut self, first: WsMessage) {
-        // One timer each for pings and idleness, created once: the idle deadline moves with
-        // every frame, but the timer is only re-armed when it fires early.
-        let mut last_frame = Instant::now();
-        let ping = sleep_until(last_frame + self.config.ping_interval);
-        let idle = sleep_until(last_frame + self.config.idle_timeout);
-        tokio::pin!(ping, idle);
         let mut stop = self.on_frame(first).await.err();
         while stop.is_none() {
             let sending = self.outgoing.is_pending();
@@ -210,7 +191,7 @@ impl SocketTask {
                 }
                 frame = self.stream.next() => match frame {
                     Some(Ok(frame)) => {
-                        last_frame = Instant::now();
+                        self.keepalive.frame_seen();
                         self.on_frame(frame).await.err()
                     }
                     Some(Err(WsError::Capacity(e))) => Some(Stop::Fail(Error::Protocol(
@@ -230,20 +211,13 @@ impl SocketTask {
                     self.on_inputs(input);
                     None
                 }
-                () = &mut ping => {
-                    ping.as_mut().reset(Instant::now() + self.config.ping_interval);
-                    self.write(&Message::Ping);
-                    None
-                }
-                () = &mut idle => {
-                    let deadline = last_frame + self.config.idle_timeout;
-                    if deadline <= Instant::now() {
-                        Some(Stop::Fail(Error::IdleTimeout))
-                    } else {
-                        idle.as_mut().reset(deadline);
+                tick = self.keepalive.tick() => match tick {
+                    Tick::Ping => {
+                        self.write(&Message::Ping);
                         None
                     }
-                }
+                    Tick::Idle => Some(Stop::Fail(Error::IdleTimeout)),
+                },
             };
             if stop.is_none() && self.maybe_idle {
                 self.maybe_idle = false;

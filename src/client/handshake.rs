@@ -1,12 +1,16 @@
 //! The WebSocket handshake both clients make: the request (with the auth cookie, in cookie
-//! mode) and, with the `tls` feature, the TLS settings for `wss://`.
+//! mode), with the `tls` feature the TLS settings for `wss://`, and the greeting that
+//! proves the server speaks (a `ping`, answered by the server's first frame).
 
 use super::error::Error;
+use super::ClientConfig;
+use futures::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::{HeaderValue, COOKIE};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A client's socket.
@@ -23,6 +27,33 @@ pub(crate) struct Handshake {
 }
 
 impl Handshake {
+    /// Opens a WebSocket to `url`, sends `ping` (the protocol's own ping message) and waits
+    /// for the server's first frame, each step within the connect timeout. Both clients
+    /// connect this way; the first frame is theirs to handle.
+    pub(crate) async fn connect(
+        &self,
+        url: &str,
+        config: &ClientConfig,
+        ping: Vec<u8>,
+    ) -> Result<(Socket, WsMessage), Error> {
+        let mut socket = self
+            .open(url, config.connect_timeout, config.max_message_size)
+            .await?;
+        socket
+            .send(WsMessage::Binary(ping))
+            .await
+            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+        match timeout(config.connect_timeout, socket.next()).await {
+            Err(_) => {
+                let _ = socket.close(None).await;
+                Err(Error::ConnectTimedOut)
+            }
+            Ok(None) => Err(Error::ConnectFailed("closed during handshake".into())),
+            Ok(Some(Err(e))) => Err(Error::ConnectFailed(e.to_string())),
+            Ok(Some(Ok(first))) => Ok((socket, first)),
+        }
+    }
+
     /// Opens a WebSocket to `url` within `within`, accepting messages of up to
     /// `max_message` bytes.
     pub(crate) async fn open(

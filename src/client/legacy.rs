@@ -3,7 +3,8 @@
 
 use super::auth::AuthKeyProvider;
 use super::error::Error;
-use super::handshake::Handshake;
+use super::handshake::{Handshake, Socket};
+use super::keepalive::{Keepalive, Tick};
 use super::ClientConfig;
 use crate::protocol::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
 use crate::protocol::{Dynamic, LegacyMessage, Wire};
@@ -16,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// The state of the legacy connection.
@@ -52,15 +52,19 @@ struct Inner {
     endpoints: Mutex<HashMap<String, Inbox>>,
 }
 
+/// Messages one endpoint may have waiting to be taken before the client stops reading its
+/// socket (as the method client does per call).
+const INBOX: usize = 1024;
+
 /// Messages of one endpoint, buffered until its stream is taken.
 struct Inbox {
-    tx: mpsc::UnboundedSender<Dynamic>,
-    rx: Option<mpsc::UnboundedReceiver<Dynamic>>,
+    tx: mpsc::Sender<Dynamic>,
+    rx: Option<mpsc::Receiver<Dynamic>>,
 }
 
 impl Inbox {
     fn new() -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(INBOX);
         Inbox { tx, rx: Some(rx) }
     }
 }
@@ -72,7 +76,8 @@ impl LegacyClient {
         Self::with_config(url, auth, ClientConfig::default())
     }
 
-    /// The same, with settings (the connect timeout applies).
+    /// The same, with settings: all of them apply, as they do to [`Client`](super::Client)
+    /// (connect timeout, ping interval, idle timeout, message size, roots).
     pub fn with_config(
         url: &str,
         auth: Option<Arc<dyn AuthKeyProvider>>,
@@ -149,63 +154,16 @@ impl LegacyClient {
     }
 
     async fn connect(&self, url: &str) -> Result<(), Error> {
-        let connect_timeout = self.inner.config.connect_timeout;
-        let max_message = self.inner.config.max_message_size;
-        let mut socket = self
-            .inner
+        let inner = &self.inner;
+        let (socket, first) = inner
             .handshake
-            .open(url, connect_timeout, max_message)
+            .connect(url, &inner.config, LegacyMessage::Ping.encode())
             .await?;
-        socket
-            .send(WsMessage::Binary(LegacyMessage::Ping.encode()))
-            .await
-            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
-        let first = match timeout(connect_timeout, socket.next()).await {
-            Ok(Some(Ok(frame))) => frame,
-            Ok(_) => return Err(Error::ConnectFailed("closed during handshake".into())),
-            Err(_) => {
-                let _ = socket.close(None).await;
-                return Err(Error::ConnectTimedOut);
-            }
-        };
-        let (tx, mut rx) = mpsc::unbounded_channel::<WsMessage>();
-        if let Ok(mut outgoing) = self.inner.outgoing.lock() {
-            *outgoing = Some(tx.clone());
-        }
-        self.inner.set_status(ConnectionStatus::Connected);
-        let inner = self.inner.clone();
-        inner.deliver(first);
-        tokio::spawn(async move {
-            let (mut sink, mut stream) = socket.split();
-            loop {
-                tokio::select! {
-                    frame = stream.next() => match frame {
-                        Some(Ok(frame)) => inner.deliver(frame),
-                        _ => break,
-                    },
-                    out = rx.recv() => match out {
-                        Some(WsMessage::Close(frame)) => {
-                            let _ = sink.send(WsMessage::Close(frame)).await;
-                            break;
-                        }
-                        Some(frame) => if sink.send(frame).await.is_err() { break },
-                        None => break,
-                    },
-                }
-            }
-            // Only the socket this task owns may mark the client disconnected.
-            let current = inner
-                .outgoing
-                .lock()
-                .ok()
-                .and_then(|o| o.as_ref().map(|t| t.same_channel(&tx)));
-            if current == Some(true) {
-                if let Ok(mut outgoing) = inner.outgoing.lock() {
-                    *outgoing = None;
-                }
-                inner.set_status(ConnectionStatus::Disconnected);
-            }
-        });
+        let (tx, rx) = mpsc::unbounded_channel::<WsMessage>();
+        *lock(&inner.outgoing) = Some(tx.clone());
+        inner.set_status(ConnectionStatus::Connected);
+        inner.deliver(first).await;
+        tokio::spawn(inner.clone().run(socket, rx, tx));
         Ok(())
     }
 
@@ -262,19 +220,72 @@ impl Inner {
             .map_err(|_| Error::ConnectionClosed)
     }
 
-    fn deliver(&self, frame: WsMessage) {
+    /// The socket task: reads frames into the endpoints' inboxes, writes what the client
+    /// sends, and keeps the socket alive, until the socket or the client ends it.
+    async fn run(
+        self: Arc<Self>,
+        socket: Socket,
+        mut rx: mpsc::UnboundedReceiver<WsMessage>,
+        tx: mpsc::UnboundedSender<WsMessage>,
+    ) {
+        let mut keepalive = Keepalive::new(&self.config);
+        let (mut sink, mut stream) = socket.split();
+        loop {
+            tokio::select! {
+                frame = stream.next() => match frame {
+                    Some(Ok(frame)) => {
+                        keepalive.frame_seen();
+                        self.deliver(frame).await;
+                    }
+                    _ => break,
+                },
+                out = rx.recv() => match out {
+                    Some(WsMessage::Close(frame)) => {
+                        let _ = sink.send(WsMessage::Close(frame)).await;
+                        break;
+                    }
+                    Some(frame) => if sink.send(frame).await.is_err() { break },
+                    None => break,
+                },
+                tick = keepalive.tick() => match tick {
+                    Tick::Ping => {
+                        let ping = WsMessage::Binary(LegacyMessage::Ping.encode());
+                        if sink.send(ping).await.is_err() {
+                            break;
+                        }
+                    }
+                    Tick::Idle => {
+                        log::debug!("legacy client: nothing from the server within the idle timeout");
+                        break;
+                    }
+                },
+            }
+        }
+        // Only the socket this task owns may mark the client disconnected.
+        let mut outgoing = lock(&self.outgoing);
+        if outgoing.as_ref().is_some_and(|t| t.same_channel(&tx)) {
+            *outgoing = None;
+            drop(outgoing);
+            self.set_status(ConnectionStatus::Disconnected);
+        }
+    }
+
+    /// Hands an endpoint's message to its inbox, waiting while the inbox is full: a client
+    /// whose application does not take its messages stops reading its socket, and the
+    /// server, not this process, decides what a slow reader may cost.
+    async fn deliver(&self, frame: WsMessage) {
         let WsMessage::Binary(bytes) = frame else {
             return;
         };
         match LegacyMessage::decode(&bytes) {
             Ok(LegacyMessage::Endpoint { endpoint, object }) => {
-                if let Ok(mut endpoints) = self.endpoints.lock() {
-                    let _ = endpoints
-                        .entry(endpoint)
-                        .or_insert_with(Inbox::new)
-                        .tx
-                        .send(object);
-                }
+                let inbox = lock(&self.endpoints)
+                    .entry(endpoint)
+                    .or_insert_with(Inbox::new)
+                    .tx
+                    .clone();
+                // A stream taken and then dropped: nobody wants the message.
+                let _ = inbox.send(object).await;
             }
             Ok(_) => {}
             Err(e) => log::warn!("legacy client: malformed frame: {e}"),
@@ -310,10 +321,7 @@ impl LegacyEndpointRef {
             Some(rx) => rx,
             None => {
                 *inbox = Inbox::new();
-                inbox
-                    .rx
-                    .take()
-                    .unwrap_or_else(|| mpsc::unbounded_channel().1)
+                inbox.rx.take().unwrap_or_else(|| mpsc::channel(1).1)
             }
         };
         LegacyMessages { rx }
@@ -322,7 +330,7 @@ impl LegacyEndpointRef {
 
 /// The messages of one legacy endpoint.
 pub struct LegacyMessages {
-    rx: mpsc::UnboundedReceiver<Dynamic>,
+    rx: mpsc::Receiver<Dynamic>,
 }
 
 impl Stream for LegacyMessages {

@@ -10,6 +10,7 @@ mod call;
 mod connection;
 mod error;
 mod handshake;
+mod keepalive;
 mod legacy;
 mod outgoing;
 mod pump;

@@ -101,3 +101,51 @@ async fn the_reconnect_handler_waits_counts_down_and_reconnects() {
     // 1.5 s left is reported as 2 whole seconds, then 1.
     assert_eq!(seconds.get(..2), Some(&[2, 1][..]), "{seconds:?}");
 }
+
+/// A legacy server that answers the greeting `ping` once, then counts the client's pings and
+/// says nothing more.
+async fn silent_legacy_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use futures::{SinkExt, StreamExt};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use streampod::protocol::LegacyMessage;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let pings = Arc::new(AtomicUsize::new(0));
+    let counter = pings.clone();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        while let Some(Ok(WsMessage::Binary(bytes))) = ws.next().await {
+            if let Ok(LegacyMessage::Ping) = LegacyMessage::decode(&bytes) {
+                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    let pong = WsMessage::Binary(LegacyMessage::Pong.encode());
+                    ws.send(pong).await.unwrap();
+                }
+            }
+        }
+    });
+    (url, pings)
+}
+
+#[tokio::test]
+async fn the_legacy_client_pings_and_gives_up_a_silent_server_as_its_config_says() {
+    let (url, pings) = silent_legacy_server().await;
+    let config = ClientConfig {
+        ping_interval: Duration::from_millis(20),
+        idle_timeout: Duration::from_millis(200),
+        ..ClientConfig::default()
+    };
+    let c = LegacyClient::with_config(&url, None, config).unwrap();
+    c.open_streaming_connection().await.unwrap();
+    let mut changes = c.status_changes();
+    tokio::time::timeout(
+        PATIENCE,
+        changes.wait_for(|s| *s == ConnectionStatus::Disconnected),
+    )
+    .await
+    .expect("the idle timeout ended the connection")
+    .unwrap();
+    // The greeting, then the keepalive's pings while it waited.
+    assert!(pings.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+}
