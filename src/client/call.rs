@@ -73,8 +73,9 @@ impl<T: Wire> Stream for CallStream<T> {
                 State::Open(handle) => {
                     let item = match handle.values.poll_recv(cx) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(v)) => T::from_wrapped(v.class_name(), v.data())
-                            .map_err(|e| Error::Decode(e.to_string())),
+                        Poll::Ready(Some(v)) => {
+                            T::from_wrapped(v.class_name(), v.data()).map_err(Error::decode_from)
+                        }
                         // Every value is read; the call ended, cleanly or not.
                         Poll::Ready(None) => {
                             handle.finished = true;

@@ -194,8 +194,8 @@ impl SocketTask {
                         self.keepalive.frame_seen();
                         self.on_frame(frame).await.err()
                     }
-                    Some(Err(WsError::Capacity(e))) => Some(Stop::Fail(Error::Protocol(
-                        format!("the server sent more than the client accepts: {e}"),
+                    Some(Err(WsError::Capacity(e))) => Some(Stop::Fail(Error::protocol_from(
+                        "the server sent more than the client accepts", e,
                     ))),
                     Some(Err(e)) => {
                         log::debug!("method stream socket error: {e}");
@@ -283,7 +283,7 @@ impl SocketTask {
                 self.write(&Message::BadRequest {
                     request: request.clone(),
                 });
-                return Err(Stop::Fail(Error::Protocol(request)));
+                return Err(Stop::Fail(Error::protocol(request)));
             }
             _ => return Ok(()),
         };
@@ -293,7 +293,10 @@ impl SocketTask {
                 self.write(&Message::BadRequest {
                     request: e.to_string(),
                 });
-                return Err(Stop::Fail(Error::Protocol(e.to_string())));
+                return Err(Stop::Fail(Error::protocol_from(
+                    "the server sent a bad frame",
+                    e,
+                )));
             }
         };
         match message {
@@ -342,7 +345,7 @@ impl SocketTask {
                 self.on_open_response(r.cid, r.result).await?
             }
             MessageRef::Control(Message::BadRequest { request }) => {
-                return Err(Stop::Fail(Error::Protocol(format!(
+                return Err(Stop::Fail(Error::protocol(format!(
                     "server reported a bad request: {request}"
                 ))))
             }

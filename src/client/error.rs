@@ -1,22 +1,37 @@
-//! The client's one error type.
+//! The client's one error type. It stays `Clone` (one failed socket fails every call on it),
+//! so an underlying error is kept behind an `Arc`, as tonic's `Status` keeps its source.
 
 use crate::protocol::{Dynamic, OpenResult, Wire};
-use thiserror::Error;
+use std::fmt;
+use std::sync::Arc;
 
-/// Everything that can go wrong with a call, as the client sees it.
-#[derive(Debug, Clone, PartialEq, Error)]
+/// An underlying error (I/O, TLS, WebSocket, decoding), shared.
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+
+/// Everything that can go wrong with a call, as the client sees it. Where it came from an
+/// error of another layer, [`std::error::Error::source`] gives that error.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Error {
+    /// The URL, or a setting of the builder (a cookie, a root certificate), cannot be used.
+    InvalidSetting {
+        /// What is wrong with it.
+        reason: String,
+        /// The error that said so, if another layer did.
+        source: Option<Source>,
+    },
     /// The WebSocket could not be opened.
-    #[error("could not connect: {0}")]
-    ConnectFailed(String),
+    ConnectFailed {
+        /// Why.
+        reason: String,
+        /// The I/O, TLS or WebSocket error, if there was one.
+        source: Option<Source>,
+    },
     /// The WebSocket opened but the server sent nothing within the connect timeout.
-    #[error("connection attempt timed out")]
     ConnectTimedOut,
     /// The WebSocket closed while the call was open.
-    #[error("method stream connection closed")]
     ConnectionClosed,
     /// The server refused to open the call.
-    #[error("open failed: {response} ({code})")]
     OpenFailed {
         /// The server's answer.
         response: OpenResult,
@@ -24,20 +39,75 @@ pub enum Error {
         code: u16,
     },
     /// The call ended with an error the server did not send as a value.
-    #[error("method stream closed with an error")]
     ClosedWithError,
     /// The method failed with a serializable exception.
-    #[error("server exception {0:?}")]
     ServerException(Dynamic),
     /// No frame arrived within the idle timeout.
-    #[error("method stream connection idle timeout")]
     IdleTimeout,
     /// The server sent something this client cannot read, or reported that the client did.
-    #[error("protocol error: {0}")]
-    Protocol(String),
+    Protocol {
+        /// What happened.
+        reason: String,
+        /// The decoding or WebSocket error, if there was one.
+        source: Option<Source>,
+    },
     /// A value did not decode into the type the call expects.
-    #[error("unexpected value: {0}")]
-    Decode(String),
+    Decode {
+        /// What did not fit.
+        reason: String,
+        /// The decoding error.
+        source: Option<Source>,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidSetting { reason, .. } => write!(f, "invalid client setting: {reason}"),
+            Error::ConnectFailed { reason, .. } => write!(f, "could not connect: {reason}"),
+            Error::ConnectTimedOut => f.write_str("connection attempt timed out"),
+            Error::ConnectionClosed => f.write_str("method stream connection closed"),
+            Error::OpenFailed { response, code } => write!(f, "open failed: {response} ({code})"),
+            Error::ClosedWithError => f.write_str("method stream closed with an error"),
+            Error::ServerException(d) => write!(f, "server exception {d:?}"),
+            Error::IdleTimeout => f.write_str("method stream connection idle timeout"),
+            Error::Protocol { reason, .. } => write!(f, "protocol error: {reason}"),
+            Error::Decode { reason, .. } => write!(f, "unexpected value: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::InvalidSetting { source, .. }
+            | Error::ConnectFailed { source, .. }
+            | Error::Protocol { source, .. }
+            | Error::Decode { source, .. } => source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            _ => None,
+        }
+    }
+}
+
+/// Equal when they say the same; sources are not compared.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+            && match (self, other) {
+                (Error::ServerException(a), Error::ServerException(b)) => a == b,
+                (Error::OpenFailed { response: a, .. }, Error::OpenFailed { response: b, .. }) => {
+                    a == b
+                }
+                _ => self.to_string() == other.to_string(),
+            }
+    }
+}
+
+/// A shared source from an error of another layer.
+fn shared(error: impl std::error::Error + Send + Sync + 'static) -> Option<Source> {
+    Some(Arc::new(error))
 }
 
 impl Error {
@@ -54,6 +124,63 @@ impl Error {
         match self {
             Error::ServerException(d) => d.decode().ok(),
             _ => None,
+        }
+    }
+
+    pub(crate) fn invalid_setting(reason: impl Into<String>) -> Self {
+        Error::InvalidSetting {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn invalid_setting_from(
+        reason: impl fmt::Display,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::InvalidSetting {
+            reason: format!("{reason}: {error}"),
+            source: shared(error),
+        }
+    }
+
+    pub(crate) fn connect_failed(reason: impl Into<String>) -> Self {
+        Error::ConnectFailed {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn connect_failed_from(
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::ConnectFailed {
+            reason: error.to_string(),
+            source: shared(error),
+        }
+    }
+
+    pub(crate) fn protocol(reason: impl Into<String>) -> Self {
+        Error::Protocol {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn protocol_from(
+        reason: impl fmt::Display,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Protocol {
+            reason: format!("{reason}: {error}"),
+            source: shared(error),
+        }
+    }
+
+    pub(crate) fn decode_from(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Decode {
+            reason: error.to_string(),
+            source: shared(error),
         }
     }
 

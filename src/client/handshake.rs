@@ -42,14 +42,14 @@ impl Handshake {
         socket
             .send(WsMessage::Binary(ping))
             .await
-            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+            .map_err(Error::connect_failed_from)?;
         match timeout(config.connect_timeout, socket.next()).await {
             Err(_) => {
                 let _ = socket.close(None).await;
                 Err(Error::ConnectTimedOut)
             }
-            Ok(None) => Err(Error::ConnectFailed("closed during handshake".into())),
-            Ok(Some(Err(e))) => Err(Error::ConnectFailed(e.to_string())),
+            Ok(None) => Err(Error::connect_failed("closed during handshake")),
+            Ok(Some(Err(e))) => Err(Error::connect_failed_from(e)),
             Ok(Some(Ok(first))) => Ok((socket, first)),
         }
     }
@@ -64,10 +64,10 @@ impl Handshake {
     ) -> Result<Socket, Error> {
         let mut request = url
             .into_client_request()
-            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+            .map_err(|e| Error::invalid_setting_from(format!("URL {url}"), e))?;
         if let Some(cookie) = &self.cookie {
-            let value =
-                HeaderValue::from_str(cookie).map_err(|e| Error::ConnectFailed(e.to_string()))?;
+            let value = HeaderValue::from_str(cookie)
+                .map_err(|e| Error::invalid_setting_from("auth cookie", e))?;
             request.headers_mut().insert(COOKIE, value);
         }
         let limits = WebSocketConfig {
@@ -87,7 +87,7 @@ impl Handshake {
         let (socket, _) = timeout(within, connecting)
             .await
             .map_err(|_| Error::ConnectTimedOut)?
-            .map_err(|e| Error::ConnectFailed(e.to_string()))?;
+            .map_err(Error::connect_failed_from)?;
         Ok(socket)
     }
 }
@@ -98,7 +98,7 @@ pub(crate) fn check_scheme(url: &str) -> Result<(), Error> {
     if cfg!(feature = "tls") || !url.starts_with("wss://") {
         Ok(())
     } else {
-        Err(Error::ConnectFailed(format!(
+        Err(Error::invalid_setting(format!(
             "{url}: wss:// needs streampod's `tls` feature"
         )))
     }
@@ -121,12 +121,12 @@ pub(crate) mod tls {
         for der in extra_roots {
             roots
                 .add(CertificateDer::from(der.clone()))
-                .map_err(|e| Error::ConnectFailed(format!("invalid root certificate: {e}")))?;
+                .map_err(|e| Error::invalid_setting_from("invalid root certificate", e))?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::ConnectFailed(e.to_string()))?
+            .map_err(|e| Error::invalid_setting_from("TLS protocol versions", e))?
             .with_root_certificates(roots)
             .with_no_client_auth();
         Ok(Arc::new(config))

@@ -303,7 +303,8 @@ pub struct LegacyEndpointRef {
 impl LegacyEndpointRef {
     /// Sends a message to the endpoint.
     pub fn send<T: Wire>(&self, message: &T) -> Result<(), Error> {
-        let object = Dynamic::new(message).map_err(|e| Error::Protocol(e.to_string()))?;
+        let object = Dynamic::new(message)
+            .map_err(|e| Error::protocol_from("cannot encode the message", e))?;
         self.client.inner.send(LegacyMessage::Endpoint {
             endpoint: self.name.clone(),
             object,

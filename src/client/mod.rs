@@ -181,7 +181,7 @@ impl Client {
     ) -> CallStream<T> {
         let inner = self.inner.clone();
         let args = rmp_serde::to_vec_named(&args)
-            .map_err(|e| Error::Protocol(format!("cannot encode arguments: {e}")));
+            .map_err(|e| Error::protocol_from("cannot encode arguments", e));
         let (endpoint, method): (Arc<str>, Arc<str>) = (Arc::from(endpoint), Arc::from(method));
         CallStream::new(async move { inner.open(endpoint, method, args?, inputs).await }.boxed())
     }
@@ -202,8 +202,8 @@ impl Client {
         }
         match result {
             Some(v) => Ok(v),
-            None if T::VOID => T::read_data(&[0xc0]).map_err(|e| Error::Decode(e.to_string())),
-            None => Err(Error::Protocol("the call ended without a value".into())),
+            None if T::VOID => T::read_data(&[0xc0]).map_err(Error::decode_from),
+            None => Err(Error::protocol("the call ended without a value")),
         }
     }
 
@@ -313,9 +313,8 @@ impl ClientInner {
                         connection::connect(&url, &config, &handshake).await
                     });
                     let attempt = async move {
-                        task.await.unwrap_or_else(|e| {
-                            Err(Error::ConnectFailed(format!("connect task failed: {e}")))
-                        })
+                        task.await
+                            .unwrap_or_else(|e| Err(Error::connect_failed_from(e)))
                     }
                     .boxed()
                     .shared();
@@ -465,7 +464,7 @@ fn cookie_pair(name: &str, value: &str) -> Result<String, Error> {
     if name_ok && value_ok {
         Ok(format!("{name}={value}"))
     } else {
-        Err(Error::ConnectFailed(format!(
+        Err(Error::invalid_setting(format!(
             "not a cookie that can be sent: {name:?}={value:?}"
         )))
     }
@@ -475,19 +474,19 @@ fn cookie_pair(name: &str, value: &str) -> Result<String, Error> {
 fn websocket_url(url: &str) -> Result<String, Error> {
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| Error::ConnectFailed(format!("not a URL: {url}")))?;
+        .ok_or_else(|| Error::invalid_setting(format!("not a URL: {url}")))?;
     let scheme = match scheme.to_ascii_lowercase().as_str() {
         "http" | "ws" => "ws",
         "https" | "wss" => "wss",
         other => {
-            return Err(Error::ConnectFailed(format!(
+            return Err(Error::invalid_setting(format!(
                 "unsupported scheme `{other}`"
             )))
         }
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() {
-        return Err(Error::ConnectFailed(format!("no host in {url}")));
+        return Err(Error::invalid_setting(format!("no host in {url}")));
     }
     Ok(format!("{scheme}://{host}{WEBSOCKET_PATH}"))
 }

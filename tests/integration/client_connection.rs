@@ -91,7 +91,17 @@ async fn no_server_is_a_connect_failure() {
         .call::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::ConnectFailed(_)), "{err:?}");
+    assert!(matches!(err, Error::ConnectFailed { .. }), "{err:?}");
+    // The cause is kept: the refused TCP connection, as an I/O error.
+    let mut cause = std::error::Error::source(&err);
+    let mut io = None;
+    while let Some(e) = cause {
+        if let Some(found) = e.downcast_ref::<std::io::Error>() {
+            io = Some(found.kind());
+        }
+        cause = e.source();
+    }
+    assert_eq!(io, Some(std::io::ErrorKind::ConnectionRefused), "{err:?}");
 }
 
 #[tokio::test]

@@ -401,7 +401,7 @@ async fn a_value_over_the_clients_limit_fails_its_socket_and_the_next_call_gets_
     };
     let over = fetch(100 * 1024).await;
     assert!(
-        matches!(over.as_slice(), [Err(streampod::client::Error::Protocol(why))] if why.contains("more than the client accepts")),
+        matches!(over.as_slice(), [Err(streampod::client::Error::Protocol { reason: why, .. })] if why.contains("more than the client accepts")),
         "{over:?}"
     );
     let under = fetch(32 * 1024).await;

@@ -115,8 +115,9 @@ async fn a_client_refuses_a_certificate_it_does_not_trust() {
         .await
         .unwrap_err();
     match err {
-        Error::ConnectFailed(reason) => {
-            assert!(reason.to_lowercase().contains("certificate"), "{reason}")
+        Error::ConnectFailed { reason, source } => {
+            assert!(reason.to_lowercase().contains("certificate"), "{reason}");
+            assert!(source.is_some(), "the TLS error is kept");
         }
         other => panic!("expected ConnectFailed, got {other:?}"),
     }
@@ -127,7 +128,13 @@ fn a_root_that_is_not_a_certificate_fails_the_build() {
     let built = Client::builder("https://127.0.0.1:1")
         .add_root_certificate(b"not a certificate")
         .build();
-    assert!(matches!(built, Err(Error::ConnectFailed(_))));
+    assert!(matches!(
+        built,
+        Err(Error::InvalidSetting {
+            source: Some(_),
+            ..
+        })
+    ));
 }
 
 #[tokio::test]
@@ -143,6 +150,6 @@ async fn the_legacy_client_connects_over_wss_with_roots_from_its_config() {
     let untrusting = LegacyClient::new(&server.url(), None).unwrap();
     assert!(matches!(
         untrusting.open_streaming_connection().await,
-        Err(Error::ConnectFailed(_))
+        Err(Error::ConnectFailed { .. })
     ));
 }
