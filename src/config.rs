@@ -84,6 +84,7 @@ impl Default for Config {
 
 /// A setting that cannot be used; the server does not start.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// An environment variable holds something other than what it must.
     #[error("{var}={value:?} is not valid: {reason}")]
@@ -95,9 +96,10 @@ pub enum ConfigError {
         /// What it must be.
         reason: &'static str,
     },
-    /// The message bus could not be set up (an invalid Redis URL).
+    /// The message bus could not be set up (an invalid Redis URL, or one without the
+    /// `redis` feature).
     #[error("message bus: {0}")]
-    Bus(String),
+    Bus(#[source] crate::bus::BusError),
     /// A setting in code is out of range.
     #[error("invalid setting `{setting}`: {reason}")]
     Invalid {

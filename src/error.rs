@@ -1,7 +1,28 @@
-//! The error a stream carries, in both directions.
+//! The error a stream carries, in both directions, and the way every error of the crate
+//! keeps its cause.
 
 use crate::protocol::{Dynamic, Wire};
 use std::fmt;
+use std::sync::Arc;
+
+/// An underlying error (I/O, TLS, WebSocket, Redis, decoding) that one of ours keeps as its
+/// [`source`](std::error::Error::source). Shared, so that the errors holding it stay `Clone`
+/// (as tonic's `Status` keeps its source).
+pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+
+/// A [`Source`] from any error.
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) fn shared(error: impl std::error::Error + Send + Sync + 'static) -> Option<Source> {
+    Some(Arc::new(error))
+}
+
+/// [`std::error::Error::source`] of an optional [`Source`].
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) fn source_of(source: &Option<Source>) -> Option<&(dyn std::error::Error + 'static)> {
+    source
+        .as_deref()
+        .map(|e| e as &(dyn std::error::Error + 'static))
+}
 
 /// An error on a stream: the item a method yields to end its return stream with an error,
 /// the error item a method sees on an input stream, and the error a client input stream

@@ -53,16 +53,17 @@ pub enum RedisState {
     Disconnected,
 }
 
+use crate::error::{shared, source_of, Source};
 use crate::protocol::{Dynamic, Wire};
 use dashmap::DashMap;
 use futures::future::BoxFuture;
 use futures::Stream;
+use std::fmt;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
-use thiserror::Error;
 use tokio::sync::broadcast;
 
 /// Where a posted message goes.
@@ -78,24 +79,83 @@ pub enum Scope {
 }
 
 /// What can go wrong on the bus.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum BusError {
     /// A global post on a server without Redis.
-    #[error("global messages need Redis, and none is configured")]
     NoRedis,
-    /// Redis could not take the message; it was not posted.
-    #[error("redis is unavailable: {0}")]
-    Redis(String),
+    /// Redis could not take the message (it was not posted), or cannot be used at all.
+    Redis {
+        /// What happened.
+        reason: String,
+        /// Redis's own error, if it gave one.
+        source: Option<Source>,
+    },
     /// The message could not be encoded.
-    #[error("cannot encode message: {0}")]
-    Encode(String),
+    Encode {
+        /// Why.
+        reason: String,
+        /// The encoding error.
+        source: Option<Source>,
+    },
     /// A message on a typed stream was of another type (the stream goes on).
-    #[error("message of another type on the channel: {0}")]
     WrongType(String),
     /// The stream fell behind and lost this many of the oldest messages (it goes on).
-    #[error("stream fell behind and missed {0} messages")]
     Lagged(u64),
 }
+
+impl BusError {
+    pub(crate) fn redis(reason: impl Into<String>) -> Self {
+        BusError::Redis {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn redis_from(
+        reason: impl fmt::Display,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        BusError::Redis {
+            reason: format!("{reason}: {error}"),
+            source: shared(error),
+        }
+    }
+}
+
+impl fmt::Display for BusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BusError::NoRedis => f.write_str("global messages need Redis, and none is configured"),
+            BusError::Redis { reason, .. } => write!(f, "redis is unavailable: {reason}"),
+            BusError::Encode { reason, .. } => write!(f, "cannot encode message: {reason}"),
+            BusError::WrongType(what) => {
+                write!(f, "message of another type on the channel: {what}")
+            }
+            BusError::Lagged(n) => write!(f, "stream fell behind and missed {n} messages"),
+        }
+    }
+}
+
+impl std::error::Error for BusError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BusError::Redis { source, .. } | BusError::Encode { source, .. } => source_of(source),
+            _ => None,
+        }
+    }
+}
+
+/// Equal when they say the same; sources are not compared.
+impl PartialEq for BusError {
+    fn eq(&self, other: &Self) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+            && self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for BusError {}
 
 /// A listener callback.
 pub type Listener = Arc<dyn Fn(&Dynamic) + Send + Sync>;
@@ -131,8 +191,8 @@ impl MessageBus {
     pub(crate) fn new(buffer: usize, redis_url: Option<&str>) -> Result<Self, BusError> {
         #[cfg(not(feature = "redis"))]
         if redis_url.is_some() {
-            return Err(BusError::Redis(
-                "a Redis URL needs streampod's `redis` feature".into(),
+            return Err(BusError::redis(
+                "a Redis URL needs streampod's `redis` feature",
             ));
         }
         let inner = Arc::new_cyclic(|_weak: &Weak<BusInner>| {
@@ -173,7 +233,10 @@ impl MessageBus {
         message: &T,
         scope: Scope,
     ) -> Result<(), BusError> {
-        let message = Dynamic::new(message).map_err(|e| BusError::Encode(e.to_string()))?;
+        let message = Dynamic::new(message).map_err(|e| BusError::Encode {
+            reason: e.to_string(),
+            source: shared(e),
+        })?;
         self.post_dynamic(channel, message, scope).await
     }
 

@@ -47,7 +47,7 @@ impl RedisLink {
                 return RedisLink {
                     commands: tx,
                     state,
-                    invalid: Some(BusError::Redis(format!("invalid Redis URL: {e}"))),
+                    invalid: Some(BusError::redis_from("invalid Redis URL", e)),
                 }
             }
         };
@@ -65,7 +65,7 @@ impl RedisLink {
             });
         let invalid = spawned
             .err()
-            .map(|e| BusError::Redis(format!("cannot start the Redis link: {e}")));
+            .map(|e| BusError::redis_from("cannot start the Redis link", e));
         RedisLink {
             commands: tx,
             state,
@@ -105,10 +105,10 @@ impl RedisLink {
                 payload,
                 reply,
             })
-            .map_err(|_| BusError::Redis("the Redis link has stopped".into()))?;
+            .map_err(|_| BusError::redis("the Redis link has stopped"))?;
         answer
             .await
-            .map_err(|_| BusError::Redis("the Redis link has stopped".into()))?
+            .map_err(|_| BusError::redis("the Redis link has stopped"))?
     }
 }
 
@@ -190,7 +190,7 @@ fn refuse_or_record(command: Command, channels: &mut HashSet<String>) {
             channels.remove(&c);
         }
         Command::Publish { reply, .. } => {
-            let _ = reply.send(Err(BusError::Redis("not connected to Redis".into())));
+            let _ = reply.send(Err(BusError::redis("not connected to Redis")));
         }
     }
 }
@@ -245,7 +245,7 @@ async fn serve(
                             let _ = reply.send(Ok(()));
                         }
                         Err(e) => {
-                            let _ = reply.send(Err(BusError::Redis(e.to_string())));
+                            let _ = reply.send(Err(BusError::redis_from("PUBLISH failed", e)));
                             return Ended::Lost;
                         }
                     }

@@ -1,12 +1,10 @@
 //! The client's one error type. It stays `Clone` (one failed socket fails every call on it),
 //! so an underlying error is kept behind an `Arc`, as tonic's `Status` keeps its source.
 
+pub use crate::error::Source;
+use crate::error::{shared, source_of};
 use crate::protocol::{Dynamic, OpenResult, Wire};
 use std::fmt;
-use std::sync::Arc;
-
-/// An underlying error (I/O, TLS, WebSocket, decoding), shared.
-pub type Source = Arc<dyn std::error::Error + Send + Sync>;
 
 /// Everything that can go wrong with a call, as the client sees it. Where it came from an
 /// error of another layer, [`std::error::Error::source`] gives that error.
@@ -83,9 +81,7 @@ impl std::error::Error for Error {
             Error::InvalidSetting { source, .. }
             | Error::ConnectFailed { source, .. }
             | Error::Protocol { source, .. }
-            | Error::Decode { source, .. } => source
-                .as_deref()
-                .map(|e| e as &(dyn std::error::Error + 'static)),
+            | Error::Decode { source, .. } => source_of(source),
             _ => None,
         }
     }
@@ -103,11 +99,6 @@ impl PartialEq for Error {
                 _ => self.to_string() == other.to_string(),
             }
     }
-}
-
-/// A shared source from an error of another layer.
-fn shared(error: impl std::error::Error + Send + Sync + 'static) -> Option<Source> {
-    Some(Arc::new(error))
 }
 
 impl Error {

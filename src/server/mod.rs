@@ -161,7 +161,7 @@ impl ServerBuilder {
             self.config.redis_url = Some(url);
         }
         let bus = MessageBus::new(self.config.bus_buffer, self.config.redis_url.as_deref())
-            .map_err(|e| ConfigError::Bus(e.to_string()))?;
+            .map_err(ConfigError::Bus)?;
         let counters = Arc::new(Counters::default());
         let services = Services::new(bus, counters.clone());
         let config = self.config;

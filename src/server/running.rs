@@ -10,8 +10,9 @@ use futures::channel::oneshot;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-/// A server started by [`Server::spawn`]. Dropping it stops the server without waiting;
-/// [`RunningServer::shutdown`] stops it gracefully and waits.
+/// A server started by [`Server::spawn`]. Dropping it stops the server without waiting (its
+/// port may still be bound for a moment); [`RunningServer::stop`] stops it and waits until
+/// the port is free, [`RunningServer::shutdown`] stops it gracefully and waits.
 pub struct RunningServer {
     server: Server,
     addr: SocketAddr,

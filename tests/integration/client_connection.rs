@@ -212,7 +212,8 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
     let addr = server.running.addr();
     let c = Client::new(&server.http_url()).unwrap();
     let (_tx, mut call) = open_echo(&c).await;
-    drop(server);
+    // Stopped and waited for, so that its port is free again (dropping it would not wait).
+    server.running.stop().await;
     let got = tokio::time::timeout(PATIENCE, call.next()).await.unwrap();
     assert_eq!(got, Some(Err(Error::ConnectionClosed)));
     // A new server on the same port: the next call opens a new socket.

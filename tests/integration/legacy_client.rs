@@ -75,7 +75,8 @@ async fn the_reconnect_handler_waits_counts_down_and_reconnects() {
     });
     let mut changes = c.status_changes();
 
-    drop(server);
+    // Stopped and waited for, so that its port is free again.
+    server.running.stop().await;
     tokio::time::timeout(
         PATIENCE,
         changes.wait_for(|s| *s == ConnectionStatus::WaitingToRetry),

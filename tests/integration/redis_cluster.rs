@@ -171,10 +171,10 @@ async fn posts_fail_while_redis_is_down_and_delivery_resumes_after() {
         .messages()
         .post_message(&room, &"lost".to_string(), Scope::Global)
         .await;
-    assert!(matches!(down, Err(BusError::Redis(_))), "{down:?}");
+    assert!(matches!(down, Err(BusError::Redis { .. })), "{down:?}");
     assert!(matches!(
         b.server.revoke_authentication("1", Revoked::User).await,
-        Err(BusError::Redis(_))
+        Err(BusError::Redis { .. })
     ));
 
     redis.restart();
@@ -201,4 +201,11 @@ async fn an_invalid_redis_url_stops_the_build() {
         .build()
         .expect_err("refused");
     assert!(matches!(err, streampod::ConfigError::Bus(_)), "{err:?}");
+    // The cause is kept, down to Redis's own error.
+    let bus = std::error::Error::source(&err).expect("the bus error");
+    let redis = bus.source().expect("Redis's error");
+    assert!(
+        redis.downcast_ref::<::redis::RedisError>().is_some(),
+        "{redis:?}"
+    );
 }
