@@ -6,7 +6,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rmpv::Value;
 use std::hint::black_box;
-use streampod::protocol::{Message, MessageRef, Target};
+use streampod::protocol::internals::MessageRef;
+use streampod::protocol::{Message, Target};
 use streampod::Dynamic;
 
 fn message(payload: usize) -> Message {

@@ -41,12 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !origins.is_empty() {
         builder = builder.allowed_origins(origins);
     }
-    let server = builder
-        .config(Config {
-            workers: 2,
-            ..Config::default()
-        })
-        .build()?;
+    let server = builder.config(Config::default().workers(2)).build()?;
     let running = server.spawn(TcpListener::bind(&bind)?)?;
     println!("listening on {}", running.addr());
     // Serve until the process is killed.

@@ -85,11 +85,11 @@ fn serve() -> Result<(), Box<dyn std::error::Error>> {
         });
     let server = Server::builder()
         .endpoint(idle)
-        .config(Config {
-            max_calls_per_connection: CALLS,
-            max_connections: CONNECTIONS * 2,
-            ..Config::default()
-        })
+        .config(
+            Config::default()
+                .max_calls_per_connection(CALLS)
+                .max_connections(CONNECTIONS * 2),
+        )
         .build()?;
     let running = server.spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
     println!("{}", running.addr());

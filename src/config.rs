@@ -9,8 +9,10 @@ pub const PING_INTERVAL_ENV: &str = "STREAMPOD_WEBSOCKET_PING_INTERVAL";
 /// The environment variable that sets [`Config::redis_url`].
 pub const REDIS_URL_ENV: &str = "STREAMPOD_REDIS_URL";
 
-/// Server settings. Build with [`Config::default`] and change what you need.
+/// Server settings. Build with [`Config::default`] and change what you need, with the
+/// setters of the same names: `Config::default().max_outbound_bytes(1 << 18)`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// Largest WebSocket message accepted, in bytes; a larger one closes the connection with
     /// code 1009. Default 1 MiB: far above any sane stream value, small enough that one
@@ -61,6 +63,22 @@ pub struct Config {
     /// tests and demos; an application that builds its own `HttpServer` sets its own.
     pub workers: usize,
 }
+
+crate::setters::setters!(Config {
+    max_frame_size: usize,
+    max_calls_per_connection: usize,
+    max_inputs_per_call: usize,
+    max_connections: usize,
+    max_outbound_bytes: usize,
+    max_queued_inputs: usize,
+    remembered_ended_calls: usize,
+    websocket_ping_interval: Duration,
+    allowed_origins: Option<Vec<String>>,
+    auth_cookie: Option<String>,
+    bus_buffer: usize,
+    redis_url: Option<String>,
+    workers: usize,
+});
 
 impl Default for Config {
     fn default() -> Self {

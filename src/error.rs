@@ -32,6 +32,7 @@ pub(crate) fn source_of(source: &Option<Source>) -> Option<&(dyn std::error::Err
 /// `cmsc(error)`); [`StreamError::Failed`] crosses only as "closed with error", its message
 /// is logged where it happened.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum StreamError {
     /// A serializable exception: a registered model that reaches the other side as itself.
     Exception(Dynamic),

@@ -76,13 +76,16 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
+#![deny(unreachable_pub)]
+#![warn(missing_docs, missing_debug_implementations)]
 
 // Both sides.
 mod error;
 pub mod protocol;
 #[cfg(any(feature = "server", feature = "client"))]
 mod recent;
+#[cfg(any(feature = "server", feature = "client"))]
+mod setters;
 #[cfg(any(feature = "server", feature = "client"))]
 mod sync;
 
@@ -112,7 +115,7 @@ mod stats;
 #[cfg(feature = "client")]
 pub mod client;
 
-pub use error::StreamError;
+pub use error::{Source, StreamError};
 pub use protocol::{
     basic_auth_value, unwrap_auth_value, BigInt, ByteData, DateTime, Dynamic, Wire,
     LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH,

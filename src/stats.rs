@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// A snapshot of the server's activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Stats {
     /// The link to Redis, if the bus uses one.
     pub redis: Option<crate::bus::RedisState>,

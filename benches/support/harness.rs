@@ -84,10 +84,7 @@ pub fn start_streampod() -> RunningServer {
         );
     let server = Server::builder()
         .endpoint(bench)
-        .config(streampod::Config {
-            max_calls_per_connection: 10_000,
-            ..streampod::Config::default()
-        })
+        .config(streampod::Config::default().max_calls_per_connection(10_000))
         .build()
         .unwrap();
     server

@@ -2,6 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use streampod::protocol::internals::MessageRef;
 use streampod::protocol::{LegacyMessage, Message};
 use streampod::Dynamic;
 
@@ -10,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = Dynamic::checked(value.class_name(), value.data());
         let _ = format!("{value:?} {value}");
     }
+    // The borrowed decoder, which the server's connections use.
+    let _ = MessageRef::decode(data);
     let _ = LegacyMessage::decode(data);
     let _ = Dynamic::checked("List<Map<String,List<int?>>>", data);
     let _ = Dynamic::checked("Map", data);

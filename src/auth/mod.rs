@@ -53,6 +53,7 @@ pub(crate) type AuthenticationHandler =
 
 /// What revoking a user's authentication takes away.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Revoked {
     /// Everything: every call of the user on an endpoint that requires login or scopes.
     User,

@@ -44,6 +44,7 @@ impl RedisLink {
 
 /// The state of a node's link to Redis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RedisState {
     /// Connecting for the first time.
     Connecting,
@@ -68,6 +69,7 @@ use tokio::sync::broadcast;
 
 /// Where a posted message goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Scope {
     /// Only this process.
     Local,
@@ -378,6 +380,15 @@ impl BusInner {
                 link.unsubscribe(channel);
             }
         }
+    }
+}
+
+impl fmt::Debug for MessageBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageBus")
+            .field("channels", &self.channel_count())
+            .field("redis", &self.redis_state())
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,8 +1,7 @@
 //! The client's one error type. It stays `Clone` (one failed socket fails every call on it),
 //! so an underlying error is kept behind an `Arc`, as tonic's `Status` keeps its source.
 
-pub use crate::error::Source;
-use crate::error::{shared, source_of};
+use crate::error::{shared, source_of, Source};
 use crate::protocol::{Dynamic, OpenResult, Wire};
 use std::fmt;
 

@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// The state of the legacy connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ConnectionStatus {
     /// The socket is open; the server has not answered yet.
     Connecting,
@@ -343,6 +344,7 @@ impl Stream for LegacyMessages {
 
 /// When to try again after the connection is lost.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReconnectPolicy {
     /// The first wait. Default 1 s.
     pub initial_delay: Duration,
@@ -352,6 +354,12 @@ pub struct ReconnectPolicy {
     /// once (0 none, 1 all). Default 0.5.
     pub jitter: f64,
 }
+
+crate::setters::setters!(ReconnectPolicy {
+    initial_delay: Duration,
+    max_delay: Duration,
+    jitter: f64,
+});
 
 impl Default for ReconnectPolicy {
     fn default() -> Self {
@@ -461,6 +469,37 @@ fn percent_encode(value: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+impl std::fmt::Debug for LegacyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyClient")
+            .field("url", &self.inner.url)
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for LegacyEndpointRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyEndpointRef")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for LegacyMessages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyMessages").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ReconnectHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReconnectHandler")
+            .field("running", &!self.task.is_finished())
+            .finish()
+    }
 }
 
 #[cfg(test)]

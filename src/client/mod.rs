@@ -37,8 +37,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-/// Client settings.
+/// Client settings. Build with [`ClientConfig::default`] and change what you need, with the
+/// setters of the same names: `ClientConfig::default().idle_timeout(Duration::from_secs(60))`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// Time allowed to open the socket, and then for the first frame after it. Default 5 s.
     pub connect_timeout: Duration,
@@ -56,6 +58,14 @@ pub struct ClientConfig {
     /// it there is nothing to trust them for.)
     pub root_certificates: Vec<Vec<u8>>,
 }
+
+crate::setters::setters!(ClientConfig {
+    connect_timeout: Duration,
+    ping_interval: Duration,
+    idle_timeout: Duration,
+    max_message_size: usize,
+    root_certificates: Vec<Vec<u8>>,
+});
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -489,6 +499,32 @@ fn websocket_url(url: &str) -> Result<String, Error> {
         return Err(Error::invalid_setting(format!("no host in {url}")));
     }
     Ok(format!("{scheme}://{host}{WEBSOCKET_PATH}"))
+}
+
+impl std::fmt::Debug for Inputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.streams.iter().map(|(n, _)| &**n).collect();
+        f.debug_struct("Inputs").field("streams", &names).finish()
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.inner.url)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("config", &self.config)
+            .field("auth", &self.auth.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(test)]

@@ -254,6 +254,24 @@ impl Legacy {
     }
 }
 
+impl<E: LegacyEndpoint> std::fmt::Debug for LegacyContext<'_, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyContext")
+            .field("endpoint", &self.state.name)
+            .field("sessions", &self.state.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Legacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Legacy")
+            .field("name", &self.name)
+            .field("requirements", &self.requirements)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A registered legacy endpoint, as the server holds it. Its actor starts on the first
 /// connection, inside the actix system that serves it.
 pub(crate) struct LegacyHandle {
@@ -286,6 +304,7 @@ impl LegacyHandle {
 
 /// A snapshot of one legacy endpoint's activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct LegacyStats {
     /// Sessions open on the endpoint now.
     pub sessions: usize,

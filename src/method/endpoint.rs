@@ -219,3 +219,15 @@ impl Endpoint {
 fn wrap<T: Wire>(value: &T) -> Result<Dynamic, StreamError> {
     Dynamic::new(value).map_err(|e| StreamError::Failed(e.to_string()))
 }
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut methods: Vec<&String> = self.methods.keys().collect();
+        methods.sort();
+        f.debug_struct("Endpoint")
+            .field("name", &self.name)
+            .field("methods", &methods)
+            .field("requirements", &self.requirements)
+            .finish()
+    }
+}

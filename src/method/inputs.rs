@@ -187,7 +187,7 @@ impl<T: Wire> InputSink for TypedSink<T> {
 }
 
 /// A named input stream sink, as the call actor holds it.
-pub type NamedSink = (Arc<str>, Box<dyn InputSink>);
+pub(crate) type NamedSink = (Arc<str>, Box<dyn InputSink>);
 
 fn channel<T: Wire>(credit: &Arc<InputCredit>) -> (InputStream<T>, Box<dyn InputSink>) {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -306,3 +306,12 @@ input_set!(3; A 0, B 1, C 2);
 input_set!(4; A 0, B 1, C 2, D 3);
 input_set!(5; A 0, B 1, C 2, D 3, E 4);
 input_set!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+
+impl std::fmt::Debug for InputCredit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputCredit")
+            .field("queued", &self.queued.load(Ordering::Relaxed))
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}

@@ -228,6 +228,14 @@ impl std::fmt::Debug for Session {
     }
 }
 
+impl std::fmt::Debug for SessionMessages<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionMessages")
+            .field("call_id", &self.session.call_id())
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,11 +190,6 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-/// Parses a `cid`: the 36-character hyphenated UUID form, either case.
-pub fn parse_cid(text: &str) -> Option<Uuid> {
-    parse_cid_bytes(text.as_bytes())
-}
-
 fn parse_cid_bytes(text: &[u8]) -> Option<Uuid> {
     if text.len() != 36 {
         return None;

@@ -5,6 +5,7 @@ use thiserror::Error;
 
 /// A value could not be turned into the requested type.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The `className` names another type than the one expected.
     #[error("expected a value of class `{expected}`, got `{found}`")]
@@ -44,6 +45,7 @@ pub struct EncodeError(pub String);
 /// A frame is not a valid protocol message. Its text becomes the `req` of the `brm` that
 /// answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The bytes are not one MessagePack value.
     #[error("frame is not valid MessagePack: {0}")]

@@ -11,6 +11,7 @@ use super::msgpack::{write, Kind, Reader};
 
 /// One legacy message.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum LegacyMessage {
     /// A value for, or from, an endpoint.
     Endpoint {

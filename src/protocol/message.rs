@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 /// The answer to an open: `res` of `omsr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OpenResult {
     /// The call is open.
     Success,
@@ -68,6 +69,7 @@ impl fmt::Display for OpenResult {
 
 /// Why a stream closed: `cr` of `cmsc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// The stream ended normally.
     Done,
@@ -156,6 +158,7 @@ pub struct OpenResponse {
 
 /// One protocol message.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Message {
     /// `ping`: answered by `pong`.
     Ping,
@@ -312,29 +315,16 @@ fn write_value_data_prefix(out: &mut Vec<u8>, target: &Target) {
 
 /// The `msm` frames of one stream, with everything but the value encoded once: what a call
 /// writes for each value it yields.
-///
-/// ```
-/// use streampod::protocol::{Message, Target, ValueFrames};
-/// use streampod::Dynamic;
-/// let target = Target {
-///     endpoint: "example".into(),
-///     method: "echoStream".into(),
-///     cid: uuid::Uuid::new_v4(),
-///     param: None,
-/// };
-/// let value = Dynamic::new(&42i64).unwrap();
-/// let mut frame = Vec::new();
-/// ValueFrames::new(&target).encode_into(&value, &mut frame);
-/// assert_eq!(frame, Message::Value { target, value }.encode());
-/// ```
+#[cfg(any(feature = "server", feature = "client"))]
 #[derive(Debug, Clone)]
-pub struct ValueFrames {
+pub(crate) struct ValueFrames {
     prefix: Vec<u8>,
 }
 
+#[cfg(any(feature = "server", feature = "client"))]
 impl ValueFrames {
     /// The frames for values on `target`.
-    pub fn new(target: &Target) -> Self {
+    pub(crate) fn new(target: &Target) -> Self {
         let mut prefix = Vec::new();
         write_envelope(&mut prefix, "msm");
         write_value_data_prefix(&mut prefix, target);
@@ -342,7 +332,8 @@ impl ValueFrames {
     }
 
     /// The `msm` frame carrying `value`, in a buffer of its size.
-    pub fn encode(&self, value: &Dynamic) -> Vec<u8> {
+    #[cfg(feature = "client")]
+    pub(crate) fn encode(&self, value: &Dynamic) -> Vec<u8> {
         // The wrapped value's own map, keys and headers take at most 32 bytes.
         let size = self.prefix.len() + 32 + value.class_name().len() + value.data().len();
         let mut out = Vec::with_capacity(size);
@@ -351,7 +342,7 @@ impl ValueFrames {
     }
 
     /// Appends the `msm` frame carrying `value`.
-    pub fn encode_into(&self, value: &Dynamic, out: &mut Vec<u8>) {
+    pub(crate) fn encode_into(&self, value: &Dynamic, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.prefix);
         value.write_wrapped(out);
     }
@@ -461,5 +452,24 @@ mod tests {
             Message::decode(&bad_cid),
             Err(FrameError::InvalidField { field: "cid", .. })
         ));
+    }
+}
+
+#[cfg(all(test, any(feature = "server", feature = "client")))]
+mod value_frames_tests {
+    use super::*;
+
+    #[test]
+    fn a_value_frame_is_the_msm_message_byte_for_byte() {
+        let target = Target {
+            endpoint: "example".into(),
+            method: "echoStream".into(),
+            cid: uuid::Uuid::new_v4(),
+            param: None,
+        };
+        let value = Dynamic::new(&42i64).unwrap();
+        let mut frame = Vec::new();
+        ValueFrames::new(&target).encode_into(&value, &mut frame);
+        assert_eq!(frame, Message::Value { target, value }.encode());
     }
 }

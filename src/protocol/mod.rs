@@ -9,20 +9,25 @@ mod error;
 mod legacy;
 mod message;
 pub(crate) mod msgpack;
-pub mod registry;
+pub(crate) mod registry;
 mod value;
 mod wrapped;
 
 pub use auth_value::{basic_auth_value, unwrap_auth_value};
 pub use datetime::DateTime;
-pub use decode::{parse_cid, MessageRef, TargetRef, WrappedRef};
+#[cfg(feature = "server")]
+pub(crate) use decode::TargetRef;
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use decode::{MessageRef, WrappedRef};
 #[cfg(feature = "server")]
 pub(crate) use dynamic::encode_exact;
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use legacy::LegacyMessage;
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use message::ValueFrames;
 pub use message::{
-    CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, ValueFrames, AUTH_MODE_COOKIE,
+    CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE,
 };
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
@@ -32,3 +37,10 @@ pub const WEBSOCKET_PATH: &str = "/v1/websocket";
 
 /// The path legacy streaming endpoints are served at.
 pub const LEGACY_WEBSOCKET_PATH: &str = "/websocket";
+
+/// The decoder's borrowed view of a frame, for the crate's own benches and fuzz target. Not
+/// part of the API: it changes whenever the decoder does.
+#[doc(hidden)]
+pub mod internals {
+    pub use super::decode::{MessageRef, TargetRef, WrappedRef};
+}

@@ -10,10 +10,11 @@ use rmp::Marker;
 use std::fmt;
 
 /// Deepest nesting of arrays and maps a frame may carry.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Why a MessagePack buffer could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReadError {
     /// The buffer ended in the middle of a value.
     Truncated,
@@ -50,7 +51,7 @@ impl std::error::Error for ReadError {}
 
 /// The kind of the next value, as far as the protocol cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Nil,
     Bool,
     Int,
@@ -64,7 +65,7 @@ pub enum Kind {
 
 impl Kind {
     /// A short name for error messages.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Nil => "nil",
             Kind::Bool => "bool",
@@ -112,19 +113,19 @@ fn kind_of(marker: Marker) -> Result<Kind, ReadError> {
 
 /// A cursor over one MessagePack buffer.
 #[derive(Debug, Clone)]
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
     /// Starts reading at the beginning of `buf`.
-    pub fn new(buf: &'a [u8]) -> Self {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
 
     /// True when every byte was consumed.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
@@ -150,7 +151,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The kind of the next value, without consuming it.
-    pub fn peek_kind(&self) -> Result<Kind, ReadError> {
+    pub(crate) fn peek_kind(&self) -> Result<Kind, ReadError> {
         kind_of(self.peek_marker()?)
     }
 
@@ -160,7 +161,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes a nil if one is next; reports whether it did.
-    pub fn try_nil(&mut self) -> Result<bool, ReadError> {
+    pub(crate) fn try_nil(&mut self) -> Result<bool, ReadError> {
         if self.peek_marker()? == Marker::Null {
             self.pos += 1;
             return Ok(true);
@@ -169,7 +170,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a bool.
-    pub fn read_bool(&mut self) -> Result<bool, ReadError> {
+    pub(crate) fn read_bool(&mut self) -> Result<bool, ReadError> {
         match self.peek_marker()? {
             Marker::True => {
                 self.pos += 1;
@@ -184,7 +185,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads any integer that fits an `i64`.
-    pub fn read_int(&mut self) -> Result<i64, ReadError> {
+    pub(crate) fn read_int(&mut self) -> Result<i64, ReadError> {
         let marker = self.peek_marker()?;
         let start = self.pos;
         self.pos += 1;
@@ -214,7 +215,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a float, or an integer as a float.
-    pub fn read_number(&mut self) -> Result<f64, ReadError> {
+    pub(crate) fn read_number(&mut self) -> Result<f64, ReadError> {
         match self.peek_marker()? {
             Marker::F32 => {
                 self.pos += 1;
@@ -233,7 +234,7 @@ impl<'a> Reader<'a> {
 
     /// Reads a string, borrowed from the buffer. On failure the reader stays where it was, so
     /// the value can still be skipped.
-    pub fn read_str(&mut self) -> Result<&'a str, ReadError> {
+    pub(crate) fn read_str(&mut self) -> Result<&'a str, ReadError> {
         let start = self.pos;
         let read = self
             .read_str_bytes()
@@ -247,7 +248,7 @@ impl<'a> Reader<'a> {
     /// Reads a string's bytes without checking that they are UTF-8: for keys and other text
     /// that is only compared with ASCII or parsed byte by byte. On failure the reader stays
     /// where it was.
-    pub fn read_str_bytes(&mut self) -> Result<&'a [u8], ReadError> {
+    pub(crate) fn read_str_bytes(&mut self) -> Result<&'a [u8], ReadError> {
         // Short strings (every key and name of the protocol) first, without the marker table.
         if let Some(&byte) = self.buf.get(self.pos) {
             if byte & 0xe0 == 0xa0 {
@@ -289,7 +290,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a binary blob, borrowed from the buffer.
-    pub fn read_bin(&mut self) -> Result<&'a [u8], ReadError> {
+    pub(crate) fn read_bin(&mut self) -> Result<&'a [u8], ReadError> {
         let len = match self.peek_marker()? {
             Marker::Bin8 => 1,
             Marker::Bin16 => 2,
@@ -303,7 +304,7 @@ impl<'a> Reader<'a> {
 
     /// Reads an array header. The length is checked against the bytes left (every element
     /// takes at least one byte), so a caller may size a buffer by it.
-    pub fn read_array_len(&mut self) -> Result<usize, ReadError> {
+    pub(crate) fn read_array_len(&mut self) -> Result<usize, ReadError> {
         let len = match self.peek_marker()? {
             Marker::FixArray(n) => {
                 self.pos += 1;
@@ -323,7 +324,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a map header, with the same check as [`Reader::read_array_len`].
-    pub fn read_map_len(&mut self) -> Result<usize, ReadError> {
+    pub(crate) fn read_map_len(&mut self) -> Result<usize, ReadError> {
         let len = match self.peek_marker()? {
             Marker::FixMap(n) => {
                 self.pos += 1;
@@ -352,7 +353,7 @@ impl<'a> Reader<'a> {
 
     /// Skips the next value and returns its raw bytes. Nesting is followed with an explicit
     /// counter rather than recursion, so hostile depth cannot overflow the stack.
-    pub fn read_raw(&mut self) -> Result<&'a [u8], ReadError> {
+    pub(crate) fn read_raw(&mut self) -> Result<&'a [u8], ReadError> {
         let start = self.pos;
         // Values still to skip at each open level; a fixed array, so no allocation.
         let mut pending = [0usize; MAX_DEPTH + 1];
@@ -448,37 +449,37 @@ impl<'a> Reader<'a> {
 
 /// Appends MessagePack to a `Vec<u8>`. Writing to memory cannot fail, so these helpers
 /// hide the `io::Result` that `rmp` returns.
-pub mod write {
+pub(crate) mod write {
     /// A map header.
-    pub fn map_len(out: &mut Vec<u8>, len: u32) {
+    pub(crate) fn map_len(out: &mut Vec<u8>, len: u32) {
         let _ = rmp::encode::write_map_len(out, len);
     }
     /// An array header.
-    pub fn array_len(out: &mut Vec<u8>, len: u32) {
+    pub(crate) fn array_len(out: &mut Vec<u8>, len: u32) {
         let _ = rmp::encode::write_array_len(out, len);
     }
     /// A string.
-    pub fn str(out: &mut Vec<u8>, s: &str) {
+    pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
         let _ = rmp::encode::write_str(out, s);
     }
     /// A binary blob.
-    pub fn bin(out: &mut Vec<u8>, b: &[u8]) {
+    pub(crate) fn bin(out: &mut Vec<u8>, b: &[u8]) {
         let _ = rmp::encode::write_bin(out, b);
     }
     /// An integer in its shortest form.
-    pub fn int(out: &mut Vec<u8>, v: i64) {
+    pub(crate) fn int(out: &mut Vec<u8>, v: i64) {
         let _ = rmp::encode::write_sint(out, v);
     }
     /// A float64.
-    pub fn f64(out: &mut Vec<u8>, v: f64) {
+    pub(crate) fn f64(out: &mut Vec<u8>, v: f64) {
         let _ = rmp::encode::write_f64(out, v);
     }
     /// A bool.
-    pub fn bool(out: &mut Vec<u8>, v: bool) {
+    pub(crate) fn bool(out: &mut Vec<u8>, v: bool) {
         let _ = rmp::encode::write_bool(out, v);
     }
     /// A nil.
-    pub fn nil(out: &mut Vec<u8>) {
+    pub(crate) fn nil(out: &mut Vec<u8>) {
         let _ = rmp::encode::write_nil(out);
     }
 }

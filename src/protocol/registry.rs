@@ -36,7 +36,8 @@ fn table() -> &'static RwLock<HashMap<String, Checker>> {
 }
 
 /// Makes `T`'s class known to dynamic streams in this process.
-pub fn register<T: Wire>() {
+#[cfg(feature = "server")]
+pub(crate) fn register<T: Wire>() {
     let name = T::type_name();
     if T::DYNAMIC
         || table()
@@ -51,33 +52,12 @@ pub fn register<T: Wire>() {
     }
 }
 
-/// True when `class` names a known class (or a container of known classes).
-pub fn is_known(class: &str) -> bool {
-    known(class.trim(), 0)
-}
-
-fn known(class: &str, depth: usize) -> bool {
-    if depth > MAX_DEPTH {
-        return false;
-    }
-    if matches!(class, "null" | "List" | "Set" | "Map") || lookup(class).is_some() {
-        return true;
-    }
-    if let Some(inner) = class.strip_suffix('?') {
-        return known(inner, depth + 1);
-    }
-    match generic(class) {
-        Some((_, args)) => args.iter().all(|a| known(a, depth + 1)),
-        None => false,
-    }
-}
-
 fn lookup(class: &str) -> Option<Checker> {
     table().read().ok()?.get(class).copied()
 }
 
 /// Checks that `data` is a valid value of `class`.
-pub fn check(class: &str, data: &[u8]) -> Result<(), DecodeError> {
+pub(crate) fn check(class: &str, data: &[u8]) -> Result<(), DecodeError> {
     check_at(class, data, 0)
 }
 
@@ -175,16 +155,6 @@ fn generic(class: &str) -> Option<(&str, Vec<&str>)> {
 mod tests {
     use super::*;
     use crate::protocol::value::encode_data;
-
-    #[test]
-    fn builtins_and_typed_containers_are_known() {
-        assert!(is_known("int"));
-        assert!(is_known("List<int>"));
-        assert!(is_known("Map<String,List<int?>>"));
-        assert!(is_known("List"));
-        assert!(!is_known("Nope"));
-        assert!(!is_known("List<Nope>"));
-    }
 
     #[test]
     fn data_must_match_its_class() {

@@ -195,6 +195,18 @@ impl ServerBuilder {
     }
 }
 
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut endpoints: Vec<&String> = self.endpoints.keys().collect();
+        endpoints.sort();
+        f.debug_struct("ServerBuilder")
+            .field("endpoints", &endpoints)
+            .field("legacy_endpoints", &self.legacy)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The streaming engine: the registered endpoints and the state shared by all connections.
 /// Clone it freely; clones share everything.
 #[derive(Clone)]

@@ -114,10 +114,7 @@ async fn msm_targeting_the_return_stream_gets_brm_and_closes() {
 
 #[tokio::test]
 async fn a_frame_over_the_size_limit_closes_with_1009() {
-    let server = TestServer::with_config(streampod::Config {
-        max_frame_size: 1024,
-        ..Default::default()
-    });
+    let server = TestServer::with_config(streampod::Config::default().max_frame_size(1024));
     let mut raw = RawClient::connect(&server).await;
     // Just under the limit is served.
     let mut under = map(vec![

@@ -15,12 +15,10 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 fn fast(connect_ms: u64, ping_ms: u64, idle_ms: u64) -> ClientConfig {
-    ClientConfig {
-        connect_timeout: Duration::from_millis(connect_ms),
-        ping_interval: Duration::from_millis(ping_ms),
-        idle_timeout: Duration::from_millis(idle_ms),
-        ..ClientConfig::default()
-    }
+    ClientConfig::default()
+        .connect_timeout(Duration::from_millis(connect_ms))
+        .ping_interval(Duration::from_millis(ping_ms))
+        .idle_timeout(Duration::from_millis(idle_ms))
 }
 
 /// Opens an `intEchoStream` call and proves it open with one echoed value.

@@ -179,10 +179,7 @@ fn an_auth_cookie_needs_allowed_origins() {
         ),
         "{err:?}"
     );
-    let config = streampod::Config {
-        auth_cookie: Some(COOKIE.into()),
-        ..Default::default()
-    };
+    let config = streampod::Config::default().auth_cookie(Some(COOKIE.into()));
     assert!(server_builder().config(config).build().is_err());
 }
 

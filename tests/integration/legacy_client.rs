@@ -57,19 +57,15 @@ async fn a_failed_open_leaves_the_client_disconnected() {
 async fn the_reconnect_handler_waits_counts_down_and_reconnects() {
     let server = TestServer::start();
     let addr = server.running.addr();
-    let config = ClientConfig {
-        connect_timeout: Duration::from_millis(500),
-        ..ClientConfig::default()
-    };
+    let config = ClientConfig::default().connect_timeout(Duration::from_millis(500));
     let c = LegacyClient::with_config(&server.http_url(), None, config).unwrap();
     c.open_streaming_connection().await.unwrap();
     let countdown = Arc::new(Mutex::new(Vec::new()));
     let record = countdown.clone();
-    let policy = ReconnectPolicy {
-        initial_delay: Duration::from_millis(1500),
-        max_delay: Duration::from_secs(3),
-        jitter: 0.0,
-    };
+    let policy = ReconnectPolicy::default()
+        .initial_delay(Duration::from_millis(1500))
+        .max_delay(Duration::from_secs(3))
+        .jitter(0.0);
     let _handler = ReconnectHandler::start(c.clone(), policy, move |secs| {
         record.lock().unwrap().push(secs)
     });
@@ -132,11 +128,9 @@ async fn silent_legacy_server() -> (String, Arc<std::sync::atomic::AtomicUsize>)
 #[tokio::test]
 async fn the_legacy_client_pings_and_gives_up_a_silent_server_as_its_config_says() {
     let (url, pings) = silent_legacy_server().await;
-    let config = ClientConfig {
-        ping_interval: Duration::from_millis(20),
-        idle_timeout: Duration::from_millis(200),
-        ..ClientConfig::default()
-    };
+    let config = ClientConfig::default()
+        .ping_interval(Duration::from_millis(20))
+        .idle_timeout(Duration::from_millis(200));
     let c = LegacyClient::with_config(&url, None, config).unwrap();
     c.open_streaming_connection().await.unwrap();
     let mut changes = c.status_changes();

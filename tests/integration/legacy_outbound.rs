@@ -40,10 +40,7 @@ fn server_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 #[tokio::test]
 async fn a_session_that_never_reads_is_closed_with_1013_and_costs_bounded_memory() {
-    let server = TestServer::with_config(Config {
-        max_outbound_bytes: LIMIT,
-        ..Config::default()
-    });
+    let server = TestServer::with_config(Config::default().max_outbound_bytes(LIMIT));
     let stats = |s: &TestServer| s.server.legacy_stats("broadcast").unwrap();
     // The slow session: upgraded by hand, never reads.
     let mut slow = raw_upgrade_at(&server, "/websocket").await;

@@ -29,10 +29,7 @@ async fn echo_works(server: &TestServer) {
 
 #[tokio::test]
 async fn calls_past_the_per_connection_limit_are_refused_and_the_connection_goes_on() {
-    let server = with_config(Config {
-        max_calls_per_connection: 3,
-        ..Config::default()
-    });
+    let server = with_config(Config::default().max_calls_per_connection(3));
     let mut raw = RawClient::connect(&server).await;
     for n in 0..3 {
         raw.send(omsc("intEchoStream", &cid(n), no_args(), &["stream"]))
@@ -60,10 +57,7 @@ async fn too_many_input_names_are_refused() {
 
 #[tokio::test]
 async fn handshakes_past_the_connection_limit_get_503() {
-    let server = with_config(Config {
-        max_connections: 2,
-        ..Config::default()
-    });
+    let server = with_config(Config::default().max_connections(2));
     let _a = RawClient::connect(&server).await;
     let _b = RawClient::connect(&server).await;
     server
@@ -79,11 +73,7 @@ async fn handshakes_past_the_connection_limit_get_503() {
 
 #[tokio::test]
 async fn concurrent_handshakes_admit_exactly_the_limit_on_both_paths() {
-    let server = with_config(Config {
-        max_connections: 100,
-        workers: 2,
-        ..Config::default()
-    });
+    let server = with_config(Config::default().max_connections(100).workers(2));
     let addr = server.running.addr();
     // 200 handshakes at once, half of them legacy; each answer is read whole, and every
     // admitted socket stays open until all have answered.
@@ -136,10 +126,11 @@ async fn a_client_that_stops_reading_pauses_its_own_methods_only() {
         })
     });
     let limit = 64 * 1024;
-    let server = TestServer::from_builder(server_builder().endpoint(flood).config(Config {
-        max_outbound_bytes: limit,
-        ..Config::default()
-    }));
+    let server = TestServer::from_builder(
+        server_builder()
+            .endpoint(flood)
+            .config(Config::default().max_outbound_bytes(limit)),
+    );
     let mut reader = RawClient::connect(&server).await;
     reader
         .send(omsc_to("flood", "ints", &cid(1), no_args(), &[], None))
@@ -177,10 +168,7 @@ async fn a_method_behind_its_input_stops_the_connection_reading_then_closes_it()
     let server = TestServer::from_builder(
         server_builder()
             .websocket_ping_interval(Duration::from_millis(500))
-            .config(Config {
-                max_queued_inputs: 16,
-                ..Config::default()
-            }),
+            .config(Config::default().max_queued_inputs(16)),
     );
     let mut raw = RawClient::connect(&server).await;
     let m = "delayedNeverListenedInputStream";
@@ -389,10 +377,7 @@ async fn a_value_over_the_clients_limit_fails_its_socket_and_the_next_call_gets_
         futures::stream::once(async move { Ok(streampod::ByteData(vec![7u8; a.bytes])) })
     });
     let server = TestServer::from_builder(server_builder().endpoint(big));
-    let config = streampod::client::ClientConfig {
-        max_message_size: 64 * 1024,
-        ..Default::default()
-    };
+    let config = streampod::client::ClientConfig::default().max_message_size(64 * 1024);
     let client = Client::with_config(&server.http_url(), config).unwrap();
     let fetch = |bytes: usize| {
         client

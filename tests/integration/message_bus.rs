@@ -164,10 +164,7 @@ async fn dropping_one_stream_leaves_the_others() {
 
 #[tokio::test]
 async fn a_slow_stream_is_told_it_lagged_and_nobody_else_is_slowed() {
-    let server = TestServer::from_builder(server_builder().config(Config {
-        bus_buffer: 4,
-        ..Config::default()
-    }));
+    let server = TestServer::from_builder(server_builder().config(Config::default().bus_buffer(4)));
     let bus = server.server.messages();
     let mut slow = bus.create_stream::<i64>("c");
     let seen = Arc::new(Mutex::new(Vec::new()));

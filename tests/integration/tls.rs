@@ -140,10 +140,7 @@ fn a_root_that_is_not_a_certificate_fails_the_build() {
 #[tokio::test]
 async fn the_legacy_client_connects_over_wss_with_roots_from_its_config() {
     let server = TlsServer::start();
-    let config = ClientConfig {
-        root_certificates: vec![cert_der()],
-        ..ClientConfig::default()
-    };
+    let config = ClientConfig::default().root_certificates(vec![cert_der()]);
     let legacy = LegacyClient::with_config(&server.url(), None, config).unwrap();
     legacy.open_streaming_connection().await.unwrap();
     assert_eq!(legacy.status(), ConnectionStatus::Connected);

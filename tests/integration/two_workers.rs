@@ -34,10 +34,11 @@ async fn the_bus_reaches_subscribers_on_both_workers_in_order() {
             .unwrap_or_default()
             .to_string())
     });
-    let server = TestServer::from_builder(server_builder().endpoint(whereami).config(Config {
-        workers: 2,
-        ..Config::default()
-    }));
+    let server = TestServer::from_builder(
+        server_builder()
+            .endpoint(whereami)
+            .config(Config::default().workers(2)),
+    );
     let clients: Vec<Client> = (0..CLIENTS)
         .map(|_| Client::new(&server.http_url()).unwrap())
         .collect();
