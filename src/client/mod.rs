@@ -274,6 +274,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Makes a model's class known, so that values of it on dynamic streams (a
+    /// `CallStream<Dynamic>`, a `Dynamic` inside a container) are accepted. Typed streams
+    /// need nothing: their type decodes the value. (The class table is still one per
+    /// process, shared with any server in it.)
+    pub fn model<T: crate::Wire>(self) -> Self {
+        crate::protocol::registry::register::<T>();
+        self
+    }
+
     /// Builds the client; fails for a URL it cannot use (`https`/`wss` need the `tls`
     /// feature), a root certificate that does not parse, or a cookie that cannot be sent (a
     /// name with `=`, `;`, spaces or control characters, a value with `;`, `,`, spaces or

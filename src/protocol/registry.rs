@@ -36,7 +36,7 @@ fn table() -> &'static RwLock<HashMap<String, Checker>> {
 }
 
 /// Makes `T`'s class known to dynamic streams in this process.
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "client"))]
 pub(crate) fn register<T: Wire>() {
     let name = T::type_name();
     if T::DYNAMIC

@@ -54,7 +54,8 @@ impl ServerBuilder {
     }
 
     /// Makes a model's class known, so dynamic streams accept it. Types used by typed
-    /// streams and return values are registered by the method definitions themselves.
+    /// streams and return values are registered by the method definitions themselves. (The
+    /// class table is still one per process, shared by every server and client in it.)
     pub fn model<T: Wire>(self) -> Self {
         registry::register::<T>();
         self
