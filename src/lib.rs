@@ -6,32 +6,41 @@
 //!
 //! # Layout
 //!
+//! Bottom up; each module uses only those above it in this list (the full map, who owns
+//! what and every teardown path: `docs/ARCHITECTURE.md`).
+//!
 //! - [`protocol`]: pure. The messages (`omsc`, `omsr`, `msm`, `msse`, `cmsc`, `brm`, `ping`,
 //!   `pong`), wrapped values ([`Wire`], [`Dynamic`]) and their MessagePack codec.
-//! - `server`: the [`Server`] and its builder, [`Endpoint`] definitions, [`Session`],
-//!   [`InputStream`], [`Stats`], and mounting on an actix-web `App`.
-//! - `connection`: the connection actor, one per WebSocket and the only writer to it.
+//! - [`bus`]: the message bus between calls, local or cluster-wide through Redis.
+//! - `auth`: [`AuthInfo`], what endpoints require, access checks, the revocation table.
+//! - `method`: what a method is: [`Endpoint`] definitions, the [`Session`] a running method
+//!   gets, [`InputStream`], and the services a session may reach (bus, revocation, stats).
+//! - [`config`]: every server limit with its default and why.
+//! - `socket`: the WebSocket edge, once for both protocols: upgrade, connection permits,
+//!   message assembly, keepalive, the outbound gate, going away, the close handshake.
 //! - `call`: the call actor (one per call, owning the running method and its input
 //!   streams, which its connection feeds directly), the supervisor that owns the calls of
 //!   one connection, the hub that gathers wakes of calls from other threads, and the call
 //!   log (one line per ended call under [`CALL_LOG_TARGET`]).
+//! - `connection`: the method-stream protocol on a socket: validation, routing, opening calls.
 //! - [`legacy`]: legacy streaming endpoints (`GET /websocket`): the endpoint actor with
-//!   per-session user objects, and the legacy connection.
-//! - [`client`]: the Rust client, for any tokio runtime, with a legacy client.
-//! - [`bus`]: the message bus between calls, local or cluster-wide through Redis.
-//! - [`config`]: every server limit with its default and why.
+//!   per-session user objects, and the legacy protocol on a socket.
+//! - `server`: the assembly: [`ServerBuilder`], [`Server`] (mounting on an actix-web `App`),
+//!   [`RunningServer`].
+//! - [`client`]: the Rust client, for any tokio runtime, with a legacy client. Uses
+//!   `protocol` only.
 //!
 //! # Lifecycle of a call
 //!
 //! ```text
-//! client                 connection actor          supervisor      call actor
+//! client                 socket + connection        supervisor      call actor
 //!   │ omsc ───────────────▶ validate (§4.3 order)
 //!   │ ◀─────────── omsr    start ─────────────────────────────────▶ run method
 //!   │                      adopt ──────────────────▶ owns it
 //!   │ msm(p) ─────────────▶ route ───────────────────────────────▶ input stream
-//!   │ ◀──────────── msm    write ◀──────── channel ────────────── value
+//!   │ ◀──────────── msm    write ◀──────── outbox ─────────────── value
 //!   │ ◀──────────── cmsc   write ◀─────────────────────────────── end, then stop
-//!   │                                               ◀── CallEnded ─┘
+//!   │                                               ◀── Forget ───┘
 //!   ╳ socket gone          stopped ── StopAll ─────▶ Shutdown ─────▶ drop method
 //! ```
 //!
