@@ -77,28 +77,13 @@ async fn concurrent_handshakes_admit_exactly_the_limit_on_both_paths() {
     let addr = server.running.addr();
     // 200 handshakes at once, half of them legacy; each answer is read whole, and every
     // admitted socket stays open until all have answered.
-    let handshakes = (0..200).map(|i| async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let handshakes = (0..200).map(|i| {
         let path = if i % 2 == 0 {
             "/v1/websocket"
         } else {
             "/websocket"
         };
-        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Version: 13\r\n\r\n"
-        );
-        tcp.write_all(request.as_bytes()).await.unwrap();
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0u8; 1];
-            tcp.read_exact(&mut byte).await.unwrap();
-            head.push(byte[0]);
-        }
-        let status = String::from_utf8_lossy(&head[9..12]).to_string();
-        (status, tcp)
+        raw_handshake(addr, path)
     });
     let answers = futures::future::join_all(handshakes).await;
     let count = |code: &str| answers.iter().filter(|(s, _)| s == code).count();

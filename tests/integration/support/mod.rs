@@ -455,14 +455,22 @@ pub async fn raw_upgrade(server: &TestServer) -> tokio::net::TcpStream {
 
 /// [`raw_upgrade`] on another path (`/websocket` for the legacy endpoints).
 pub async fn raw_upgrade_at(server: &TestServer, path: &str) -> tokio::net::TcpStream {
+    let (status, tcp) = raw_handshake(server.running.addr(), path).await;
+    assert_eq!(status, "101", "the upgrade is accepted");
+    tcp
+}
+
+/// Sends a WebSocket upgrade request for `path` and reads the whole response head; returns
+/// its status code and the connection.
+pub async fn raw_handshake(
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> (String, tokio::net::TcpStream) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(server.running.addr())
-        .await
-        .unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        server.running.addr()
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
     tcp.write_all(request.as_bytes()).await.unwrap();
     let mut head = Vec::new();
@@ -471,12 +479,8 @@ pub async fn raw_upgrade_at(server: &TestServer, path: &str) -> tokio::net::TcpS
         tcp.read_exact(&mut byte).await.unwrap();
         head.push(byte[0]);
     }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    tcp
+    let status = String::from_utf8_lossy(&head[9..12]).to_string();
+    (status, tcp)
 }
 
 pub fn close_code(code: CloseCode) -> u16 {
