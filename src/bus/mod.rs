@@ -55,6 +55,7 @@ pub enum RedisState {
 }
 
 use crate::error::{shared, source_of, Source};
+use crate::protocol::registry::{self, Registry};
 use crate::protocol::{Dynamic, Wire};
 use dashmap::DashMap;
 use futures::future::BoxFuture;
@@ -185,12 +186,18 @@ pub(crate) struct BusInner {
     next_id: AtomicU64,
     buffer: usize,
     redis: Option<RedisLink>,
+    /// The server's classes: listeners and streams decode messages against them.
+    registry: Arc<Registry>,
 }
 
 impl MessageBus {
     /// A bus; with `redis_url`, connected to Redis (the link connects, and reconnects, in
     /// the background).
-    pub(crate) fn new(buffer: usize, redis_url: Option<&str>) -> Result<Self, BusError> {
+    pub(crate) fn new(
+        buffer: usize,
+        redis_url: Option<&str>,
+        registry: Arc<Registry>,
+    ) -> Result<Self, BusError> {
         #[cfg(not(feature = "redis"))]
         if redis_url.is_some() {
             return Err(BusError::redis(
@@ -207,6 +214,7 @@ impl MessageBus {
                 next_id: AtomicU64::new(1),
                 buffer: buffer.max(1),
                 redis,
+                registry,
             }
         });
         #[cfg(feature = "redis")]
@@ -332,8 +340,8 @@ impl BusInner {
         };
         for listener in listeners {
             // A listener that panics must not take the poster (or the Redis link) with it.
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(message))).is_err()
-            {
+            let heard = || registry::scoped(self.registry.clone(), || listener(message));
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(heard)).is_err() {
                 log::error!("a bus listener on {channel} panicked");
             }
         }
@@ -432,10 +440,14 @@ impl<T: Wire> Stream for BusStream<T> {
             Poll::Ready(r) => r,
         };
         self.next = Some(Box::pin(receive(rx)));
+        let registry = self.bus.upgrade().map(|bus| bus.registry.clone());
+        let decode = |message: Dynamic| message.decode::<T>();
         Poll::Ready(Some(match result {
-            Ok(message) => message
-                .decode::<T>()
-                .map_err(|e| BusError::WrongType(e.to_string())),
+            Ok(message) => match &registry {
+                Some(registry) => registry::scoped(registry.clone(), || decode(message)),
+                None => decode(message),
+            }
+            .map_err(|e| BusError::WrongType(e.to_string())),
             Err(broadcast::error::RecvError::Lagged(n)) => Err(BusError::Lagged(n)),
             Err(broadcast::error::RecvError::Closed) => {
                 self.next = None;

@@ -14,6 +14,7 @@ use super::messages::{CallEnded, CancelCall, Forget, Outbox, RefuseInput, Shutdo
 use crate::auth::{Registration, Revoke};
 use crate::error::StreamError;
 use crate::method::{Prepared, Session};
+use crate::protocol::registry::Scoped;
 use crate::protocol::{encode_exact, CloseReason, Dynamic, Message, Target, ValueFrames};
 use crate::socket::{Gated, OutboundGate, Outgoing};
 use crate::stats::Counters;
@@ -168,7 +169,9 @@ impl Actor for CallActor {
         // A panic while building or polling the method fails this call only.
         let run = prepared.run;
         let session = self.session.clone();
-        match std::panic::catch_unwind(AssertUnwindSafe(move || run(session))) {
+        let registry = self.session.registry().clone();
+        let started = move || crate::protocol::registry::scoped(registry, || run(session));
+        match std::panic::catch_unwind(AssertUnwindSafe(started)) {
             Ok(output) => {
                 let output = AssertUnwindSafe(output).catch_unwind().map(|item| {
                     item.unwrap_or_else(|_| Err(StreamError::failed("method panicked")))
@@ -176,7 +179,10 @@ impl Actor for CallActor {
                 // Pulled only while the socket keeps up; woken through the arbiter's hub
                 // when the wake comes from another thread (see `local_wakes`).
                 ctx.add_stream(LocalWakes::new(Gated {
-                    inner: output,
+                    inner: Scoped {
+                        inner: output,
+                        registry: self.session.registry().clone(),
+                    },
                     gate: self.gate.clone(),
                 }));
             }

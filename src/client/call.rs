@@ -2,12 +2,14 @@
 
 use super::connection::{Command, ConnectionHandle};
 use super::error::Error;
+use crate::protocol::registry::{self, Registry};
 use crate::protocol::Dynamic;
 use crate::protocol::Wire;
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -43,13 +45,19 @@ enum State {
 #[must_use = "a call is opened when its stream is polled, and cancelled when it is dropped"]
 pub struct CallStream<T> {
     state: State,
+    /// The client's classes: dynamic values are checked against them.
+    registry: Arc<Registry>,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T: Wire> CallStream<T> {
-    pub(crate) fn new(open: BoxFuture<'static, Result<OpenCallHandle, Error>>) -> Self {
+    pub(crate) fn new(
+        open: BoxFuture<'static, Result<OpenCallHandle, Error>>,
+        registry: Arc<Registry>,
+    ) -> Self {
         CallStream {
             state: State::Opening(open),
+            registry,
             _type: PhantomData,
         }
     }
@@ -73,9 +81,10 @@ impl<T: Wire> Stream for CallStream<T> {
                 State::Open(handle) => {
                     let item = match handle.values.poll_recv(cx) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(v)) => {
-                            T::from_wrapped(v.class_name(), v.data()).map_err(Error::decode_from)
-                        }
+                        Poll::Ready(Some(v)) => registry::scoped(self.registry.clone(), || {
+                            T::from_wrapped(v.class_name(), v.data())
+                        })
+                        .map_err(Error::decode_from),
                         // Every value is read; the call ended, cleanly or not.
                         Poll::Ready(None) => {
                             handle.finished = true;

@@ -24,6 +24,7 @@ pub use legacy::{
 };
 
 use crate::error::StreamError;
+use crate::protocol::registry::Registry;
 use crate::protocol::WEBSOCKET_PATH;
 use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire, AUTH_MODE_COOKIE};
 use call::OpenCallHandle;
@@ -149,6 +150,8 @@ struct ClientInner {
     /// The auth cookie and TLS settings of every handshake.
     handshake: handshake::Handshake,
     connection: Mutex<Slot>,
+    /// The classes this client knows (its dynamic streams accept them).
+    registry: Arc<Registry>,
 }
 
 impl Client {
@@ -172,6 +175,7 @@ impl Client {
             cookie: None,
             #[cfg(feature = "tls")]
             roots: Vec::new(),
+            registry: Registry::new(),
         }
     }
 
@@ -193,7 +197,11 @@ impl Client {
         let args = rmp_serde::to_vec_named(&args)
             .map_err(|e| Error::protocol_from("cannot encode arguments", e));
         let (endpoint, method): (Arc<str>, Arc<str>) = (Arc::from(endpoint), Arc::from(method));
-        CallStream::new(async move { inner.open(endpoint, method, args?, inputs).await }.boxed())
+        let registry = self.inner.registry.clone();
+        CallStream::new(
+            async move { inner.open(endpoint, method, args?, inputs).await }.boxed(),
+            registry,
+        )
     }
 
     /// Calls a method that returns one value (`T = ()` for a void method).
@@ -240,6 +248,8 @@ pub struct ClientBuilder {
     /// Extra trusted roots for `wss://`, DER.
     #[cfg(feature = "tls")]
     roots: Vec<Vec<u8>>,
+    /// Classes registered with [`ClientBuilder::model`].
+    registry: Arc<Registry>,
 }
 
 impl ClientBuilder {
@@ -276,10 +286,9 @@ impl ClientBuilder {
 
     /// Makes a model's class known, so that values of it on dynamic streams (a
     /// `CallStream<Dynamic>`, a `Dynamic` inside a container) are accepted. Typed streams
-    /// need nothing: their type decodes the value. (The class table is still one per
-    /// process, shared with any server in it.)
+    /// need nothing: their type decodes the value. The class table is the client's own.
     pub fn model<T: crate::Wire>(self) -> Self {
-        crate::protocol::registry::register::<T>();
+        self.registry.register::<T>();
         self
     }
 
@@ -307,6 +316,7 @@ impl ClientBuilder {
                 auth: self.auth,
                 handshake,
                 connection: Mutex::new(Slot::Empty),
+                registry: self.registry,
             }),
         })
     }

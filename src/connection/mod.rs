@@ -14,6 +14,7 @@ use crate::auth::AuthenticationHandler;
 use crate::call::messages::{Adopt, CallEnded, CancelCall, RefuseInput, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, Delivery};
 use crate::method::{Endpoint, InputCredit, Services};
+use crate::protocol::registry;
 use crate::protocol::{
     CloseReason, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
@@ -240,7 +241,11 @@ impl Protocol for Connection {
 
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
         match data {
-            Data::Binary(frame) => self.on_frame(&frame, edge),
+            Data::Binary(frame) => {
+                // Input values of dynamic streams are checked against this server's classes.
+                let registry = self.methods.services.registry.clone();
+                registry::scoped(registry, || self.on_frame(&frame, edge))
+            }
             Data::Text => self.bad_request(FrameError::TextFrame, edge),
         }
     }

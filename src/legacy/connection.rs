@@ -7,6 +7,7 @@
 
 use super::{LegacyEndpoints, LegacyEvent, LegacySession, SessionOut};
 use crate::auth::{check_access, AuthInfo};
+use crate::protocol::registry;
 use crate::protocol::{unwrap_auth_value, Dynamic, LegacyMessage};
 use crate::socket::{CloseCode, Data, Edge, Protocol};
 use std::collections::BTreeSet;
@@ -169,7 +170,10 @@ impl Protocol for LegacyConnection {
 
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
         match data {
-            Data::Binary(frame) => self.on_frame(&frame, edge),
+            Data::Binary(frame) => {
+                let registry = self.endpoints.registry.clone();
+                registry::scoped(registry, || self.on_frame(&frame, edge))
+            }
             Data::Text => edge.close(CloseCode::Unsupported, "text frames are not supported"),
         }
     }

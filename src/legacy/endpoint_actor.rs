@@ -2,6 +2,7 @@
 //! user object, and the lifecycle calls, one event at a time.
 
 use super::{LegacyContext, LegacyEndpoint, LegacySession, LegacyStats, SessionOut};
+use crate::protocol::registry::{self, Registry};
 use crate::protocol::Dynamic;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -60,10 +61,17 @@ pub(crate) struct EndpointActor<E: LegacyEndpoint> {
     endpoint: E,
     state: EndpointState<E::UserObject>,
     counters: Arc<LegacyCounters>,
+    /// The server's classes: the endpoint's code decodes against them.
+    registry: Arc<Registry>,
 }
 
 impl<E: LegacyEndpoint> EndpointActor<E> {
-    pub(crate) fn new(name: Arc<str>, endpoint: E, counters: Arc<LegacyCounters>) -> Self {
+    pub(crate) fn new(
+        name: Arc<str>,
+        endpoint: E,
+        counters: Arc<LegacyCounters>,
+        registry: Arc<Registry>,
+    ) -> Self {
         EndpointActor {
             endpoint,
             state: EndpointState {
@@ -73,6 +81,7 @@ impl<E: LegacyEndpoint> EndpointActor<E> {
                 overflowed: Vec::new(),
             },
             counters,
+            registry,
         }
     }
 
@@ -87,7 +96,8 @@ impl<E: LegacyEndpoint> EndpointActor<E> {
             actix: ctx,
         };
         let endpoint = &mut self.endpoint;
-        if catch_unwind(AssertUnwindSafe(|| f(endpoint, &mut lctx))).is_err() {
+        let run = || registry::scoped(self.registry.clone(), || f(endpoint, &mut lctx));
+        if catch_unwind(AssertUnwindSafe(run)).is_err() {
             log::error!("legacy endpoint {} panicked", self.state.name);
         }
         for session_id in std::mem::take(&mut self.state.overflowed) {

@@ -23,6 +23,7 @@ pub(crate) use endpoint_actor::{LegacyCounters, LegacyEvent};
 
 use crate::auth::{AuthInfo, AuthenticationHandler, Requirements};
 use crate::error::StreamError;
+use crate::protocol::registry::Registry;
 use crate::protocol::{Dynamic, EncodeError, LegacyMessage, Wire};
 use crate::socket::{CloseCode, OutboundGate, Outbox, Outgoing};
 use actix::prelude::*;
@@ -36,6 +37,8 @@ use std::time::Duration;
 pub(crate) struct LegacyEndpoints {
     pub(crate) endpoints: HashMap<String, LegacyHandle>,
     pub(crate) authentication: Option<AuthenticationHandler>,
+    /// The server's classes: messages from sessions are checked against them.
+    pub(crate) registry: Arc<Registry>,
 }
 
 /// The way from an endpoint to one session's socket.
@@ -215,7 +218,7 @@ impl<E: LegacyEndpoint> LegacyContext<'_, E> {
     }
 }
 
-type Starter = Box<dyn FnOnce(Arc<LegacyCounters>) -> Recipient<LegacyEvent> + Send>;
+type Starter = Box<dyn FnOnce(Arc<LegacyCounters>, Arc<Registry>) -> Recipient<LegacyEvent> + Send>;
 
 /// A legacy endpoint to register with
 /// [`ServerBuilder::legacy_endpoint`](crate::ServerBuilder::legacy_endpoint).
@@ -233,8 +236,8 @@ impl Legacy {
         Legacy {
             name,
             requirements: Requirements::default(),
-            start: Box::new(move |counters| {
-                EndpointActor::new(actor_name, endpoint, counters)
+            start: Box::new(move |counters, registry| {
+                EndpointActor::new(actor_name, endpoint, counters, registry)
                     .start()
                     .recipient()
             }),
@@ -279,15 +282,17 @@ pub(crate) struct LegacyHandle {
     pub(crate) counters: Arc<LegacyCounters>,
     start: Mutex<Option<Starter>>,
     actor: OnceLock<Recipient<LegacyEvent>>,
+    registry: Arc<Registry>,
 }
 
 impl LegacyHandle {
-    pub(crate) fn new(spec: Legacy) -> Self {
+    pub(crate) fn new(spec: Legacy, registry: Arc<Registry>) -> Self {
         LegacyHandle {
             requirements: spec.requirements,
             counters: Arc::new(LegacyCounters::default()),
             start: Mutex::new(Some(spec.start)),
             actor: OnceLock::new(),
+            registry,
         }
     }
 
@@ -297,7 +302,9 @@ impl LegacyHandle {
             return Some(actor);
         }
         let start = self.start.lock().ok()?.take()?;
-        let _ = self.actor.set(start(self.counters.clone()));
+        let _ = self
+            .actor
+            .set(start(self.counters.clone(), self.registry.clone()));
         self.actor.get()
     }
 }

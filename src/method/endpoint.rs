@@ -11,7 +11,8 @@ use super::inputs::{InputCredit, InputSet, NamedSink};
 use super::session::Session;
 use crate::auth::Requirements;
 use crate::error::StreamError;
-use crate::protocol::{read_serde, registry, Dynamic, Wire};
+use crate::protocol::registry::Registry;
+use crate::protocol::{read_serde, Dynamic, Wire};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -82,6 +83,9 @@ pub struct Endpoint {
     name: String,
     methods: HashMap<String, Method>,
     requirements: Requirements,
+    /// Registers the types of every method (return and input streams) with the class
+    /// registry of the server the endpoint is built into.
+    classes: Vec<fn(&Registry)>,
 }
 
 impl Endpoint {
@@ -91,7 +95,13 @@ impl Endpoint {
             name: name.into(),
             methods: HashMap::new(),
             requirements: Requirements::default(),
+            classes: Vec::new(),
         }
+    }
+
+    /// Makes the classes of every method's values known to `registry`.
+    pub(crate) fn register_classes(&self, registry: &Registry) {
+        self.classes.iter().for_each(|register| register(registry));
     }
 
     /// Requires a signed-in caller: an open without valid credentials is answered
@@ -190,8 +200,10 @@ impl Endpoint {
         I: InputSet<N>,
         T: Wire,
     {
-        registry::register::<T>();
-        I::register();
+        self.classes.push(|registry| {
+            registry.register::<T>();
+            I::register(registry);
+        });
         let run = Arc::new(run);
         let prepare = move |args: &[u8],
                             requested: &[String],

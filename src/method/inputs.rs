@@ -7,7 +7,8 @@
 //! `T`: a value of the wrong class becomes an error item and ends that stream only.
 
 use crate::error::StreamError;
-use crate::protocol::{registry, DecodeError, Wire};
+use crate::protocol::registry::Registry;
+use crate::protocol::{DecodeError, Wire};
 use futures::future::BoxFuture;
 use futures::Stream;
 use std::pin::Pin;
@@ -214,9 +215,10 @@ pub trait InputParam: Sized + Send + 'static {
     /// Builds the parameter; `requested` tells whether the client listed it.
     #[doc(hidden)]
     fn create(requested: bool, credit: &Arc<InputCredit>) -> (Self, Option<Box<dyn InputSink>>);
-    /// Registers the element type with the class registry.
+    /// Registers the element type with a server's class registry.
     #[doc(hidden)]
-    fn register();
+    #[allow(private_interfaces)]
+    fn register(registry: &Registry);
 }
 
 impl<T: Wire> InputParam for InputStream<T> {
@@ -225,8 +227,9 @@ impl<T: Wire> InputParam for InputStream<T> {
         let (stream, sink) = channel::<T>(credit);
         (stream, Some(sink))
     }
-    fn register() {
-        registry::register::<T>();
+    #[allow(private_interfaces)]
+    fn register(registry: &Registry) {
+        registry.register::<T>();
     }
 }
 
@@ -239,8 +242,9 @@ impl<T: Wire> InputParam for Option<InputStream<T>> {
         let (stream, sink) = channel::<T>(credit);
         (Some(stream), Some(sink))
     }
-    fn register() {
-        registry::register::<T>();
+    #[allow(private_interfaces)]
+    fn register(registry: &Registry) {
+        registry.register::<T>();
     }
 }
 
@@ -255,9 +259,10 @@ pub trait InputSet<const N: usize>: Sized + Send + 'static {
         requested: &[String],
         credit: &Arc<InputCredit>,
     ) -> Result<(Self, Vec<NamedSink>), String>;
-    /// Registers every element type with the class registry.
+    /// Registers every element type with a server's class registry.
     #[doc(hidden)]
-    fn register();
+    #[allow(private_interfaces)]
+    fn register(registry: &Registry);
 }
 
 impl InputSet<0> for () {
@@ -268,7 +273,8 @@ impl InputSet<0> for () {
     ) -> Result<(Self, Vec<NamedSink>), String> {
         Ok(((), Vec::new()))
     }
-    fn register() {}
+    #[allow(private_interfaces)]
+    fn register(_: &Registry) {}
 }
 
 macro_rules! input_set {
@@ -294,8 +300,9 @@ macro_rules! input_set {
                 },)+);
                 Ok((set, sinks))
             }
-            fn register() {
-                $($p::register();)+
+            #[allow(private_interfaces)]
+            fn register(registry: &Registry) {
+                $($p::register(registry);)+
             }
         }
     };

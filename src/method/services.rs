@@ -3,23 +3,27 @@
 
 use crate::auth::{Revocations, Revoked};
 use crate::bus::{BusError, MessageBus};
+use crate::protocol::registry::Registry;
 use crate::stats::{Counters, Stats};
 use std::sync::Arc;
 
-/// The server's bus, revocation table and counters, shared by its sessions.
+/// The server's bus, revocation table, counters and classes, shared by its sessions.
 #[derive(Clone)]
 pub(crate) struct Services {
     pub(crate) bus: MessageBus,
     pub(crate) revocations: Arc<Revocations>,
     pub(crate) counters: Arc<Counters>,
+    /// The classes the server knows: what its methods decode runs against.
+    pub(crate) registry: Arc<Registry>,
 }
 
 impl Services {
-    pub(crate) fn new(bus: MessageBus, counters: Arc<Counters>) -> Self {
+    pub(crate) fn new(bus: MessageBus, counters: Arc<Counters>, registry: Arc<Registry>) -> Self {
         Services {
             revocations: Revocations::new(bus.clone()),
             bus,
             counters,
+            registry,
         }
     }
 

@@ -104,6 +104,11 @@ impl Session {
         self.inner.services.revoke(user_id, revoked).await
     }
 
+    /// The server's classes, which the method's decoding runs against.
+    pub(crate) fn registry(&self) -> &std::sync::Arc<crate::protocol::registry::Registry> {
+        &self.inner.services.registry
+    }
+
     fn bus(&self) -> &MessageBus {
         &self.inner.services.bus
     }
@@ -248,7 +253,11 @@ mod tests {
             method: "m".into(),
             call_id: Uuid::nil(),
             auth: None,
-            services: Services::new(MessageBus::new(16, None).unwrap(), Default::default()),
+            services: {
+                let registry = crate::protocol::registry::Registry::new();
+                let bus = MessageBus::new(16, None, registry.clone()).unwrap();
+                Services::new(bus, Default::default(), registry)
+            },
         })
     }
 

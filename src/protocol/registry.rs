@@ -1,16 +1,24 @@
-//! The class registry: which `className`s this process knows, and how to check their `data`.
+//! The class registry: which `className`s a server (or a client) knows, and how to check
+//! their `data`.
 //!
-//! Typed streams never consult it: their element type decodes the value. Dynamic streams do,
-//! so that a value of an unknown class, or whose data does not match its class, fails only
-//! the stream it arrived on. The registry is process-wide because both the server and the
-//! client decode dynamic values, deep inside generic code; registering the same class twice
-//! is harmless.
+//! Typed streams never consult it: their element type decodes the value. Dynamic streams
+//! do, so that a value of an unknown class, or whose data does not match its class, fails
+//! only the stream it arrived on. Each server and each client has its own [`Registry`]: a
+//! class one server registers is unknown to another in the same process.
+//!
+//! Dynamic values are checked deep inside generic decoding (`Wire::read_data` of a `List`
+//! of dynamic values, say), where no server is in reach. So the crate runs every decode it
+//! does for a server or client inside [`scoped`], which makes that registry the current one
+//! on this thread for the duration; [`check`] reads it. Outside any scope (the
+//! application's own code, outside a method, decoding a `Vec<Dynamic>` it received), the
+//! check falls back to every class registered anywhere in the process: what a program knows.
 
 use super::error::DecodeError;
 use super::msgpack::{Reader, MAX_DEPTH};
 use super::value::{BigInt, ByteData, Wire};
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 type Checker = fn(&[u8]) -> Result<(), DecodeError>;
 
@@ -18,9 +26,15 @@ fn checker<T: Wire>(data: &[u8]) -> Result<(), DecodeError> {
     T::read_data(data).map(drop)
 }
 
-fn table() -> &'static RwLock<HashMap<String, Checker>> {
-    static TABLE: OnceLock<RwLock<HashMap<String, Checker>>> = OnceLock::new();
-    TABLE.get_or_init(|| {
+/// The classes one server or client knows.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    table: RwLock<HashMap<String, Checker>>,
+}
+
+impl Registry {
+    /// A registry that knows the built-in classes.
+    pub(crate) fn new() -> Arc<Self> {
         let mut t: HashMap<String, Checker> = HashMap::new();
         t.insert("int".into(), checker::<i64>);
         t.insert("double".into(), checker::<f64>);
@@ -31,37 +45,99 @@ fn table() -> &'static RwLock<HashMap<String, Checker>> {
         t.insert("UuidValue".into(), checker::<uuid::Uuid>);
         t.insert("ByteData".into(), checker::<ByteData>);
         t.insert("BigInt".into(), checker::<BigInt>);
-        RwLock::new(t)
-    })
+        Arc::new(Registry {
+            table: RwLock::new(t),
+        })
+    }
+
+    /// Makes `T`'s class known, here and to the process (for checks outside any scope).
+    /// Registering a class twice is harmless.
+    #[cfg(any(feature = "server", feature = "client"))]
+    pub(crate) fn register<T: Wire>(&self) {
+        self.add::<T>();
+        process().add::<T>();
+    }
+
+    #[cfg(any(feature = "server", feature = "client"))]
+    fn add<T: Wire>(&self) {
+        let name = T::type_name();
+        if T::DYNAMIC || self.lookup(name.as_ref()).is_some() {
+            return;
+        }
+        if let Ok(mut t) = self.table.write() {
+            t.insert(name.into_owned(), checker::<T>);
+        }
+    }
+
+    fn lookup(&self, class: &str) -> Option<Checker> {
+        self.table.read().ok()?.get(class).copied()
+    }
 }
 
-/// Makes `T`'s class known to dynamic streams in this process.
+thread_local! {
+    /// The registry of the server or client whose decoding runs on this thread now.
+    static CURRENT: RefCell<Option<Arc<Registry>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `registry` as the current one on this thread (nesting restores the outer
+/// one, a panic in `f` too).
 #[cfg(any(feature = "server", feature = "client"))]
-pub(crate) fn register<T: Wire>() {
-    let name = T::type_name();
-    if T::DYNAMIC
-        || table()
-            .read()
-            .map(|t| t.contains_key(name.as_ref()))
-            .unwrap_or(false)
-    {
-        return;
+pub(crate) fn scoped<R>(registry: Arc<Registry>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Arc<Registry>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            CURRENT.with(|c| *c.borrow_mut() = outer);
+        }
     }
-    if let Ok(mut t) = table().write() {
-        t.insert(name.into_owned(), checker::<T>);
+    let _restore = Restore(CURRENT.with(|c| c.replace(Some(registry))));
+    f()
+}
+
+/// A stream polled with `registry` current: a running method, whose code may decode
+/// dynamic values at any poll.
+#[cfg(feature = "server")]
+pub(crate) struct Scoped<S> {
+    pub(crate) inner: S,
+    pub(crate) registry: Arc<Registry>,
+}
+
+#[cfg(feature = "server")]
+impl<S: futures::Stream + Unpin> futures::Stream for Scoped<S> {
+    type Item = S::Item;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        let this = &mut *self;
+        scoped(this.registry.clone(), || {
+            std::pin::Pin::new(&mut this.inner).poll_next(cx)
+        })
     }
 }
 
-fn lookup(class: &str) -> Option<Checker> {
-    table().read().ok()?.get(class).copied()
+/// Every class registered in the process, by any server or client.
+fn process() -> &'static Registry {
+    static PROCESS: OnceLock<Arc<Registry>> = OnceLock::new();
+    PROCESS.get_or_init(Registry::new)
 }
 
-/// Checks that `data` is a valid value of `class`.
+/// Checks that `data` is a valid value of `class`, against the current registry (outside
+/// of any, against every class the process has registered).
 pub(crate) fn check(class: &str, data: &[u8]) -> Result<(), DecodeError> {
-    check_at(class, data, 0)
+    let current = CURRENT.with(|c| c.borrow().clone());
+    match current {
+        Some(registry) => check_at(&registry, class, data, 0),
+        None => check_at(process(), class, data, 0),
+    }
 }
 
-fn check_at(class: &str, data: &[u8], depth: usize) -> Result<(), DecodeError> {
+fn check_at(
+    registry: &Registry,
+    class: &str,
+    data: &[u8],
+    depth: usize,
+) -> Result<(), DecodeError> {
     if depth > MAX_DEPTH {
         return Err(DecodeError::malformed(class, "nested too deeply"));
     }
@@ -74,14 +150,14 @@ fn check_at(class: &str, data: &[u8], depth: usize) -> Result<(), DecodeError> {
             Err(DecodeError::malformed("null", "data is not nil"))
         };
     }
-    if let Some(check) = lookup(class) {
+    if let Some(check) = registry.lookup(class) {
         return check(data);
     }
     if let Some(inner) = class.strip_suffix('?') {
         return if is_nil {
             Ok(())
         } else {
-            check_at(inner, data, depth + 1)
+            check_at(registry, inner, data, depth + 1)
         };
     }
     // Untyped containers hold wrapped elements.
@@ -91,12 +167,12 @@ fn check_at(class: &str, data: &[u8], depth: usize) -> Result<(), DecodeError> {
             let len = r.read_map_len().map_err(bad)?;
             for _ in 0..len {
                 r.read_raw().map_err(bad)?;
-                check_wrapped(r.read_raw().map_err(bad)?, depth + 1)?;
+                check_wrapped(registry, r.read_raw().map_err(bad)?, depth + 1)?;
             }
         } else {
             let len = r.read_array_len().map_err(bad)?;
             for _ in 0..len {
-                check_wrapped(r.read_raw().map_err(bad)?, depth + 1)?;
+                check_wrapped(registry, r.read_raw().map_err(bad)?, depth + 1)?;
             }
         }
         return Ok(());
@@ -107,7 +183,7 @@ fn check_at(class: &str, data: &[u8], depth: usize) -> Result<(), DecodeError> {
             let mut r = Reader::new(data);
             let len = r.read_array_len().map_err(bad)?;
             for _ in 0..len {
-                check_at(elem, r.read_raw().map_err(bad)?, depth + 1)?;
+                check_at(registry, elem, r.read_raw().map_err(bad)?, depth + 1)?;
             }
             Ok(())
         }
@@ -116,7 +192,7 @@ fn check_at(class: &str, data: &[u8], depth: usize) -> Result<(), DecodeError> {
             let len = r.read_map_len().map_err(bad)?;
             for _ in 0..len {
                 r.read_raw().map_err(bad)?;
-                check_at(value, r.read_raw().map_err(bad)?, depth + 1)?;
+                check_at(registry, value, r.read_raw().map_err(bad)?, depth + 1)?;
             }
             Ok(())
         }
@@ -124,9 +200,9 @@ fn check_at(class: &str, data: &[u8], depth: usize) -> Result<(), DecodeError> {
     }
 }
 
-fn check_wrapped(raw: &[u8], depth: usize) -> Result<(), DecodeError> {
+fn check_wrapped(registry: &Registry, raw: &[u8], depth: usize) -> Result<(), DecodeError> {
     let (class, data) = super::wrapped::split_wrapped(raw)?;
-    check_at(class, data, depth)
+    check_at(registry, class, data, depth)
 }
 
 /// Splits `List<Set<int>>` into `("List", ["Set<int>"])`, `Map<String,int>` into

@@ -15,7 +15,8 @@ use crate::config::{ping_interval_from_env, redis_url_from_env, Config, ConfigEr
 use crate::connection::{CallLimits, Connection, Methods};
 use crate::legacy::{Legacy, LegacyConnection, LegacyEndpoints, LegacyHandle, LegacyStats};
 use crate::method::{Endpoint, Services};
-use crate::protocol::{registry, Wire, LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH};
+use crate::protocol::registry::Registry;
+use crate::protocol::{Wire, LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH};
 use crate::socket::EdgeSettings;
 use crate::stats::{Counters, Stats};
 use actix_web::{web, HttpRequest};
@@ -38,6 +39,8 @@ pub struct ServerBuilder {
     redis_url: Option<String>,
     authentication: Option<AuthenticationHandler>,
     legacy: Vec<Legacy>,
+    /// Classes registered with [`ServerBuilder::model`].
+    models: Vec<fn(&Registry)>,
 }
 
 impl ServerBuilder {
@@ -55,9 +58,10 @@ impl ServerBuilder {
 
     /// Makes a model's class known, so dynamic streams accept it. Types used by typed
     /// streams and return values are registered by the method definitions themselves. (The
-    /// class table is still one per process, shared by every server and client in it.)
-    pub fn model<T: Wire>(self) -> Self {
-        registry::register::<T>();
+    /// class table is the server's own: another server in the same process does not
+    /// know the classes registered here.)
+    pub fn model<T: Wire>(mut self) -> Self {
+        self.models.push(|registry| registry.register::<T>());
         self
     }
 
@@ -161,10 +165,19 @@ impl ServerBuilder {
         if let Some(url) = self.redis_url.or_else(redis_url_from_env) {
             self.config.redis_url = Some(url);
         }
-        let bus = MessageBus::new(self.config.bus_buffer, self.config.redis_url.as_deref())
-            .map_err(ConfigError::Bus)?;
+        let registry = Registry::new();
+        self.models.iter().for_each(|register| register(&registry));
+        self.endpoints
+            .values()
+            .for_each(|endpoint| endpoint.register_classes(&registry));
+        let bus = MessageBus::new(
+            self.config.bus_buffer,
+            self.config.redis_url.as_deref(),
+            registry.clone(),
+        )
+        .map_err(ConfigError::Bus)?;
         let counters = Arc::new(Counters::default());
-        let services = Services::new(bus, counters.clone());
+        let services = Services::new(bus, counters.clone(), registry.clone());
         let config = self.config;
         Ok(Server {
             inner: Arc::new(ServerInner {
@@ -185,9 +198,10 @@ impl ServerBuilder {
                     endpoints: self
                         .legacy
                         .into_iter()
-                        .map(|spec| (spec.name.clone(), LegacyHandle::new(spec)))
+                        .map(|spec| (spec.name.clone(), LegacyHandle::new(spec, registry.clone())))
                         .collect(),
                     authentication: self.authentication,
+                    registry,
                 }),
                 services,
                 config,

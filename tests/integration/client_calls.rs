@@ -148,16 +148,16 @@ async fn a_dynamic_stream_keeps_each_values_type() {
         Dynamic::new(&SimpleData { num: 42 }).unwrap(),
     ];
     let inputs = Inputs::new().values("stream", stream::iter(values.clone()));
-    let got: Vec<Dynamic> = collect(client(&server).stream::<Dynamic>(
-        ENDPOINT,
-        "dynamicEchoStream",
-        NoArgs {},
-        inputs,
-    ))
-    .await
-    .into_iter()
-    .map(Result::unwrap)
-    .collect();
+    let client = Client::builder(&server.http_url())
+        .model::<SimpleData>()
+        .build()
+        .unwrap();
+    let got: Vec<Dynamic> =
+        collect(client.stream::<Dynamic>(ENDPOINT, "dynamicEchoStream", NoArgs {}, inputs))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
     assert_eq!(got, values);
     assert_eq!(got[0].decode::<i64>().unwrap(), 1);
     assert_eq!(got[1].decode::<String>().unwrap(), "two");
@@ -299,4 +299,44 @@ async fn a_slow_reader_loses_nothing() {
         .await;
     let rest: Vec<_> = s.collect().await;
     assert_eq!(rest, (1..1000).map(Ok).collect::<Vec<_>>());
+}
+
+/// A class only server `a` registered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct OnlyOnA {
+    n: i64,
+}
+streampod::model!(OnlyOnA);
+
+#[tokio::test]
+async fn each_server_and_client_knows_only_the_classes_registered_with_it() {
+    let a =
+        TestServer::from_builder(crate::support::conformance::server_builder().model::<OnlyOnA>());
+    let b = TestServer::start();
+    let value = Dynamic::new(&OnlyOnA { n: 7 }).unwrap();
+    let echo = |server: &TestServer, knows: bool| {
+        let builder = Client::builder(&server.http_url());
+        let client = if knows {
+            builder.model::<OnlyOnA>()
+        } else {
+            builder
+        }
+        .build()
+        .unwrap();
+        let inputs = Inputs::new().values("stream", stream::iter(vec![value.clone()]));
+        collect(client.stream::<Dynamic>(ENDPOINT, "dynamicEchoStream", NoArgs {}, inputs))
+    };
+    // `a` knows the class and echoes it to a client that knows it too.
+    assert_eq!(echo(&a, true).await, vec![Ok(value.clone())]);
+    // A client that does not know it refuses the echoed value.
+    let unknown = echo(&a, false).await;
+    assert!(
+        matches!(unknown.as_slice(), [Err(Error::Decode { .. })]),
+        "{unknown:?}"
+    );
+    // `b`, in the same process, does not know it: the input stream fails, and with it the
+    // echo, before any value.
+    let refused = echo(&b, true).await;
+    assert!(matches!(refused.as_slice(), [Err(_)]), "{refused:?}");
+    assert_ne!(refused, vec![Ok(value)]);
 }

@@ -10,7 +10,11 @@ use streampod::client::{Client, Inputs};
 use streampod::{BigInt, ByteData, DateTime, Dynamic, NoArgs, Wire};
 
 async fn echo(server: &TestServer, values: Vec<Dynamic>) -> Vec<Dynamic> {
-    let c = Client::new(&server.http_url()).unwrap();
+    // Models on dynamic streams: the client must know their class, as the server does.
+    let c = Client::builder(&server.http_url())
+        .model::<SimpleData>()
+        .build()
+        .unwrap();
     let inputs = Inputs::new().values("stream", stream::iter(values));
     c.stream::<Dynamic>(ENDPOINT, "dynamicEchoStream", NoArgs {}, inputs)
         .map(|r| r.expect("echoed value"))
