@@ -163,6 +163,8 @@ impl<E: LegacyEndpoint> LegacyContext<'_, E> {
     /// Sends `message` to `session`, on this endpoint. Sending to a session that has
     /// closed does nothing. A session whose socket is `Config::max_outbound_bytes` behind is
     /// closed with 1013 (and then hears `stream_closed`) rather than buffered without bound.
+    /// The endpoint may handle a few hundred messages in one turn before any socket drains,
+    /// so an endpoint that sends large messages in bursts needs a limit above its burst.
     pub fn send_stream_message<T: Wire>(
         &mut self,
         session: &LegacySession,
