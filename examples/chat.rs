@@ -6,8 +6,8 @@
 //! runs a server on the in-process bus and three simulated users, and prints the
 //! conversation. As one node of a cluster:
 //! ```text
-//! cargo run --example chat -- --bind 127.0.0.1:8081 --redis redis://127.0.0.1:6379/
-//! cargo run --example chat -- --bind 127.0.0.1:8082 --redis redis://127.0.0.1:6379/
+//! cargo run --example chat --features redis -- --bind 127.0.0.1:8081 --redis redis://127.0.0.1:6379/
+//! cargo run --example chat --features redis -- --bind 127.0.0.1:8082 --redis redis://127.0.0.1:6379/
 //! ```
 //! each node serves the `chat` endpoint and runs one user named after its address, who
 //! posts a line every two seconds and prints everything said in the room, on any node.
