@@ -4,8 +4,9 @@
 //! cargo run --release --example conformance_server -- --bind 127.0.0.1:8080 \
 //!     [--ping-interval SECONDS] [--allowed-origin ORIGIN]... [--auth-cookie NAME] [--redis URL]
 //! ```
-//! (`--redis` needs `--features redis`.) Prints `listening on ADDR` once it accepts connections. Its authentication handler is a
-//! test fixture (see `support/conformance.rs`): never use it for anything real.
+//! (`--redis` needs `--features redis`.) Prints `listening on ADDR` once it accepts
+//! connections. Its authentication handler is a test fixture (see `support/conformance.rs`):
+//! never use it for anything real.
 
 #[path = "support/conformance.rs"]
 mod conformance;
