@@ -10,6 +10,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Message::Value { value, .. }) = Message::decode(data) {
         let _ = Dynamic::checked(value.class_name(), value.data());
         let _ = format!("{value:?} {value}");
+        // Any value the MessagePack side accepts has a JSON form, or says why not.
+        let _ = value.to_json();
+    }
+    // Serverpod's JSON forms of values, read back.
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = Dynamic::from_json(&json);
     }
     // The borrowed decoder, which the server's connections use.
     let _ = MessageRef::decode(data);

@@ -154,6 +154,33 @@ impl Dynamic {
         out.extend_from_slice(&self.data);
     }
 
+    /// This value in Serverpod's JSON form, `{"className": …, "data": …}`, as Serverpod's
+    /// server writes it (reference §2.3): a model's data starts with `"__className__"` and
+    /// leaves out null fields, `ByteData` is `decode('<base64>', 'base64')`, and so on.
+    pub fn to_json(&self) -> Result<serde_json::Value, DecodeError> {
+        let mut wrapped = Vec::new();
+        self.write_wrapped(&mut wrapped);
+        super::json::wrapped_to_json(&wrapped, 0)
+    }
+
+    /// A value from its JSON form, `{"className": …, "data": …}`, read as leniently as
+    /// Serverpod does, and checked like [`Dynamic::checked`].
+    pub fn from_json(json: &serde_json::Value) -> Result<Self, DecodeError> {
+        let class = json
+            .get("className")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| DecodeError::malformed("wrapped value", "missing `className`"))?;
+        let class = class.trim();
+        let data = super::json::data_from_json(
+            class,
+            json.get("data").unwrap_or(&serde_json::Value::Null),
+        )?;
+        // Read by its own type where the class is known: what JSON left loose (a whole
+        // number for a double field) comes out as the type writes it.
+        let data = super::registry::normalize(class, data)?;
+        Dynamic::checked(class, &data)
+    }
+
     /// Reads `{"className": …, "data": …}` without checking the class.
     pub fn read_wrapped(raw: &[u8]) -> Result<Self, DecodeError> {
         let (class, data) = split_wrapped(raw)?;

@@ -6,6 +6,7 @@ mod datetime;
 mod decode;
 mod dynamic;
 mod error;
+mod json;
 mod legacy;
 mod message;
 pub(crate) mod msgpack;

@@ -20,31 +20,47 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
-type Checker = fn(&[u8]) -> Result<(), DecodeError>;
+/// What the registry knows of one class: how to check its `data`, and how to write it back
+/// the way its own type does (a model read from JSON, whose `3` is an `f64` field, comes out
+/// as `3.0`, as Serverpod's would).
+#[derive(Debug, Clone, Copy)]
+struct Class {
+    check: fn(&[u8]) -> Result<(), DecodeError>,
+    normalize: fn(&[u8]) -> Result<Vec<u8>, DecodeError>,
+}
 
-fn checker<T: Wire>(data: &[u8]) -> Result<(), DecodeError> {
-    T::read_data(data).map(drop)
+impl Class {
+    fn of<T: Wire>() -> Self {
+        Class {
+            check: |data| T::read_data(data).map(drop),
+            normalize: |data| {
+                let value = T::read_data(data)?;
+                super::value::encode_data(&value)
+                    .map_err(|e| DecodeError::malformed(&T::type_name(), e.0))
+            },
+        }
+    }
 }
 
 /// The classes one server or client knows.
 #[derive(Debug)]
 pub(crate) struct Registry {
-    table: RwLock<HashMap<String, Checker>>,
+    table: RwLock<HashMap<String, Class>>,
 }
 
 impl Registry {
     /// A registry that knows the built-in classes.
     pub(crate) fn new() -> Arc<Self> {
-        let mut t: HashMap<String, Checker> = HashMap::new();
-        t.insert("int".into(), checker::<i64>);
-        t.insert("double".into(), checker::<f64>);
-        t.insert("String".into(), checker::<String>);
-        t.insert("bool".into(), checker::<bool>);
-        t.insert("DateTime".into(), checker::<super::DateTime>);
-        t.insert("Duration".into(), checker::<std::time::Duration>);
-        t.insert("UuidValue".into(), checker::<uuid::Uuid>);
-        t.insert("ByteData".into(), checker::<ByteData>);
-        t.insert("BigInt".into(), checker::<BigInt>);
+        let mut t: HashMap<String, Class> = HashMap::new();
+        t.insert("int".into(), Class::of::<i64>());
+        t.insert("double".into(), Class::of::<f64>());
+        t.insert("String".into(), Class::of::<String>());
+        t.insert("bool".into(), Class::of::<bool>());
+        t.insert("DateTime".into(), Class::of::<super::DateTime>());
+        t.insert("Duration".into(), Class::of::<std::time::Duration>());
+        t.insert("UuidValue".into(), Class::of::<uuid::Uuid>());
+        t.insert("ByteData".into(), Class::of::<ByteData>());
+        t.insert("BigInt".into(), Class::of::<BigInt>());
         Arc::new(Registry {
             table: RwLock::new(t),
         })
@@ -65,11 +81,11 @@ impl Registry {
             return;
         }
         if let Ok(mut t) = self.table.write() {
-            t.insert(name.into_owned(), checker::<T>);
+            t.insert(name.into_owned(), Class::of::<T>());
         }
     }
 
-    fn lookup(&self, class: &str) -> Option<Checker> {
+    fn lookup(&self, class: &str) -> Option<Class> {
         self.table.read().ok()?.get(class).copied()
     }
 }
@@ -116,6 +132,20 @@ impl<S: futures::Stream + Unpin> futures::Stream for Scoped<S> {
     }
 }
 
+/// `data` of `class` as the class's own type writes it, when the current registry (or the
+/// process) knows the class by that exact name; unchanged otherwise.
+pub(crate) fn normalize(class: &str, data: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
+    let current = CURRENT.with(|c| c.borrow().clone());
+    let known = match &current {
+        Some(registry) => registry.lookup(class),
+        None => process().lookup(class),
+    };
+    match known {
+        Some(known) => (known.normalize)(&data),
+        None => Ok(data),
+    }
+}
+
 /// Every class registered in the process, by any server or client.
 fn process() -> &'static Registry {
     static PROCESS: OnceLock<Arc<Registry>> = OnceLock::new();
@@ -150,8 +180,8 @@ fn check_at(
             Err(DecodeError::malformed("null", "data is not nil"))
         };
     }
-    if let Some(check) = registry.lookup(class) {
-        return check(data);
+    if let Some(known) = registry.lookup(class) {
+        return (known.check)(data);
     }
     if let Some(inner) = class.strip_suffix('?') {
         return if is_nil {
