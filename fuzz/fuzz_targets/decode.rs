@@ -13,6 +13,12 @@ fuzz_target!(|data: &[u8]| {
         // Any value the MessagePack side accepts has a JSON form, or says why not.
         let _ = value.to_json();
     }
+    // Frames of the JSON wire, and what they carry written back.
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(message) = Message::decode_json(text) {
+            let _ = message.encode_json();
+        }
+    }
     // Serverpod's JSON forms of values, read back.
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) {
         let _ = Dynamic::from_json(&json);

@@ -190,7 +190,7 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-fn parse_cid_bytes(text: &[u8]) -> Option<Uuid> {
+pub(super) fn parse_cid_bytes(text: &[u8]) -> Option<Uuid> {
     if text.len() != 36 {
         return None;
     }

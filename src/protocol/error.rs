@@ -80,6 +80,9 @@ pub enum FrameError {
         /// What was wrong with it.
         reason: String,
     },
+    /// Not JSON (on the JSON wire).
+    #[error("frame is not valid JSON: {0}")]
+    Json(String),
     /// A text frame: this protocol speaks binary frames only.
     #[error("text frames are not supported; send one binary MessagePack frame per message")]
     TextFrame,

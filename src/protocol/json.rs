@@ -38,6 +38,23 @@ const BUILT_INS: [&str; 11] = [
 const BYTES_PREFIX: &str = "decode('";
 const BYTES_SUFFIX: &str = "', 'base64')";
 
+/// Any MessagePack value (`args`), by its own shape.
+pub(crate) fn msgpack_to_any_json(data: &[u8]) -> Result<Value, DecodeError> {
+    let mut r = Reader::new(data);
+    let value = any_to_json(&mut r, 0)?;
+    if !r.is_empty() {
+        return Err(DecodeError::malformed("value", "trailing bytes"));
+    }
+    Ok(value)
+}
+
+/// Any JSON value (`args`), by its own shape, as MessagePack.
+pub(crate) fn any_json_to_msgpack(json: &Value) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::new();
+    any_from_json(json, &mut out, 0)?;
+    Ok(out)
+}
+
 /// The `data` (MessagePack) of a value of class `class` given in its JSON form.
 pub(crate) fn data_from_json(class: &str, json: &Value) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::new();

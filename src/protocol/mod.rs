@@ -7,6 +7,7 @@ mod decode;
 mod dynamic;
 mod error;
 mod json;
+mod json_message;
 mod legacy;
 mod message;
 pub(crate) mod msgpack;
