@@ -15,7 +15,7 @@ use crate::auth::{Registration, Revoke};
 use crate::error::StreamError;
 use crate::method::{Prepared, Session};
 use crate::protocol::registry::Scoped;
-use crate::protocol::{encode_exact, CloseReason, Dynamic, Message, Target, ValueFrames};
+use crate::protocol::{encode_exact, CloseReason, Dynamic, Encoding, Message, Target, ValueFrames};
 use crate::socket::{Gated, OutboundGate, Outgoing};
 use crate::stats::Counters;
 use actix::prelude::*;
@@ -44,6 +44,8 @@ pub(crate) struct CallActor {
     revocation: Option<Registration>,
     /// Room left between this connection and its socket.
     gate: Arc<OutboundGate>,
+    /// The connection's encoding: every frame of the call is written in it.
+    encoding: Encoding,
     /// The final `cmsc` has been sent.
     ended: bool,
     /// The method ran to its end (as opposed to being dropped early).
@@ -63,6 +65,7 @@ pub(crate) struct CallParts {
     pub(crate) counters: Arc<Counters>,
     pub(crate) revocation: Option<Registration>,
     pub(crate) gate: Arc<OutboundGate>,
+    pub(crate) encoding: Encoding,
 }
 
 impl CallActor {
@@ -79,14 +82,34 @@ impl CallActor {
             counters: parts.counters,
             revocation: parts.revocation,
             gate: parts.gate,
+            encoding: parts.encoding,
             ended: false,
             method_finished: false,
             record: CallRecord::new(),
         }
     }
 
-    fn send(&self, message: Message) {
-        self.send_frame(message.encode().into());
+    /// Sends `message` in the connection's encoding. On a JSON connection a value with no
+    /// JSON form (a non-finite double) cannot be sent: false, and the caller ends the call.
+    fn send(&self, message: Message) -> bool {
+        match self.encoding {
+            Encoding::MessagePack => self.send_frame(message.encode().into()),
+            Encoding::Json => match message.encode_json() {
+                Ok(text) => {
+                    self.gate.add(text.len());
+                    let _ = self.connection.send(Outgoing::Text(text));
+                }
+                Err(e) => {
+                    log::warn!(
+                        "{}.{}: a value with no JSON form: {e}",
+                        self.target.endpoint,
+                        self.target.method
+                    );
+                    return false;
+                }
+            },
+        }
+        true
     }
 
     fn send_frame(&self, frame: Bytes) {
@@ -95,17 +118,25 @@ impl CallActor {
         let _ = self.connection.send(Outgoing::Frame(frame));
     }
 
-    /// Sends one value on the call's return stream.
-    fn send_value(&mut self, value: &Dynamic) {
+    /// Sends one value on the call's return stream; false if it could not be written.
+    fn send_value(&mut self, value: &Dynamic) -> bool {
         self.record.values_sent += 1;
+        if self.encoding == Encoding::Json {
+            return self.send(Message::Value {
+                target: self.target.clone(),
+                value: value.clone(),
+            });
+        }
         let Ok(frame) = encode_exact(|buf| {
             self.frames.encode_into(value, buf);
             Ok::<(), Infallible>(())
         });
         self.send_frame(frame);
+        true
     }
 
     fn close_frame(&self, target: Target, reason: CloseReason) {
+        // A close carries no value: it always has a form.
         self.send(Message::Close { target, reason });
     }
 
@@ -218,7 +249,10 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
                 // it. Not so for an error: the inputs a failing method held are closed with
                 // the call's reason, even though its future dropped them as it returned.
                 self.close_dropped_inputs();
-                self.send_value(&value);
+                if !self.send_value(&value) {
+                    self.method_finished = true;
+                    self.end(Ending::Failed, CloseReason::Error, None, ctx);
+                }
             }
             Ok(None) => {}
             Err(error) => {

@@ -16,7 +16,7 @@ use crate::call::{CallActor, CallInputs, CallSupervisor, Delivery};
 use crate::method::{Endpoint, InputCredit, Services};
 use crate::protocol::registry;
 use crate::protocol::{
-    CloseReason, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
+    CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
 use crate::recent::RecentIds;
 use crate::socket::{CloseCode, Data, Edge, Protocol};
@@ -63,6 +63,18 @@ pub(crate) struct Connection {
     /// The handshake's auth cookie, when the server names one: the key of calls opened
     /// with `am: "cookie"` and no `auth`.
     cookie_key: Option<String>,
+    /// MessagePack or JSON, once the first data frame has said.
+    pub(super) encoding: Option<Encoding>,
+}
+
+/// A target borrowed from an owned one.
+fn target_ref(target: &Target) -> TargetRef<'_> {
+    TargetRef {
+        endpoint: &target.endpoint,
+        method: &target.method,
+        cid: target.cid,
+        param: target.param.as_deref(),
+    }
 }
 
 impl Connection {
@@ -74,11 +86,21 @@ impl Connection {
             supervisor: None,
             calls: HashMap::new(),
             cookie_key,
+            encoding: None,
         }
     }
 
+    /// Writes `message` in the connection's encoding (MessagePack until a first text frame
+    /// made it a JSON connection).
     fn send(&self, message: &Message, edge: &mut Edge<'_, Self>) {
-        edge.send(message.encode().into());
+        match self.encoding {
+            Some(Encoding::Json) => match message.encode_json() {
+                Ok(text) => edge.send_text(text),
+                // The connection's own messages carry no values: this does not happen.
+                Err(e) => log::error!("connection {}: no JSON for a frame: {e}", self.id),
+            },
+            _ => edge.send(message.encode().into()),
+        }
     }
 
     /// Answers a frame that is not a valid message with `brm`, then closes.
@@ -97,16 +119,67 @@ impl Connection {
         edge.close(code, "bad request");
     }
 
+    /// A frame on a JSON connection (text, or binary taken as UTF-8 as Serverpod 4.0 does).
+    /// One that cannot be read is answered with `brm` carrying the frame's own text, then
+    /// the connection closes (reference §15).
+    fn on_json(&mut self, frame: &[u8], edge: &mut Edge<'_, Self>) {
+        let Ok(text) = std::str::from_utf8(frame) else {
+            log::debug!("connection {}: a JSON frame that is not UTF-8", self.id);
+            return edge.close(CloseCode::Invalid, "not UTF-8");
+        };
+        let message = match Message::decode_json(text) {
+            Ok(message) => message,
+            Err(error) => {
+                log::debug!("connection {}: bad request: {error}", self.id);
+                let answer = Message::BadRequest {
+                    request: text.to_string(),
+                };
+                self.send(&answer, edge);
+                return edge.close(CloseCode::Protocol, "bad request");
+            }
+        };
+        // Stream traffic takes the same way as a MessagePack frame's, borrowed from here.
+        let borrowed = match &message {
+            Message::Value { target, value } => MessageRef::Value {
+                target: target_ref(target),
+                value: WrappedRef {
+                    class: Dynamic::class_name(value),
+                    data: value.data(),
+                },
+            },
+            Message::Exception { target, exception } => MessageRef::Exception {
+                target: target_ref(target),
+                exception: WrappedRef {
+                    class: Dynamic::class_name(exception),
+                    data: exception.data(),
+                },
+            },
+            Message::Close { target, reason } => MessageRef::Close {
+                target: target_ref(target),
+                reason: *reason,
+            },
+            _ => MessageRef::Control(message.clone()),
+        };
+        self.on_message(borrowed, edge);
+    }
+
     fn on_frame(&mut self, frame: &[u8], edge: &mut Edge<'_, Self>) {
         match MessageRef::decode(frame) {
-            Ok(MessageRef::Control(message)) => self.on_control(message, edge),
-            Ok(MessageRef::Value { target, value }) => self.on_value(target, value, edge),
-            Ok(MessageRef::Exception { target, exception }) => {
+            Ok(message) => self.on_message(message, edge),
+            Err(error) => self.bad_request(error, edge),
+        }
+    }
+
+    fn on_message(&mut self, message: MessageRef<'_>, edge: &mut Edge<'_, Self>) {
+        match message {
+            MessageRef::Control(message) => self.on_control(message, edge),
+            MessageRef::Value { target, value } => self.on_value(target, value, edge),
+            MessageRef::Exception { target, exception } => {
                 if let (Some(param), Some(route)) = (target.param, self.route(&target)) {
                     route.inputs.fail(param, exception.to_dynamic());
                 }
             }
-            Ok(MessageRef::Close { target, reason }) => {
+            MessageRef::Close { target, reason } => {
                 if let Some(route) = self.route(&target) {
                     match target.param {
                         Some(param) => route.inputs.close(param, reason),
@@ -114,7 +187,6 @@ impl Connection {
                     }
                 }
             }
-            Err(error) => self.bad_request(error, edge),
         }
     }
 
@@ -240,13 +312,21 @@ impl Protocol for Connection {
     type Event = CallEnded;
 
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
-        match data {
-            Data::Binary(frame) => {
-                // Input values of dynamic streams are checked against this server's classes.
-                let registry = self.methods.services.registry.clone();
+        // The first data frame picks the encoding for the connection's life (reference §15).
+        let encoding = *self.encoding.get_or_insert(match data {
+            Data::Binary(_) => Encoding::MessagePack,
+            Data::Text(_) => Encoding::Json,
+        });
+        // Input values of dynamic streams are checked against this server's classes.
+        let registry = self.methods.services.registry.clone();
+        match (encoding, data) {
+            (Encoding::MessagePack, Data::Binary(frame)) => {
                 registry::scoped(registry, || self.on_frame(&frame, edge))
             }
-            Data::Text => self.bad_request(FrameError::TextFrame, edge),
+            (Encoding::MessagePack, Data::Text(_)) => self.bad_request(FrameError::TextFrame, edge),
+            (Encoding::Json, Data::Text(frame) | Data::Binary(frame)) => {
+                registry::scoped(registry, || self.on_json(&frame, edge))
+            }
         }
     }
 

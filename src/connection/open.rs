@@ -6,7 +6,8 @@ use crate::call::{CallActor, CallInputs, CallParts};
 use crate::method::{InputCredit, PrepareError, Session, SessionParts};
 use crate::protocol::msgpack::Reader;
 use crate::protocol::{
-    unwrap_auth_value, Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE,
+    unwrap_auth_value, Encoding, Message, OpenCall, OpenResponse, OpenResult, Target,
+    AUTH_MODE_COOKIE,
 };
 use crate::socket::Edge;
 use actix::prelude::*;
@@ -120,6 +121,7 @@ impl Connection {
         });
         let connection = edge.outbox();
         let gate = edge.gate();
+        let encoding = self.encoding.unwrap_or(Encoding::MessagePack);
         let call = CallActor::create(|call_ctx| {
             // Registered before the call runs, so a revocation cannot slip in between.
             let revocation = auth.filter(|_| requirements.any()).map(|auth| {
@@ -140,6 +142,7 @@ impl Connection {
                 counters: methods.services.counters.clone(),
                 revocation,
                 gate,
+                encoding,
             })
         });
         self.adopt(&target, call, inputs);

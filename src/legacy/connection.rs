@@ -174,7 +174,7 @@ impl Protocol for LegacyConnection {
                 let registry = self.endpoints.registry.clone();
                 registry::scoped(registry, || self.on_frame(&frame, edge))
             }
-            Data::Text => edge.close(CloseCode::Unsupported, "text frames are not supported"),
+            Data::Text(_) => edge.close(CloseCode::Unsupported, "text frames are not supported"),
         }
     }
 

@@ -34,6 +34,16 @@ pub use message::{
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
 
+/// How a connection's frames are written: chosen by its first data frame.
+#[cfg(feature = "server")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// MessagePack in binary frames, streampod's own.
+    MessagePack,
+    /// Serverpod's JSON in text frames.
+    Json,
+}
+
 /// The path method streams are served at.
 pub const WEBSOCKET_PATH: &str = "/v1/websocket";
 

@@ -8,8 +8,9 @@ use bytes::Bytes;
 pub(crate) enum Data {
     /// A binary message.
     Binary(Bytes),
-    /// A text message (no protocol reads one yet).
-    Text,
+    /// A text message: its bytes, UTF-8 (checked by the codec for single frames; a message
+    /// joined from continuation frames is checked by whoever reads it).
+    Text(Bytes),
 }
 
 /// What one WebSocket event means to a connection.
@@ -47,7 +48,7 @@ impl FrameAssembler {
     pub(crate) fn push(&mut self, event: Result<ws::Message, ws::ProtocolError>) -> Incoming {
         match event {
             Ok(ws::Message::Binary(bytes)) => Incoming::Data(Data::Binary(bytes)),
-            Ok(ws::Message::Text(_)) => Incoming::Data(Data::Text),
+            Ok(ws::Message::Text(text)) => Incoming::Data(Data::Text(text.into_bytes())),
             Ok(ws::Message::Continuation(item)) => self.fragment(item),
             Ok(ws::Message::Ping(p)) => Incoming::Ping(p),
             Ok(ws::Message::Pong(_)) => Incoming::Pong,
@@ -94,7 +95,7 @@ impl FrameAssembler {
         let whole = Bytes::from(std::mem::take(buf));
         self.fragment = None;
         Incoming::Data(if is_text {
-            Data::Text
+            Data::Text(whole)
         } else {
             Data::Binary(whole)
         })

@@ -55,8 +55,10 @@ pub(crate) trait Protocol: Sized + Unpin + 'static {
 
 /// What producers send a connection through its [`Outbox`].
 pub(crate) enum Outgoing<E> {
-    /// One frame, already counted in the connection's [`OutboundGate`].
+    /// One binary frame, already counted in the connection's [`OutboundGate`].
     Frame(Bytes),
+    /// One text frame, already counted in the connection's [`OutboundGate`].
+    Text(String),
     /// Something for the protocol, after the frames sent before it.
     Event(E),
     /// Close the connection with this code, after the frames sent before it.
@@ -201,6 +203,12 @@ impl<P: Protocol> Edge<'_, P> {
         self.ctx.binary(frame);
     }
 
+    /// Writes one text frame, after everything written before.
+    pub(crate) fn send_text(&mut self, text: String) {
+        self.gate.add(text.len());
+        self.ctx.text(text);
+    }
+
     /// Sends a close frame with `code`, after whatever was already written, and stops: the
     /// TCP connection closes as soon as the close frame is out.
     pub(crate) fn close(&mut self, code: CloseCode, reason: &str) {
@@ -318,6 +326,7 @@ impl<P: Protocol> StreamHandler<Vec<Outgoing<P::Event>>> for Socket<P> {
         for item in batch {
             match item {
                 Outgoing::Frame(bytes) => ctx.binary(bytes),
+                Outgoing::Text(text) => ctx.text(text),
                 Outgoing::Event(event) => self.with_edge(ctx, |p, edge| p.on_event(event, edge)),
                 Outgoing::Close(code, reason) => return close(code, reason, ctx),
             }

@@ -84,9 +84,12 @@ async fn a_mistyped_field_gets_brm() {
 }
 
 #[tokio::test]
-async fn a_text_frame_gets_brm_and_unsupported_data_close() {
+async fn a_text_frame_on_a_messagepack_connection_gets_brm_and_unsupported_data_close() {
     let server = TestServer::start();
     let mut raw = RawClient::connect(&server).await;
+    // The first data frame made this a MessagePack connection; text is not its wire.
+    raw.send(ping()).await;
+    assert_eq!(raw.recv().await.kind, "pong");
     raw.send_text(r#"{"type":"ping"}"#).await;
     assert_brm_then_close(&mut raw, 1003).await;
 }

@@ -19,6 +19,7 @@ mod decoder_properties;
 mod exceptions;
 mod foreign_wakes;
 mod input_streams;
+mod json_wire;
 mod keepalive;
 mod legacy_client;
 mod legacy_endpoints;

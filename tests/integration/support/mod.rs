@@ -399,6 +399,32 @@ impl RawClient {
         }
     }
 
+    /// The next frame of a JSON connection, as the server wrote it.
+    pub async fn next_text(&mut self) -> Result<String, Ended> {
+        loop {
+            let msg = tokio::time::timeout(PATIENCE, self.stream.next())
+                .await
+                .expect("timed out waiting for a frame");
+            match msg {
+                Some(Ok(WsMessage::Text(text))) => return Ok(text.to_string()),
+                Some(Ok(WsMessage::Binary(_))) => panic!("a binary frame on a JSON connection"),
+                Some(Ok(WsMessage::Close(frame))) => {
+                    return Err(Ended::Closed(frame.map(|f| u16::from(f.code))));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Err(Ended::Dropped),
+            }
+        }
+    }
+
+    /// The next frame of a JSON connection; the connection must not end.
+    pub async fn recv_text(&mut self) -> String {
+        match self.next_text().await {
+            Ok(text) => text,
+            Err(e) => panic!("expected a frame, connection ended: {e:?}"),
+        }
+    }
+
     pub async fn recv(&mut self) -> Frame {
         match self.next().await {
             Ok(f) => f,
