@@ -7,12 +7,13 @@
 
 use super::{LegacyEndpoints, LegacyEvent, LegacySession, SessionOut};
 use crate::auth::{check_access, AuthInfo};
-use crate::protocol::registry;
+use crate::protocol::{registry, Encoding};
 use crate::protocol::{unwrap_auth_value, Dynamic, LegacyMessage};
 use crate::socket::{CloseCode, Data, Edge, Protocol};
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 /// The legacy protocol of one connection.
 pub(crate) struct LegacyConnection {
@@ -23,6 +24,9 @@ pub(crate) struct LegacyConnection {
     opened: BTreeSet<String>,
     /// The key from the `auth` query parameter, used once at start.
     initial_key: Option<String>,
+    /// MessagePack or JSON, set by the first data frame; shared with the endpoints'
+    /// [`SessionOut`]s, which may exist before it is known.
+    encoding: Arc<OnceLock<Encoding>>,
 }
 
 impl LegacyConnection {
@@ -38,6 +42,7 @@ impl LegacyConnection {
             auth: None,
             opened: BTreeSet::new(),
             initial_key,
+            encoding: Arc::new(OnceLock::new()),
         }
     }
 
@@ -80,7 +85,7 @@ impl LegacyConnection {
                     self.opened.insert(name.clone());
                     actor.do_send(LegacyEvent::Opened {
                         session: session.clone(),
-                        out: SessionOut::new(edge.outbox(), edge.gate()),
+                        out: SessionOut::new(edge.outbox(), edge.gate(), self.encoding.clone()),
                     });
                 }
                 (false, true) => {
@@ -97,16 +102,32 @@ impl LegacyConnection {
         }
     }
 
-    fn on_frame(&mut self, frame: &[u8], edge: &mut Edge<'_, Self>) {
-        let message = match LegacyMessage::decode(frame) {
+    fn on_frame(&mut self, frame: &[u8], encoding: Encoding, edge: &mut Edge<'_, Self>) {
+        let decoded = match encoding {
+            Encoding::MessagePack => LegacyMessage::decode(frame),
+            // Binary frames too, as UTF-8 text (as on the method path).
+            Encoding::Json => match std::str::from_utf8(frame) {
+                Ok(text) => LegacyMessage::decode_json(text),
+                Err(_) => return edge.close(CloseCode::Invalid, "not UTF-8"),
+            },
+        };
+        let message = match decoded {
             Ok(m) => m,
             Err(e) => {
+                // Serverpod ends the connection without a reply.
                 log::debug!("legacy connection {}: malformed frame: {e}", self.id);
                 return edge.close(CloseCode::Protocol, "malformed message");
             }
         };
         match message {
-            LegacyMessage::Ping => edge.send(LegacyMessage::Pong.encode().into()),
+            LegacyMessage::Ping => match encoding {
+                Encoding::MessagePack => edge.send(LegacyMessage::Pong.encode().into()),
+                Encoding::Json => {
+                    if let Ok(pong) = LegacyMessage::Pong.encode_json() {
+                        edge.send_text(pong);
+                    }
+                }
+            },
             LegacyMessage::Pong | LegacyMessage::OtherCommand(_) => {}
             LegacyMessage::Auth { key } => match key.as_deref().map(unwrap_auth_value) {
                 // A value of the wrong shape is ignored, as Serverpod does.
@@ -169,13 +190,22 @@ impl Protocol for LegacyConnection {
     }
 
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
-        match data {
-            Data::Binary(frame) => {
-                let registry = self.endpoints.registry.clone();
-                registry::scoped(registry, || self.on_frame(&frame, edge))
-            }
-            Data::Text(_) => edge.close(CloseCode::Unsupported, "text frames are not supported"),
+        // The first data frame picks the encoding for the connection's life.
+        let (text, frame) = match data {
+            Data::Binary(frame) => (false, frame),
+            Data::Text(frame) => (true, frame),
+        };
+        let first = if text {
+            Encoding::Json
+        } else {
+            Encoding::MessagePack
+        };
+        let encoding = *self.encoding.get_or_init(|| first);
+        if encoding == Encoding::MessagePack && text {
+            return edge.close(CloseCode::Unsupported, "text frames are not supported");
         }
+        let registry = self.endpoints.registry.clone();
+        registry::scoped(registry, || self.on_frame(&frame, encoding, edge))
     }
 
     fn stopped(&mut self, _: u64) {

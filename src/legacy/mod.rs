@@ -24,7 +24,7 @@ pub(crate) use endpoint_actor::{LegacyCounters, LegacyEvent};
 use crate::auth::{AuthInfo, AuthenticationHandler, Requirements};
 use crate::error::StreamError;
 use crate::protocol::registry::Registry;
-use crate::protocol::{Dynamic, EncodeError, LegacyMessage, Wire};
+use crate::protocol::{Dynamic, EncodeError, Encoding, LegacyMessage, Wire};
 use crate::socket::{CloseCode, OutboundGate, Outbox, Outgoing};
 use actix::prelude::*;
 use endpoint_actor::{EndpointActor, EndpointState};
@@ -45,15 +45,23 @@ pub(crate) struct LegacyEndpoints {
 pub(crate) struct SessionOut {
     outbox: Outbox<Infallible>,
     gate: Arc<OutboundGate>,
+    /// The connection's encoding, once its first data frame has set it (MessagePack
+    /// before that).
+    encoding: Arc<OnceLock<Encoding>>,
     /// Closed for being over its bound: nothing more is sent.
     overflowed: bool,
 }
 
 impl SessionOut {
-    pub(crate) fn new(outbox: Outbox<Infallible>, gate: Arc<OutboundGate>) -> Self {
+    pub(crate) fn new(
+        outbox: Outbox<Infallible>,
+        gate: Arc<OutboundGate>,
+        encoding: Arc<OnceLock<Encoding>>,
+    ) -> Self {
         SessionOut {
             outbox,
             gate,
+            encoding,
             overflowed: false,
         }
     }
@@ -62,21 +70,34 @@ impl SessionOut {
     /// server allows, queues a close (1013) instead and returns false: the endpoint then
     /// closes the session on its side at once, since a socket whose peer does not read
     /// runs nothing (actix drives it only as the peer takes its bytes).
-    fn send(&mut self, session_id: u64, frame: Vec<u8>) -> bool {
+    fn send(&mut self, session_id: u64, message: &LegacyMessage) -> Result<bool, EncodeError> {
         if self.overflowed {
-            return true;
+            return Ok(true);
         }
-        if self.gate.try_add(frame.len()) {
+        let frame = match self.encoding.get() {
+            Some(Encoding::Json) => Outgoing::Text(
+                message
+                    .encode_json()
+                    .map_err(|e| EncodeError(e.to_string()))?,
+            ),
+            _ => Outgoing::Frame(message.encode().into()),
+        };
+        let len = match &frame {
+            Outgoing::Frame(bytes) => bytes.len(),
+            Outgoing::Text(text) => text.len(),
+            _ => 0,
+        };
+        if self.gate.try_add(len) {
             // The connection may be gone already; then so is everything it would have written.
-            let _ = self.outbox.send(Outgoing::Frame(frame.into()));
-            return true;
+            let _ = self.outbox.send(frame);
+            return Ok(true);
         }
         log::info!("legacy session {session_id} is not reading its socket; closing it");
         self.overflowed = true;
         let _ = self
             .outbox
             .send(Outgoing::Close(CloseCode::Again, "not reading"));
-        false
+        Ok(false)
     }
 }
 
@@ -176,7 +197,7 @@ impl<E: LegacyEndpoint> LegacyContext<'_, E> {
                 endpoint: self.state.name.to_string(),
                 object,
             };
-            if !out.send(session.id, frame.encode()) {
+            if !out.send(session.id, &frame)? {
                 self.state.overflowed.push(session.id);
             }
         }

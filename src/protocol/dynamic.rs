@@ -181,6 +181,21 @@ impl Dynamic {
         Dynamic::checked(class, &data)
     }
 
+    /// A value from its JSON form as a frame carries it, unchecked: `None` without a
+    /// `className`. Data with no MessagePack form for its class becomes data no type reads
+    /// (the one byte MessagePack never uses), so that only the value's own stream fails.
+    pub(crate) fn from_json_frame(json: &serde_json::Value) -> Option<Self> {
+        let class = json.get("className")?.as_str()?.trim();
+        let data = json.get("data").unwrap_or(&serde_json::Value::Null);
+        // Read by the class's own type where it is known, as `from_json` does.
+        let data = super::json::data_from_json(class, data)
+            .and_then(|d| super::registry::normalize(class, d));
+        Some(match data {
+            Ok(data) => Dynamic::unchecked(class, &data),
+            Err(_) => Dynamic::unchecked(class, &[0xc1]),
+        })
+    }
+
     /// Reads `{"className": …, "data": …}` without checking the class.
     pub fn read_wrapped(raw: &[u8]) -> Result<Self, DecodeError> {
         let (class, data) = split_wrapped(raw)?;

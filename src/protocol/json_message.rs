@@ -3,7 +3,7 @@
 //! read as its server reads them.
 
 use super::error::FrameError;
-use super::json::{any_json_to_msgpack, data_from_json, msgpack_to_any_json};
+use super::json::{any_json_to_msgpack, msgpack_to_any_json};
 use super::message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
 use super::DecodeError;
 use super::Dynamic;
@@ -156,10 +156,6 @@ fn cid(cid: Uuid) -> Value {
     )
 }
 
-/// The one MessagePack byte that is never valid (0xc1): the data of a value that did not
-/// convert, which every reader refuses.
-const NEVER_USED: u8 = 0xc1;
-
 /// `args` as MessagePack: the object's map, or (for text that is not a JSON object) nil,
 /// which the server answers with `invalidArguments`.
 fn args(text: &str) -> Vec<u8> {
@@ -217,22 +213,10 @@ impl Fields<'_> {
             .ok_or_else(|| self.invalid("cid", "not a UUID in 8-4-4-4-12 form"))
     }
 
-    /// A wrapped value: its class must be there; data that has no MessagePack form for it
-    /// becomes data no type reads, so only the value's own stream fails.
+    /// A wrapped value: its class must be there (see `Dynamic::from_json_frame`).
     fn wrapped(&self, field: &'static str) -> Result<Dynamic, FrameError> {
-        let wrapped = self.value(field)?;
-        let class = wrapped
-            .get("className")
-            .and_then(Value::as_str)
-            .ok_or_else(|| self.invalid(field, "no `className`"))?
-            .trim();
-        let data = wrapped.get("data").unwrap_or(&Value::Null);
-        // Read by the class's own type where it is known, as `Dynamic::from_json` does.
-        let data = data_from_json(class, data).and_then(|d| super::registry::normalize(class, d));
-        Ok(match data {
-            Ok(data) => Dynamic::unchecked(class, &data),
-            Err(_) => Dynamic::unchecked(class, &[NEVER_USED]),
-        })
+        Dynamic::from_json_frame(self.value(field)?)
+            .ok_or_else(|| self.invalid(field, "no `className`"))
     }
 
     fn target(&self) -> Result<Target, FrameError> {

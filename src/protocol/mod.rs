@@ -9,6 +9,7 @@ mod error;
 mod json;
 mod json_message;
 mod legacy;
+mod legacy_json;
 mod message;
 pub(crate) mod msgpack;
 pub(crate) mod registry;

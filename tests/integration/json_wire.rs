@@ -1,5 +1,6 @@
-//! Serverpod's JSON wire on `/v1/websocket` (reference §15): a connection whose first data
-//! frame is text speaks JSON for its life, in frames byte-identical to Serverpod's server's.
+//! Serverpod's JSON wire (reference §15): a connection whose first data frame is text speaks
+//! JSON for its life, in frames byte-identical to Serverpod's server's, on `/v1/websocket`
+//! and on the legacy `/websocket`.
 
 use crate::support::*;
 
@@ -214,4 +215,63 @@ async fn a_binary_frame_on_a_json_connection_is_read_as_json_text() {
         raw.next_text().await,
         Err(Ended::Closed(Some(1007)))
     ));
+}
+
+#[tokio::test]
+async fn legacy_endpoints_speak_json_too() {
+    let server = TestServer::start();
+    let mut raw = RawClient::connect_legacy(&server).await;
+    raw.send_text(r#"{"command":"ping"}"#).await;
+    assert_eq!(raw.recv_text().await, r#"{"command":"pong"}"#);
+    // The `streaming` endpoint echoes SimpleData; a 2.x client may leave out the class key.
+    raw.send_text(
+        r#"{"endpoint":"streaming","object":{"className":"SimpleData","data":{"num":5}}}"#,
+    )
+    .await;
+    assert_eq!(
+        raw.recv_text().await,
+        r#"{"endpoint":"streaming","object":{"className":"SimpleData","data":{"__className__":"SimpleData","num":5}}}"#
+    );
+    // Signing in with a key the fixture accepts opens a login-only endpoint.
+    let key = streampod::basic_auth_value("user:1:a:");
+    raw.send_text(&serde_json::json!({"command": "auth", "args": {"key": key}}).to_string())
+        .await;
+    raw.send_text(
+        r#"{"endpoint":"signInRequired","object":{"className":"SimpleData","data":{"num":6}}}"#,
+    )
+    .await;
+    assert_eq!(
+        raw.recv_text().await,
+        r#"{"endpoint":"signInRequired","object":{"className":"SimpleData","data":{"__className__":"SimpleData","num":6}}}"#
+    );
+    // A command without its args ends the connection with no reply, as in Serverpod.
+    raw.send_text(r#"{"command":"auth"}"#).await;
+    assert!(matches!(
+        raw.next_text().await,
+        Err(Ended::Closed(Some(1002)))
+    ));
+}
+
+#[tokio::test]
+async fn a_messagepack_legacy_connection_still_refuses_text() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let server = TestServer::start();
+    let url = format!("ws://{}/websocket", server.running.addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let ping = streampod::protocol::LegacyMessage::Ping.encode();
+    ws.send(WsMessage::Binary(ping)).await.unwrap();
+    ws.send(WsMessage::Text(r#"{"command":"ping"}"#.into()))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(PATIENCE, ws.next()).await {
+        seen.push(message);
+    }
+    let pong = streampod::protocol::LegacyMessage::Pong.encode();
+    assert_eq!(seen.first(), Some(&WsMessage::Binary(pong)), "{seen:?}");
+    let Some(WsMessage::Close(Some(close))) = seen.get(1) else {
+        panic!("expected a close after the pong: {seen:?}")
+    };
+    assert_eq!(u16::from(close.code), 1003);
 }

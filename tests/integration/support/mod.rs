@@ -320,6 +320,17 @@ impl RawClient {
         Self::connect_with_headers(server, &[]).await
     }
 
+    /// Connects to the legacy endpoints (`/websocket`).
+    pub async fn connect_legacy(server: &TestServer) -> Self {
+        let url = format!("ws://{}/websocket", server.running.addr());
+        let (ws, _) = connect_async(url).await.expect("connect");
+        let (sink, stream) = ws.split();
+        RawClient {
+            sink: Some(sink),
+            stream,
+        }
+    }
+
     /// Connects with extra handshake headers (`Cookie`, `Origin`).
     pub async fn connect_with_headers(
         server: &TestServer,

@@ -1,0 +1,141 @@
+//! Legacy streaming-endpoint messages in Serverpod's JSON (reference §9 and §15): what a
+//! 3.x Dart client sends on `/websocket`, and what its server sends back.
+
+use super::error::FrameError;
+use super::legacy::LegacyMessage;
+use super::{DecodeError, Dynamic};
+use serde_json::{Map, Value};
+
+impl LegacyMessage {
+    /// The message as one text frame: `{"endpoint":..,"object":{"className":..,"data":..}}`,
+    /// or a command such as `{"command":"pong"}`. Fails only for a value that has no JSON
+    /// form.
+    pub fn encode_json(&self) -> Result<String, DecodeError> {
+        let mut frame = Map::new();
+        match self {
+            LegacyMessage::Endpoint { endpoint, object } => {
+                frame.insert("endpoint".into(), endpoint.as_str().into());
+                frame.insert("object".into(), object.to_json()?);
+            }
+            LegacyMessage::Ping => command(&mut frame, "ping", Some(Map::new())),
+            LegacyMessage::Pong => command(&mut frame, "pong", None),
+            LegacyMessage::Auth { key } => {
+                let mut args = Map::new();
+                args.insert("key".into(), key.clone().map_or(Value::Null, Value::String));
+                command(&mut frame, "auth", Some(args));
+            }
+            LegacyMessage::OtherCommand(name) => command(&mut frame, name, Some(Map::new())),
+        }
+        Ok(Value::Object(frame).to_string())
+    }
+
+    /// Reads one text frame. A command needs `args` only where it reads them (`auth`: an
+    /// object whose `key` is a string, or null to sign out); an endpoint message needs
+    /// `endpoint` and a wrapped `object`. Whatever is not one of those is an error, which
+    /// the server answers by ending the connection, as Serverpod does.
+    pub fn decode_json(text: &str) -> Result<LegacyMessage, FrameError> {
+        let invalid = |field: &'static str, reason: &str| FrameError::InvalidField {
+            message: "legacy",
+            field,
+            reason: reason.to_string(),
+        };
+        let frame: Value =
+            serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
+        let frame = frame.as_object().ok_or(FrameError::NotAMap)?;
+        if let Some(command) = frame.get("command") {
+            let command = command
+                .as_str()
+                .ok_or_else(|| invalid("command", "not a string"))?;
+            return Ok(match command {
+                "ping" => LegacyMessage::Ping,
+                "pong" => LegacyMessage::Pong,
+                "auth" => {
+                    let args = frame.get("args").and_then(Value::as_object).ok_or(
+                        FrameError::MissingField {
+                            message: "auth",
+                            field: "args",
+                        },
+                    )?;
+                    LegacyMessage::Auth {
+                        key: match args.get("key") {
+                            None | Some(Value::Null) => None,
+                            Some(Value::String(key)) => Some(key.clone()),
+                            Some(_) => return Err(invalid("args", "`key` is not a string")),
+                        },
+                    }
+                }
+                other => LegacyMessage::OtherCommand(other.to_string()),
+            });
+        }
+        let endpoint = frame
+            .get("endpoint")
+            .ok_or(FrameError::MissingField {
+                message: "legacy",
+                field: "endpoint",
+            })?
+            .as_str()
+            .ok_or_else(|| invalid("endpoint", "not a string"))?;
+        let object = frame.get("object").ok_or(FrameError::MissingField {
+            message: "legacy",
+            field: "object",
+        })?;
+        Ok(LegacyMessage::Endpoint {
+            endpoint: endpoint.to_string(),
+            object: Dynamic::from_json_frame(object)
+                .ok_or_else(|| invalid("object", "no `className`"))?,
+        })
+    }
+}
+
+fn command(frame: &mut Map<String, Value>, name: &str, args: Option<Map<String, Value>>) {
+    frame.insert("command".into(), name.into());
+    if let Some(args) = args {
+        frame.insert("args".into(), Value::Object(args));
+    }
+}
+
+#[cfg(all(test, any(feature = "server", feature = "client")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ping_gets_exactly_serverpods_pong() {
+        assert_eq!(
+            LegacyMessage::decode_json(r#"{"command":"ping"}"#).unwrap(),
+            LegacyMessage::Ping
+        );
+        assert_eq!(
+            LegacyMessage::Pong.encode_json().unwrap(),
+            r#"{"command":"pong"}"#
+        );
+    }
+
+    #[test]
+    fn every_legacy_message_round_trips_in_json() {
+        for frame in [
+            r#"{"endpoint":"streaming","object":{"className":"int","data":42}}"#,
+            r#"{"command":"ping","args":{}}"#,
+            r#"{"command":"auth","args":{"key":"Bearer x"}}"#,
+            r#"{"command":"auth","args":{"key":null}}"#,
+            r#"{"command":"later","args":{}}"#,
+        ] {
+            let message = LegacyMessage::decode_json(frame).unwrap();
+            assert_eq!(message.encode_json().unwrap(), frame);
+        }
+    }
+
+    #[test]
+    fn what_serverpod_would_not_read_is_an_error() {
+        for frame in [
+            "not json",
+            "[]",
+            r#"{"command":"auth"}"#,
+            r#"{"command":"auth","args":{"key":4}}"#,
+            r#"{"command":4}"#,
+            r#"{"endpoint":"e"}"#,
+            r#"{"endpoint":"e","object":{"data":1}}"#,
+        ] {
+            assert!(LegacyMessage::decode_json(frame).is_err(), "{frame}");
+        }
+    }
+}
