@@ -126,7 +126,7 @@ pub mod client;
 
 pub use error::{Source, StreamError};
 pub use protocol::{
-    basic_auth_value, unwrap_auth_value, BigInt, ByteData, DateTime, Dynamic, Wire,
+    basic_auth_value, unwrap_auth_value, BigInt, ByteData, DateTime, Dynamic, Encoding, Wire,
     LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH,
 };
 

@@ -16,8 +16,8 @@ use super::pump::{InputItem, InputPump, INPUT_QUEUE};
 use super::ClientConfig;
 use crate::error::StreamError;
 use crate::protocol::{
-    CloseReason, Dynamic, Message, MessageRef, OpenCall, OpenResult, Target, ValueFrames,
-    WrappedRef,
+    borrow, CloseReason, Dynamic, Encoding, Message, MessageRef, OpenCall, OpenResult, Target,
+    ValueFrames, WrappedRef,
 };
 use crate::recent::RecentIds;
 use futures::future::poll_fn;
@@ -84,9 +84,9 @@ pub(crate) async fn connect(
     config: &ClientConfig,
     handshake: &Handshake,
 ) -> Result<ConnectionHandle, Error> {
-    let (socket, first) = handshake
-        .connect(url, config, Message::Ping.encode())
-        .await?;
+    let ping = frame(&Message::Ping, config.encoding)
+        .map_err(|e| Error::protocol_from("cannot write a ping", e))?;
+    let (socket, first) = handshake.connect(url, config, ping).await?;
     let (tx, rx) = mpsc::unbounded_channel();
     let (input_tx, inputs) = mpsc::channel(INPUT_QUEUE);
     let (sink, stream) = socket.split();
@@ -100,6 +100,7 @@ pub(crate) async fn connect(
         calls: HashMap::new(),
         ended: RecentIds::new(256),
         keepalive: Keepalive::new(config),
+        encoding: config.encoding,
         maybe_idle: false,
     };
     tokio::spawn(task.run(first));
@@ -163,6 +164,8 @@ struct SocketTask {
     calls: HashMap<Uuid, OpenedCall>,
     ended: RecentIds,
     keepalive: Keepalive,
+    /// The wire this connection speaks, chosen by the client.
+    encoding: Encoding,
     /// A call or an open just ended: check whether the socket is still needed.
     maybe_idle: bool,
 }
@@ -265,21 +268,39 @@ impl SocketTask {
         self.outgoing.close().await;
     }
 
-    /// Queues a message; it leaves with the next batch the socket takes.
-    fn write(&mut self, message: &Message) {
-        self.write_frame(message.encode());
-    }
-
-    fn write_frame(&mut self, frame: Vec<u8>) {
-        self.outgoing.push(frame);
+    /// Queues a message; it leaves with the next batch the socket takes. False for a value
+    /// that has no form on this wire (a non-finite double in JSON).
+    fn write(&mut self, message: &Message) -> bool {
+        match frame(message, self.encoding) {
+            Ok(frame) => {
+                self.outgoing.push(frame);
+                true
+            }
+            Err(e) => {
+                log::warn!("a message with no JSON form: {e}");
+                false
+            }
+        }
     }
 
     async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Stop> {
-        let bytes = match frame {
-            WsMessage::Binary(bytes) => bytes,
-            WsMessage::Close(_) => return Err(Stop::Fail(Error::ConnectionClosed)),
-            WsMessage::Text(_) => {
-                let request = "text frames are not supported".to_string();
+        let owned;
+        let bytes;
+        let message = match (frame, self.encoding) {
+            (WsMessage::Close(_), _) => return Err(Stop::Fail(Error::ConnectionClosed)),
+            (WsMessage::Binary(frame), Encoding::MessagePack) => {
+                bytes = frame;
+                MessageRef::decode(&bytes)
+            }
+            (WsMessage::Text(text), Encoding::Json) => match Message::decode_json(&text) {
+                Ok(message) => {
+                    owned = message;
+                    Ok(borrow(&owned))
+                }
+                Err(e) => Err(e),
+            },
+            (WsMessage::Binary(_) | WsMessage::Text(_), _) => {
+                let request = "a frame of the other wire".to_string();
                 self.write(&Message::BadRequest {
                     request: request.clone(),
                 });
@@ -287,7 +308,7 @@ impl SocketTask {
             }
             _ => return Ok(()),
         };
-        let message = match MessageRef::decode(&bytes) {
+        let message = match message {
             Ok(m) => m,
             Err(e) => {
                 self.write(&Message::BadRequest {
@@ -465,11 +486,28 @@ impl SocketTask {
         let Some(pump) = call.pumps.get(&param) else {
             return;
         };
-        if let Some(Ok(value)) = item {
-            let frame = pump.frames.encode(&value);
-            self.write_frame(frame);
+        let item = match (item, self.encoding) {
+            (Some(Ok(value)), Encoding::MessagePack) => {
+                let frame = pump.frames.encode(&value);
+                self.outgoing.push(WsMessage::Binary(frame));
+                return;
+            }
+            (Some(Ok(value)), Encoding::Json) => {
+                let message = Message::Value {
+                    target: call.target.input(&param),
+                    value,
+                };
+                if self.write(&message) {
+                    return;
+                }
+                // A value with no JSON form ends its input stream with an error.
+                Some(Err(StreamError::failed("a value with no JSON form")))
+            }
+            (item, _) => item,
+        };
+        let Some(call) = self.calls.get_mut(&cid) else {
             return;
-        }
+        };
         let target = call.target.input(&param);
         match item {
             Some(Ok(_)) => {}
@@ -495,4 +533,12 @@ impl SocketTask {
             }
         }
     }
+}
+
+/// One frame of `message` on the `encoding`'s wire.
+fn frame(message: &Message, encoding: Encoding) -> Result<WsMessage, crate::protocol::DecodeError> {
+    Ok(match encoding {
+        Encoding::Json => WsMessage::Text(message.encode_json()?),
+        _ => WsMessage::Binary(message.encode()),
+    })
 }

@@ -27,20 +27,21 @@ pub(crate) struct Handshake {
 }
 
 impl Handshake {
-    /// Opens a WebSocket to `url`, sends `ping` (the protocol's own ping message) and waits
-    /// for the server's first frame, each step within the connect timeout. Both clients
-    /// connect this way; the first frame is theirs to handle.
+    /// Opens a WebSocket to `url`, sends `ping` (the protocol's own ping message, in the
+    /// client's encoding: this first data frame sets the server's side of the connection
+    /// to it) and waits for the server's first frame, each step within the connect timeout.
+    /// Both clients connect this way; the first frame is theirs to handle.
     pub(crate) async fn connect(
         &self,
         url: &str,
         config: &ClientConfig,
-        ping: Vec<u8>,
+        ping: WsMessage,
     ) -> Result<(Socket, WsMessage), Error> {
         let mut socket = self
             .open(url, config.connect_timeout, config.max_message_size)
             .await?;
         socket
-            .send(WsMessage::Binary(ping))
+            .send(ping)
             .await
             .map_err(Error::connect_failed_from)?;
         match timeout(config.connect_timeout, socket.next()).await {

@@ -7,7 +7,7 @@ use super::handshake::{Handshake, Socket};
 use super::keepalive::{Keepalive, Tick};
 use super::ClientConfig;
 use crate::protocol::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
-use crate::protocol::{Dynamic, LegacyMessage, Wire};
+use crate::protocol::{Dynamic, Encoding, LegacyMessage, Wire};
 use crate::sync::lock;
 use futures::{SinkExt, Stream, StreamExt};
 use std::collections::HashMap;
@@ -158,7 +158,7 @@ impl LegacyClient {
         let inner = &self.inner;
         let (socket, first) = inner
             .handshake
-            .connect(url, &inner.config, LegacyMessage::Ping.encode())
+            .connect(url, &inner.config, inner.frame(&LegacyMessage::Ping)?)
             .await?;
         let (tx, rx) = mpsc::unbounded_channel::<WsMessage>();
         *lock(&inner.outgoing) = Some(tx.clone());
@@ -215,10 +215,22 @@ impl Inner {
     }
 
     fn send(&self, message: LegacyMessage) -> Result<(), Error> {
+        let frame = self.frame(&message)?;
         let outgoing = self.outgoing.lock().map_err(|_| Error::ConnectionClosed)?;
         let tx = outgoing.as_ref().ok_or(Error::ConnectionClosed)?;
-        tx.send(WsMessage::Binary(message.encode()))
-            .map_err(|_| Error::ConnectionClosed)
+        tx.send(frame).map_err(|_| Error::ConnectionClosed)
+    }
+
+    /// One frame of `message` on the client's wire.
+    fn frame(&self, message: &LegacyMessage) -> Result<WsMessage, Error> {
+        Ok(match self.config.encoding {
+            Encoding::Json => WsMessage::Text(
+                message
+                    .encode_json()
+                    .map_err(|e| Error::protocol_from("a message with no JSON form", e))?,
+            ),
+            _ => WsMessage::Binary(message.encode()),
+        })
     }
 
     /// The socket task: reads frames into the endpoints' inboxes, writes what the client
@@ -250,7 +262,9 @@ impl Inner {
                 },
                 tick = keepalive.tick() => match tick {
                     Tick::Ping => {
-                        let ping = WsMessage::Binary(LegacyMessage::Ping.encode());
+                        let Ok(ping) = self.frame(&LegacyMessage::Ping) else {
+                            break;
+                        };
                         if sink.send(ping).await.is_err() {
                             break;
                         }
@@ -275,10 +289,12 @@ impl Inner {
     /// whose application does not take its messages stops reading its socket, and the
     /// server, not this process, decides what a slow reader may cost.
     async fn deliver(&self, frame: WsMessage) {
-        let WsMessage::Binary(bytes) = frame else {
-            return;
+        let decoded = match (frame, self.config.encoding) {
+            (WsMessage::Binary(bytes), Encoding::MessagePack) => LegacyMessage::decode(&bytes),
+            (WsMessage::Text(text), Encoding::Json) => LegacyMessage::decode_json(&text),
+            _ => return,
         };
-        match LegacyMessage::decode(&bytes) {
+        match decoded {
             Ok(LegacyMessage::Endpoint { endpoint, object }) => {
                 let inbox = lock(&self.endpoints)
                     .entry(endpoint)

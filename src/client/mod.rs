@@ -25,8 +25,8 @@ pub use legacy::{
 
 use crate::error::StreamError;
 use crate::protocol::registry::Registry;
-use crate::protocol::WEBSOCKET_PATH;
 use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire, AUTH_MODE_COOKIE};
+use crate::protocol::{Encoding, WEBSOCKET_PATH};
 use call::OpenCallHandle;
 use connection::{CallOutput, Command, ConnectionHandle, InputSource, OpenReply};
 use futures::future::{BoxFuture, Shared};
@@ -58,6 +58,9 @@ pub struct ClientConfig {
     /// or a self-signed server. Default none. (`wss://` needs the `tls` feature; without
     /// it there is nothing to trust them for.)
     pub root_certificates: Vec<Vec<u8>>,
+    /// The wire: MessagePack in binary frames (default), or Serverpod's JSON in text
+    /// frames, as Serverpod's own Dart client speaks it.
+    pub encoding: Encoding,
 }
 
 crate::setters::setters!(ClientConfig {
@@ -66,6 +69,7 @@ crate::setters::setters!(ClientConfig {
     idle_timeout: Duration,
     max_message_size: usize,
     root_certificates: Vec<Vec<u8>>,
+    encoding: Encoding,
 });
 
 impl Default for ClientConfig {
@@ -76,6 +80,7 @@ impl Default for ClientConfig {
             idle_timeout: Duration::from_secs(40),
             max_message_size: 16 << 20,
             root_certificates: Vec::new(),
+            encoding: Encoding::MessagePack,
         }
     }
 }

@@ -22,7 +22,7 @@ const OUTGOING_LIMIT: usize = 1024;
 pub(super) struct Outgoing {
     sink: SplitSink<Socket, WsMessage>,
     /// Frames waiting for the socket, oldest first.
-    queue: VecDeque<Vec<u8>>,
+    queue: VecDeque<WsMessage>,
     /// Frames were handed to the socket and not flushed yet.
     unflushed: bool,
 }
@@ -37,7 +37,7 @@ impl Outgoing {
     }
 
     /// Queues a frame; it leaves with the next batch the socket takes.
-    pub(super) fn push(&mut self, frame: Vec<u8>) {
+    pub(super) fn push(&mut self, frame: WsMessage) {
         self.queue.push_back(frame);
     }
 
@@ -57,7 +57,7 @@ impl Outgoing {
         while !self.queue.is_empty() {
             ready!(self.sink.poll_ready_unpin(cx))?;
             if let Some(frame) = self.queue.pop_front() {
-                self.sink.start_send_unpin(WsMessage::Binary(frame))?;
+                self.sink.start_send_unpin(frame)?;
                 self.unflushed = true;
             }
         }

@@ -14,9 +14,9 @@ use crate::auth::AuthenticationHandler;
 use crate::call::messages::{Adopt, CallEnded, CancelCall, RefuseInput, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, Delivery};
 use crate::method::{Endpoint, InputCredit, Services};
-use crate::protocol::registry;
+use crate::protocol::{borrow, registry};
 use crate::protocol::{
-    CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
+    CloseReason, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
 use crate::recent::RecentIds;
 use crate::socket::{CloseCode, Data, Edge, Protocol};
@@ -65,16 +65,6 @@ pub(crate) struct Connection {
     cookie_key: Option<String>,
     /// MessagePack or JSON, once the first data frame has said.
     pub(super) encoding: Option<Encoding>,
-}
-
-/// A target borrowed from an owned one.
-fn target_ref(target: &Target) -> TargetRef<'_> {
-    TargetRef {
-        endpoint: &target.endpoint,
-        method: &target.method,
-        cid: target.cid,
-        param: target.param.as_deref(),
-    }
 }
 
 impl Connection {
@@ -139,27 +129,7 @@ impl Connection {
             }
         };
         // Stream traffic takes the same way as a MessagePack frame's, borrowed from here.
-        let borrowed = match &message {
-            Message::Value { target, value } => MessageRef::Value {
-                target: target_ref(target),
-                value: WrappedRef {
-                    class: Dynamic::class_name(value),
-                    data: value.data(),
-                },
-            },
-            Message::Exception { target, exception } => MessageRef::Exception {
-                target: target_ref(target),
-                exception: WrappedRef {
-                    class: Dynamic::class_name(exception),
-                    data: exception.data(),
-                },
-            },
-            Message::Close { target, reason } => MessageRef::Close {
-                target: target_ref(target),
-                reason: *reason,
-            },
-            _ => MessageRef::Control(message.clone()),
-        };
+        let borrowed = borrow(&message);
         self.on_message(borrowed, edge);
     }
 

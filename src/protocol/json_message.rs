@@ -135,6 +135,42 @@ impl Message {
     }
 }
 
+/// A decoded JSON message as the MessagePack path's borrowed view, so that both wires take
+/// the same handlers.
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) fn borrow(message: &Message) -> super::MessageRef<'_> {
+    use super::decode::{MessageRef, TargetRef, WrappedRef};
+    fn target_ref(target: &Target) -> TargetRef<'_> {
+        TargetRef {
+            endpoint: &target.endpoint,
+            method: &target.method,
+            cid: target.cid,
+            param: target.param.as_deref(),
+        }
+    }
+    match message {
+        Message::Value { target, value } => MessageRef::Value {
+            target: target_ref(target),
+            value: WrappedRef {
+                class: Dynamic::class_name(value),
+                data: value.data(),
+            },
+        },
+        Message::Exception { target, exception } => MessageRef::Exception {
+            target: target_ref(target),
+            exception: WrappedRef {
+                class: Dynamic::class_name(exception),
+                data: exception.data(),
+            },
+        },
+        Message::Close { target, reason } => MessageRef::Close {
+            target: target_ref(target),
+            reason: *reason,
+        },
+        other => MessageRef::Control(other.clone()),
+    }
+}
+
 /// The data of `msm`, `msse` and `cmsc`: `en, m, cid, [p,]` then the message's own key.
 fn stream(target: &Target, key: &str, value: Value) -> Map<String, Value> {
     let mut d = Map::new();

@@ -26,6 +26,8 @@ pub(crate) use decode::{MessageRef, WrappedRef};
 pub(crate) use dynamic::encode_exact;
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use json_message::borrow;
 pub use legacy::LegacyMessage;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use message::ValueFrames;
@@ -35,11 +37,13 @@ pub use message::{
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
 
-/// How a connection's frames are written: chosen by its first data frame.
-#[cfg(feature = "server")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Encoding {
-    /// MessagePack in binary frames, streampod's own.
+/// How a connection's frames are written. A server takes it from each connection's first
+/// data frame; a client chooses it (`ClientConfig::encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// MessagePack in binary frames, streampod's own (the default).
+    #[default]
     MessagePack,
     /// Serverpod's JSON in text frames.
     Json,

@@ -12,8 +12,8 @@ struct Value {
     value: i64,
 }
 
-fn client(server: &TestServer) -> Client {
-    Client::new(&server.http_url()).unwrap()
+fn client(server: &TestServer, wire: streampod::Encoding) -> Client {
+    client_on(server, wire)
 }
 
 async fn collect<T>(s: streampod::client::CallStream<T>) -> Vec<Result<T, Error>>
@@ -25,10 +25,9 @@ where
         .expect("call did not end")
 }
 
-#[tokio::test]
-async fn a_stream_method_returns_its_values_in_order() {
+wire_test!(async fn a_stream_method_returns_its_values_in_order(wire) {
     let server = TestServer::start();
-    let c = client(&server);
+    let c = client(&server, wire);
     let got = collect(c.stream::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new())).await;
     assert_eq!(got, (0..10).map(Ok).collect::<Vec<_>>());
     let got = collect(c.stream::<i64>(
@@ -39,12 +38,11 @@ async fn a_stream_method_returns_its_values_in_order() {
     ))
     .await;
     assert_eq!(got, (0..5).map(Ok).collect::<Vec<_>>());
-}
+});
 
-#[tokio::test]
-async fn models_arrive_typed() {
+wire_test!(async fn models_arrive_typed(wire) {
     let server = TestServer::start();
-    let got = collect(client(&server).stream::<SimpleData>(
+    let got = collect(client(&server, wire).stream::<SimpleData>(
         ENDPOINT,
         "simpleDataStream",
         Value { value: 3 },
@@ -55,12 +53,11 @@ async fn models_arrive_typed() {
         got,
         (0..3).map(|num| Ok(SimpleData { num })).collect::<Vec<_>>()
     );
-}
+});
 
-#[tokio::test]
-async fn errors_of_stream_methods_reach_the_client() {
+wire_test!(async fn errors_of_stream_methods_reach_the_client(wire) {
     let server = TestServer::start();
-    let c = client(&server);
+    let c = client(&server, wire);
     for method in [
         "outStreamThrowsException",
         "exceptionThrownBeforeStreamReturn",
@@ -87,12 +84,11 @@ async fn errors_of_stream_methods_reach_the_client() {
         ex.error_fields,
         vec!["first line error", "second line error"]
     );
-}
+});
 
-#[tokio::test]
-async fn future_methods_return_one_value_or_an_error() {
+wire_test!(async fn future_methods_return_one_value_or_an_error(wire) {
     let server = TestServer::start();
-    let c = client(&server);
+    let c = client(&server, wire);
     let first: i64 = c
         .call(
             ENDPOINT,
@@ -128,19 +124,17 @@ async fn future_methods_return_one_value_or_an_error() {
         .await
         .unwrap_err();
     assert!(err.exception::<ExceptionWithData>().is_some(), "{err:?}");
-}
+});
 
-#[tokio::test]
-async fn an_input_stream_is_echoed_then_the_call_ends() {
+wire_test!(async fn an_input_stream_is_echoed_then_the_call_ends(wire) {
     let server = TestServer::start();
     let inputs = Inputs::new().values("stream", stream::iter(0..10i64));
     let got =
-        collect(client(&server).stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, inputs)).await;
+        collect(client(&server, wire).stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, inputs)).await;
     assert_eq!(got, (0..10).map(Ok).collect::<Vec<_>>());
-}
+});
 
-#[tokio::test]
-async fn a_dynamic_stream_keeps_each_values_type() {
+wire_test!(async fn a_dynamic_stream_keeps_each_values_type(wire) {
     let server = TestServer::start();
     let values = vec![
         Dynamic::new(&1i64).unwrap(),
@@ -149,6 +143,7 @@ async fn a_dynamic_stream_keeps_each_values_type() {
     ];
     let inputs = Inputs::new().values("stream", stream::iter(values.clone()));
     let client = Client::builder(&server.http_url())
+        .config(streampod::client::ClientConfig::default().encoding(wire))
         .model::<SimpleData>()
         .build()
         .unwrap();
@@ -165,14 +160,13 @@ async fn a_dynamic_stream_keeps_each_values_type() {
         got[2].decode::<SimpleData>().unwrap(),
         SimpleData { num: 42 }
     );
-}
+});
 
-#[tokio::test]
-async fn nulls_survive_a_nullable_stream() {
+wire_test!(async fn nulls_survive_a_nullable_stream(wire) {
     let server = TestServer::start();
     let values = vec![Some(0i64), None, Some(2), None, Some(4)];
     let inputs = Inputs::new().values("stream", stream::iter(values.clone()));
-    let got = collect(client(&server).stream::<Option<i64>>(
+    let got = collect(client(&server, wire).stream::<Option<i64>>(
         ENDPOINT,
         "nullableIntEchoStream",
         NoArgs {},
@@ -180,29 +174,27 @@ async fn nulls_survive_a_nullable_stream() {
     ))
     .await;
     assert_eq!(got, values.into_iter().map(Ok).collect::<Vec<_>>());
-}
+});
 
-#[tokio::test]
-async fn closing_one_of_two_inputs_leaves_the_other_working() {
+wire_test!(async fn closing_one_of_two_inputs_leaves_the_other_working(wire) {
     let server = TestServer::start();
     let (tx2, rx2) = futures::channel::mpsc::unbounded::<i64>();
     let inputs = Inputs::new()
         .values("stream1", stream::empty::<i64>())
         .values("stream2", rx2);
     let mut call =
-        client(&server).stream::<i64>(ENDPOINT, "multipleIntEchoStreams", NoArgs {}, inputs);
+        client(&server, wire).stream::<i64>(ENDPOINT, "multipleIntEchoStreams", NoArgs {}, inputs);
     for v in 0..4 {
         tx2.unbounded_send(v).unwrap();
         assert_eq!(call.next().await, Some(Ok(v)));
     }
     drop(tx2);
     assert_eq!(call.next().await, None);
-}
+});
 
-#[tokio::test]
-async fn input_errors_reach_the_method() {
+wire_test!(async fn input_errors_reach_the_method(wire) {
     let server = TestServer::start();
-    let c = client(&server);
+    let c = client(&server, wire);
     let failing = stream::iter(vec![Ok(1i64), Err(StreamError::failed("local failure"))]);
     let had_error: bool = c
         .call(
@@ -227,12 +219,11 @@ async fn input_errors_reach_the_method() {
         .await
         .unwrap();
     assert!(serializable);
-}
+});
 
-#[tokio::test]
-async fn rejected_opens_map_to_status_codes() {
+wire_test!(async fn rejected_opens_map_to_status_codes(wire) {
     let server = TestServer::start();
-    let c = client(&server);
+    let c = client(&server, wire);
     let err = c
         .call::<i64>("nope", "simpleStream", NoArgs {}, Inputs::new())
         .await
@@ -248,12 +239,11 @@ async fn rejected_opens_map_to_status_codes() {
         .await
         .unwrap_err();
     assert_eq!(err.status_code(), Some(400));
-}
+});
 
-#[tokio::test]
-async fn a_value_of_another_type_fails_the_call_not_the_socket() {
+wire_test!(async fn a_value_of_another_type_fails_the_call_not_the_socket(wire) {
     let server = TestServer::start();
-    let c = client(&server);
+    let c = client(&server, wire);
     let got = collect(c.stream::<String>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new())).await;
     assert!(
         matches!(got.as_slice(), [Err(Error::Decode { .. })]),
@@ -261,12 +251,11 @@ async fn a_value_of_another_type_fails_the_call_not_the_socket() {
     );
     let got = collect(c.stream::<i64>(ENDPOINT, "simpleStream", NoArgs {}, Inputs::new())).await;
     assert_eq!(got.len(), 10);
-}
+});
 
-#[tokio::test]
-async fn ten_streams_of_a_thousand_values_share_one_socket_without_loss() {
+wire_test!(async fn ten_streams_of_a_thousand_values_share_one_socket_without_loss(wire) {
     let server = TestServer::start();
-    let c = client(&server);
+    let c = client(&server, wire);
     let calls = (0..10).map(|_| {
         collect(c.stream::<i64>(
             ENDPOINT,
@@ -280,12 +269,11 @@ async fn ten_streams_of_a_thousand_values_share_one_socket_without_loss() {
         assert_eq!(got, (0..1000).map(Ok).collect::<Vec<_>>());
     }
     assert_eq!(server.stats().calls_opened, 10);
-}
+});
 
-#[tokio::test]
-async fn a_slow_reader_loses_nothing() {
+wire_test!(async fn a_slow_reader_loses_nothing(wire) {
     let server = TestServer::start();
-    let c = client(&server);
+    let c = client(&server, wire);
     let mut s = c.stream::<i64>(
         ENDPOINT,
         "intStreamFromValue",
@@ -299,7 +287,7 @@ async fn a_slow_reader_loses_nothing() {
         .await;
     let rest: Vec<_> = s.collect().await;
     assert_eq!(rest, (1..1000).map(Ok).collect::<Vec<_>>());
-}
+});
 
 /// A class only server `a` registered.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -308,14 +296,14 @@ struct OnlyOnA {
 }
 streampod::model!(OnlyOnA);
 
-#[tokio::test]
-async fn each_server_and_client_knows_only_the_classes_registered_with_it() {
+wire_test!(async fn each_server_and_client_knows_only_the_classes_registered_with_it(wire) {
     let a =
         TestServer::from_builder(crate::support::conformance::server_builder().model::<OnlyOnA>());
     let b = TestServer::start();
     let value = Dynamic::new(&OnlyOnA { n: 7 }).unwrap();
     let echo = |server: &TestServer, knows: bool| {
-        let builder = Client::builder(&server.http_url());
+        let builder = Client::builder(&server.http_url())
+            .config(streampod::client::ClientConfig::default().encoding(wire));
         let client = if knows {
             builder.model::<OnlyOnA>()
         } else {
@@ -339,4 +327,4 @@ async fn each_server_and_client_knows_only_the_classes_registered_with_it() {
     let refused = echo(&b, true).await;
     assert!(matches!(refused.as_slice(), [Err(_)]), "{refused:?}");
     assert_ne!(refused, vec![Ok(value)]);
-}
+});

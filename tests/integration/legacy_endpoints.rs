@@ -12,9 +12,14 @@ use streampod::NoArgs;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 fn legacy(server: &TestServer, auth: Option<String>) -> LegacyClient {
+    legacy_on(server, streampod::Encoding::MessagePack, auth)
+}
+
+fn legacy_on(server: &TestServer, wire: streampod::Encoding, auth: Option<String>) -> LegacyClient {
     let auth =
         auth.map(|a| Arc::new(StaticAuthKey(a)) as Arc<dyn streampod::client::AuthKeyProvider>);
-    LegacyClient::new(&server.http_url(), auth).unwrap()
+    let config = streampod::client::ClientConfig::default().encoding(wire);
+    LegacyClient::with_config(&server.http_url(), auth, config).unwrap()
 }
 
 async fn next_data(stream: &mut streampod::client::LegacyMessages) -> SimpleData {
@@ -29,10 +34,9 @@ fn legacy_stats(server: &TestServer) -> LegacyStats {
     server.server.legacy_stats("streaming").unwrap()
 }
 
-#[tokio::test]
-async fn messages_are_echoed_in_order() {
+wire_test!(async fn messages_are_echoed_in_order(wire) {
     let server = TestServer::start();
-    let c = legacy(&server, None);
+    let c = legacy_on(&server, wire, None);
     c.open_streaming_connection().await.unwrap();
     let streaming = c.endpoint("streaming");
     let mut echoes = streaming.stream();
@@ -42,12 +46,11 @@ async fn messages_are_echoed_in_order() {
     for num in [42, 1337, 69] {
         assert_eq!(next_data(&mut echoes).await, SimpleData { num });
     }
-}
+});
 
-#[tokio::test]
-async fn a_message_to_an_endpoint_without_access_is_dropped() {
+wire_test!(async fn a_message_to_an_endpoint_without_access_is_dropped(wire) {
     let server = TestServer::start();
-    let c = legacy(&server, None);
+    let c = legacy_on(&server, wire, None);
     c.open_streaming_connection().await.unwrap();
     let mut signed_in = c.endpoint("signInRequired").stream();
     c.endpoint("signInRequired")
@@ -64,12 +67,11 @@ async fn a_message_to_an_endpoint_without_access_is_dropped() {
         server.server.legacy_stats("signInRequired").unwrap().opened,
         0
     );
-}
+});
 
-#[tokio::test]
-async fn a_signed_in_connection_reaches_login_endpoints() {
+wire_test!(async fn a_signed_in_connection_reaches_login_endpoints(wire) {
     let server = TestServer::start();
-    let c = legacy(&server, Some(bearer("1", "t", &[])));
+    let c = legacy_on(&server, wire, Some(bearer("1", "t", &[])));
     c.open_streaming_connection().await.unwrap();
     let endpoint = c.endpoint("signInRequired");
     let mut echoes = endpoint.stream();
@@ -79,10 +81,9 @@ async fn a_signed_in_connection_reaches_login_endpoints() {
     for num in [11, 22, 33] {
         assert_eq!(next_data(&mut echoes).await, SimpleData { num });
     }
-}
+});
 
-#[tokio::test]
-async fn an_auth_command_upgrades_the_connection() {
+wire_test!(async fn an_auth_command_upgrades_the_connection(wire) {
     let server = TestServer::start();
     let key = Arc::new(std::sync::Mutex::new(None::<String>));
     let provider = {
@@ -95,7 +96,9 @@ async fn an_auth_command_upgrades_the_connection() {
             || async { false },
         )
     };
-    let c = LegacyClient::new(&server.http_url(), Some(Arc::new(provider))).unwrap();
+    let config = streampod::client::ClientConfig::default().encoding(wire);
+    let c = LegacyClient::with_config(&server.http_url(), Some(Arc::new(provider)), config)
+        .unwrap();
     c.open_streaming_connection().await.unwrap();
     *key.lock().unwrap() = Some(bearer("1", "t", &[]));
     c.update_streaming_connection_authentication_key()
@@ -109,12 +112,11 @@ async fn an_auth_command_upgrades_the_connection() {
         server.server.legacy_stats("signInRequired").unwrap().opened,
         1
     );
-}
+});
 
-#[tokio::test]
-async fn scopes_decide_access() {
+wire_test!(async fn scopes_decide_access(wire) {
     let server = TestServer::start();
-    let user = legacy(&server, Some(bearer("1", "t", &[])));
+    let user = legacy_on(&server, wire, Some(bearer("1", "t", &[])));
     user.open_streaming_connection().await.unwrap();
     let mut user_admin = user.endpoint("adminScopeRequired").stream();
     user.endpoint("adminScopeRequired")
@@ -127,7 +129,7 @@ async fn scopes_decide_access() {
     assert_eq!(next_data(&mut user_streaming).await, SimpleData { num: 2 });
     assert!(user_admin.next().now_or_never().is_none());
 
-    let admin = legacy(&server, Some(bearer("2", "t", &["admin"])));
+    let admin = legacy_on(&server, wire, Some(bearer("2", "t", &["admin"])));
     admin.open_streaming_connection().await.unwrap();
     let mut echoes = admin.endpoint("adminScopeRequired").stream();
     admin
@@ -135,12 +137,11 @@ async fn scopes_decide_access() {
         .send(&SimpleData { num: 3 })
         .unwrap();
     assert_eq!(next_data(&mut echoes).await, SimpleData { num: 3 });
-}
+});
 
-#[tokio::test]
-async fn two_connections_keep_independent_user_objects() {
+wire_test!(async fn two_connections_keep_independent_user_objects(wire) {
     let server = TestServer::start();
-    let (a, b) = (legacy(&server, None), legacy(&server, None));
+    let (a, b) = (legacy_on(&server, wire, None), legacy_on(&server, wire, None));
     a.open_streaming_connection().await.unwrap();
     b.open_streaming_connection().await.unwrap();
     let (ea, eb) = (a.endpoint("streaming"), b.endpoint("streaming"));
@@ -169,7 +170,7 @@ async fn two_connections_keep_independent_user_objects() {
             legacy_stats(&server).user_objects == 1
         })
         .await;
-}
+});
 
 #[tokio::test]
 async fn a_failing_handler_does_not_end_the_connection() {
@@ -298,10 +299,9 @@ async fn a_thousand_connections_leave_nothing_behind() {
     );
 }
 
-#[tokio::test]
-async fn server_shutdown_closes_legacy_and_method_sockets() {
+wire_test!(async fn server_shutdown_closes_legacy_and_method_sockets(wire) {
     let server = TestServer::start();
-    let c = legacy(&server, None);
+    let c = legacy_on(&server, wire, None);
     c.open_streaming_connection().await.unwrap();
     let mut changes = c.status_changes();
     let method_client = streampod::client::Client::new(&server.http_url()).unwrap();
@@ -331,4 +331,4 @@ async fn server_shutdown_closes_legacy_and_method_sockets() {
         .expect("call ended")
         .unwrap();
     assert_eq!(ended, Some(Err(streampod::client::Error::ConnectionClosed)));
-}
+});

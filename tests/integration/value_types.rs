@@ -9,9 +9,14 @@ use std::time::Duration;
 use streampod::client::{Client, Inputs};
 use streampod::{BigInt, ByteData, DateTime, Dynamic, NoArgs, Wire};
 
-async fn echo(server: &TestServer, values: Vec<Dynamic>) -> Vec<Dynamic> {
+async fn echo(
+    server: &TestServer,
+    wire: streampod::Encoding,
+    values: Vec<Dynamic>,
+) -> Vec<Dynamic> {
     // Models on dynamic streams: the client must know their class, as the server does.
     let c = Client::builder(&server.http_url())
+        .config(streampod::client::ClientConfig::default().encoding(wire))
         .model::<SimpleData>()
         .build()
         .unwrap();
@@ -31,8 +36,7 @@ fn back<T: Wire + PartialEq + std::fmt::Debug>(got: &Dynamic, want: T) {
     assert_eq!(got.decode::<T>().unwrap(), want);
 }
 
-#[tokio::test]
-async fn basic_types_and_nulls_round_trip() {
+wire_test!(async fn basic_types_and_nulls_round_trip(wire) {
     let server = TestServer::start();
     let uuid = uuid::Uuid::parse_str("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").unwrap();
     let date = DateTime::from_utc(1976, 9, 10, 2, 10, 0);
@@ -51,7 +55,7 @@ async fn basic_types_and_nulls_round_trip() {
         d(BigInt::parse("-12345678901234567890").unwrap()),
         d(BigInt::parse("12345678901234567890").unwrap()),
     ];
-    let got = echo(&server, values.clone()).await;
+    let got = echo(&server, wire, values.clone()).await;
     assert_eq!(got, values);
     back(&got[0], 0i64);
     assert_eq!(got[1].class_name(), "null");
@@ -64,10 +68,9 @@ async fn basic_types_and_nulls_round_trip() {
     back(&got[9], Duration::from_secs(1));
     back(&got[10], uuid);
     back(&got[11], BigInt::parse("-12345678901234567890").unwrap());
-}
+});
 
-#[tokio::test]
-async fn typed_containers_round_trip() {
+wire_test!(async fn typed_containers_round_trip(wire) {
     let server = TestServer::start();
     let lists = vec![vec![1i64, 2, 3], vec![4, 5, 6]];
     let set: HashSet<i64> = [1, 2, 3].into_iter().collect();
@@ -84,7 +87,7 @@ async fn typed_containers_round_trip() {
         d(map.clone()),
         d(nested.clone()),
     ];
-    let got = echo(&server, values).await;
+    let got = echo(&server, wire, values).await;
     assert_eq!(got[0].class_name(), "List<List<int>>");
     back(&got[0], lists);
     assert_eq!(got[1].class_name(), "Set<int>");
@@ -97,13 +100,12 @@ async fn typed_containers_round_trip() {
     back(&got[5], map);
     assert_eq!(got[6].class_name(), "List<Set<int>>");
     back(&got[6], nested);
-}
+});
 
-#[tokio::test]
-async fn untyped_containers_hold_wrapped_values_of_mixed_types() {
+wire_test!(async fn untyped_containers_hold_wrapped_values_of_mixed_types(wire) {
     let server = TestServer::start();
     let list = vec![d(1i64), d("two".to_string()), d(SimpleData { num: 3 })];
-    let got = echo(&server, vec![d(list.clone())]).await;
+    let got = echo(&server, wire, vec![d(list.clone())]).await;
     assert_eq!(got[0].class_name(), "List");
     assert_eq!(got[0].decode::<Vec<Dynamic>>().unwrap(), list);
-}
+});

@@ -523,3 +523,35 @@ pub async fn raw_handshake(
 pub fn close_code(code: CloseCode) -> u16 {
     u16::from(code)
 }
+
+/// Runs a test once on each wire: `wire_test!(async fn name(wire) { .. })` makes the tests
+/// `name::messagepack` and `name::json`, each calling the body with its `Encoding`.
+macro_rules! wire_test {
+    (async fn $name:ident($wire:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($wire: streampod::Encoding) $body
+
+            #[tokio::test]
+            async fn messagepack() {
+                run(streampod::Encoding::MessagePack).await
+            }
+
+            #[tokio::test]
+            async fn json() {
+                run(streampod::Encoding::Json).await
+            }
+        }
+    };
+}
+pub(crate) use wire_test;
+
+/// A client of `server` speaking `wire`.
+pub fn client_on(server: &TestServer, wire: streampod::Encoding) -> streampod::client::Client {
+    streampod::client::Client::builder(&server.http_url())
+        .config(streampod::client::ClientConfig::default().encoding(wire))
+        .build()
+        .unwrap()
+}
