@@ -1,7 +1,7 @@
 //! Codec: encode and decode of `msm`, small and large, against a baseline of the same map
 //! written and read through the generic `rmpv` value tree, in the same run. Decoding is
 //! measured both into an owned [`Message`] and into the borrowed [`MessageRef`] the server
-//! routes values with.
+//! routes values with; the JSON wire's encode and decode of the same message are rows too.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rmpv::Value;
@@ -62,6 +62,16 @@ fn codec(c: &mut Criterion) {
             BenchmarkId::new("streampod_decode_borrowed", payload),
             &bytes,
             |b, bytes| b.iter(|| MessageRef::decode(black_box(bytes)).is_ok()),
+        );
+        // The same message on the JSON wire (Serverpod's own clients).
+        let text = m.encode_json().unwrap();
+        group.bench_with_input(BenchmarkId::new("json_encode", payload), &m, |b, m| {
+            b.iter(|| black_box(m).encode_json().unwrap())
+        });
+        group.bench_with_input(
+            BenchmarkId::new("json_decode", payload),
+            &text,
+            |b, text| b.iter(|| Message::decode_json(black_box(text)).is_ok()),
         );
     }
     group.finish();

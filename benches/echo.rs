@@ -20,6 +20,12 @@ fn echo_throughput(c: &mut Criterion) {
         let frame = open_echo(&mut sp).await;
         (connect(&format!("ws://{bare_addr}/echo")).await, sp, frame)
     });
+    // The same echo on the JSON wire, as Serverpod's own clients speak it.
+    let (mut sp_json, json_frame) = rt.block_on(async {
+        let mut ws = connect(&streampod.url()).await;
+        let frame = open_echo_json(&mut ws).await;
+        (ws, frame)
+    });
     let same_size = vec![7u8; frame.len()];
     let mut group = c.benchmark_group("echo_throughput");
     group.throughput(Throughput::Elements(1));
@@ -28,6 +34,9 @@ fn echo_throughput(c: &mut Criterion) {
     });
     group.bench_function("streampod", |b| {
         b.iter_custom(|n| rt.block_on(pipeline(&mut sp, &frame, n, 64)))
+    });
+    group.bench_function("streampod_json", |b| {
+        b.iter_custom(|n| rt.block_on(pipeline_frames(&mut sp_json, &json_frame, n, 64)))
     });
     group.finish();
 
@@ -109,6 +118,18 @@ fn echo_throughput(c: &mut Criterion) {
             sp_cpu / bare_cpu
         );
     }
+
+    let json_cpu = {
+        let n = 200_000u64;
+        let before = server_cpu();
+        rt.block_on(pipeline_frames(&mut sp_json, &json_frame, n, 64));
+        (server_cpu() - before).as_secs_f64() * 1e6 / n as f64
+    };
+    let msgpack_cpu = per_message(std::slice::from_mut(&mut sp), std::slice::from_ref(&frame));
+    println!(
+        "server CPU per echoed message, 1 connection: streampod MessagePack {msgpack_cpu:.2} µs, JSON {json_cpu:.2} µs ({:.2}×)",
+        json_cpu / msgpack_cpu
+    );
 
     // Medians and tails of single round trips, printed for docs/PERFORMANCE.md.
     let (mut b_samples, mut s_samples) = rt.block_on(async {

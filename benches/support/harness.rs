@@ -163,22 +163,62 @@ pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
 
 /// Sends `n` copies of `frame` with `in_flight` outstanding, reading every answer.
 pub async fn pipeline(ws: &mut Ws, frame: &[u8], n: u64, in_flight: u64) -> Duration {
+    pipeline_frames(ws, &WsMessage::Binary(frame.to_vec()), n, in_flight).await
+}
+
+/// [`pipeline`] with any frame, binary or text.
+pub async fn pipeline_frames(ws: &mut Ws, frame: &WsMessage, n: u64, in_flight: u64) -> Duration {
     let start = Instant::now();
     let (mut sent, mut received) = (0u64, 0u64);
     while sent < n.min(in_flight) {
-        ws.feed(WsMessage::Binary(frame.to_vec())).await.unwrap();
+        ws.feed(frame.clone()).await.unwrap();
         sent += 1;
     }
     ws.flush().await.unwrap();
     while received < n {
-        next_binary(ws).await;
+        next_data(ws).await;
         received += 1;
         if sent < n {
-            ws.send(WsMessage::Binary(frame.to_vec())).await.unwrap();
+            ws.send(frame.clone()).await.unwrap();
             sent += 1;
         }
     }
     start.elapsed()
+}
+
+/// The next data frame, binary or text.
+async fn next_data(ws: &mut Ws) {
+    loop {
+        match ws.next().await {
+            Some(Ok(WsMessage::Binary(_) | WsMessage::Text(_))) => return,
+            Some(Ok(_)) => continue,
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+}
+
+/// Opens `bench.echo` on `ws` in Serverpod's JSON; returns the text frame of one 64-byte
+/// value.
+pub async fn open_echo_json(ws: &mut Ws) -> WsMessage {
+    let cid = uuid::Uuid::new_v4();
+    let open = Message::OpenCall(OpenCall {
+        endpoint: "bench".into(),
+        method: "echo".into(),
+        cid,
+        args: vec![0x80],
+        inputs: vec!["stream".into()],
+        auth: None,
+        auth_mode: None,
+    });
+    ws.send(WsMessage::Text(open.encode_json().unwrap()))
+        .await
+        .unwrap();
+    next_data(ws).await;
+    let value = Message::Value {
+        target: target("echo", cid, Some("stream")),
+        value: Dynamic::new(&ByteData(vec![7; 64])).unwrap(),
+    };
+    WsMessage::Text(value.encode_json().unwrap())
 }
 
 /// `n` round trips, one at a time; returns each one's duration.

@@ -14,7 +14,7 @@ use crate::auth::AuthenticationHandler;
 use crate::call::messages::{Adopt, CallEnded, CancelCall, RefuseInput, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, Delivery};
 use crate::method::{Endpoint, InputCredit, Services};
-use crate::protocol::{borrow, registry};
+use crate::protocol::{decode_json_ref, registry};
 use crate::protocol::{
     CloseReason, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
@@ -117,20 +117,15 @@ impl Connection {
             log::debug!("connection {}: a JSON frame that is not UTF-8", self.id);
             return edge.close(CloseCode::Invalid, "not UTF-8");
         };
-        let message = match Message::decode_json(text) {
-            Ok(message) => message,
-            Err(error) => {
-                log::debug!("connection {}: bad request: {error}", self.id);
-                let answer = Message::BadRequest {
-                    request: text.to_string(),
-                };
-                self.send(&answer, edge);
-                return edge.close(CloseCode::Protocol, "bad request");
-            }
-        };
         // Stream traffic takes the same way as a MessagePack frame's, borrowed from here.
-        let borrowed = borrow(&message);
-        self.on_message(borrowed, edge);
+        if let Err(error) = decode_json_ref(text, |message| self.on_message(message, edge)) {
+            log::debug!("connection {}: bad request: {error}", self.id);
+            let answer = Message::BadRequest {
+                request: text.to_string(),
+            };
+            self.send(&answer, edge);
+            edge.close(CloseCode::Protocol, "bad request");
+        }
     }
 
     fn on_frame(&mut self, frame: &[u8], edge: &mut Edge<'_, Self>) {

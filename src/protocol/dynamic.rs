@@ -158,9 +158,7 @@ impl Dynamic {
     /// server writes it (reference §2.3): a model's data starts with `"__className__"` and
     /// leaves out null fields, `ByteData` is `decode('<base64>', 'base64')`, and so on.
     pub fn to_json(&self) -> Result<serde_json::Value, DecodeError> {
-        let mut wrapped = Vec::new();
-        self.write_wrapped(&mut wrapped);
-        super::json::wrapped_to_json(&wrapped, 0)
+        super::json::parts_to_json(self.class_name(), &self.data, 0)
     }
 
     /// A value from its JSON form, `{"className": …, "data": …}`, read as leniently as
@@ -185,15 +183,18 @@ impl Dynamic {
     /// `className`. Data with no MessagePack form for its class becomes data no type reads
     /// (the one byte MessagePack never uses), so that only the value's own stream fails.
     pub(crate) fn from_json_frame(json: &serde_json::Value) -> Option<Self> {
-        let class = json.get("className")?.as_str()?.trim();
+        let class = json.get("className")?.as_str()?;
         let data = json.get("data").unwrap_or(&serde_json::Value::Null);
-        // Read by the class's own type where it is known, as `from_json` does.
-        let data = super::json::data_from_json(class, data)
-            .and_then(|d| super::registry::normalize(class, d));
-        Some(match data {
-            Ok(data) => Dynamic::unchecked(class, &data),
-            Err(_) => Dynamic::unchecked(class, &[0xc1]),
-        })
+        Some(Self::from_json_parts(class, data))
+    }
+
+    /// [`Dynamic::from_json_frame`] of a value already split into its class and data.
+    pub(crate) fn from_json_parts(class: &str, data: &serde_json::Value) -> Self {
+        let class = class.trim();
+        Dynamic {
+            class: ClassName::Shared(Arc::from(class)),
+            data: Bytes::from(super::json::frame_data(class, data)),
+        }
     }
 
     /// Reads `{"className": …, "data": …}` without checking the class.

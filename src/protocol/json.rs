@@ -55,6 +55,23 @@ pub(crate) fn any_json_to_msgpack(json: &Value) -> Result<Vec<u8>, DecodeError> 
     Ok(out)
 }
 
+/// The `data` of a value in a frame: read as leniently as Serverpod does, then by the
+/// class's own type where the registry knows it (what JSON left loose, such as a whole
+/// number for a double field, comes out as the type writes it). Data with no MessagePack
+/// form for its class becomes the one byte MessagePack never uses, which every reader
+/// refuses: only the value's own stream fails.
+pub(crate) fn frame_data(class: &str, json: &Value) -> Vec<u8> {
+    data_from_json(class, json)
+        .and_then(|d| {
+            if is_exact(class) {
+                Ok(d)
+            } else {
+                super::registry::normalize(class, d)
+            }
+        })
+        .unwrap_or_else(|_| vec![0xc1])
+}
+
 /// The `data` (MessagePack) of a value of class `class` given in its JSON form.
 pub(crate) fn data_from_json(class: &str, json: &Value) -> Result<Vec<u8>, DecodeError> {
     let mut out = Vec::new();
@@ -63,10 +80,28 @@ pub(crate) fn data_from_json(class: &str, json: &Value) -> Result<Vec<u8>, Decod
 }
 
 /// A wrapped value (`{"className", "data"}`, MessagePack) in its JSON form.
-pub(crate) fn wrapped_to_json(raw: &[u8], depth: usize) -> Result<Value, DecodeError> {
+fn wrapped_to_json(raw: &[u8], depth: usize) -> Result<Value, DecodeError> {
     let (class, data) = split_wrapped(raw)?;
+    parts_to_json(class, data, depth)
+}
+
+/// The JSON form of `data` (MessagePack) of a value of class `class`.
+pub(crate) fn data_to_json(class: &str, data: &[u8]) -> Result<Value, DecodeError> {
+    let mut r = Reader::new(data);
+    let value = to_json(class.trim(), &mut r, 0)?;
+    if !r.is_empty() {
+        return Err(DecodeError::malformed(class, "trailing bytes"));
+    }
+    Ok(value)
+}
+
+/// The wrapped JSON form of a value given as its class and MessagePack data.
+pub(crate) fn parts_to_json(class: &str, data: &[u8], depth: usize) -> Result<Value, DecodeError> {
     let mut r = Reader::new(data);
     let data = to_json(class.trim(), &mut r, depth + 1)?;
+    if !r.is_empty() {
+        return Err(DecodeError::malformed(class, "trailing bytes"));
+    }
     let mut object = Map::new();
     object.insert("className".into(), Value::String(class.to_string()));
     object.insert("data".into(), data);
@@ -112,6 +147,12 @@ fn generic(class: &str) -> Option<(&str, Vec<&str>)> {
     }
     args.push(body[start..].trim());
     Some((&class[..open], args)).filter(|(_, a)| a.iter().all(|s| !s.is_empty()))
+}
+
+/// Whether reading `class` from JSON already gives what its own type writes: true for the
+/// built-ins, which are converted by class; a model's fields are converted by their shape.
+pub(crate) fn is_exact(class: &str) -> bool {
+    BUILT_INS.contains(&class.trim_end_matches('?'))
 }
 
 fn is_model(class: &str) -> bool {

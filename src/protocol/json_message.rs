@@ -7,7 +7,9 @@ use super::json::{any_json_to_msgpack, msgpack_to_any_json};
 use super::message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
 use super::DecodeError;
 use super::Dynamic;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -17,49 +19,67 @@ impl Message {
     /// forms ([`Dynamic::to_json`](super::Dynamic::to_json)). Fails only for a value that has
     /// no JSON form.
     pub fn encode_json(&self) -> Result<String, DecodeError> {
-        let mut envelope = Map::new();
-        envelope.insert("type".into(), self.type_key().into());
-        let data = match self {
-            Message::Ping | Message::Pong => None,
+        // Written straight into one buffer, in order: no map is built for the envelope.
+        let mut w = Writer::default();
+        w.raw("{\"type\":");
+        w.string(self.type_key());
+        match self {
+            Message::Ping | Message::Pong => {}
             Message::OpenCall(o) => {
-                let mut d = Map::new();
-                d.insert("en".into(), (*o.endpoint).into());
-                d.insert("m".into(), (*o.method).into());
-                d.insert("cid".into(), cid(o.cid));
-                let args = msgpack_to_any_json(&o.args)?;
-                d.insert("args".into(), Value::String(args.to_string()));
-                d.insert("is".into(), o.inputs.clone().into());
+                w.raw(",\"data\":{\"en\":");
+                w.string(&o.endpoint);
+                w.raw(",\"m\":");
+                w.string(&o.method);
+                w.raw(",\"cid\":");
+                w.cid(o.cid);
+                w.raw(",\"args\":");
+                w.string(&msgpack_to_any_json(&o.args)?.to_string());
+                w.raw(",\"is\":");
+                w.value(&Value::from(o.inputs.clone()));
                 if let Some(auth) = &o.auth {
-                    d.insert("auth".into(), auth.as_str().into());
+                    w.raw(",\"auth\":");
+                    w.string(auth);
                 }
                 if let Some(mode) = &o.auth_mode {
-                    d.insert("am".into(), mode.as_str().into());
+                    w.raw(",\"am\":");
+                    w.string(mode);
                 }
-                Some(d)
+                w.raw("}");
             }
             Message::OpenResponse(r) => {
-                let mut d = Map::new();
-                d.insert("cid".into(), cid(r.cid));
-                d.insert("res".into(), r.result.as_str().into());
-                d.insert("en".into(), (*r.endpoint).into());
-                d.insert("m".into(), (*r.method).into());
-                Some(d)
+                w.raw(",\"data\":{\"cid\":");
+                w.cid(r.cid);
+                w.raw(",\"res\":");
+                w.string(r.result.as_str());
+                w.raw(",\"en\":");
+                w.string(&r.endpoint);
+                w.raw(",\"m\":");
+                w.string(&r.method);
+                w.raw("}");
             }
-            Message::Value { target, value } => Some(stream(target, "o", value.to_json()?)),
+            Message::Value { target, value } => {
+                w.stream(target, "o");
+                w.wrapped(value)?;
+                w.raw("}");
+            }
             Message::Exception { target, exception } => {
-                Some(stream(target, "ex", exception.to_json()?))
+                w.stream(target, "ex");
+                w.wrapped(exception)?;
+                w.raw("}");
             }
-            Message::Close { target, reason } => Some(stream(target, "cr", reason.as_str().into())),
+            Message::Close { target, reason } => {
+                w.stream(target, "cr");
+                w.string(reason.as_str());
+                w.raw("}");
+            }
             Message::BadRequest { request } => {
-                let mut d = Map::new();
-                d.insert("req".into(), request.as_str().into());
-                Some(d)
+                w.raw(",\"data\":{\"req\":");
+                w.string(request);
+                w.raw("}");
             }
-        };
-        if let Some(data) = data {
-            envelope.insert("data".into(), Value::Object(data));
         }
-        Ok(Value::Object(envelope).to_string())
+        w.raw("}");
+        Ok(w.finish())
     }
 
     /// Reads one frame of Serverpod's JSON wire. Key order and unknown keys do not matter.
@@ -68,70 +88,241 @@ impl Message {
     /// server answers `invalidArguments`). A value that has no MessagePack form keeps its
     /// class and gets data that no type reads, so that it fails only its own stream.
     pub fn decode_json(text: &str) -> Result<Message, FrameError> {
-        let frame: Value =
-            serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
-        let frame = frame.as_object().ok_or(FrameError::NotAMap)?;
-        let kind = frame
-            .get("type")
-            .and_then(Value::as_str)
-            .ok_or(FrameError::MissingType)?;
-        let empty = Map::new();
-        let data = match frame.get("data") {
-            Some(Value::Object(data)) => data,
-            _ => &empty,
-        };
-        let fields = Fields {
-            message: kind,
-            data,
-        };
+        let frame = parse(text)?;
+        owned(&frame.kind, frame.data.unwrap_or_default())
+    }
+}
+
+/// Reads one JSON frame and hands it to `f` as the MessagePack path's borrowed view: stream
+/// traffic (`msm`, `msse`, `cmsc`) borrows from the frame, allocating no names, as a
+/// MessagePack frame's does.
+#[cfg(feature = "server")]
+pub(crate) fn decode_json_ref<R>(
+    text: &str,
+    f: impl FnOnce(super::MessageRef<'_>) -> R,
+) -> Result<R, FrameError> {
+    use super::decode::{MessageRef, TargetRef, WrappedRef};
+    let frame = parse(text)?;
+    let d = frame.data.unwrap_or_default();
+    let kind = &*frame.kind;
+    let fields = Fields { message: kind };
+    let target = |d: &Data<'_>| -> Result<(), FrameError> {
+        fields.text("en", &d.en)?;
+        fields.text("m", &d.m)?;
+        Ok(())
+    };
+    match kind {
+        "msm" | "msse" => {
+            target(&d)?;
+            let wrapped = if kind == "msm" { &d.o } else { &d.ex };
+            let field = if kind == "msm" { "o" } else { "ex" };
+            let wrapped = wrapped.as_ref().ok_or_else(|| fields.missing(field))?;
+            let class = wrapped.class.trim();
+            let data = super::json::frame_data(class, &wrapped.data);
+            let target = TargetRef {
+                endpoint: d.en.as_deref().unwrap_or_default(),
+                method: d.m.as_deref().unwrap_or_default(),
+                cid: fields.cid(&d.cid)?,
+                param: d.p.as_deref(),
+            };
+            let value = WrappedRef { class, data: &data };
+            Ok(f(if kind == "msm" {
+                MessageRef::Value { target, value }
+            } else {
+                MessageRef::Exception {
+                    target,
+                    exception: value,
+                }
+            }))
+        }
+        _ => owned(kind, d).map(|message| f(super::borrow(&message))),
+    }
+}
+
+/// The envelope of a frame, its strings borrowed from it where they need no unescaping.
+fn parse(text: &str) -> Result<Envelope<'_>, FrameError> {
+    serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))
+}
+
+/// The owned message of a frame of type `kind` with data `d`.
+fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
+    let fields = Fields { message: kind };
+    {
         Ok(match kind {
             "ping" => Message::Ping,
             "pong" => Message::Pong,
             "omsc" => Message::OpenCall(OpenCall {
-                endpoint: fields.name("en")?,
-                method: fields.name("m")?,
-                cid: fields.cid()?,
-                args: args(fields.text("args")?),
-                inputs: match data.get("is") {
+                endpoint: fields.name("en", &d.en)?,
+                method: fields.name("m", &d.m)?,
+                cid: fields.cid(&d.cid)?,
+                args: match &d.args {
+                    Some(Value::String(text)) => args(text),
+                    Some(_) => return Err(fields.invalid("args", "not a string")),
+                    None => return Err(fields.missing("args")),
+                },
+                inputs: match d.is {
                     None | Some(Value::Null) => Vec::new(),
                     Some(Value::Array(names)) => names
-                        .iter()
-                        .map(|n| n.as_str().map(str::to_string))
+                        .into_iter()
+                        .map(|n| match n {
+                            Value::String(n) => Some(n),
+                            _ => None,
+                        })
                         .collect::<Option<_>>()
                         .ok_or_else(|| fields.invalid("is", "not a list of names"))?,
                     Some(_) => return Err(fields.invalid("is", "not a list of names")),
                 },
-                auth: fields.optional_text("auth")?,
-                auth_mode: fields.optional_text("am")?,
+                auth: d.auth.map(Cow::into_owned),
+                auth_mode: d.am.map(Cow::into_owned),
             }),
             "omsr" => Message::OpenResponse(OpenResponse {
-                cid: fields.cid()?,
-                result: OpenResult::parse(fields.text("res")?)
+                cid: fields.cid(&d.cid)?,
+                result: OpenResult::parse(fields.text("res", &d.res)?)
                     .ok_or_else(|| fields.invalid("res", "unknown open result"))?,
-                endpoint: fields.name("en")?,
-                method: fields.name("m")?,
+                endpoint: fields.name("en", &d.en)?,
+                method: fields.name("m", &d.m)?,
             }),
             "msm" => Message::Value {
-                target: fields.target()?,
-                value: fields.wrapped("o")?,
+                target: fields.target(&d)?,
+                value: fields.wrapped("o", &d.o)?,
             },
             "msse" => Message::Exception {
-                target: fields.target()?,
-                exception: fields.wrapped("ex")?,
+                target: fields.target(&d)?,
+                exception: fields.wrapped("ex", &d.ex)?,
             },
             "cmsc" => Message::Close {
-                target: fields.target()?,
-                reason: match fields.text("cr")? {
+                target: fields.target(&d)?,
+                reason: match fields.text("cr", &d.cr)? {
                     "done" => CloseReason::Done,
                     "error" => CloseReason::Error,
                     _ => return Err(fields.invalid("cr", "unknown close reason")),
                 },
             },
             "brm" => Message::BadRequest {
-                request: fields.text("req")?.to_string(),
+                request: fields.text("req", &d.req)?.to_string(),
             },
             other => return Err(FrameError::UnknownType(other.to_string())),
         })
+    }
+}
+
+/// The envelope of a frame, as read.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    data: Option<Data<'a>>,
+}
+
+/// Every key a message's `data` may have; each message reads its own.
+#[derive(Deserialize, Default)]
+struct Data<'a> {
+    #[serde(borrow, default)]
+    en: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    m: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    cid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    p: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    res: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    cr: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    req: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    auth: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    am: Option<Cow<'a, str>>,
+    #[serde(default)]
+    args: Option<Value>,
+    #[serde(default)]
+    is: Option<Value>,
+    #[serde(borrow, default)]
+    o: Option<Wrapped<'a>>,
+    #[serde(borrow, default)]
+    ex: Option<Wrapped<'a>>,
+}
+
+/// A wrapped value, as read: no map is built for it.
+#[derive(Deserialize)]
+struct Wrapped<'a> {
+    #[serde(rename = "className", borrow)]
+    class: Cow<'a, str>,
+    #[serde(default)]
+    data: Value,
+}
+
+/// A JSON frame written in order into one buffer.
+struct Writer {
+    out: Vec<u8>,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        // The envelope, the names and a small value fit without growing.
+        Writer {
+            out: Vec::with_capacity(256),
+        }
+    }
+}
+
+impl Writer {
+    fn raw(&mut self, text: &str) {
+        self.out.extend_from_slice(text.as_bytes());
+    }
+
+    /// A JSON string, escaped as JSON needs (UTF-8 text stays as it is).
+    fn string(&mut self, text: &str) {
+        // Writing a `str` into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut self.out, text);
+    }
+
+    fn value(&mut self, value: &Value) {
+        let _ = serde_json::to_writer(&mut self.out, value);
+    }
+
+    /// `{"className":..,"data":..}`, with no map built for it.
+    fn wrapped(&mut self, value: &Dynamic) -> Result<(), DecodeError> {
+        self.raw("{\"className\":");
+        self.string(value.class_name());
+        self.raw(",\"data\":");
+        self.value(&super::json::data_to_json(
+            value.class_name(),
+            value.data(),
+        )?);
+        self.raw("}");
+        Ok(())
+    }
+
+    fn cid(&mut self, cid: Uuid) {
+        self.raw("\"");
+        self.raw(cid.as_hyphenated().encode_lower(&mut Uuid::encode_buffer()));
+        self.raw("\"");
+    }
+
+    /// `,"data":{"en":..,"m":..,"cid":..,["p":..,]"<key>":` of `msm`, `msse` and `cmsc`.
+    fn stream(&mut self, target: &Target, key: &str) {
+        self.raw(",\"data\":{\"en\":");
+        self.string(&target.endpoint);
+        self.raw(",\"m\":");
+        self.string(&target.method);
+        self.raw(",\"cid\":");
+        self.cid(target.cid);
+        if let Some(param) = &target.param {
+            self.raw(",\"p\":");
+            self.string(param);
+        }
+        self.raw(",\"");
+        self.raw(key);
+        self.raw("\":");
+    }
+
+    fn finish(self) -> String {
+        // Only `str`s and serde_json's output went in: valid UTF-8.
+        String::from_utf8(self.out).unwrap_or_default()
     }
 }
 
@@ -171,27 +362,6 @@ pub(crate) fn borrow(message: &Message) -> super::MessageRef<'_> {
     }
 }
 
-/// The data of `msm`, `msse` and `cmsc`: `en, m, cid, [p,]` then the message's own key.
-fn stream(target: &Target, key: &str, value: Value) -> Map<String, Value> {
-    let mut d = Map::new();
-    d.insert("en".into(), (*target.endpoint).into());
-    d.insert("m".into(), (*target.method).into());
-    d.insert("cid".into(), cid(target.cid));
-    if let Some(param) = &target.param {
-        d.insert("p".into(), (**param).into());
-    }
-    d.insert(key.into(), value);
-    d
-}
-
-fn cid(cid: Uuid) -> Value {
-    Value::String(
-        cid.as_hyphenated()
-            .encode_lower(&mut Uuid::encode_buffer())
-            .to_string(),
-    )
-}
-
 /// `args` as MessagePack: the object's map, or (for text that is not a JSON object) nil,
 /// which the server answers with `invalidArguments`.
 fn args(text: &str) -> Vec<u8> {
@@ -203,10 +373,9 @@ fn args(text: &str) -> Vec<u8> {
     }
 }
 
-/// The fields of one message's `data`.
+/// The checks of one message's fields.
 struct Fields<'a> {
     message: &'a str,
-    data: &'a Map<String, Value>,
 }
 
 impl Fields<'_> {
@@ -218,49 +387,51 @@ impl Fields<'_> {
         }
     }
 
-    fn value(&self, field: &'static str) -> Result<&Value, FrameError> {
-        self.data.get(field).ok_or(FrameError::MissingField {
+    fn missing(&self, field: &'static str) -> FrameError {
+        FrameError::MissingField {
             message: leak_type(self.message),
             field,
-        })
-    }
-
-    fn text(&self, field: &'static str) -> Result<&str, FrameError> {
-        self.value(field)?
-            .as_str()
-            .ok_or_else(|| self.invalid(field, "not a string"))
-    }
-
-    fn optional_text(&self, field: &'static str) -> Result<Option<String>, FrameError> {
-        match self.data.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(self.invalid(field, "not a string")),
         }
     }
 
-    fn name(&self, field: &'static str) -> Result<Arc<str>, FrameError> {
-        self.text(field).map(Arc::from)
+    fn text<'v>(
+        &self,
+        field: &'static str,
+        value: &'v Option<Cow<'_, str>>,
+    ) -> Result<&'v str, FrameError> {
+        value.as_deref().ok_or_else(|| self.missing(field))
     }
 
-    fn cid(&self) -> Result<Uuid, FrameError> {
-        let text = self.text("cid")?;
+    fn name(
+        &self,
+        field: &'static str,
+        value: &Option<Cow<'_, str>>,
+    ) -> Result<Arc<str>, FrameError> {
+        self.text(field, value).map(Arc::from)
+    }
+
+    fn cid(&self, value: &Option<Cow<'_, str>>) -> Result<Uuid, FrameError> {
+        let text = self.text("cid", value)?;
         super::decode::parse_cid_bytes(text.as_bytes())
             .ok_or_else(|| self.invalid("cid", "not a UUID in 8-4-4-4-12 form"))
     }
 
-    /// A wrapped value: its class must be there (see `Dynamic::from_json_frame`).
-    fn wrapped(&self, field: &'static str) -> Result<Dynamic, FrameError> {
-        Dynamic::from_json_frame(self.value(field)?)
-            .ok_or_else(|| self.invalid(field, "no `className`"))
+    /// A wrapped value (see `Dynamic::from_json_frame`).
+    fn wrapped(
+        &self,
+        field: &'static str,
+        value: &Option<Wrapped<'_>>,
+    ) -> Result<Dynamic, FrameError> {
+        let value = value.as_ref().ok_or_else(|| self.missing(field))?;
+        Ok(Dynamic::from_json_parts(&value.class, &value.data))
     }
 
-    fn target(&self) -> Result<Target, FrameError> {
+    fn target(&self, d: &Data<'_>) -> Result<Target, FrameError> {
         Ok(Target {
-            endpoint: self.name("en")?,
-            method: self.name("m")?,
-            cid: self.cid()?,
-            param: self.optional_text("p")?.map(Arc::from),
+            endpoint: self.name("en", &d.en)?,
+            method: self.name("m", &d.m)?,
+            cid: self.cid(&d.cid)?,
+            param: d.p.as_deref().map(Arc::from),
         })
     }
 }

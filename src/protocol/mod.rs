@@ -28,6 +28,8 @@ pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use json_message::borrow;
+#[cfg(feature = "server")]
+pub(crate) use json_message::decode_json_ref;
 pub use legacy::LegacyMessage;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use message::ValueFrames;
