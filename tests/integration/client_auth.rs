@@ -76,77 +76,76 @@ fn refreshing(
     (provider, refreshes)
 }
 
-fn client_with(server: &TestServer, provider: RefreshingAuthKey) -> Client {
+fn client_with(
+    server: &TestServer,
+    wire: streampod::Encoding,
+    provider: RefreshingAuthKey,
+) -> Client {
     Client::builder(&server.http_url())
+        .config(streampod::client::ClientConfig::default().encoding(wire))
         .auth_key(provider)
         .build()
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_refreshed_key_is_retried_and_succeeds() {
+wire_test!(async fn a_refreshed_key_is_retried_and_succeeds(wire) {
     let server = TestServer::start();
     let (provider, refreshes) = refreshing("Bearer expired", &bearer("1", "t", &["admin"]), true);
-    let c = client_with(&server, provider);
+    let c = client_with(&server, wire, provider);
     assert_eq!(simple_stream(&c).await.unwrap().len(), 10);
     assert_eq!(refreshes.load(Ordering::SeqCst), 1);
-}
+});
 
-#[tokio::test]
-async fn no_refresh_when_the_first_try_succeeds() {
+wire_test!(async fn no_refresh_when_the_first_try_succeeds(wire) {
     let server = TestServer::start();
     let (provider, refreshes) = refreshing(&bearer("1", "t", &["admin"]), "unused", true);
-    let c = client_with(&server, provider);
+    let c = client_with(&server, wire, provider);
     assert!(simple_stream(&c).await.is_ok());
     assert_eq!(refreshes.load(Ordering::SeqCst), 0);
-}
+});
 
-#[tokio::test]
-async fn a_failed_refresh_returns_the_original_error() {
+wire_test!(async fn a_failed_refresh_returns_the_original_error(wire) {
     let server = TestServer::start();
     let (provider, refreshes) = refreshing("Bearer expired", "unused", false);
-    let c = client_with(&server, provider);
+    let c = client_with(&server, wire, provider);
     assert_eq!(
         simple_stream(&c).await.unwrap_err().status_code(),
         Some(401)
     );
     assert_eq!(refreshes.load(Ordering::SeqCst), 1);
-}
+});
 
-#[tokio::test]
-async fn only_one_retry_when_the_refreshed_key_fails_too() {
+wire_test!(async fn only_one_retry_when_the_refreshed_key_fails_too(wire) {
     let server = TestServer::start();
     let (provider, refreshes) = refreshing("Bearer expired", "Bearer still-bad", true);
-    let c = client_with(&server, provider);
+    let c = client_with(&server, wire, provider);
     assert_eq!(
         simple_stream(&c).await.unwrap_err().status_code(),
         Some(401)
     );
     assert_eq!(refreshes.load(Ordering::SeqCst), 1);
     assert_eq!(server.stats().calls_opened, 0);
-}
+});
 
-#[tokio::test]
-async fn authorization_declined_is_not_retried() {
+wire_test!(async fn authorization_declined_is_not_retried(wire) {
     let server = TestServer::start();
     let (provider, refreshes) = refreshing(&bearer("1", "t", &[]), "unused", true);
-    let c = client_with(&server, provider);
+    let c = client_with(&server, wire, provider);
     assert_eq!(
         simple_stream(&c).await.unwrap_err().status_code(),
         Some(403)
     );
     assert_eq!(refreshes.load(Ordering::SeqCst), 0);
-}
+});
 
-#[tokio::test]
-async fn a_retried_open_keeps_its_input_streams() {
+wire_test!(async fn a_retried_open_keeps_its_input_streams(wire) {
     let server = TestServer::start();
     let (provider, _) = refreshing("Bearer expired", &bearer("1", "t", &["admin"]), true);
-    let c = client_with(&server, provider);
+    let c = client_with(&server, wire, provider);
     let inputs = Inputs::new().values("stream", futures::stream::iter(vec![1i64, 2, 3]));
     let echoed: Vec<_> = c
         .stream::<i64>(AUTHENTICATED, "intEchoStream", NoArgs {}, inputs)
         .collect()
         .await;
     assert_eq!(echoed, vec![Ok(1), Ok(2), Ok(3)]);
-}
+});

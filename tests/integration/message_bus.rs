@@ -185,12 +185,11 @@ async fn a_slow_stream_is_told_it_lagged_and_nobody_else_is_slowed() {
     assert_eq!(rest, vec![6, 7, 8, 9]);
 }
 
-#[tokio::test]
-async fn a_call_streams_what_another_call_posts() {
+wire_test!(async fn a_call_streams_what_another_call_posts(wire) {
     let server = TestServer::start();
     let (listener, poster) = (
-        Client::new(&server.http_url()).unwrap(),
-        Client::new(&server.http_url()).unwrap(),
+        client_on(&server, wire),
+        client_on(&server, wire),
     );
     let mut room = subscribe(&listener, "subscribe", "room", &server, 1).await;
     for text in ["one", "two", "three"] {
@@ -199,12 +198,11 @@ async fn a_call_streams_what_another_call_posts() {
     for text in ["one", "two", "three"] {
         assert_eq!(room.next().await, Some(Ok(text.to_string())));
     }
-}
+});
 
-#[tokio::test]
-async fn a_calls_streams_and_listeners_end_with_the_call() {
+wire_test!(async fn a_calls_streams_and_listeners_end_with_the_call(wire) {
     let server = TestServer::start();
-    let c = Client::new(&server.http_url()).unwrap();
+    let c = client_on(&server, wire);
     for method in ["subscribe", "subscribeWithListener"] {
         let mut stream = subscribe(&c, method, "room", &server, 1).await;
         assert_eq!(post(&c, "room", "hi", "local").await, Ok(true));
@@ -216,14 +214,13 @@ async fn a_calls_streams_and_listeners_end_with_the_call() {
             })
             .await;
     }
-}
+});
 
-#[tokio::test]
-async fn a_global_post_through_a_call_without_redis_fails_the_call() {
+wire_test!(async fn a_global_post_through_a_call_without_redis_fails_the_call(wire) {
     let server = TestServer::start();
-    let c = Client::new(&server.http_url()).unwrap();
+    let c = client_on(&server, wire);
     assert_eq!(
         post(&c, "room", "x", "global").await,
         Err(Error::ClosedWithError)
     );
-}
+});

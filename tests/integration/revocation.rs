@@ -21,8 +21,9 @@ async fn revoke(server: &TestServer, user: &str, revoked: Revoked) {
 }
 
 /// A client signed in as user 1 with `auth_id` and the `admin` scope.
-fn client(server: &TestServer, auth_id: &str) -> Client {
+fn client(server: &TestServer, wire: streampod::Encoding, auth_id: &str) -> Client {
     Client::builder(&server.http_url())
+        .config(streampod::client::ClientConfig::default().encoding(wire))
         .auth_key(StaticAuthKey(bearer("1", auth_id, &["admin"])))
         .build()
         .unwrap()
@@ -64,7 +65,7 @@ impl Echo {
 
 async fn revoke_and_expect(revoked: Revoked, closes: bool) {
     let server = TestServer::start();
-    let c = client(&server, "token-1");
+    let c = client(&server, streampod::Encoding::MessagePack, "token-1");
     let mut echo = Echo::open(&c, AUTHENTICATED).await;
     revoke(&server, "1", revoked).await;
     if closes {
@@ -99,74 +100,67 @@ async fn revoking_an_unrelated_scope_keeps_the_stream() {
     revoke_and_expect(Revoked::Scopes(vec!["other".into()]), false).await;
 }
 
-#[tokio::test]
-async fn revoking_another_user_keeps_the_stream() {
+wire_test!(async fn revoking_another_user_keeps_the_stream(wire) {
     let server = TestServer::start();
-    let mut echo = Echo::open(&client(&server, "token-1"), AUTHENTICATED).await;
+    let mut echo = Echo::open(&client(&server, wire, "token-1"), AUTHENTICATED).await;
     revoke(&server, "2", Revoked::User).await;
     echo.assert_alive().await;
-}
+});
 
-#[tokio::test]
-async fn two_streams_both_close_on_user_revocation() {
+wire_test!(async fn two_streams_both_close_on_user_revocation(wire) {
     let server = TestServer::start();
-    let c = client(&server, "token-1");
+    let c = client(&server, wire, "token-1");
     let mut a = Echo::open(&c, AUTHENTICATED).await;
     let mut b = Echo::open(&c, AUTHENTICATED).await;
     revoke(&server, "1", Revoked::User).await;
     a.assert_revoked().await;
     b.assert_revoked().await;
-}
+});
 
-#[tokio::test]
-async fn two_streams_both_close_on_scope_revocation() {
+wire_test!(async fn two_streams_both_close_on_scope_revocation(wire) {
     let server = TestServer::start();
-    let c = client(&server, "token-1");
+    let c = client(&server, wire, "token-1");
     let mut a = Echo::open(&c, AUTHENTICATED).await;
     let mut b = Echo::open(&c, AUTHENTICATED).await;
     revoke(&server, "1", Revoked::Scopes(vec!["admin".into()])).await;
     a.assert_revoked().await;
     b.assert_revoked().await;
-}
+});
 
-#[tokio::test]
-async fn a_public_stream_survives_its_users_revocation() {
+wire_test!(async fn a_public_stream_survives_its_users_revocation(wire) {
     let server = TestServer::start();
-    let c = client(&server, "token-1");
+    let c = client(&server, wire, "token-1");
     let mut private = Echo::open(&c, AUTHENTICATED).await;
     let mut public = Echo::open(&c, ENDPOINT).await;
     revoke(&server, "1", Revoked::User).await;
     private.assert_revoked().await;
     public.assert_alive().await;
-}
+});
 
-#[tokio::test]
-async fn scope_revocation_spares_endpoints_that_do_not_require_the_scope() {
+wire_test!(async fn scope_revocation_spares_endpoints_that_do_not_require_the_scope(wire) {
     let server = TestServer::start();
-    let c = client(&server, "token-1");
+    let c = client(&server, wire, "token-1");
     let mut signed_in = Echo::open(&c, SIGNED_IN).await;
     revoke(&server, "1", Revoked::Scopes(vec!["admin".into()])).await;
     signed_in.assert_alive().await;
     revoke(&server, "1", Revoked::User).await;
     signed_in.assert_revoked().await;
-}
+});
 
-#[tokio::test]
-async fn revocation_reaches_every_connection_of_the_user() {
+wire_test!(async fn revocation_reaches_every_connection_of_the_user(wire) {
     let server = TestServer::start();
-    let (c1, c2) = (client(&server, "token-1"), client(&server, "token-2"));
+    let (c1, c2) = (client(&server, wire, "token-1"), client(&server, wire, "token-2"));
     let mut a = Echo::open(&c1, AUTHENTICATED).await;
     let mut b = Echo::open(&c2, SIGNED_IN).await;
     assert_eq!(server.stats().open_connections, 2);
     revoke(&server, "1", Revoked::User).await;
     a.assert_revoked().await;
     b.assert_revoked().await;
-}
+});
 
-#[tokio::test]
-async fn a_method_can_revoke_through_its_session() {
+wire_test!(async fn a_method_can_revoke_through_its_session(wire) {
     let server = TestServer::start();
-    let c = client(&server, "token-1");
+    let c = client(&server, wire, "token-1");
     let mut echo = Echo::open(&c, AUTHENTICATED).await;
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -184,7 +178,7 @@ async fn a_method_can_revoke_through_its_session() {
         .unwrap();
     assert!(posted);
     echo.assert_revoked().await;
-}
+});
 
 #[tokio::test]
 async fn the_wire_shows_cmsc_error_for_the_call_and_its_inputs() {
@@ -211,10 +205,9 @@ async fn the_wire_shows_cmsc_error_for_the_call_and_its_inputs() {
     raw.expect_quiet().await;
 }
 
-#[tokio::test]
-async fn bookkeeping_is_removed_however_a_call_ends() {
+wire_test!(async fn bookkeeping_is_removed_however_a_call_ends(wire) {
     let server = TestServer::start();
-    let c = client(&server, "token-1");
+    let c = client(&server, wire, "token-1");
     // Calls that end by themselves.
     for _ in 0..50 {
         let values: Vec<_> = c
@@ -249,4 +242,4 @@ async fn bookkeeping_is_removed_however_a_call_ends() {
     // Public calls are never tracked.
     let _public = Echo::open(&c, ENDPOINT).await;
     assert_eq!(server.stats().authenticated_calls, 0);
-}
+});
