@@ -54,8 +54,14 @@ async fn open_result(
     answer.str("res").expect("res").to_string()
 }
 
-fn cookie_client(server: &TestServer, value: &str) -> streampod::client::ClientBuilder {
-    Client::builder(&server.http_url()).auth_cookie(COOKIE, value)
+fn cookie_client(
+    server: &TestServer,
+    wire: streampod::Encoding,
+    value: &str,
+) -> streampod::client::ClientBuilder {
+    Client::builder(&server.http_url())
+        .config(streampod::client::ClientConfig::default().encoding(wire))
+        .auth_cookie(COOKIE, value)
 }
 
 /// The user the signed-in endpoint sees.
@@ -65,8 +71,7 @@ async fn who_am_i(client: &Client) -> Result<String, Error> {
         .await
 }
 
-#[tokio::test]
-async fn a_call_in_cookie_mode_is_authenticated_by_the_handshake_cookie() {
+wire_test!(async fn a_call_in_cookie_mode_is_authenticated_by_the_handshake_cookie(wire) {
     let server = cookie_server();
     let cookie = format!("theme=dark; {COOKIE}=user:7:c1:");
     let headers = [("Cookie", cookie.as_str()), ("Origin", ORIGIN)];
@@ -74,9 +79,9 @@ async fn a_call_in_cookie_mode_is_authenticated_by_the_handshake_cookie() {
         open_result(&server, &headers, None, Some("cookie")).await,
         "success"
     );
-    let client = cookie_client(&server, "user:7:c1:").build().unwrap();
+    let client = cookie_client(&server, wire, "user:7:c1:").build().unwrap();
     assert_eq!(who_am_i(&client).await.unwrap(), "7");
-}
+});
 
 #[tokio::test]
 async fn without_cookie_mode_the_cookie_is_not_used() {
@@ -93,8 +98,7 @@ async fn without_cookie_mode_the_cookie_is_not_used() {
     );
 }
 
-#[tokio::test]
-async fn an_auth_value_wins_over_the_cookie() {
+wire_test!(async fn an_auth_value_wins_over_the_cookie(wire) {
     let server = cookie_server();
     let cookie = format!("{COOKIE}=user:7:c1:");
     let headers = [("Cookie", cookie.as_str())];
@@ -103,15 +107,14 @@ async fn an_auth_value_wins_over_the_cookie() {
         open_result(&server, &headers, Some("Bearer two tokens"), Some("cookie")).await,
         "authenticationFailed"
     );
-    let client = cookie_client(&server, "user:7:c1:")
+    let client = cookie_client(&server, wire, "user:7:c1:")
         .auth_key(StaticAuthKey(bearer("8", "t", &[])))
         .build()
         .unwrap();
     assert_eq!(who_am_i(&client).await.unwrap(), "8");
-}
+});
 
-#[tokio::test]
-async fn cookie_mode_without_a_valid_cookie_is_unauthenticated() {
+wire_test!(async fn cookie_mode_without_a_valid_cookie_is_unauthenticated(wire) {
     let server = cookie_server();
     assert_eq!(
         open_result(&server, &[], None, Some("cookie")).await,
@@ -122,7 +125,7 @@ async fn cookie_mode_without_a_valid_cookie_is_unauthenticated() {
         open_result(&server, &other, None, Some("cookie")).await,
         "authenticationFailed"
     );
-    let client = cookie_client(&server, "not-a-user").build().unwrap();
+    let client = cookie_client(&server, wire, "not-a-user").build().unwrap();
     let err = who_am_i(&client).await.unwrap_err();
     assert!(
         matches!(
@@ -134,7 +137,7 @@ async fn cookie_mode_without_a_valid_cookie_is_unauthenticated() {
         ),
         "{err:?}"
     );
-}
+});
 
 #[tokio::test]
 async fn a_server_without_an_auth_cookie_ignores_cookie_mode() {
@@ -183,10 +186,9 @@ fn an_auth_cookie_needs_allowed_origins() {
     assert!(server_builder().config(config).build().is_err());
 }
 
-#[tokio::test]
-async fn revocation_closes_a_call_opened_with_the_cookie() {
+wire_test!(async fn revocation_closes_a_call_opened_with_the_cookie(wire) {
     let server = cookie_server();
-    let client = cookie_client(&server, "user:7:c1:").build().unwrap();
+    let client = cookie_client(&server, wire, "user:7:c1:").build().unwrap();
     let (tx, rx) = futures::channel::mpsc::unbounded::<i64>();
     let mut echo = client.stream::<i64>(
         SIGNED_IN,
@@ -205,4 +207,4 @@ async fn revocation_closes_a_call_opened_with_the_cookie() {
         .await
         .expect("the call to end");
     assert!(matches!(end, Some(Err(Error::ClosedWithError))), "{end:?}");
-}
+});
