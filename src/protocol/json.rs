@@ -11,8 +11,9 @@
 //! number, a `bool` `0` or `1`, a `DateTime` epoch milliseconds, a model may lack its
 //! `"__className__"`.
 //!
-//! Known gap: a model nested in another model gets no `"__className__"` of its own (its
-//! class is not known from the data); Serverpod ≥ 3.0 writes one.
+//! A model's data does not say which nested map is which model, so where the registry knows
+//! the class its own type writes the JSON (`json_model`), nested models named as Serverpod
+//! ≥ 3.0 names them; a class it does not know is written from the data's shape.
 
 use super::error::DecodeError;
 use super::msgpack::{write, Kind, Reader, MAX_DEPTH};
@@ -201,17 +202,29 @@ fn to_json(class: &str, r: &mut Reader<'_>, depth: usize) -> Result<Value, Decod
         }
         Some(("Map", [_, value])) => map_to_json(r, depth, |r, depth| to_json(value, r, depth)),
         Some(_) => Err(DecodeError::UnknownClass(class.to_string())),
-        None if is_model(class) => match any_to_json(r, depth + 1)? {
-            Value::Object(fields) => {
-                // `toJsonForProtocol`: the class first, null fields left out.
-                let mut object = Map::new();
-                object.insert("__className__".into(), Value::String(class.to_string()));
-                object.extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
-                Ok(Value::Object(object))
+        None if is_model(class) => {
+            let raw = r.read_raw().map_err(bad)?;
+            // The model's own type writes it, nested models named, where it is known.
+            if let Some(json) = super::registry::model_json(class, raw) {
+                return json;
             }
-            other => Ok(other),
-        },
+            model_from_shape(class, &mut Reader::new(raw), depth)
+        }
         None => any_to_json(r, depth + 1),
+    }
+}
+
+/// A model's JSON from its data's shape alone: named at the top, null fields left out.
+fn model_from_shape(class: &str, r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> {
+    match any_to_json(r, depth + 1)? {
+        Value::Object(fields) => {
+            // `toJsonForProtocol`: the class first, null fields left out.
+            let mut object = Map::new();
+            object.insert("__className__".into(), Value::String(class.to_string()));
+            object.extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
+            Ok(Value::Object(object))
+        }
+        other => Ok(other),
     }
 }
 
@@ -543,6 +556,36 @@ mod tests {
             text(unnamed),
             r#"{"className":"WithOptional","data":{"__className__":"WithOptional","name":"ä","score":2.0}}"#
         );
+    }
+
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Outer {
+        inner: SimpleData,
+        maybe: Option<SimpleData>,
+        list: Vec<SimpleData>,
+    }
+    crate::model!(Outer);
+
+    #[test]
+    fn nested_models_are_named_too_as_serverpod_writes_them() {
+        let registry = crate::protocol::registry::Registry::new();
+        registry.register::<Outer>();
+        let outer = Outer {
+            inner: SimpleData { num: 1 },
+            maybe: None,
+            list: vec![SimpleData { num: 2 }],
+        };
+        let expected = r#"{"className":"Outer","data":{"__className__":"Outer","inner":{"__className__":"SimpleData","num":1},"list":[{"__className__":"SimpleData","num":2}]}}"#;
+        let written = crate::protocol::registry::scoped(registry.clone(), || text(outer.clone()));
+        assert_eq!(written, expected);
+        // And read back (nested names are not fields), byte for byte.
+        let back = crate::protocol::registry::scoped(registry, || {
+            let value: Value = serde_json::from_str(expected).unwrap();
+            let dynamic = Dynamic::from_json(&value).unwrap();
+            assert_eq!(dynamic.decode::<Outer>().unwrap(), outer);
+            serde_json::to_string(&dynamic.to_json().unwrap()).unwrap()
+        });
+        assert_eq!(back, expected);
     }
 
     #[test]

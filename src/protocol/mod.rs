@@ -8,6 +8,7 @@ mod dynamic;
 mod error;
 mod json;
 mod json_message;
+mod json_model;
 mod legacy;
 mod legacy_json;
 mod message;
@@ -62,4 +63,6 @@ pub const LEGACY_WEBSOCKET_PATH: &str = "/websocket";
 #[doc(hidden)]
 pub mod internals {
     pub use super::decode::{MessageRef, TargetRef, WrappedRef};
+    pub use super::json_model::model_json;
+    pub use serde_json::Value as JsonValue;
 }

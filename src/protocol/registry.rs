@@ -27,6 +27,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 struct Class {
     check: fn(&[u8]) -> Result<(), DecodeError>,
     normalize: fn(&[u8]) -> Result<Vec<u8>, DecodeError>,
+    json: fn(&[u8]) -> Option<Result<serde_json::Value, DecodeError>>,
 }
 
 impl Class {
@@ -37,6 +38,14 @@ impl Class {
                 let value = T::read_data(data)?;
                 super::value::encode_data(&value)
                     .map_err(|e| DecodeError::malformed(&T::type_name(), e.0))
+            },
+            json: |data| {
+                let value = match T::read_data(data) {
+                    Ok(value) => value,
+                    Err(e) => return Some(Err(e)),
+                };
+                let json = value.model_json()?;
+                Some(json.map_err(|e| DecodeError::malformed(&T::type_name(), e.0)))
             },
         }
     }
@@ -144,6 +153,20 @@ pub(crate) fn normalize(class: &str, data: Vec<u8>) -> Result<Vec<u8>, DecodeErr
         Some(known) => (known.normalize)(&data),
         None => Ok(data),
     }
+}
+
+/// `data` of `class` in JSON as the class's own type writes it, when it knows better than
+/// the data's shape (a model) and the current registry (or the process) knows the class.
+pub(crate) fn model_json(
+    class: &str,
+    data: &[u8],
+) -> Option<Result<serde_json::Value, DecodeError>> {
+    let current = CURRENT.with(|c| c.borrow().clone());
+    let known = match &current {
+        Some(registry) => registry.lookup(class),
+        None => process().lookup(class),
+    }?;
+    (known.json)(data)
 }
 
 /// Every class registered in the process, by any server or client.

@@ -67,6 +67,13 @@ pub trait Wire: Sized + Send + 'static {
     fn read_element(data: &[u8]) -> Result<Self, DecodeError> {
         Self::read_data(data)
     }
+
+    /// This value's JSON data as its own type writes it, for types that know better than
+    /// their MessagePack data's shape (models: `"__className__"` in nested models too).
+    #[doc(hidden)]
+    fn model_json(&self) -> Option<Result<serde_json::Value, EncodeError>> {
+        None
+    }
 }
 
 /// Writes a serde value as a MessagePack map of its fields (the `data` of a model).
@@ -107,6 +114,15 @@ macro_rules! model {
             }
             fn read_data(data: &[u8]) -> Result<Self, $crate::protocol::DecodeError> {
                 $crate::protocol::read_serde($name, data)
+            }
+            fn model_json(
+                &self,
+            ) -> Option<Result<$crate::protocol::internals::JsonValue, $crate::protocol::EncodeError>>
+            {
+                Some(
+                    $crate::protocol::internals::model_json(self, $name)
+                        .map_err(|e| $crate::protocol::EncodeError(e.to_string())),
+                )
             }
         }
     };

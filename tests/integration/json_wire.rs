@@ -275,3 +275,90 @@ async fn a_messagepack_legacy_connection_still_refuses_text() {
     };
     assert_eq!(u16::from(close.code), 1003);
 }
+
+/// Transcript B of reference §6: a future from a stream, byte for byte.
+#[tokio::test]
+async fn transcript_b_in_json_byte_for_byte() {
+    let server = TestServer::start();
+    let mut raw = RawClient::connect(&server).await;
+    let (c, m) = (jcid(9), "intReturnFromStream");
+    raw.send_text(&omsc_json(m, &c, r#""{}""#, &["stream"]))
+        .await;
+    assert_eq!(raw.recv_text().await, omsr_json(m, &c, "success"));
+    let seven = r#"{"className":"int","data":7}"#;
+    raw.send_text(&msm_json(m, &c, Some("stream"), seven)).await;
+    assert_eq!(
+        raw.recv_text().await,
+        cmsc_json(m, &c, Some("stream"), "done")
+    );
+    assert_eq!(raw.recv_text().await, msm_json(m, &c, None, seven));
+    assert_eq!(raw.recv_text().await, cmsc_json(m, &c, None, "done"));
+}
+
+/// Transcript D: a serializable exception, then `cmsc(error)`; a plain one, only the close.
+#[tokio::test]
+async fn transcript_d_in_json_byte_for_byte() {
+    let server = TestServer::start();
+    let mut raw = RawClient::connect(&server).await;
+    let (c, m) = (jcid(10), "outStreamThrowsSerializableException");
+    raw.send_text(&omsc_json(m, &c, r#""{}""#, &[])).await;
+    assert_eq!(raw.recv_text().await, omsr_json(m, &c, "success"));
+    let msse = raw.recv_text().await;
+    // The exception carries the time it was thrown: take it from the frame.
+    let at = msse.find(r#""creationDate":""#).expect("a creation date") + 16;
+    let date = &msse[at..at + 24];
+    let ex = format!(
+        r#"{{"className":"ExceptionWithData","data":{{"__className__":"ExceptionWithData","message":"Throwing an exception","creationDate":"{date}","errorFields":["first line error","second line error"],"someNullableField":1}}}}"#
+    );
+    assert_eq!(
+        msse,
+        format!(r#"{{"type":"msse","data":{{"en":"{EN}","m":"{m}","cid":"{c}","ex":{ex}}}}}"#)
+    );
+    assert_eq!(raw.recv_text().await, cmsc_json(m, &c, None, "error"));
+    let (c, m) = (jcid(11), "outStreamThrowsException");
+    raw.send_text(&omsc_json(m, &c, r#""{}""#, &[])).await;
+    assert_eq!(raw.recv_text().await, omsr_json(m, &c, "success"));
+    assert_eq!(raw.recv_text().await, cmsc_json(m, &c, None, "error"));
+}
+
+/// Transcript E: the client's input fails with a serializable exception, then its close.
+#[tokio::test]
+async fn transcript_e_in_json_byte_for_byte() {
+    let server = TestServer::start();
+    let mut raw = RawClient::connect(&server).await;
+    let (c, m) = (jcid(12), "intEchoStream");
+    raw.send_text(&omsc_json(m, &c, r#""{}""#, &["stream"]))
+        .await;
+    assert_eq!(raw.recv_text().await, omsr_json(m, &c, "success"));
+    let ex = r#"{"className":"SimpleData","data":{"__className__":"SimpleData","num":1}}"#;
+    raw.send_text(&format!(
+        r#"{{"type":"msse","data":{{"en":"{EN}","m":"{m}","cid":"{c}","p":"stream","ex":{ex}}}}}"#
+    ))
+    .await;
+    raw.send_text(&cmsc_json(m, &c, Some("stream"), "error"))
+        .await;
+    // The echo sees its input fail with the exception and ends with it.
+    assert_eq!(
+        raw.recv_text().await,
+        format!(r#"{{"type":"msse","data":{{"en":"{EN}","m":"{m}","cid":"{c}","ex":{ex}}}}}"#)
+    );
+    assert_eq!(raw.recv_text().await, cmsc_json(m, &c, None, "error"));
+}
+
+/// Transcript F: a rejected open.
+#[tokio::test]
+async fn transcript_f_in_json_byte_for_byte() {
+    let server = TestServer::start();
+    let mut raw = RawClient::connect(&server).await;
+    let c = jcid(13);
+    let open = format!(
+        r#"{{"type":"omsc","data":{{"en":"signedInMethodStreaming","m":"intEchoStream","cid":"{c}","args":"{{}}","is":["stream"]}}}}"#
+    );
+    raw.send_text(&open).await;
+    assert_eq!(
+        raw.recv_text().await,
+        format!(
+            r#"{{"type":"omsr","data":{{"cid":"{c}","res":"authenticationFailed","en":"signedInMethodStreaming","m":"intEchoStream"}}}}"#
+        )
+    );
+}
