@@ -18,6 +18,9 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(message) = Message::decode_json(text) {
             let _ = message.encode_json();
         }
+        if let Ok(message) = LegacyMessage::decode_json(text) {
+            let _ = message.encode_json();
+        }
     }
     // Serverpod's JSON forms of values, read back.
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) {
