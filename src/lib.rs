@@ -2,7 +2,9 @@
 //!
 //! Serverpod-style streaming methods for actix-web: endpoints whose methods take and return
 //! streams, called by clients over one shared, self-managed WebSocket, speaking
-//! Serverpod's message set in MessagePack (see `docs/PROTOCOL.md`).
+//! Serverpod's message set in MessagePack, or in Serverpod's own JSON on a connection that
+//! opens with a text frame, so that Serverpod's Dart client works unchanged (see
+//! `docs/PROTOCOL.md`).
 //!
 //! # Layout
 //!
@@ -10,7 +12,8 @@
 //! what and every teardown path: `docs/ARCHITECTURE.md`).
 //!
 //! - [`protocol`]: pure. The messages (`omsc`, `omsr`, `msm`, `msse`, `cmsc`, `brm`, `ping`,
-//!   `pong`), wrapped values ([`Wire`], [`Dynamic`]) and their MessagePack codec.
+//!   `pong`), wrapped values ([`Wire`], [`Dynamic`]), their MessagePack codec, and their JSON
+//!   forms ([`Encoding`] names the two wires).
 //! - [`bus`]: the message bus between calls, local or cluster-wide through Redis.
 //! - `auth`: [`AuthInfo`], what endpoints require, access checks, the revocation table.
 //! - `method`: what a method is: [`Endpoint`] definitions, the [`Session`] a running method
