@@ -174,7 +174,7 @@ impl Message {
 }
 
 /// The message types that carry `data`, by wire name.
-fn data_message(kind: &str) -> Option<&'static str> {
+pub(super) fn data_message(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "omsc" => "omsc",
         "omsr" => "omsr",

@@ -17,6 +17,7 @@
 
 use super::error::DecodeError;
 use super::msgpack::{write, Kind, Reader, MAX_DEPTH};
+use super::registry::generic;
 use super::wrapped::split_wrapped;
 use base64::Engine;
 use serde_json::{Map, Number, Value};
@@ -127,27 +128,6 @@ fn wrapped_from_json(json: &Value, out: &mut Vec<u8>, depth: usize) -> Result<()
         out,
         depth + 1,
     )
-}
-
-/// Splits `List<Set<int>>` into `("List", ["Set<int>"])`.
-fn generic(class: &str) -> Option<(&str, Vec<&str>)> {
-    let open = class.find('<')?;
-    let body = class.strip_suffix('>')?.get(open + 1..)?;
-    let mut args = Vec::new();
-    let (mut level, mut start) = (0usize, 0usize);
-    for (i, c) in body.char_indices() {
-        match c {
-            '<' => level += 1,
-            '>' => level = level.checked_sub(1)?,
-            ',' if level == 0 => {
-                args.push(body[start..i].trim());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    args.push(body[start..].trim());
-    Some((&class[..open], args)).filter(|(_, a)| a.iter().all(|s| !s.is_empty()))
 }
 
 /// Whether reading `class` from JSON already gives what its own type writes: true for the

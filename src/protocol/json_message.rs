@@ -438,15 +438,7 @@ impl Fields<'_> {
 
 /// The `type` names as the static strings errors carry.
 fn leak_type(kind: &str) -> &'static str {
-    match kind {
-        "omsc" => "omsc",
-        "omsr" => "omsr",
-        "msm" => "msm",
-        "msse" => "msse",
-        "cmsc" => "cmsc",
-        "brm" => "brm",
-        _ => "message",
-    }
+    super::decode::data_message(kind).unwrap_or("message")
 }
 
 #[cfg(all(test, any(feature = "server", feature = "client")))]

@@ -260,7 +260,7 @@ fn check_wrapped(registry: &Registry, raw: &[u8], depth: usize) -> Result<(), De
 
 /// Splits `List<Set<int>>` into `("List", ["Set<int>"])`, `Map<String,int>` into
 /// `("Map", ["String", "int"])`.
-fn generic(class: &str) -> Option<(&str, Vec<&str>)> {
+pub(super) fn generic(class: &str) -> Option<(&str, Vec<&str>)> {
     let open = class.find('<')?;
     let body = class.strip_suffix('>')?.get(open + 1..)?;
     let mut args = Vec::new();
