@@ -8,6 +8,7 @@ use crate::error::StreamError;
 use crate::protocol::{Dynamic, ValueFrames};
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -54,7 +55,11 @@ impl InputPump {
 }
 
 /// Feeds one input stream until it ends, fails, or is aborted; waits while the queue is full.
-async fn pump(queue: mpsc::Sender<InputItem>, cid: Uuid, param: Arc<str>, mut source: InputSource) {
+/// A panic of the application's stream fails this input only.
+async fn pump(queue: mpsc::Sender<InputItem>, cid: Uuid, param: Arc<str>, source: InputSource) {
+    let mut source = AssertUnwindSafe(source)
+        .catch_unwind()
+        .map(|item| item.unwrap_or_else(|_| Err(StreamError::failed("the input stream panicked"))));
     loop {
         let item = source.next().await;
         let last = !matches!(item, Some(Ok(_)));

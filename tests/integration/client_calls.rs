@@ -328,3 +328,25 @@ wire_test!(async fn each_server_and_client_knows_only_the_classes_registered_wit
     assert!(matches!(refused.as_slice(), [Err(_)]), "{refused:?}");
     assert_ne!(refused, vec![Ok(value)]);
 });
+
+#[tokio::test]
+async fn an_input_stream_that_panics_fails_its_call_and_the_socket_goes_on() {
+    let server = TestServer::start();
+    let c = client(&server, streampod::Encoding::MessagePack);
+    let panicking = stream::iter([1i64, 2]).map(|v| {
+        assert!(v < 2, "the application's input stream panics");
+        v
+    });
+    let got = collect(c.stream::<i64>(
+        ENDPOINT,
+        "intEchoStream",
+        NoArgs {},
+        Inputs::new().values("stream", panicking),
+    ))
+    .await;
+    assert_eq!(got, vec![Ok(1), Err(Error::ClosedWithError)]);
+    // The same client, the same socket, still works.
+    let inputs = Inputs::new().values("stream", stream::iter([5i64]));
+    let echoed = collect(c.stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, inputs)).await;
+    assert_eq!(echoed, vec![Ok(5)]);
+}
