@@ -74,18 +74,19 @@ impl SessionOut {
         if self.overflowed {
             return Ok(true);
         }
-        let frame = match self.encoding.get() {
-            Some(Encoding::Json) => Outgoing::Text(
-                message
+        let (frame, len) = match self.encoding.get() {
+            Some(Encoding::Json) => {
+                let text = message
                     .encode_json()
-                    .map_err(|e| EncodeError(e.to_string()))?,
-            ),
-            _ => Outgoing::Frame(message.encode().into()),
-        };
-        let len = match &frame {
-            Outgoing::Frame(bytes) => bytes.len(),
-            Outgoing::Text(text) => text.len(),
-            _ => 0,
+                    .map_err(|e| EncodeError(e.to_string()))?;
+                let len = text.len();
+                (Outgoing::Text(text), len)
+            }
+            _ => {
+                let bytes = message.encode();
+                let len = bytes.len();
+                (Outgoing::Frame(bytes.into()), len)
+            }
         };
         if self.gate.try_add(len) {
             // The connection may be gone already; then so is everything it would have written.

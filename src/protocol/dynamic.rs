@@ -169,14 +169,10 @@ impl Dynamic {
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| DecodeError::malformed("wrapped value", "missing `className`"))?;
         let class = class.trim();
-        let data = super::json::data_from_json(
-            class,
-            json.get("data").unwrap_or(&serde_json::Value::Null),
-        )?;
+        let data = json.get("data").unwrap_or(&serde_json::Value::Null);
         // Read by its own type where the class is known: what JSON left loose (a whole
         // number for a double field) comes out as the type writes it.
-        let data = super::registry::normalize(class, data)?;
-        Dynamic::checked(class, &data)
+        Dynamic::checked(class, &super::json::value_data(class, data)?)
     }
 
     /// A value from its JSON form as a frame carries it, unchecked: `None` without a

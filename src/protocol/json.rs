@@ -63,15 +63,19 @@ pub(crate) fn any_json_to_msgpack(json: &Value) -> Result<Vec<u8>, DecodeError> 
 /// form for its class becomes the one byte MessagePack never uses, which every reader
 /// refuses: only the value's own stream fails.
 pub(crate) fn frame_data(class: &str, json: &Value) -> Vec<u8> {
-    data_from_json(class, json)
-        .and_then(|d| {
-            if is_exact(class) {
-                Ok(d)
-            } else {
-                super::registry::normalize(class, d)
-            }
-        })
-        .unwrap_or_else(|_| vec![0xc1])
+    value_data(class, json).unwrap_or_else(|_| vec![0xc1])
+}
+
+/// The `data` of a value given in its JSON form, read leniently and then, where the class
+/// is not a built-in (whose conversion is already exact) and the registry knows it, written
+/// back by its own type.
+pub(crate) fn value_data(class: &str, json: &Value) -> Result<Vec<u8>, DecodeError> {
+    let data = data_from_json(class, json)?;
+    if is_exact(class) {
+        Ok(data)
+    } else {
+        super::registry::normalize(class, data)
+    }
 }
 
 /// The `data` (MessagePack) of a value of class `class` given in its JSON form.

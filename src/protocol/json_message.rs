@@ -106,25 +106,22 @@ pub(crate) fn decode_json_ref<R>(
     let d = frame.data.unwrap_or_default();
     let kind = &*frame.kind;
     let fields = Fields { message: kind };
-    let target = |d: &Data<'_>| -> Result<(), FrameError> {
-        fields.text("en", &d.en)?;
-        fields.text("m", &d.m)?;
-        Ok(())
-    };
     match kind {
         "msm" | "msse" => {
-            target(&d)?;
-            let wrapped = if kind == "msm" { &d.o } else { &d.ex };
-            let field = if kind == "msm" { "o" } else { "ex" };
-            let wrapped = wrapped.as_ref().ok_or_else(|| fields.missing(field))?;
-            let class = wrapped.class.trim();
-            let data = super::json::frame_data(class, &wrapped.data);
             let target = TargetRef {
-                endpoint: d.en.as_deref().unwrap_or_default(),
-                method: d.m.as_deref().unwrap_or_default(),
+                endpoint: fields.text("en", &d.en)?,
+                method: fields.text("m", &d.m)?,
                 cid: fields.cid(&d.cid)?,
                 param: d.p.as_deref(),
             };
+            let (wrapped, field) = if kind == "msm" {
+                (&d.o, "o")
+            } else {
+                (&d.ex, "ex")
+            };
+            let wrapped = wrapped.as_ref().ok_or_else(|| fields.missing(field))?;
+            let class = wrapped.class.trim();
+            let data = super::json::frame_data(class, &wrapped.data);
             let value = WrappedRef { class, data: &data };
             Ok(f(if kind == "msm" {
                 MessageRef::Value { target, value }
