@@ -1,0 +1,299 @@
+//! The server at scale: memory per idle connection, per first call on a connection and per
+//! call on a busy connection; the CPU a keepalive ping round costs per connection; and
+//! whether memory comes back.
+//!
+//! ```text
+//! cargo run --release --example scale [-- --connections 10000 --rounds 3]
+//! ```
+//! Re-runs itself as the server process (so that only the server's memory and CPU are
+//! measured), with a ping every second. Then, each round: opens the connections, each read
+//! by a task of its own (which answers the server's pings, as any client does), and reads
+//! the server's RSS from `/proc`; in round 1 only, measures the server's CPU over 5 seconds
+//! of pings with nothing else happening; opens one call on every connection and reads the
+//! RSS again; closes everything; opens 10,000 calls over 100 connections and reads the RSS
+//! again; closes everything. A leak shows as memory growing from round to round.
+//!
+//! The server process counts its live heap bytes (a counting global allocator), which tells
+//! a leak from memory the allocator keeps for reuse: after each round it reports the live
+//! heap, its RSS, and its RSS once glibc has been asked to return free pages (`malloc_trim`).
+//! The server admits twice the connections asked for; `ulimit -n` must allow the client
+//! process as many descriptors as connections.
+
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use streampod::protocol::{Message, OpenCall};
+use streampod::{Config, Endpoint, NoArgs, Server};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Counts the bytes the process has allocated and not freed.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+extern "C" {
+    /// glibc: returns free memory at the top of the heap and free whole pages inside it to
+    /// the kernel.
+    fn malloc_trim(pad: usize) -> std::ffi::c_int;
+}
+
+const CALL_CONNECTIONS: usize = 100;
+const CALLS: usize = 10_000;
+const PING_INTERVAL: Duration = Duration::from_secs(1);
+const PING_WINDOW: Duration = Duration::from_secs(5);
+
+fn serve(connections: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let idle = Endpoint::new("idle")
+        .stream("wait", [], |_, _: NoArgs, ()| {
+            futures::stream::pending::<Result<i64, _>>()
+        })
+        .future(
+            "stats",
+            [],
+            |session: streampod::Session, _: NoArgs, ()| async move {
+                let s = session.stats();
+                Ok(vec![
+                    s.open_connections as i64 - 1,
+                    s.open_calls as i64 - 1,
+                    (LIVE.load(Ordering::Relaxed) / 1024) as i64,
+                ])
+            },
+        )
+        .future("trim", [], |_, _: NoArgs, ()| async {
+            // SAFETY: malloc_trim only reads the allocator's own state; any pad is valid.
+            unsafe { malloc_trim(0) };
+            Ok(())
+        });
+    let server = Server::builder()
+        .endpoint(idle)
+        .websocket_ping_interval(PING_INTERVAL)
+        .config(
+            Config::default()
+                .max_calls_per_connection(CALLS)
+                .max_connections(connections * 2),
+        )
+        .build()?;
+    let running = server.spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
+    println!("{}", running.addr());
+    loop {
+        std::thread::park();
+    }
+}
+
+/// A field of `/proc/PID/status`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The CPU time the process has used so far (user and system).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+    // The kernel's USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+type Sink = SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    WsMessage,
+>;
+
+/// Open sockets, each read by a task of its own that counts the data frames it gets.
+struct Sockets {
+    sinks: Vec<Sink>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    frames: Arc<AtomicUsize>,
+}
+
+impl Sockets {
+    async fn open(url: &str, n: usize) -> Result<Self, Box<dyn std::error::Error>> {
+        let frames = Arc::new(AtomicUsize::new(0));
+        let mut sockets = Sockets {
+            sinks: Vec::with_capacity(n),
+            readers: Vec::with_capacity(n),
+            frames: frames.clone(),
+        };
+        for _ in 0..n {
+            let (sink, mut stream) = tokio_tungstenite::connect_async(url).await?.0.split();
+            let frames = frames.clone();
+            sockets.readers.push(tokio::spawn(async move {
+                // Reading is what answers the server's pings.
+                while let Some(Ok(message)) = stream.next().await {
+                    if message.is_binary() {
+                        frames.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+            sockets.sinks.push(sink);
+        }
+        Ok(sockets)
+    }
+
+    /// Opens `calls` idle calls, spread over the sockets, and waits for every answer.
+    async fn open_calls(&mut self, calls: usize) -> Result<(), Box<dyn std::error::Error>> {
+        let answered = self.frames.load(Ordering::Relaxed);
+        let n = self.sinks.len();
+        for i in 0..calls {
+            let open = Message::OpenCall(OpenCall {
+                endpoint: "idle".into(),
+                method: "wait".into(),
+                cid: uuid::Uuid::new_v4(),
+                args: vec![0x80],
+                inputs: vec![],
+                auth: None,
+                auth_mode: None,
+            });
+            self.sinks[i % n]
+                .send(WsMessage::Binary(open.encode()))
+                .await?;
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.frames.load(Ordering::Relaxed) < answered + calls {
+            if Instant::now() > deadline {
+                return Err("calls were not answered within 60 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
+    async fn close(self) {
+        for mut sink in self.sinks {
+            let _ = sink.close().await;
+        }
+        for reader in self.readers {
+            reader.abort();
+        }
+    }
+}
+
+fn per(kib: u64, before: u64, n: usize) -> f64 {
+    kib.saturating_sub(before) as f64 / n as f64
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut connections = 10_000;
+    let mut rounds = 3;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = || -> Result<usize, String> {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or(format!("{arg} takes a number"))
+        };
+        match arg.as_str() {
+            "--serve" => return serve(number()?),
+            "--connections" => connections = number()?,
+            "--rounds" => rounds = number()?,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["--serve", &connections.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let mut addr = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut addr)?;
+    let url = format!("ws://{}/v1/websocket", addr.trim());
+    settle().await;
+    println!("server RSS at start: {} KiB", rss_kib(pid));
+    for round in 1..=rounds {
+        let before = rss_kib(pid);
+        let mut sockets = Sockets::open(&url, connections).await?;
+        settle().await;
+        let idle = rss_kib(pid);
+        if round == 1 {
+            let cpu = cpu_time(pid);
+            tokio::time::sleep(PING_WINDOW).await;
+            let spent = cpu_time(pid) - cpu;
+            let pings =
+                connections as f64 * PING_WINDOW.as_secs_f64() / PING_INTERVAL.as_secs_f64();
+            println!(
+                "keepalive: {connections} connections, a ping each every {PING_INTERVAL:?}: server CPU {spent:?} in {PING_WINDOW:?}, {:.1} µs per ping and pong",
+                spent.as_secs_f64() * 1e6 / pings
+            );
+        }
+        sockets.open_calls(connections).await?;
+        settle().await;
+        let one_call = rss_kib(pid);
+        sockets.close().await;
+        settle().await;
+        let mut callers = Sockets::open(&url, CALL_CONNECTIONS).await?;
+        settle().await;
+        let callers_idle = rss_kib(pid);
+        callers.open_calls(CALLS).await?;
+        settle().await;
+        let many_calls = rss_kib(pid);
+        callers.close().await;
+        settle().await;
+        let client = streampod::client::Client::new(&format!("http://{}", addr.trim()))?;
+        let open: Vec<i64> = client
+            .call("idle", "stats", NoArgs {}, streampod::client::Inputs::new())
+            .await?;
+        let rss = rss_kib(pid);
+        let () = client
+            .call("idle", "trim", NoArgs {}, streampod::client::Inputs::new())
+            .await?;
+        let trimmed = rss_kib(pid);
+        drop(client);
+        println!(
+            "round {round}: {:.1} KiB per idle connection; {:.2} KiB for the first call on a connection ({connections} connections); {:.2} KiB per call with {} calls on each of {CALL_CONNECTIONS} connections",
+            per(idle, before, connections),
+            per(one_call, idle, connections),
+            per(many_calls, callers_idle, CALLS),
+            CALLS / CALL_CONNECTIONS,
+        );
+        println!(
+            "round {round}: after closing everything the server holds {} connections and {} calls; live heap {} KiB, RSS {rss} KiB, RSS after malloc_trim {trimmed} KiB",
+            open[0], open[1], open[2]
+        );
+    }
+    child.kill()?;
+    Ok(())
+}
