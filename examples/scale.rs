@@ -95,7 +95,11 @@ fn serve(connections: usize) -> Result<(), Box<dyn std::error::Error>> {
         });
     let server = Server::builder()
         .endpoint(idle)
-        .websocket_ping_interval(PING_INTERVAL)
+        .websocket_ping_interval(if std::env::var("NOPING").is_ok() {
+            Duration::from_secs(1000)
+        } else {
+            PING_INTERVAL
+        })
         .config(
             Config::default()
                 .max_calls_per_connection(CALLS)
@@ -119,18 +123,20 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The CPU time the process has used so far (user and system).
-fn cpu_time(pid: u32) -> Duration {
+/// The CPU time the process has used so far: (user, system).
+fn cpu_time(pid: u32) -> (Duration, Duration) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
+    let fields: Vec<u64> = stat
         .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|f| f.parse().unwrap_or(0))
+                .collect()
+        })
         .unwrap_or_default();
-    let ticks: u64 = fields
-        .get(11..13)
-        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
-    // The kernel's USER_HZ is 100 on Linux.
-    Duration::from_millis(ticks * 10)
+    // utime and stime, in the kernel's USER_HZ (100 on Linux).
+    let ticks = |i: usize| Duration::from_millis(fields.get(i).copied().unwrap_or(0) * 10);
+    (ticks(11), ticks(12))
 }
 
 async fn settle() {
@@ -249,14 +255,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         settle().await;
         let idle = rss_kib(pid);
         if round == 1 {
-            let cpu = cpu_time(pid);
+            println!("{connections} connections open; measuring pings for {PING_WINDOW:?}");
+            let (user, system) = cpu_time(pid);
             tokio::time::sleep(PING_WINDOW).await;
-            let spent = cpu_time(pid) - cpu;
+            let (user_after, system_after) = cpu_time(pid);
             let pings =
                 connections as f64 * PING_WINDOW.as_secs_f64() / PING_INTERVAL.as_secs_f64();
+            let per_ping = |d: Duration| d.as_secs_f64() * 1e6 / pings;
             println!(
-                "keepalive: {connections} connections, a ping each every {PING_INTERVAL:?}: server CPU {spent:?} in {PING_WINDOW:?}, {:.1} µs per ping and pong",
-                spent.as_secs_f64() * 1e6 / pings
+                "keepalive: {connections} connections, a ping each every {PING_INTERVAL:?}: server CPU per ping and pong {:.1} µs ({:.1} µs user, {:.1} µs system)",
+                per_ping(user_after + system_after - user - system),
+                per_ping(user_after - user),
+                per_ping(system_after - system),
             );
         }
         sockets.open_calls(connections).await?;
