@@ -217,6 +217,16 @@ impl Sockets {
     }
 }
 
+/// The server's open connections and calls (without the asking one) and its live heap in
+/// KiB.
+async fn server_stats(addr: &str) -> Result<Vec<i64>, Box<dyn std::error::Error>> {
+    let client = streampod::client::Client::new(&format!("http://{addr}"))?;
+    let stats = client
+        .call("idle", "stats", NoArgs {}, streampod::client::Inputs::new())
+        .await?;
+    Ok(stats)
+}
+
 fn per(kib: u64, before: u64, n: usize) -> f64 {
     kib.saturating_sub(before) as f64 / n as f64
 }
@@ -254,6 +264,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut sockets = Sockets::open(&url, connections).await?;
         settle().await;
         let idle = rss_kib(pid);
+        let idle_heap = server_stats(addr.trim()).await?[2];
         if round == 1 {
             println!("{connections} connections open; measuring pings for {PING_WINDOW:?}");
             let (user, system) = cpu_time(pid);
@@ -272,6 +283,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sockets.open_calls(connections).await?;
         settle().await;
         let one_call = rss_kib(pid);
+        let one_call_heap = server_stats(addr.trim()).await?[2];
         sockets.close().await;
         settle().await;
         let mut callers = Sockets::open(&url, CALL_CONNECTIONS).await?;
@@ -293,9 +305,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let trimmed = rss_kib(pid);
         drop(client);
         println!(
-            "round {round}: {:.1} KiB per idle connection; {:.2} KiB for the first call on a connection ({connections} connections); {:.2} KiB per call with {} calls on each of {CALL_CONNECTIONS} connections",
+            "round {round}: {:.1} KiB per idle connection; {:.2} KiB for the first call on a connection ({connections} connections; live heap {:.2} KiB); {:.2} KiB per call with {} calls on each of {CALL_CONNECTIONS} connections",
             per(idle, before, connections),
             per(one_call, idle, connections),
+            (one_call_heap - idle_heap) as f64 / connections as f64,
             per(many_calls, callers_idle, CALLS),
             CALLS / CALL_CONNECTIONS,
         );

@@ -11,10 +11,12 @@ mod assembler;
 mod keepalive;
 mod live;
 mod outbound;
+mod outbox;
 
 pub(crate) use assembler::Data;
 pub(crate) use live::{Connections, GoingAway};
 pub(crate) use outbound::{Gated, OutboundGate};
+pub(crate) use outbox::Outbox;
 
 use crate::config::{normalize_origin, Config};
 use crate::stats::Counters;
@@ -27,11 +29,10 @@ use bytes::Bytes;
 use keepalive::Keepalive;
 use live::Permit;
 use outbound::Drain;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 /// What one kind of connection does with its socket.
@@ -64,14 +65,6 @@ pub(crate) enum Outgoing<E> {
     /// Close the connection with this code, after the frames sent before it.
     Close(CloseCode, &'static str),
 }
-
-/// The channel a connection's producers send on, in order. A channel rather than the
-/// actor's mailbox: a frame costs no boxed envelope, the connection takes everything
-/// waiting at once, and a connection busy waiting (an authentication) still has it filled.
-pub(crate) type Outbox<E> = tokio::sync::mpsc::UnboundedSender<Outgoing<E>>;
-
-/// The most outbox items handled in one go.
-const OUTBOX_BATCH: usize = 256;
 
 /// What the edge needs of the server, shared by all its connections.
 pub(crate) struct EdgeSettings {
@@ -220,20 +213,16 @@ impl<P: Protocol> Edge<'_, P> {
         self.gate.clone()
     }
 
-    /// The channel producers send on, opened on first use (an idle connection costs less).
+    /// The queue producers send on, in order, opened on first use (an idle connection costs
+    /// less). A queue rather than the actor's mailbox: a frame costs no boxed envelope, the
+    /// connection takes everything waiting at once, and a connection busy waiting (an
+    /// authentication) still has it filled.
     pub(crate) fn outbox(&mut self) -> Outbox<P::Event> {
         if let Some(outbox) = self.outbox {
             return outbox.clone();
         }
-        let (outbox, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        self.ctx.add_stream(futures::stream::poll_fn(move |cx| {
-            let mut batch = Vec::new();
-            match rx.poll_recv_many(cx, &mut batch, OUTBOX_BATCH) {
-                Poll::Ready(0) => Poll::Ready(None),
-                Poll::Ready(_) => Poll::Ready(Some(batch)),
-                Poll::Pending => Poll::Pending,
-            }
-        }));
+        let (outbox, inbox) = outbox::outbox();
+        self.ctx.add_stream(inbox);
         *self.outbox = Some(outbox.clone());
         outbox
     }
@@ -321,8 +310,8 @@ impl<P: Protocol> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Sock
 
 /// What the producers sent, in batches: everything waiting is taken in one go, so a burst
 /// of values leaves in one write.
-impl<P: Protocol> StreamHandler<Vec<Outgoing<P::Event>>> for Socket<P> {
-    fn handle(&mut self, batch: Vec<Outgoing<P::Event>>, ctx: &mut Self::Context) {
+impl<P: Protocol> StreamHandler<VecDeque<Outgoing<P::Event>>> for Socket<P> {
+    fn handle(&mut self, batch: VecDeque<Outgoing<P::Event>>, ctx: &mut Self::Context) {
         for item in batch {
             match item {
                 Outgoing::Frame(bytes) => ctx.binary(bytes),
@@ -334,7 +323,7 @@ impl<P: Protocol> StreamHandler<Vec<Outgoing<P::Event>>> for Socket<P> {
     }
 
     fn finished(&mut self, _: &mut Self::Context) {
-        // The socket holds a sender itself: this does not happen while it runs.
+        // The inbox never ends: the socket stops on its own.
     }
 }
 
