@@ -7,6 +7,7 @@
 //! `msm`* then (`msse`) then the final `cmsc`, then `cmsc(p)` for inputs still open. After
 //! that it stops and sends nothing more.
 
+use super::batches::Batches;
 use super::call_log::{CallRecord, Ending};
 use super::inputs::CallInputs;
 use super::local_wakes::LocalWakes;
@@ -209,13 +210,13 @@ impl Actor for CallActor {
                 });
                 // Pulled only while the socket keeps up; woken through the arbiter's hub
                 // when the wake comes from another thread (see `local_wakes`).
-                ctx.add_stream(LocalWakes::new(Gated {
+                ctx.add_stream(Batches::new(LocalWakes::new(Gated {
                     inner: Scoped {
                         inner: output,
                         registry: self.session.registry().clone(),
                     },
                     gate: self.gate.clone(),
-                }));
+                })));
             }
             Err(_) => {
                 log::error!(
@@ -238,8 +239,27 @@ impl Actor for CallActor {
     }
 }
 
-impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
-    fn handle(&mut self, item: Result<Option<Dynamic>, StreamError>, ctx: &mut Context<Self>) {
+/// The method's output, everything it had ready at once.
+impl StreamHandler<Vec<Result<Option<Dynamic>, StreamError>>> for CallActor {
+    fn handle(
+        &mut self,
+        batch: Vec<Result<Option<Dynamic>, StreamError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        for item in batch {
+            self.on_output(item, ctx);
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        self.method_finished = true;
+        self.end(Ending::Done, CloseReason::Done, None, ctx);
+    }
+}
+
+impl CallActor {
+    /// One item of the method's output.
+    fn on_output(&mut self, item: Result<Option<Dynamic>, StreamError>, ctx: &mut Context<Self>) {
         if self.ended {
             return;
         }
@@ -272,11 +292,6 @@ impl StreamHandler<Result<Option<Dynamic>, StreamError>> for CallActor {
                 }
             }
         }
-    }
-
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        self.method_finished = true;
-        self.end(Ending::Done, CloseReason::Done, None, ctx);
     }
 }
 

@@ -2,6 +2,7 @@
 //! and the supervisor that owns the calls of one connection.
 
 mod actor;
+mod batches;
 mod call_log;
 mod inputs;
 mod local_wakes;

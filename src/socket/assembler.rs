@@ -1,15 +1,15 @@
 //! Whole messages out of WebSocket frames: continuation frames are joined, within the size
 //! limit, and every event is turned into what it means to a connection.
 
-use actix_web_actors::ws;
+use actix_http::ws;
 use bytes::Bytes;
 
 /// One whole data message.
 pub(crate) enum Data {
     /// A binary message.
     Binary(Bytes),
-    /// A text message: its bytes, UTF-8 (checked by the codec for single frames; a message
-    /// joined from continuation frames is checked by whoever reads it).
+    /// A text message: its bytes, UTF-8 (checked here for single frames; a message joined
+    /// from continuation frames is checked by whoever reads it).
     Text(Bytes),
 }
 
@@ -44,16 +44,21 @@ impl FrameAssembler {
         }
     }
 
-    /// Takes one event.
-    pub(crate) fn push(&mut self, event: Result<ws::Message, ws::ProtocolError>) -> Incoming {
+    /// Takes one frame.
+    pub(crate) fn push(&mut self, event: Result<ws::Frame, ws::ProtocolError>) -> Incoming {
         match event {
-            Ok(ws::Message::Binary(bytes)) => Incoming::Data(Data::Binary(bytes)),
-            Ok(ws::Message::Text(text)) => Incoming::Data(Data::Text(text.into_bytes())),
-            Ok(ws::Message::Continuation(item)) => self.fragment(item),
-            Ok(ws::Message::Ping(p)) => Incoming::Ping(p),
-            Ok(ws::Message::Pong(_)) => Incoming::Pong,
-            Ok(ws::Message::Nop) => Incoming::Nothing,
-            Ok(ws::Message::Close(reason)) => Incoming::Closed(reason),
+            Ok(ws::Frame::Binary(bytes)) => Incoming::Data(Data::Binary(bytes)),
+            Ok(ws::Frame::Text(text)) if std::str::from_utf8(&text).is_ok() => {
+                Incoming::Data(Data::Text(text))
+            }
+            Ok(ws::Frame::Text(_)) => {
+                log::debug!("websocket protocol error: a text frame that is not UTF-8");
+                Incoming::Fail(ws::CloseCode::Protocol, "websocket protocol error")
+            }
+            Ok(ws::Frame::Continuation(item)) => self.fragment(item),
+            Ok(ws::Frame::Ping(p)) => Incoming::Ping(p),
+            Ok(ws::Frame::Pong(_)) => Incoming::Pong,
+            Ok(ws::Frame::Close(reason)) => Incoming::Closed(reason),
             Err(ws::ProtocolError::Overflow) => {
                 Incoming::Fail(ws::CloseCode::Size, "message too large")
             }

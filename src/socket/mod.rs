@@ -12,6 +12,7 @@ mod keepalive;
 mod live;
 mod outbound;
 mod outbox;
+mod reader;
 
 pub(crate) use assembler::Data;
 pub(crate) use live::{Connections, GoingAway};
@@ -29,6 +30,7 @@ use bytes::Bytes;
 use keepalive::Keepalive;
 use live::Permit;
 use outbound::Drain;
+use reader::FrameReader;
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,15 +122,21 @@ impl EdgeSettings {
             protocol: make(id),
             frames: FrameAssembler::new(self.max_frame_size),
             keepalive: Keepalive::default(),
+            unread: VecDeque::new(),
             gate: gate.clone(),
             outbox: None,
             settings: self.clone(),
             _permit: permit,
         };
-        let output = ws::WebsocketContext::with_codec(
-            socket,
-            body,
-            actix_http::ws::Codec::new().max_size(self.max_frame_size),
+        let codec = actix_http::ws::Codec::new().max_size(self.max_frame_size);
+        // The context gets a body that never yields: the socket reads its frames itself, a
+        // read's worth at a time (see `reader`). The context still writes them.
+        let output = ws::WebsocketContext::with_factory(
+            futures::stream::pending::<Result<Bytes, actix_web::error::PayloadError>>(),
+            move |ctx| {
+                ctx.add_stream(FrameReader::new(body, codec));
+                socket
+            },
         );
         Ok(response.streaming(Drain {
             inner: Box::pin(output),
@@ -154,6 +162,8 @@ pub(crate) struct Socket<P: Protocol> {
     protocol: P,
     frames: FrameAssembler,
     keepalive: Keepalive,
+    /// Frames read and not yet handled: the rest of a batch, while the protocol waits.
+    unread: VecDeque<Result<ws::Frame, ws::ProtocolError>>,
     gate: Arc<OutboundGate>,
     outbox: Option<Outbox<P::Event>>,
     settings: Arc<EdgeSettings>,
@@ -186,6 +196,28 @@ impl<P: Protocol> Socket<P> {
             settings: &self.settings,
         };
         f(&mut self.protocol, &mut edge)
+    }
+
+    /// Handles the frames read so far, in order, until the protocol waits (then the rest
+    /// waits with it) or the connection stops.
+    fn read_unread(&mut self, ctx: &mut Ctx<P>) {
+        while !ctx.waiting() {
+            let Some(frame) = self.unread.pop_front() else {
+                return;
+            };
+            match self.frames.push(frame) {
+                Incoming::Data(data) => self.with_edge(ctx, |p, edge| p.on_data(data, edge)),
+                Incoming::Ping(payload) => ctx.pong(&payload),
+                Incoming::Pong => self.keepalive.pong(),
+                Incoming::Nothing => {}
+                Incoming::Closed(reason) => {
+                    // Echo the peer's close; TCP closes once it is out.
+                    ctx.close(reason);
+                    ctx.stop();
+                }
+                Incoming::Fail(code, reason) => close(code, reason, ctx),
+            }
+        }
     }
 }
 
@@ -236,10 +268,13 @@ impl<P: Protocol> Edge<'_, P> {
     ) where
         F: Future + 'static,
     {
-        self.ctx.wait(
-            actix::fut::wrap_future::<_, Socket<P>>(future)
-                .map(move |out, socket, ctx| socket.with_edge(ctx, |p, edge| then(p, out, edge))),
-        );
+        self.ctx
+            .wait(
+                actix::fut::wrap_future::<_, Socket<P>>(future).map(move |out, socket, ctx| {
+                    socket.with_edge(ctx, |p, edge| then(p, out, edge));
+                    socket.read_unread(ctx);
+                }),
+            );
     }
 
     /// `helper` hears [`GoingAway`] on shutdown before this connection does.
@@ -286,26 +321,23 @@ impl<P: Protocol> Actor for Socket<P> {
     }
 }
 
-impl<P: Protocol> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Socket<P> {
-    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
-        match self.frames.push(msg) {
-            Incoming::Data(data) => self.with_edge(ctx, |p, edge| p.on_data(data, edge)),
-            Incoming::Ping(payload) => ctx.pong(&payload),
-            Incoming::Pong => self.keepalive.pong(),
-            Incoming::Nothing => {}
-            Incoming::Closed(reason) => {
-                // Echo the peer's close; TCP closes once it is out.
-                ctx.close(reason);
-                ctx.stop();
-            }
-            Incoming::Fail(code, reason) => close(code, reason, ctx),
-        }
+impl<P: Protocol> StreamHandler<reader::Batch> for Socket<P> {
+    fn handle(&mut self, batch: reader::Batch, ctx: &mut Self::Context) {
+        // Not waiting, or the reader would not have been polled: nothing is left unread.
+        self.unread.extend(batch);
+        self.read_unread(ctx);
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
         // The peer's side of the socket ended (TCP closed).
         ctx.stop();
     }
+}
+
+/// The context's own frame stream, which `WebsocketContext` requires: it reads a body that
+/// never yields, so this is never called.
+impl<P: Protocol> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Socket<P> {
+    fn handle(&mut self, _: Result<ws::Message, ws::ProtocolError>, _: &mut Self::Context) {}
 }
 
 /// What the producers sent, in batches: everything waiting is taken in one go, so a burst
