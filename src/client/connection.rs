@@ -22,7 +22,7 @@ use crate::protocol::{
 use crate::recent::RecentIds;
 use futures::future::poll_fn;
 use futures::stream::SplitStream;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -170,7 +170,8 @@ struct SocketTask {
     maybe_idle: bool,
 }
 
-/// The most commands handled before the queued frames are flushed.
+/// The most commands, input batches or frames read handled before the queued frames are
+/// flushed.
 const COMMAND_BURST: usize = 64;
 
 /// Why the task stops.
@@ -192,20 +193,7 @@ impl SocketTask {
                 sent = poll_fn(|cx| self.outgoing.poll_send(cx)), if sending => {
                     sent.err().map(|_| Stop::Fail(Error::ConnectionClosed))
                 }
-                frame = self.stream.next() => match frame {
-                    Some(Ok(frame)) => {
-                        self.keepalive.frame_seen();
-                        self.on_frame(frame).await.err()
-                    }
-                    Some(Err(WsError::Capacity(e))) => Some(Stop::Fail(Error::protocol_from(
-                        "the server sent more than the client accepts", e,
-                    ))),
-                    Some(Err(e)) => {
-                        log::debug!("method stream socket error: {e}");
-                        Some(Stop::Fail(Error::ConnectionClosed))
-                    }
-                    None => Some(Stop::Fail(Error::ConnectionClosed)),
-                },
+                frame = self.stream.next() => self.on_frames(frame).await,
                 command = self.commands.recv(), if room => match command {
                     Some(command) => self.on_commands(command).await.err(),
                     None => Some(Stop::Idle),
@@ -230,6 +218,34 @@ impl SocketTask {
             }
         }
         self.shut_down(stop.unwrap_or(Stop::Idle)).await;
+    }
+
+    /// Handles what the socket gave, then every frame it has ready (up to a burst): a burst
+    /// from the server is one turn of the task's loop, not one per frame.
+    async fn on_frames(&mut self, first: Option<Result<WsMessage, WsError>>) -> Option<Stop> {
+        let mut next = first;
+        for taken in 1..=COMMAND_BURST {
+            let stop = match next {
+                Some(Ok(frame)) => {
+                    self.keepalive.frame_seen();
+                    self.on_frame(frame).await.err()
+                }
+                Some(Err(WsError::Capacity(e))) => Some(Stop::Fail(Error::protocol_from(
+                    "the server sent more than the client accepts",
+                    e,
+                ))),
+                Some(Err(e)) => {
+                    log::debug!("method stream socket error: {e}");
+                    Some(Stop::Fail(Error::ConnectionClosed))
+                }
+                None => Some(Stop::Fail(Error::ConnectionClosed)),
+            };
+            if stop.is_some() || taken == COMMAND_BURST {
+                return stop;
+            }
+            next = self.stream.next().now_or_never()?;
+        }
+        None
     }
 
     /// Handles a command and every other one already waiting (up to a burst), so that their
@@ -325,7 +341,10 @@ impl SocketTask {
                 Some(call) => {
                     let value = call.value(value);
                     // Waits while the consumer is behind: the socket is not read meanwhile.
-                    let _ = call.values.send(value).await;
+                    if let Err(mpsc::error::TrySendError::Full(value)) = call.values.try_send(value)
+                    {
+                        let _ = call.values.send(value).await;
+                    }
                 }
                 None if self.ended.contains(&target.cid) => {}
                 None => {
@@ -479,11 +498,22 @@ impl SocketTask {
     }
 
     fn on_input(&mut self, input: InputItem) {
-        let InputItem { cid, param, item } = input;
+        let InputItem { cid, param, items } = input;
+        for item in items {
+            self.on_input_item(cid, &param, item);
+        }
+    }
+
+    fn on_input_item(
+        &mut self,
+        cid: Uuid,
+        param: &Arc<str>,
+        item: Option<Result<Dynamic, StreamError>>,
+    ) {
         let Some(call) = self.calls.get_mut(&cid) else {
             return;
         };
-        let Some(pump) = call.pumps.get(&param) else {
+        let Some(pump) = call.pumps.get(param) else {
             return;
         };
         let item = match (item, self.encoding) {
@@ -494,7 +524,7 @@ impl SocketTask {
             }
             (Some(Ok(value)), Encoding::Json) => {
                 let message = Message::Value {
-                    target: call.target.input(&param),
+                    target: call.target.input(param),
                     value,
                 };
                 if self.write(&message) {
@@ -508,11 +538,11 @@ impl SocketTask {
         let Some(call) = self.calls.get_mut(&cid) else {
             return;
         };
-        let target = call.target.input(&param);
+        let target = call.target.input(param);
         match item {
             Some(Ok(_)) => {}
             Some(Err(error)) => {
-                call.pumps.remove(&param);
+                call.pumps.remove(param);
                 if let StreamError::Exception(exception) = error {
                     self.write(&Message::Exception {
                         target: target.clone(),
@@ -525,7 +555,7 @@ impl SocketTask {
                 });
             }
             None => {
-                call.pumps.remove(&param);
+                call.pumps.remove(param);
                 self.write(&Message::Close {
                     target,
                     reason: CloseReason::Done,

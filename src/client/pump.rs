@@ -7,7 +7,7 @@
 use crate::error::StreamError;
 use crate::protocol::{Dynamic, ValueFrames};
 use futures::stream::BoxStream;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -17,14 +17,19 @@ use uuid::Uuid;
 /// An input stream, erased to wrapped values.
 pub(crate) type InputSource = BoxStream<'static, Result<Dynamic, StreamError>>;
 
-/// Input items waiting for the socket task, over every call of a connection.
-pub(super) const INPUT_QUEUE: usize = 256;
+/// Batches of input items waiting for the socket task, over every call of a connection:
+/// at most 256 items.
+pub(super) const INPUT_QUEUE: usize = 16;
 
-/// One item of an input stream: a value, a failure, or (`None`) the end.
+/// The most items of one input stream sent to the socket task at once.
+const INPUT_BATCH: usize = 16;
+
+/// Items of one input stream, as many as it had ready: values, and last perhaps a failure
+/// or (`None`) the end.
 pub(super) struct InputItem {
     pub(super) cid: Uuid,
     pub(super) param: Arc<str>,
-    pub(super) item: Option<Result<Dynamic, StreamError>>,
+    pub(super) items: Vec<Option<Result<Dynamic, StreamError>>>,
 }
 
 /// The task feeding one input stream, and the frames its values go out in.
@@ -61,13 +66,23 @@ async fn pump(queue: mpsc::Sender<InputItem>, cid: Uuid, param: Arc<str>, source
         .catch_unwind()
         .map(|item| item.unwrap_or_else(|_| Err(StreamError::failed("the input stream panicked"))));
     loop {
-        let item = source.next().await;
-        let last = !matches!(item, Some(Ok(_)));
+        let first = source.next().await;
+        let mut last = !matches!(first, Some(Ok(_)));
+        let mut items = vec![first];
+        // What else the stream has ready goes along: one wake of the socket task, not one
+        // per value (perf, `benches/peer.rs`).
+        while !last && items.len() < INPUT_BATCH {
+            let Some(item) = source.next().now_or_never() else {
+                break;
+            };
+            last = !matches!(item, Some(Ok(_)));
+            items.push(item);
+        }
         let sent = queue
             .send(InputItem {
                 cid,
                 param: param.clone(),
-                item,
+                items,
             })
             .await;
         if sent.is_err() || last {
