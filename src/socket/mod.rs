@@ -198,25 +198,31 @@ impl<P: Protocol> Socket<P> {
         f(&mut self.protocol, &mut edge)
     }
 
-    /// Handles the frames read so far, in order, until the protocol waits (then the rest
-    /// waits with it) or the connection stops.
+    /// Handles the frames left unread while the protocol waited, in order, until it waits
+    /// again (then the rest waits with it) or the connection stops.
     fn read_unread(&mut self, ctx: &mut Ctx<P>) {
         while !ctx.waiting() {
             let Some(frame) = self.unread.pop_front() else {
+                // Its buffer goes too: most connections never wait.
+                self.unread = VecDeque::new();
                 return;
             };
-            match self.frames.push(frame) {
-                Incoming::Data(data) => self.with_edge(ctx, |p, edge| p.on_data(data, edge)),
-                Incoming::Ping(payload) => ctx.pong(&payload),
-                Incoming::Pong => self.keepalive.pong(),
-                Incoming::Nothing => {}
-                Incoming::Closed(reason) => {
-                    // Echo the peer's close; TCP closes once it is out.
-                    ctx.close(reason);
-                    ctx.stop();
-                }
-                Incoming::Fail(code, reason) => close(code, reason, ctx),
+            self.on_frame(frame, ctx);
+        }
+    }
+
+    fn on_frame(&mut self, frame: Result<ws::Frame, ws::ProtocolError>, ctx: &mut Ctx<P>) {
+        match self.frames.push(frame) {
+            Incoming::Data(data) => self.with_edge(ctx, |p, edge| p.on_data(data, edge)),
+            Incoming::Ping(payload) => ctx.pong(&payload),
+            Incoming::Pong => self.keepalive.pong(),
+            Incoming::Nothing => {}
+            Incoming::Closed(reason) => {
+                // Echo the peer's close; TCP closes once it is out.
+                ctx.close(reason);
+                ctx.stop();
             }
+            Incoming::Fail(code, reason) => close(code, reason, ctx),
         }
     }
 }
@@ -324,8 +330,14 @@ impl<P: Protocol> Actor for Socket<P> {
 impl<P: Protocol> StreamHandler<reader::Batch> for Socket<P> {
     fn handle(&mut self, batch: reader::Batch, ctx: &mut Self::Context) {
         // Not waiting, or the reader would not have been polled: nothing is left unread.
-        self.unread.extend(batch);
-        self.read_unread(ctx);
+        let mut frames = batch.into_iter();
+        for frame in frames.by_ref() {
+            self.on_frame(frame, ctx);
+            if ctx.waiting() {
+                break;
+            }
+        }
+        self.unread.extend(frames);
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {

@@ -76,6 +76,10 @@ where
                 }
             }
         }
+        if this.buf.is_empty() {
+            // An idle connection holds no read buffer, whatever size its last read was.
+            this.buf = BytesMut::new();
+        }
         if !batch.is_empty() {
             Poll::Ready(Some(batch))
         } else if this.ended {

@@ -130,7 +130,8 @@ async fn an_invalid_key_on_a_public_endpoint_is_simply_unauthenticated() {
 
 #[tokio::test]
 async fn frames_after_an_open_wait_for_its_authentication() {
-    // A slow handler: the value sent right behind the open must still reach the call.
+    // A slow handler: the values sent right behind the open, in the same write (so that the
+    // server reads them in one batch), must still reach the call, in order.
     let slow = server_builder().authentication_handler(|key: String| async move {
         tokio::time::sleep(Duration::from_millis(50)).await;
         fixture_authentication(key).await
@@ -138,25 +139,28 @@ async fn frames_after_an_open_wait_for_its_authentication() {
     let server = TestServer::from_builder(slow);
     let mut raw = RawClient::connect(&server).await;
     let auth = bearer("1", "t", &[]);
-    raw.send(omsc_to(
+    let mut frames = vec![omsc_to(
         SIGNED_IN,
         "intEchoStream",
         &cid(1),
         no_args(),
         &["stream"],
         Some(&auth),
-    ))
-    .await;
-    raw.send(msm_to(
-        SIGNED_IN,
-        "intEchoStream",
-        &cid(1),
-        Some("stream"),
-        int(5),
-    ))
-    .await;
+    )];
+    for v in 5..8 {
+        frames.push(msm_to(
+            SIGNED_IN,
+            "intEchoStream",
+            &cid(1),
+            Some("stream"),
+            int(v),
+        ));
+    }
+    raw.send_together(frames).await;
     raw.recv()
         .await
         .assert_open_at(SIGNED_IN, &cid(1), "success");
-    assert_eq!(raw.recv().await.int(), 5);
+    for v in 5..8 {
+        assert_eq!(raw.recv().await.int(), v);
+    }
 }

@@ -362,6 +362,15 @@ impl RawClient {
             .expect("send");
     }
 
+    /// Sends binary frames in one write, so that the server reads them together.
+    pub async fn send_together(&mut self, frames: Vec<Vec<u8>>) {
+        let sink = self.sink();
+        for frame in frames {
+            sink.feed(WsMessage::Binary(frame)).await.expect("send");
+        }
+        sink.flush().await.expect("send");
+    }
+
     pub async fn send_text(&mut self, text: &str) {
         self.sink()
             .send(WsMessage::Text(text.to_string()))
