@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release --example conformance_server -- --bind 127.0.0.1:8080 \
-//!     [--ping-interval SECONDS] [--allowed-origin ORIGIN]... [--auth-cookie NAME] [--redis URL]
+//!     [--ping-interval SECONDS] [--max-connections N] [--allowed-origin ORIGIN]...
+//!     [--auth-cookie NAME] [--redis URL]
 //! ```
 //! (`--redis` needs `--features redis`.) Prints `listening on ADDR` once it accepts
 //! connections. Its authentication handler is a test fixture (see `support/conformance.rs`):
@@ -23,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut bind = "127.0.0.1:8080".to_string();
     let mut builder = conformance::server_builder();
     let mut origins = Vec::new();
+    let mut config = Config::default().workers(2);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -33,6 +35,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .map_err(|_| "--ping-interval takes whole seconds")?;
                 builder = builder.websocket_ping_interval(Duration::from_secs(secs));
             }
+            "--max-connections" => {
+                let n: usize = value()?
+                    .parse()
+                    .map_err(|_| "--max-connections takes a number")?;
+                config = config.max_connections(n);
+            }
             "--allowed-origin" => origins.push(value()?),
             "--auth-cookie" => builder = builder.auth_cookie(value()?),
             "--redis" => builder = builder.redis_url(value()?),
@@ -42,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !origins.is_empty() {
         builder = builder.allowed_origins(origins);
     }
-    let server = builder.config(Config::default().workers(2)).build()?;
+    let server = builder.config(config).build()?;
     let running = server.spawn(TcpListener::bind(&bind)?)?;
     println!("listening on {}", running.addr());
     // Serve until the process is killed.

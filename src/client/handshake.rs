@@ -76,15 +76,20 @@ impl Handshake {
             max_frame_size: Some(max_message),
             ..WebSocketConfig::default()
         };
+        // TCP_NODELAY, as tonic's client sets it: the socket task already gathers what it
+        // has into one write per turn, so Nagle's algorithm could only hold a small frame
+        // back until the server acknowledges the previous one.
+        let no_delay = true;
         #[cfg(feature = "tls")]
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
             Some(limits),
-            false,
+            no_delay,
             Some(tokio_tungstenite::Connector::Rustls(self.tls.clone())),
         );
         #[cfg(not(feature = "tls"))]
-        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(limits), false);
+        let connecting =
+            tokio_tungstenite::connect_async_with_config(request, Some(limits), no_delay);
         let (socket, _) = timeout(within, connecting)
             .await
             .map_err(|_| Error::ConnectTimedOut)?

@@ -4,6 +4,9 @@
 //! handshake. A protocol (method streams, legacy endpoints) plugs in what it does with a
 //! whole message through [`Protocol`], and writes through [`Edge`].
 //!
+//! Frames are decoded here, a whole read at a time (`reader`), and handed to the protocol in
+//! order; actix-web-actors' `WebsocketContext` runs the actor and writes its frames.
+//!
 //! This is the only module that knows `actix-web-actors`: a move to `actix-ws` changes this
 //! module and nothing else.
 
