@@ -248,18 +248,21 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// CPU time of every thread but this one (the client's): the servers, of which only the one
 /// being driven is busy.
 pub fn server_cpu() -> Duration {
-    let ticks = |path: &str| -> u64 {
-        let stat = std::fs::read_to_string(path).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        // utime and stime, the 14th and 15th fields of stat(5).
-        fields
-            .get(11..13)
-            .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
-    };
-    let ticks = ticks("/proc/self/stat").saturating_sub(ticks("/proc/thread-self/stat"));
-    // Clock ticks are 1/100 s on Linux.
-    Duration::from_millis(ticks * 10)
+    let all: u64 = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|task| thread_cpu_nanos(&task.path()))
+        .sum();
+    let own = thread_cpu_nanos(std::path::Path::new("/proc/thread-self"));
+    Duration::from_nanos(all.saturating_sub(own))
+}
+
+/// The CPU time a thread has used, in nanoseconds: the first field of its `schedstat` (the
+/// 10 ms ticks of `stat` are too coarse for a bench's few hundred milliseconds).
+pub fn thread_cpu_nanos(task: &std::path::Path) -> u64 {
+    std::fs::read_to_string(task.join("schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }

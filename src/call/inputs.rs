@@ -123,6 +123,9 @@ impl CallInputs {
 
     /// Forgets every input the method has dropped; returns their names.
     pub(crate) fn forget_dropped(&self) -> Vec<Arc<str>> {
+        if !self.credit.take_dropped() {
+            return Vec::new();
+        }
         let mut open = self.open();
         let mut dropped = Vec::new();
         while let Some(i) = open.sinks.iter().position(|(_, sink)| sink.is_dropped()) {

@@ -20,6 +20,7 @@ use crate::protocol::{
     ValueFrames, WrappedRef,
 };
 use crate::recent::RecentIds;
+use bytes::Bytes;
 use futures::future::poll_fn;
 use futures::stream::SplitStream;
 use futures::{FutureExt, StreamExt};
@@ -124,8 +125,9 @@ struct OpenedCall {
 }
 
 impl OpenedCall {
-    /// An owned value; a stream's values mostly share one class, whose name is kept.
-    fn value(&mut self, value: WrappedRef<'_>) -> Dynamic {
+    /// An owned value, sharing the frame it came in (no copy); a stream's values mostly
+    /// share one class, whose name is kept.
+    fn value(&mut self, value: WrappedRef<'_>, frame: Option<&Bytes>) -> Dynamic {
         let class = match &self.last_class {
             Some(class) if **class == *value.class => class.clone(),
             _ => {
@@ -134,7 +136,12 @@ impl OpenedCall {
                 class
             }
         };
-        Dynamic::from_parts(class, value.data)
+        match frame {
+            Some(frame) if !value.data.is_empty() => {
+                Dynamic::from_shared(class, frame.slice_ref(value.data))
+            }
+            _ => Dynamic::from_parts(class, value.data),
+        }
     }
 
     fn fail(&mut self, error: Error) {
@@ -301,12 +308,13 @@ impl SocketTask {
 
     async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Stop> {
         let owned;
-        let bytes;
+        // A MessagePack frame, which received values share.
+        let mut shared: Option<Bytes> = None;
         let message = match (frame, self.encoding) {
             (WsMessage::Close(_), _) => return Err(Stop::Fail(Error::ConnectionClosed)),
             (WsMessage::Binary(frame), Encoding::MessagePack) => {
-                bytes = frame;
-                MessageRef::decode(&bytes)
+                shared = Some(Bytes::from(frame));
+                MessageRef::decode(shared.as_deref().unwrap_or_default())
             }
             (WsMessage::Text(text), Encoding::Json) => match Message::decode_json(&text) {
                 Ok(message) => {
@@ -339,7 +347,7 @@ impl SocketTask {
         match message {
             MessageRef::Value { target, value } => match self.calls.get_mut(&target.cid) {
                 Some(call) => {
-                    let value = call.value(value);
+                    let value = call.value(value, shared.as_ref());
                     // Waits while the consumer is behind: the socket is not read meanwhile.
                     if let Err(mpsc::error::TrySendError::Full(value)) = call.values.try_send(value)
                     {

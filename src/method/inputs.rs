@@ -28,6 +28,8 @@ pub struct InputCredit {
     queued: AtomicUsize,
     limit: usize,
     closed: AtomicBool,
+    /// A method dropped one of the call's input streams since the call last looked.
+    dropped: AtomicBool,
     room: Notify,
     counters: Arc<crate::stats::Counters>,
 }
@@ -38,6 +40,7 @@ impl InputCredit {
             queued: AtomicUsize::new(0),
             limit: limit.max(1),
             closed: AtomicBool::new(false),
+            dropped: AtomicBool::new(false),
             room: Notify::new(),
             counters,
         })
@@ -76,6 +79,12 @@ impl InputCredit {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Whether a method dropped an input stream since the last call; clears the mark. Lets
+    /// the call skip looking at its inputs before each value it sends.
+    pub(crate) fn take_dropped(&self) -> bool {
+        self.dropped.swap(false, Ordering::AcqRel)
+    }
+
     fn has_room(&self) -> bool {
         self.is_closed() || self.queued.load(Ordering::Acquire) < self.limit
     }
@@ -104,6 +113,17 @@ pub struct InputStream<T> {
     rx: mpsc::UnboundedReceiver<Result<T, StreamError>>,
     credit: Arc<InputCredit>,
     _dropped: oneshot::Sender<()>,
+    /// Last: fields drop in order, so the call sees the mark only once `rx` is gone.
+    _mark: DroppedMark,
+}
+
+/// Marks the call's inputs as having lost one, when the method drops an input stream.
+struct DroppedMark(Arc<InputCredit>);
+
+impl Drop for DroppedMark {
+    fn drop(&mut self) {
+        self.0.dropped.store(true, Ordering::Release);
+    }
 }
 
 impl<T> Stream for InputStream<T> {
@@ -198,6 +218,7 @@ fn channel<T: Wire>(credit: &Arc<InputCredit>) -> (InputStream<T>, Box<dyn Input
             rx,
             credit: credit.clone(),
             _dropped: dropped_tx,
+            _mark: DroppedMark(credit.clone()),
         },
         Box::new(TypedSink {
             tx,

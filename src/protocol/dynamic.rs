@@ -119,9 +119,15 @@ impl Dynamic {
 
     /// A `Dynamic` under a class name already shared, without checking it.
     pub(crate) fn from_parts(class: Arc<str>, data: &[u8]) -> Self {
+        Self::from_shared(class, Bytes::copy_from_slice(data))
+    }
+
+    /// A `Dynamic` whose data is a part of a buffer it shares (a received frame), without
+    /// checking it: no copy.
+    pub(crate) fn from_shared(class: Arc<str>, data: Bytes) -> Self {
         Dynamic {
             class: ClassName::Shared(class),
-            data: Bytes::copy_from_slice(data),
+            data,
         }
     }
 
