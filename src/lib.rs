@@ -43,7 +43,7 @@
 //!   │ msm(p) ─────────────▶ route ───────────────────────────────▶ input stream
 //!   │ ◀──────────── msm    write ◀──────── outbox ─────────────── value
 //!   │ ◀──────────── cmsc   write ◀─────────────────────────────── end, then stop
-//!   │                                               ◀── Forget ───┘
+//!   │                      CallEnded ── Forget ───▶ forgets it
 //!   ╳ socket gone          stopped ── StopAll ─────▶ Shutdown ─────▶ drop method
 //! ```
 //!

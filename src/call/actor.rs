@@ -11,7 +11,7 @@ use super::batches::Batches;
 use super::call_log::{CallRecord, Ending};
 use super::inputs::CallInputs;
 use super::local_wakes::LocalWakes;
-use super::messages::{CallEnded, CancelCall, Forget, Outbox, RefuseInput, Shutdown};
+use super::messages::{CallEnded, CallRequest, Outbox, Shutdown};
 use crate::auth::{Registration, Revoke};
 use crate::error::StreamError;
 use crate::method::{Prepared, Session};
@@ -39,7 +39,6 @@ pub(crate) struct CallActor {
     /// to look for before each value.
     has_inputs: bool,
     connection: Outbox,
-    supervisor: Recipient<Forget>,
     counters: Arc<Counters>,
     /// The call's entry in the revocation table, for calls that need authentication.
     revocation: Option<Registration>,
@@ -62,7 +61,6 @@ pub(crate) struct CallParts {
     pub(crate) prepared: Prepared,
     pub(crate) inputs: Arc<CallInputs>,
     pub(crate) connection: Outbox,
-    pub(crate) supervisor: Recipient<Forget>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) revocation: Option<Registration>,
     pub(crate) gate: Arc<OutboundGate>,
@@ -79,7 +77,6 @@ impl CallActor {
             has_inputs: parts.inputs.has_inputs(),
             inputs: parts.inputs,
             connection: parts.connection,
-            supervisor: parts.supervisor,
             counters: parts.counters,
             revocation: parts.revocation,
             gate: parts.gate,
@@ -174,12 +171,10 @@ impl CallActor {
             self.close_frame(self.target.input(&name), reason);
         }
         self.ended = true;
+        // The connection forgets the call's route, and has its supervisor forget the call.
         let _ = self
             .connection
             .send(Outgoing::Event(CallEnded(self.target.cid)));
-        self.supervisor.do_send(Forget {
-            cid: self.target.cid,
-        });
         ctx.stop();
     }
 }
@@ -295,21 +290,18 @@ impl CallActor {
     }
 }
 
-impl Handler<RefuseInput> for CallActor {
+impl Handler<CallRequest> for CallActor {
     type Result = ();
-    fn handle(&mut self, msg: RefuseInput, _: &mut Context<Self>) {
-        // Not an open input of this call, or a value it cannot hold: the client should stop
-        // sending on it.
-        if !self.ended {
-            self.close_frame(self.target.input(&msg.param), CloseReason::Error);
+    fn handle(&mut self, request: CallRequest, ctx: &mut Context<Self>) {
+        match request {
+            CallRequest::Cancel(reason) => self.end(Ending::Cancelled(reason), reason, None, ctx),
+            // Not an open input of this call, or a value it cannot hold: the client should
+            // stop sending on it.
+            CallRequest::RefuseInput(param) if !self.ended => {
+                self.close_frame(self.target.input(&param), CloseReason::Error)
+            }
+            CallRequest::RefuseInput(_) => {}
         }
-    }
-}
-
-impl Handler<CancelCall> for CallActor {
-    type Result = ();
-    fn handle(&mut self, msg: CancelCall, ctx: &mut Context<Self>) {
-        self.end(Ending::Cancelled(msg.reason), msg.reason, None, ctx);
     }
 }
 

@@ -5,19 +5,15 @@ use actix::prelude::*;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Connection → call: a value for input stream `param` was refused (the input is not open,
-/// or the value is not of its type); answer `cmsc(p, error)`.
+/// Connection → call: what the client asked of it.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub(crate) struct RefuseInput {
-    pub(crate) param: Arc<str>,
-}
-
-/// Connection → call: the client cancelled the call (`cmsc` without `p`).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct CancelCall {
-    pub(crate) reason: CloseReason,
+pub(crate) enum CallRequest {
+    /// The client cancelled the call (`cmsc` without `p`).
+    Cancel(CloseReason),
+    /// A value for this input stream was refused (the input is not open, or the value is
+    /// not of its type): answer `cmsc(p, error)`.
+    RefuseInput(Arc<str>),
 }
 
 /// Supervisor → call: the connection is gone; stop without sending anything.
@@ -32,7 +28,7 @@ pub(crate) struct CallEnded(pub(crate) Uuid);
 /// Calls → connection: the socket's outbox, carrying frames and [`CallEnded`] news in order.
 pub(crate) type Outbox = crate::socket::Outbox<CallEnded>;
 
-/// Call → supervisor: the call has ended and stopped itself.
+/// Connection → supervisor, on [`CallEnded`]: the call has ended and stopped itself.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(crate) struct Forget {

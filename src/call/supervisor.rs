@@ -2,9 +2,9 @@
 //!
 //! `actix::Supervisor` restarts a single actor in place, which a streaming call cannot
 //! survive, so supervision here is explicit: the supervisor holds the address of every live
-//! call, forgets a call when it reports that it ended ([`Forget`]), and on [`StopAll`] (sent
-//! by the connection when it stops, for whatever reason) or [`GoingAway`] (the server shuts
-//! down) tells every remaining call to shut down.
+//! call, forgets a call when the connection hears that it ended ([`Forget`]), and on
+//! [`StopAll`] (sent by the connection when it stops, for whatever reason) or [`GoingAway`]
+//! (the server shuts down) tells every remaining call to shut down.
 
 use super::messages::{Adopt, Forget, Shutdown, StopAll};
 use super::CallActor;

@@ -11,7 +11,7 @@
 mod open;
 
 use crate::auth::AuthenticationHandler;
-use crate::call::messages::{Adopt, CallEnded, CancelCall, RefuseInput, StopAll};
+use crate::call::messages::{Adopt, CallEnded, CallRequest, Forget, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, Delivery};
 use crate::method::{Endpoint, InputCredit, Services};
 use crate::protocol::{decode_json_ref, registry};
@@ -148,7 +148,7 @@ impl Connection {
                 if let Some(route) = self.route(&target) {
                     match target.param {
                         Some(param) => route.inputs.close(param, reason),
-                        None => route.call.do_send(CancelCall { reason }),
+                        None => route.call.do_send(CallRequest::Cancel(reason)),
                     }
                 }
             }
@@ -178,9 +178,9 @@ impl Connection {
                     let credit = route.inputs.credit().clone();
                     self.wait_for_input_room(credit, edge);
                 }
-                Delivery::Refused => route.call.do_send(RefuseInput {
-                    param: Arc::from(param),
-                }),
+                Delivery::Refused => route
+                    .call
+                    .do_send(CallRequest::RefuseInput(Arc::from(param))),
             },
             None if self.ended.contains(&target.cid) => {}
             None => self.send(
@@ -242,16 +242,14 @@ impl Connection {
             .filter(|r| *r.endpoint == *target.endpoint && *r.method == *target.method)
     }
 
-    /// The connection's call supervisor, started on first use (an idle connection costs
+    /// Starts the connection's call supervisor, on first use (an idle connection costs
     /// less); on shutdown it stops the calls before the connection is told to close.
-    pub(super) fn supervisor(&mut self, edge: &mut Edge<'_, Self>) -> Addr<CallSupervisor> {
-        if let Some(supervisor) = &self.supervisor {
-            return supervisor.clone();
+    pub(super) fn start_supervisor(&mut self, edge: &mut Edge<'_, Self>) {
+        if self.supervisor.is_none() {
+            let supervisor = CallSupervisor::default().start();
+            edge.attach_shutdown_helper(supervisor.clone().recipient());
+            self.supervisor = Some(supervisor);
         }
-        let supervisor = CallSupervisor::default().start();
-        edge.attach_shutdown_helper(supervisor.clone().recipient());
-        self.supervisor = Some(supervisor.clone());
-        supervisor
     }
 
     fn adopt(&mut self, target: &Target, call: Addr<CallActor>, inputs: Arc<CallInputs>) {
@@ -298,6 +296,9 @@ impl Protocol for Connection {
     fn on_event(&mut self, CallEnded(cid): CallEnded, _: &mut Edge<'_, Self>) {
         self.calls.remove(&cid);
         self.ended.insert(cid);
+        if let Some(supervisor) = &self.supervisor {
+            supervisor.do_send(Forget { cid });
+        }
     }
 
     fn stopped(&mut self, _: u64) {

@@ -100,7 +100,7 @@ impl Connection {
             }
         };
         let inputs = CallInputs::new(std::mem::take(&mut prepared.inputs), credit);
-        let supervisor = self.supervisor(edge);
+        self.start_supervisor(edge);
         // 8. Success: the answer goes out before anything the call produces.
         self.answer(&open, OpenResult::Success, edge);
         let target = Target {
@@ -138,7 +138,6 @@ impl Connection {
                 prepared,
                 inputs: inputs.clone(),
                 connection,
-                supervisor: supervisor.recipient(),
                 counters: methods.services.counters.clone(),
                 revocation,
                 gate,
