@@ -10,13 +10,14 @@ use super::messages::{Adopt, Forget, Shutdown, StopAll};
 use super::CallActor;
 use crate::socket::GoingAway;
 use actix::prelude::*;
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The owner of one connection's calls.
 #[derive(Default)]
 pub(crate) struct CallSupervisor {
-    calls: HashMap<Uuid, Addr<CallActor>>,
+    /// A list, not a map: most connections hold a call or a few, and a map's smallest
+    /// table is four entries (180 bytes) where the list starts at one (40).
+    calls: Vec<(Uuid, Addr<CallActor>)>,
 }
 
 impl Actor for CallSupervisor {
@@ -26,14 +27,19 @@ impl Actor for CallSupervisor {
 impl Handler<Adopt> for CallSupervisor {
     type Result = ();
     fn handle(&mut self, msg: Adopt, _: &mut Context<Self>) {
-        self.calls.insert(msg.cid, msg.call);
+        if self.calls.capacity() == 0 {
+            self.calls.reserve_exact(1);
+        }
+        self.calls.push((msg.cid, msg.call));
     }
 }
 
 impl Handler<Forget> for CallSupervisor {
     type Result = ();
     fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
-        self.calls.remove(&msg.cid);
+        if let Some(i) = self.calls.iter().position(|(cid, _)| *cid == msg.cid) {
+            self.calls.swap_remove(i);
+        }
     }
 }
 
@@ -53,7 +59,7 @@ impl Handler<GoingAway> for CallSupervisor {
 
 impl CallSupervisor {
     fn stop_all(&mut self, ctx: &mut Context<Self>) {
-        for (_, call) in self.calls.drain() {
+        for (_, call) in self.calls.drain(..) {
             call.do_send(Shutdown);
         }
         ctx.stop();

@@ -21,6 +21,7 @@ use crate::protocol::{
 use crate::recent::RecentIds;
 use crate::socket::{CloseCode, Data, Edge, Protocol};
 use actix::prelude::*;
+use actix::WeakAddr;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,8 +50,19 @@ pub(crate) struct CallLimits {
 struct Route {
     endpoint: Arc<str>,
     method: Arc<str>,
-    call: Addr<CallActor>,
+    /// Weak: the supervisor holds the call's address, and every strong clone of an actix
+    /// address allocates sender state of its own (~100 bytes a call).
+    call: WeakAddr<CallActor>,
     inputs: Arc<CallInputs>,
+}
+
+impl Route {
+    /// Tells the call what the client asked of it (nothing, if it has already stopped).
+    fn ask(&self, request: CallRequest) {
+        if let Some(call) = self.call.upgrade() {
+            call.do_send(request);
+        }
+    }
 }
 
 /// The method-stream protocol of one connection.
@@ -148,7 +160,7 @@ impl Connection {
                 if let Some(route) = self.route(&target) {
                     match target.param {
                         Some(param) => route.inputs.close(param, reason),
-                        None => route.call.do_send(CallRequest::Cancel(reason)),
+                        None => route.ask(CallRequest::Cancel(reason)),
                     }
                 }
             }
@@ -178,9 +190,7 @@ impl Connection {
                     let credit = route.inputs.credit().clone();
                     self.wait_for_input_room(credit, edge);
                 }
-                Delivery::Refused => route
-                    .call
-                    .do_send(CallRequest::RefuseInput(Arc::from(param))),
+                Delivery::Refused => route.ask(CallRequest::RefuseInput(Arc::from(param))),
             },
             None if self.ended.contains(&target.cid) => {}
             None => self.send(
@@ -253,10 +263,11 @@ impl Connection {
     }
 
     fn adopt(&mut self, target: &Target, call: Addr<CallActor>, inputs: Arc<CallInputs>) {
+        let weak = call.downgrade();
         if let Some(supervisor) = &self.supervisor {
             supervisor.do_send(Adopt {
                 cid: target.cid,
-                call: call.clone(),
+                call,
             });
         }
         self.calls.insert(
@@ -264,7 +275,7 @@ impl Connection {
             Route {
                 endpoint: target.endpoint.clone(),
                 method: target.method.clone(),
-                call,
+                call: weak,
                 inputs,
             },
         );
