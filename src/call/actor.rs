@@ -29,8 +29,9 @@ use std::sync::Arc;
 /// One running call.
 pub(crate) struct CallActor {
     target: Target,
-    /// The call's `msm` frames, encoded but for the value.
-    frames: ValueFrames,
+    /// The call's `msm` frames, encoded but for the value; made with the first value (many
+    /// calls wait long before one, and some never send any).
+    frames: Option<ValueFrames>,
     session: Session,
     prepared: Option<Prepared>,
     /// The call's input streams, which the connection feeds directly.
@@ -70,7 +71,7 @@ pub(crate) struct CallParts {
 impl CallActor {
     pub(crate) fn new(parts: CallParts) -> Self {
         CallActor {
-            frames: ValueFrames::new(&parts.target),
+            frames: None,
             target: parts.target,
             session: parts.session,
             prepared: Some(parts.prepared),
@@ -125,8 +126,10 @@ impl CallActor {
                 value: value.clone(),
             });
         }
+        let target = &self.target;
+        let frames = self.frames.get_or_insert_with(|| ValueFrames::new(target));
         let Ok(frame) = encode_exact(|buf| {
-            self.frames.encode_into(value, buf);
+            frames.encode_into(value, buf);
             Ok::<(), Infallible>(())
         });
         self.send_frame(frame);

@@ -77,7 +77,7 @@ impl Connection {
             }
         }
         // 6. The method.
-        let Some(method) = endpoint.method(&open.method) else {
+        let Some((method_name, method)) = endpoint.method(&open.method) else {
             return self.answer(&open, OpenResult::EndpointNotFound, edge);
         };
         // 7. Arguments and input streams, by their declared types.
@@ -103,9 +103,10 @@ impl Connection {
         self.start_supervisor(edge);
         // 8. Success: the answer goes out before anything the call produces.
         self.answer(&open, OpenResult::Success, edge);
+        // The registered names (the client's are equal): nothing of the decoded open stays.
         let target = Target {
-            endpoint: open.endpoint.clone(),
-            method: open.method.clone(),
+            endpoint: endpoint.shared_name().clone(),
+            method: method_name.clone(),
             cid: open.cid,
             param: None,
         };

@@ -80,8 +80,9 @@ impl Method {
 /// ```
 #[derive(Clone)]
 pub struct Endpoint {
-    name: String,
-    methods: HashMap<String, Method>,
+    /// Shared with every call's target and session: a call allocates no names of its own.
+    name: Arc<str>,
+    methods: HashMap<Arc<str>, Method>,
     requirements: Requirements,
     /// Registers the types of every method (return and input streams) with the class
     /// registry of the server the endpoint is built into.
@@ -92,7 +93,7 @@ impl Endpoint {
     /// An endpoint with no methods yet, served under `name` (the `en` of the protocol).
     pub fn new(name: impl Into<String>) -> Self {
         Endpoint {
-            name: name.into(),
+            name: Arc::from(name.into()),
             methods: HashMap::new(),
             requirements: Requirements::default(),
             classes: Vec::new(),
@@ -128,8 +129,14 @@ impl Endpoint {
         &self.name
     }
 
-    pub(crate) fn method(&self, name: &str) -> Option<&Method> {
-        self.methods.get(name)
+    /// The endpoint's name, shared.
+    pub(crate) fn shared_name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The method called `name`, with its name, shared.
+    pub(crate) fn method(&self, name: &str) -> Option<(&Arc<str>, &Method)> {
+        self.methods.get_key_value(name)
     }
 
     /// Adds a method that returns a stream of values of type `T`.
@@ -220,7 +227,7 @@ impl Endpoint {
             })
         };
         self.methods.insert(
-            method.to_string(),
+            Arc::from(method),
             Method {
                 prepare: Arc::new(prepare),
             },
@@ -234,7 +241,7 @@ fn wrap<T: Wire>(value: &T) -> Result<Dynamic, StreamError> {
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut methods: Vec<&String> = self.methods.keys().collect();
+        let mut methods: Vec<&Arc<str>> = self.methods.keys().collect();
         methods.sort();
         f.debug_struct("Endpoint")
             .field("name", &self.name)

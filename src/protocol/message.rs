@@ -328,6 +328,8 @@ impl ValueFrames {
         let mut prefix = Vec::new();
         write_envelope(&mut prefix, "msm");
         write_value_data_prefix(&mut prefix, target);
+        // Kept for the stream's life: no spare capacity.
+        prefix.shrink_to_fit();
         ValueFrames { prefix }
     }
 
