@@ -41,8 +41,9 @@ pub(crate) struct CallActor {
     has_inputs: bool,
     connection: Outbox,
     counters: Arc<Counters>,
-    /// The call's entry in the revocation table, for calls that need authentication.
-    revocation: Option<Registration>,
+    /// The call's entry in the revocation table, for calls that need authentication (boxed:
+    /// most calls have none, and every call's task carries this field).
+    revocation: Option<Box<Registration>>,
     /// Room left between this connection and its socket.
     gate: Arc<OutboundGate>,
     /// The connection's encoding: every frame of the call is written in it.
@@ -79,7 +80,7 @@ impl CallActor {
             inputs: parts.inputs,
             connection: parts.connection,
             counters: parts.counters,
-            revocation: parts.revocation,
+            revocation: parts.revocation.map(Box::new),
             gate: parts.gate,
             encoding: parts.encoding,
             ended: false,

@@ -9,6 +9,7 @@
 //! reason, its supervisor stops every call.
 
 mod open;
+mod routes;
 
 use crate::auth::AuthenticationHandler;
 use crate::call::messages::{Adopt, CallEnded, CallRequest, Forget, StopAll};
@@ -22,10 +23,10 @@ use crate::recent::RecentIds;
 use crate::socket::{CloseCode, Data, Edge, Protocol};
 use actix::prelude::*;
 use actix::WeakAddr;
+use routes::Routes;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// What the method-stream connections of one server share: the endpoints, the
 /// authentication handler, the services a session reaches, and the limits on calls.
@@ -70,7 +71,7 @@ pub(crate) struct Connection {
     id: u64,
     methods: Arc<Methods>,
     supervisor: Option<Addr<CallSupervisor>>,
-    calls: HashMap<Uuid, Route>,
+    calls: Routes<Route>,
     ended: RecentIds,
     /// The handshake's auth cookie, when the server names one: the key of calls opened
     /// with `am: "cookie"` and no `auth`.
@@ -86,7 +87,7 @@ impl Connection {
             ended: RecentIds::new(methods.limits.remembered_ended_calls),
             methods,
             supervisor: None,
-            calls: HashMap::new(),
+            calls: Routes::new(),
             cookie_key,
             encoding: None,
         }

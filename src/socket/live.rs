@@ -78,6 +78,8 @@ impl Connections {
     /// `helper` hears [`GoingAway`] before its connection does.
     pub(crate) fn attach(&self, id: u64, helper: Recipient<GoingAway>) {
         if let Some(mut entry) = self.live.get_mut(&id) {
+            // Usually the only one: no room for four.
+            entry.helpers.reserve_exact(1);
             entry.helpers.push(helper);
         }
     }
