@@ -33,7 +33,8 @@ pub(crate) struct CallActor {
     /// calls wait long before one, and some never send any).
     frames: Option<ValueFrames>,
     session: Session,
-    prepared: Option<Prepared>,
+    /// Boxed: it is taken when the call starts, and the field stays with the call.
+    prepared: Option<Box<Prepared>>,
     /// The call's input streams, which the connection feeds directly.
     inputs: Arc<CallInputs>,
     /// The call has input streams (they only ever go away): without any, there is nothing
@@ -75,7 +76,7 @@ impl CallActor {
             frames: None,
             target: parts.target,
             session: parts.session,
-            prepared: Some(parts.prepared),
+            prepared: Some(Box::new(parts.prepared)),
             has_inputs: parts.inputs.has_inputs(),
             inputs: parts.inputs,
             connection: parts.connection,

@@ -35,6 +35,9 @@ pub(crate) struct Methods {
     pub(crate) authentication: Option<AuthenticationHandler>,
     pub(crate) services: Services,
     pub(crate) limits: CallLimits,
+    /// The input queue of every call whose client listed no input streams: such a call
+    /// gets no stream to queue for, so it needs no queue of its own.
+    pub(crate) no_inputs: Arc<InputCredit>,
 }
 
 /// The per-connection limits on calls (see [`Config`](crate::Config)).

@@ -81,10 +81,14 @@ impl Connection {
             return self.answer(&open, OpenResult::EndpointNotFound, edge);
         };
         // 7. Arguments and input streams, by their declared types.
-        let credit = InputCredit::new(
-            methods.limits.max_queued_inputs,
-            methods.services.counters.clone(),
-        );
+        let credit = if open.inputs.is_empty() {
+            methods.no_inputs.clone()
+        } else {
+            InputCredit::new(
+                methods.limits.max_queued_inputs,
+                methods.services.counters.clone(),
+            )
+        };
         let mut prepared = match method.prepare(&open.args, &open.inputs, &credit) {
             Ok(prepared) => prepared,
             Err(PrepareError::Arguments(e)) => {

@@ -7,9 +7,13 @@ use crate::protocol::registry::Registry;
 use crate::stats::{Counters, Stats};
 use std::sync::Arc;
 
-/// The server's bus, revocation table, counters and classes, shared by its sessions.
+/// The server's bus, revocation table, counters and classes, shared by its sessions: one
+/// pointer in each (a session is made for every call).
 #[derive(Clone)]
-pub(crate) struct Services {
+pub(crate) struct Services(Arc<ServiceSet>);
+
+/// What [`Services`] shares.
+pub(crate) struct ServiceSet {
     pub(crate) bus: MessageBus,
     pub(crate) revocations: Arc<Revocations>,
     pub(crate) counters: Arc<Counters>,
@@ -17,14 +21,21 @@ pub(crate) struct Services {
     pub(crate) registry: Arc<Registry>,
 }
 
+impl std::ops::Deref for Services {
+    type Target = ServiceSet;
+    fn deref(&self) -> &ServiceSet {
+        &self.0
+    }
+}
+
 impl Services {
     pub(crate) fn new(bus: MessageBus, counters: Arc<Counters>, registry: Arc<Registry>) -> Self {
-        Services {
+        Services(Arc::new(ServiceSet {
             revocations: Revocations::new(bus.clone()),
             bus,
             counters,
             registry,
-        }
+        }))
     }
 
     /// The server's activity now; `Server::stats` and `Session::stats` both read it here.

@@ -14,7 +14,7 @@ use crate::bus::{BusError, MessageBus};
 use crate::config::{ping_interval_from_env, redis_url_from_env, Config, ConfigError};
 use crate::connection::{CallLimits, Connection, Methods};
 use crate::legacy::{Legacy, LegacyConnection, LegacyEndpoints, LegacyHandle, LegacyStats};
-use crate::method::{Endpoint, Services};
+use crate::method::{Endpoint, InputCredit, Services};
 use crate::protocol::registry::Registry;
 use crate::protocol::{Wire, LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH};
 use crate::socket::EdgeSettings;
@@ -193,6 +193,10 @@ impl ServerBuilder {
                         remembered_ended_calls: config.remembered_ended_calls,
                         input_patience: config.websocket_ping_interval,
                     },
+                    no_inputs: InputCredit::new(
+                        config.max_queued_inputs,
+                        services.counters.clone(),
+                    ),
                 }),
                 legacy: Arc::new(LegacyEndpoints {
                     endpoints: self
