@@ -10,8 +10,9 @@
 //! by a task of its own (which answers the server's pings, as any client does), and reads
 //! the server's RSS from `/proc`; in round 1 only, measures the server's CPU over 5 seconds
 //! of pings with nothing else happening; opens one call on every connection and reads the
-//! RSS again; closes everything; opens 10,000 calls over 100 connections and reads the RSS
-//! again; closes everything. A leak shows as memory growing from round to round.
+//! RSS again; closes everything (in round 1 only, does the same again with calls that hold
+//! an input stream open); opens 10,000 calls over 100 connections and reads the RSS again;
+//! closes everything. A leak shows as memory growing from round to round.
 //!
 //! The server process counts its live heap bytes (a counting global allocator), which tells
 //! a leak from memory the allocator keeps for reuse: after each round it reports the live
@@ -28,7 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streampod::protocol::{Message, OpenCall};
-use streampod::{Config, Endpoint, NoArgs, Server};
+use streampod::{Config, Endpoint, InputStream, NoArgs, Server, StreamError};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// Counts the bytes the process has allocated and not freed.
@@ -76,6 +77,17 @@ fn serve(connections: usize) -> Result<(), Box<dyn std::error::Error>> {
         .stream("wait", [], |_, _: NoArgs, ()| {
             futures::stream::pending::<Result<i64, _>>()
         })
+        .stream(
+            "hold",
+            ["stream"],
+            |_, _: NoArgs, (input,): (InputStream<i64>,)| {
+                // Holds its input stream open, and sends nothing.
+                futures::stream::unfold(input, |input| async move {
+                    let _held = input;
+                    futures::future::pending::<Option<(Result<i64, StreamError>, _)>>().await
+                })
+            },
+        )
         .future(
             "stats",
             [],
@@ -179,17 +191,22 @@ impl Sockets {
         Ok(sockets)
     }
 
-    /// Opens `calls` idle calls, spread over the sockets, and waits for every answer.
-    async fn open_calls(&mut self, calls: usize) -> Result<(), Box<dyn std::error::Error>> {
+    /// Opens `calls` idle calls, spread over the sockets, and waits for every answer; with
+    /// `input`, each call has an open input stream.
+    async fn open_calls(
+        &mut self,
+        calls: usize,
+        input: bool,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let answered = self.frames.load(Ordering::Relaxed);
         let n = self.sinks.len();
         for i in 0..calls {
             let open = Message::OpenCall(OpenCall {
                 endpoint: "idle".into(),
-                method: "wait".into(),
+                method: if input { "hold" } else { "wait" }.into(),
                 cid: uuid::Uuid::new_v4(),
                 args: vec![0x80],
-                inputs: vec![],
+                inputs: if input { vec!["stream".into()] } else { vec![] },
                 auth: None,
                 auth_mode: None,
             });
@@ -280,16 +297,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 per_ping(system_after - system),
             );
         }
-        sockets.open_calls(connections).await?;
+        sockets.open_calls(connections, false).await?;
         settle().await;
         let one_call = rss_kib(pid);
         let one_call_heap = server_stats(addr.trim()).await?[2];
         sockets.close().await;
         settle().await;
+        if round == 1 {
+            // Live heap, not RSS: the memory just freed is reused, so RSS barely grows.
+            let mut sockets = Sockets::open(&url, connections).await?;
+            settle().await;
+            let idle_heap = server_stats(addr.trim()).await?[2];
+            sockets.open_calls(connections, true).await?;
+            settle().await;
+            let heap = server_stats(addr.trim()).await?[2];
+            println!(
+                "round 1: live heap {:.2} KiB for the first call on a connection when it has an open input stream",
+                (heap - idle_heap) as f64 / connections as f64,
+            );
+            sockets.close().await;
+            settle().await;
+        }
         let mut callers = Sockets::open(&url, CALL_CONNECTIONS).await?;
         settle().await;
         let callers_idle = rss_kib(pid);
-        callers.open_calls(CALLS).await?;
+        callers.open_calls(CALLS, false).await?;
         settle().await;
         let many_calls = rss_kib(pid);
         callers.close().await;
