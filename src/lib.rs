@@ -117,6 +117,8 @@ pub mod legacy;
 #[cfg(feature = "server")]
 mod method;
 #[cfg(feature = "server")]
+mod queue;
+#[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "server")]
 mod socket;

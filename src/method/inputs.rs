@@ -9,13 +9,14 @@
 use crate::error::StreamError;
 use crate::protocol::registry::Registry;
 use crate::protocol::{DecodeError, Wire};
+use crate::queue::{queue, Receiver, Sender};
 use futures::future::BoxFuture;
 use futures::Stream;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{oneshot, Notify};
 
 /// Values a client sent on one call's input streams that the method has not taken yet.
 ///
@@ -110,7 +111,7 @@ impl InputCredit {
 /// was closed with an error or sent a value that is not a `T`. It ends when the client
 /// closes it, or when the call ends. Dropping it tells the client to stop sending.
 pub struct InputStream<T> {
-    rx: mpsc::UnboundedReceiver<Result<T, StreamError>>,
+    rx: Receiver<Result<T, StreamError>>,
     credit: Arc<InputCredit>,
     _dropped: oneshot::Sender<()>,
     /// Last: fields drop in order, so the call sees the mark only once `rx` is gone.
@@ -141,9 +142,7 @@ impl<T> Stream for InputStream<T> {
 impl<T> Drop for InputStream<T> {
     fn drop(&mut self) {
         // What the method never took leaves the queue with it.
-        let left = (0..self.rx.len())
-            .filter(|_| matches!(self.rx.try_recv(), Ok(Ok(_))))
-            .count();
+        let left = self.rx.close().iter().filter(|item| item.is_ok()).count();
         self.credit.taken(left);
     }
 }
@@ -170,7 +169,7 @@ pub trait InputSink: Send {
 }
 
 struct TypedSink<T> {
-    tx: mpsc::UnboundedSender<Result<T, StreamError>>,
+    tx: Sender<Result<T, StreamError>>,
     credit: Arc<InputCredit>,
     dropped: Option<oneshot::Receiver<()>>,
 }
@@ -211,7 +210,7 @@ impl<T: Wire> InputSink for TypedSink<T> {
 pub(crate) type NamedSink = (Arc<str>, Box<dyn InputSink>);
 
 fn channel<T: Wire>(credit: &Arc<InputCredit>) -> (InputStream<T>, Box<dyn InputSink>) {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = queue();
     let (dropped_tx, dropped_rx) = oneshot::channel();
     (
         InputStream {
