@@ -5,8 +5,10 @@
 //! ```text
 //! cargo run --release --example scale [-- --connections 10000 --rounds 3]
 //! ```
-//! Re-runs itself as the server process (so that only the server's memory and CPU are
-//! measured), with a ping every second. Then, each round: opens the connections, each read
+//! First, for scale, a bare actix-web-actors echo server (the stack streampod is built on)
+//! in a process of its own: its RSS per idle connection. Then it re-runs itself as the
+//! streampod server process (so that only the server's memory and CPU are measured), with
+//! a ping every second. Then, each round: opens the connections, each read
 //! by a task of its own (which answers the server's pings, as any client does), and reads
 //! the server's RSS from `/proc`; in round 1 only, measures the server's CPU over 5 seconds
 //! of pings with nothing else happening; opens one call on every connection and reads the
@@ -123,6 +125,66 @@ fn serve(connections: usize) -> Result<(), Box<dyn std::error::Error>> {
     loop {
         std::thread::park();
     }
+}
+
+/// One actor per connection that echoes binary frames: the bare actix-web-actors stack.
+struct BareEcho;
+
+impl actix::Actor for BareEcho {
+    type Context = actix_web_actors::ws::WebsocketContext<Self>;
+}
+
+impl
+    actix::StreamHandler<Result<actix_web_actors::ws::Message, actix_web_actors::ws::ProtocolError>>
+    for BareEcho
+{
+    fn handle(
+        &mut self,
+        msg: Result<actix_web_actors::ws::Message, actix_web_actors::ws::ProtocolError>,
+        ctx: &mut Self::Context,
+    ) {
+        if let Ok(actix_web_actors::ws::Message::Binary(bytes)) = msg {
+            ctx.binary(bytes);
+        }
+    }
+}
+
+/// Serves the bare echo at `/bare`, with the settings `Server::spawn` uses.
+fn serve_bare() -> Result<(), Box<dyn std::error::Error>> {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    async fn bare(req: HttpRequest, body: web::Payload) -> Result<HttpResponse, actix_web::Error> {
+        actix_web_actors::ws::start(BareEcho, &req, body)
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    println!("{}", listener.local_addr()?);
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let http = HttpServer::new(|| App::new().route("/bare", web::get().to(bare)))
+                .workers(2)
+                .disable_signals()
+                .client_disconnect_timeout(Duration::ZERO)
+                .listen(listener)
+                .expect("listen");
+            let _ = http.run().await;
+        })
+    });
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Starts this program as a server (`--serve N` or `--serve-bare`); its pid and address.
+fn spawn_server(
+    args: &[&str],
+) -> Result<(std::process::Child, u32, String), Box<dyn std::error::Error>> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let mut addr = String::new();
+    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut addr)?;
+    Ok((child, pid, addr.trim().to_string()))
 }
 
 /// A field of `/proc/PID/status`, in KiB.
@@ -261,19 +323,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         match arg.as_str() {
             "--serve" => return serve(number()?),
+            "--serve-bare" => return serve_bare(),
             "--connections" => connections = number()?,
             "--rounds" => rounds = number()?,
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["--serve", &connections.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let pid = child.id();
-    let mut addr = String::new();
-    BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut addr)?;
-    let url = format!("ws://{}/v1/websocket", addr.trim());
+    let (mut bare, bare_pid, bare_addr) = spawn_server(&["--serve-bare"])?;
+    settle().await;
+    let before = rss_kib(bare_pid);
+    let sockets = Sockets::open(&format!("ws://{bare_addr}/bare"), connections).await?;
+    settle().await;
+    println!(
+        "bare actix-web-actors echo: {:.1} KiB per idle connection",
+        per(rss_kib(bare_pid), before, connections)
+    );
+    sockets.close().await;
+    bare.kill()?;
+    let (mut child, pid, addr) = spawn_server(&["--serve", &connections.to_string()])?;
+    let url = format!("ws://{addr}/v1/websocket");
     settle().await;
     println!("server RSS at start: {} KiB", rss_kib(pid));
     for round in 1..=rounds {
@@ -281,7 +349,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut sockets = Sockets::open(&url, connections).await?;
         settle().await;
         let idle = rss_kib(pid);
-        let idle_heap = server_stats(addr.trim()).await?[2];
+        let idle_heap = server_stats(&addr).await?[2];
         if round == 1 {
             println!("{connections} connections open; measuring pings for {PING_WINDOW:?}");
             let (user, system) = cpu_time(pid);
@@ -300,17 +368,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sockets.open_calls(connections, false).await?;
         settle().await;
         let one_call = rss_kib(pid);
-        let one_call_heap = server_stats(addr.trim()).await?[2];
+        let one_call_heap = server_stats(&addr).await?[2];
         sockets.close().await;
         settle().await;
         if round == 1 {
             // Live heap, not RSS: the memory just freed is reused, so RSS barely grows.
             let mut sockets = Sockets::open(&url, connections).await?;
             settle().await;
-            let idle_heap = server_stats(addr.trim()).await?[2];
+            let idle_heap = server_stats(&addr).await?[2];
             sockets.open_calls(connections, true).await?;
             settle().await;
-            let heap = server_stats(addr.trim()).await?[2];
+            let heap = server_stats(&addr).await?[2];
             println!(
                 "round 1: live heap {:.2} KiB for the first call on a connection when it has an open input stream",
                 (heap - idle_heap) as f64 / connections as f64,
@@ -326,7 +394,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let many_calls = rss_kib(pid);
         callers.close().await;
         settle().await;
-        let client = streampod::client::Client::new(&format!("http://{}", addr.trim()))?;
+        let client = streampod::client::Client::new(&format!("http://{addr}"))?;
         let open: Vec<i64> = client
             .call("idle", "stats", NoArgs {}, streampod::client::Inputs::new())
             .await?;
