@@ -210,13 +210,15 @@ impl Actor for CallActor {
                 });
                 // Pulled only while the socket keeps up; woken through the arbiter's hub
                 // when the wake comes from another thread (see `local_wakes`).
-                ctx.add_stream(Batches::new(LocalWakes::new(Gated {
-                    inner: Scoped {
+                // The gate is checked before each value; the waker and the class registry
+                // are set once per batch.
+                ctx.add_stream(LocalWakes::new(Scoped {
+                    inner: Batches::new(Gated {
                         inner: output,
-                        registry: self.session.registry().clone(),
-                    },
-                    gate: self.gate.clone(),
-                })));
+                        gate: self.gate.clone(),
+                    }),
+                    registry: self.session.registry().clone(),
+                }));
             }
             Err(_) => {
                 log::error!(
