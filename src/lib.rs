@@ -92,6 +92,8 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 // Both sides.
+#[cfg(any(feature = "server", feature = "client"))]
+mod batches;
 mod error;
 pub mod protocol;
 #[cfg(any(feature = "server", feature = "client"))]

@@ -7,12 +7,12 @@
 //! `msm`* then (`msse`) then the final `cmsc`, then `cmsc(p)` for inputs still open. After
 //! that it stops and sends nothing more.
 
-use super::batches::Batches;
 use super::call_log::{CallRecord, Ending};
 use super::inputs::CallInputs;
 use super::local_wakes::LocalWakes;
 use super::messages::{CallEnded, CallRequest, Outbox, Shutdown};
 use crate::auth::{Registration, Revoke};
+use crate::batches::Batches;
 use crate::error::StreamError;
 use crate::method::{Prepared, Session};
 use crate::protocol::registry::Scoped;
@@ -25,6 +25,11 @@ use futures::StreamExt;
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+/// The most values of a method taken in one batch. The output gate is checked before each
+/// value but counts the batch's bytes once it is handled, so a call may pass its
+/// connection's limit by up to one batch of frames.
+const OUTPUT_BATCH: usize = 32;
 
 /// One running call.
 pub(crate) struct CallActor {
@@ -213,10 +218,13 @@ impl Actor for CallActor {
                 // The gate is checked before each value; the waker and the class registry
                 // are set once per batch.
                 ctx.add_stream(LocalWakes::new(Scoped {
-                    inner: Batches::new(Gated {
-                        inner: output,
-                        gate: self.gate.clone(),
-                    }),
+                    inner: Batches::new(
+                        Gated {
+                            inner: output,
+                            gate: self.gate.clone(),
+                        },
+                        OUTPUT_BATCH,
+                    ),
                     registry: self.session.registry().clone(),
                 }));
             }

@@ -7,17 +7,21 @@
 //! (the server shuts down) tells every remaining call to shut down.
 
 use super::messages::{Adopt, Forget, Shutdown, StopAll};
-use super::CallActor;
+use super::{CallActor, CallTable};
 use crate::socket::GoingAway;
 use actix::prelude::*;
-use uuid::Uuid;
 
 /// The owner of one connection's calls.
-#[derive(Default)]
 pub(crate) struct CallSupervisor {
-    /// A list, not a map: most connections hold a call or a few, and a map's smallest
-    /// table is four entries (180 bytes) where the list starts at one (40).
-    calls: Vec<(Uuid, Addr<CallActor>)>,
+    calls: CallTable<Addr<CallActor>>,
+}
+
+impl Default for CallSupervisor {
+    fn default() -> Self {
+        CallSupervisor {
+            calls: CallTable::new(),
+        }
+    }
 }
 
 impl Actor for CallSupervisor {
@@ -27,19 +31,14 @@ impl Actor for CallSupervisor {
 impl Handler<Adopt> for CallSupervisor {
     type Result = ();
     fn handle(&mut self, msg: Adopt, _: &mut Context<Self>) {
-        if self.calls.capacity() == 0 {
-            self.calls.reserve_exact(1);
-        }
-        self.calls.push((msg.cid, msg.call));
+        self.calls.insert(msg.cid, msg.call);
     }
 }
 
 impl Handler<Forget> for CallSupervisor {
     type Result = ();
     fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
-        if let Some(i) = self.calls.iter().position(|(cid, _)| *cid == msg.cid) {
-            self.calls.swap_remove(i);
-        }
+        self.calls.remove(&msg.cid);
     }
 }
 
@@ -59,7 +58,7 @@ impl Handler<GoingAway> for CallSupervisor {
 
 impl CallSupervisor {
     fn stop_all(&mut self, ctx: &mut Context<Self>) {
-        for (_, call) in self.calls.drain(..) {
+        for call in self.calls.drain() {
             call.do_send(Shutdown);
         }
         ctx.stop();

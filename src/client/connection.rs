@@ -506,9 +506,17 @@ impl SocketTask {
     }
 
     fn on_input(&mut self, input: InputItem) {
-        let InputItem { cid, param, items } = input;
+        let InputItem {
+            cid,
+            param,
+            items,
+            ended,
+        } = input;
         for item in items {
-            self.on_input_item(cid, &param, item);
+            self.on_input_item(cid, &param, Some(item));
+        }
+        if ended {
+            self.on_input_item(cid, &param, None);
         }
     }
 

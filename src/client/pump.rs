@@ -4,10 +4,11 @@
 //! taking from it while its own frames wait for the socket: an input stream is pulled only as
 //! fast as the connection sends.
 
+use crate::batches::Batches;
 use crate::error::StreamError;
 use crate::protocol::{Dynamic, ValueFrames};
 use futures::stream::BoxStream;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -24,12 +25,14 @@ pub(super) const INPUT_QUEUE: usize = 16;
 /// The most items of one input stream sent to the socket task at once.
 const INPUT_BATCH: usize = 16;
 
-/// Items of one input stream, as many as it had ready: values, and last perhaps a failure
-/// or (`None`) the end.
+/// Items of one input stream, as many as it had ready: values, perhaps a failure last, or
+/// the end after them.
 pub(super) struct InputItem {
     pub(super) cid: Uuid,
     pub(super) param: Arc<str>,
-    pub(super) items: Vec<Option<Result<Dynamic, StreamError>>>,
+    pub(super) items: Vec<Result<Dynamic, StreamError>>,
+    /// The stream ended after these items.
+    pub(super) ended: bool,
 }
 
 /// The task feeding one input stream, and the frames its values go out in.
@@ -62,30 +65,31 @@ impl InputPump {
 /// Feeds one input stream until it ends, fails, or is aborted; waits while the queue is full.
 /// A panic of the application's stream fails this input only.
 async fn pump(queue: mpsc::Sender<InputItem>, cid: Uuid, param: Arc<str>, source: InputSource) {
-    let mut source = AssertUnwindSafe(source)
+    let source = AssertUnwindSafe(source)
         .catch_unwind()
         .map(|item| item.unwrap_or_else(|_| Err(StreamError::failed("the input stream panicked"))));
+    // What the stream has ready goes in one message: one wake of the socket task, not one
+    // per value (perf, `benches/peer.rs`).
+    let mut batches = Batches::new(source, INPUT_BATCH);
     loop {
-        let first = source.next().await;
-        let mut last = !matches!(first, Some(Ok(_)));
-        let mut items = vec![first];
-        // What else the stream has ready goes along: one wake of the socket task, not one
-        // per value (perf, `benches/peer.rs`).
-        while !last && items.len() < INPUT_BATCH {
-            let Some(item) = source.next().now_or_never() else {
-                break;
-            };
-            last = !matches!(item, Some(Ok(_)));
-            items.push(item);
+        let (mut items, ended) = match batches.next().await {
+            Some(items) => (items, false),
+            None => (Vec::new(), true),
+        };
+        // A failure is the stream's last item.
+        let failed = items.iter().position(Result::is_err);
+        if let Some(i) = failed {
+            items.truncate(i + 1);
         }
         let sent = queue
             .send(InputItem {
                 cid,
                 param: param.clone(),
                 items,
+                ended,
             })
             .await;
-        if sent.is_err() || last {
+        if sent.is_err() || ended || failed.is_some() {
             return;
         }
     }

@@ -9,11 +9,10 @@
 //! reason, its supervisor stops every call.
 
 mod open;
-mod routes;
 
 use crate::auth::AuthenticationHandler;
 use crate::call::messages::{Adopt, CallEnded, CallRequest, Forget, StopAll};
-use crate::call::{CallActor, CallInputs, CallSupervisor, Delivery};
+use crate::call::{CallActor, CallInputs, CallSupervisor, CallTable, Delivery};
 use crate::method::{Endpoint, InputCredit, Services};
 use crate::protocol::{decode_json_ref, registry};
 use crate::protocol::{
@@ -23,7 +22,6 @@ use crate::recent::RecentIds;
 use crate::socket::{CloseCode, Data, Edge, Protocol};
 use actix::prelude::*;
 use actix::WeakAddr;
-use routes::Routes;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +72,7 @@ pub(crate) struct Connection {
     id: u64,
     methods: Arc<Methods>,
     supervisor: Option<Addr<CallSupervisor>>,
-    calls: Routes<Route>,
+    calls: CallTable<Route>,
     ended: RecentIds,
     /// The handshake's auth cookie, when the server names one: the key of calls opened
     /// with `am: "cookie"` and no `auth`.
@@ -90,7 +88,7 @@ impl Connection {
             ended: RecentIds::new(methods.limits.remembered_ended_calls),
             methods,
             supervisor: None,
-            calls: Routes::new(),
+            calls: CallTable::new(),
             cookie_key,
             encoding: None,
         }

@@ -1,4 +1,5 @@
-//! [`Routes`]: a connection's open calls by `cid`.
+//! [`CallTable`]: something per open call of one connection, by `cid`: the connection's
+//! routes and the supervisor's call addresses.
 //!
 //! Most connections hold one call or a few, and a hash map's smallest table is four entries
 //! (280 bytes with a route each, heaptrack on `examples/scale`): a short list serves them,
@@ -11,60 +12,68 @@ use uuid::Uuid;
 const FEW: usize = 8;
 
 /// Values by `cid`.
-pub(super) enum Routes<V> {
+pub(crate) enum CallTable<V> {
     Few(Vec<(Uuid, V)>),
     Many(HashMap<Uuid, V>),
 }
 
-impl<V> Routes<V> {
-    pub(super) fn new() -> Self {
-        Routes::Few(Vec::new())
+impl<V> CallTable<V> {
+    pub(crate) fn new() -> Self {
+        CallTable::Few(Vec::new())
     }
 
-    pub(super) fn get(&self, cid: &Uuid) -> Option<&V> {
+    pub(crate) fn get(&self, cid: &Uuid) -> Option<&V> {
         match self {
-            Routes::Few(list) => list.iter().find(|(c, _)| c == cid).map(|(_, v)| v),
-            Routes::Many(map) => map.get(cid),
+            CallTable::Few(list) => list.iter().find(|(c, _)| c == cid).map(|(_, v)| v),
+            CallTable::Many(map) => map.get(cid),
         }
     }
 
-    pub(super) fn contains_key(&self, cid: &Uuid) -> bool {
+    pub(crate) fn contains_key(&self, cid: &Uuid) -> bool {
         self.get(cid).is_some()
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
-            Routes::Few(list) => list.len(),
-            Routes::Many(map) => map.len(),
+            CallTable::Few(list) => list.len(),
+            CallTable::Many(map) => map.len(),
         }
     }
 
     /// Adds `value` for a `cid` not present.
-    pub(super) fn insert(&mut self, cid: Uuid, value: V) {
+    pub(crate) fn insert(&mut self, cid: Uuid, value: V) {
         match self {
-            Routes::Few(list) if list.len() < FEW => {
+            CallTable::Few(list) if list.len() < FEW => {
                 // Grown one at a time: a list's first allocation would be four entries too.
                 list.reserve_exact(1);
                 list.push((cid, value));
             }
-            Routes::Few(list) => {
+            CallTable::Few(list) => {
                 let mut map: HashMap<Uuid, V> = std::mem::take(list).into_iter().collect();
                 map.insert(cid, value);
-                *self = Routes::Many(map);
+                *self = CallTable::Many(map);
             }
-            Routes::Many(map) => {
+            CallTable::Many(map) => {
                 map.insert(cid, value);
             }
         }
     }
 
-    pub(super) fn remove(&mut self, cid: &Uuid) -> Option<V> {
+    /// Takes every value out.
+    pub(crate) fn drain(&mut self) -> Vec<V> {
+        match std::mem::replace(self, CallTable::new()) {
+            CallTable::Few(list) => list.into_iter().map(|(_, v)| v).collect(),
+            CallTable::Many(map) => map.into_values().collect(),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, cid: &Uuid) -> Option<V> {
         match self {
-            Routes::Few(list) => {
+            CallTable::Few(list) => {
                 let i = list.iter().position(|(c, _)| c == cid)?;
                 Some(list.swap_remove(i).1)
             }
-            Routes::Many(map) => map.remove(cid),
+            CallTable::Many(map) => map.remove(cid),
         }
     }
 }
@@ -74,24 +83,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_list_then_a_map_holds_every_route_by_cid() {
+    fn a_list_then_a_map_holds_every_value_by_cid() {
         let cids: Vec<Uuid> = (0..20u128).map(Uuid::from_u128).collect();
-        let mut routes = Routes::new();
+        let mut routes = CallTable::new();
         for (i, cid) in cids.iter().enumerate() {
             routes.insert(*cid, i);
             assert_eq!(routes.len(), i + 1);
         }
-        assert!(matches!(routes, Routes::Many(_)));
+        assert!(matches!(routes, CallTable::Many(_)));
         for (i, cid) in cids.iter().enumerate() {
             assert_eq!(routes.get(cid), Some(&i));
         }
         assert_eq!(routes.remove(&cids[3]), Some(3));
         assert!(!routes.contains_key(&cids[3]));
-        let mut few = Routes::new();
+        let mut few = CallTable::new();
         few.insert(cids[0], 0);
         few.insert(cids[1], 1);
         assert_eq!(few.remove(&cids[0]), Some(0));
         assert_eq!(few.get(&cids[1]), Some(&1));
         assert_eq!(few.len(), 1);
+        assert_eq!(routes.drain().len(), 19);
+        assert_eq!(routes.len(), 0);
     }
 }
