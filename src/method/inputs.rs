@@ -113,17 +113,20 @@ impl InputCredit {
 pub struct InputStream<T> {
     rx: Receiver<Result<T, StreamError>>,
     credit: Arc<InputCredit>,
-    _dropped: oneshot::Sender<()>,
-    /// Last: fields drop in order, so the call sees the mark only once `rx` is gone.
-    _mark: DroppedMark,
+    /// Last: fields drop in order, so the call hears of it only once `rx` is gone.
+    _dropped: DropSignal,
 }
 
-/// Marks the call's inputs as having lost one, when the method drops an input stream.
-struct DroppedMark(Arc<InputCredit>);
+/// Tells the call that the method dropped one of its input streams: a mark it checks
+/// before each value it sends (set first), and a wake for it to report the input closed.
+struct DropSignal {
+    credit: Arc<InputCredit>,
+    _wake: oneshot::Sender<()>,
+}
 
-impl Drop for DroppedMark {
+impl Drop for DropSignal {
     fn drop(&mut self) {
-        self.0.dropped.store(true, Ordering::Release);
+        self.credit.dropped.store(true, Ordering::Release);
     }
 }
 
@@ -216,8 +219,10 @@ fn channel<T: Wire>(credit: &Arc<InputCredit>) -> (InputStream<T>, Box<dyn Input
         InputStream {
             rx,
             credit: credit.clone(),
-            _dropped: dropped_tx,
-            _mark: DroppedMark(credit.clone()),
+            _dropped: DropSignal {
+                credit: credit.clone(),
+                _wake: dropped_tx,
+            },
         },
         Box::new(TypedSink {
             tx,
