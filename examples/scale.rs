@@ -271,6 +271,7 @@ impl Sockets {
                 inputs: if input { vec!["stream".into()] } else { vec![] },
                 auth: None,
                 auth_mode: None,
+                flow: None,
             });
             self.sinks[i % n]
                 .send(WsMessage::Binary(open.encode()))

@@ -35,6 +35,13 @@ pub struct Config {
     /// yet taken; past it the connection stops reading its socket until the method catches
     /// up (TCP backpressure; other calls on that connection wait too). Default 256.
     pub max_queued_inputs: usize,
+    /// Values the server grants the client of a flow-controlled call (one opened with
+    /// `fc`) on each of its input streams (`fc` of `omsr`), and so the most that stream's
+    /// queue holds. The server grants values back (`crd`) in batches of half of it as the
+    /// method takes them; the connection never stops reading for such a call. Default 256,
+    /// as [`Config::max_queued_inputs`]: a burst of a fast producer fits, and the memory
+    /// bound of a stalled input stays what it was. At most [`MAX_CREDIT`](crate::protocol::MAX_CREDIT).
+    pub input_window: u32,
     /// How many ended call ids a connection remembers, so that frames the client sent
     /// before it saw the end are dropped quietly instead of answered. Default 256: a client
     /// rarely has more calls ending at once, and the memory is a few KiB.
@@ -71,6 +78,7 @@ crate::setters::setters!(Config {
     max_connections: usize,
     max_outbound_bytes: usize,
     max_queued_inputs: usize,
+    input_window: u32,
     remembered_ended_calls: usize,
     websocket_ping_interval: Duration,
     allowed_origins: Option<Vec<String>>,
@@ -89,6 +97,7 @@ impl Default for Config {
             max_connections: 10_000,
             max_outbound_bytes: 1 << 20,
             max_queued_inputs: 256,
+            input_window: 256,
             remembered_ended_calls: 256,
             websocket_ping_interval: Duration::from_secs(30),
             allowed_origins: None,

@@ -94,6 +94,8 @@
 // Both sides.
 #[cfg(any(feature = "server", feature = "client"))]
 mod batches;
+#[cfg(any(feature = "server", feature = "client"))]
+mod credit;
 mod error;
 pub mod protocol;
 #[cfg(any(feature = "server", feature = "client"))]

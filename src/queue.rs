@@ -145,6 +145,13 @@ impl<T> Receiver<T> {
     }
 }
 
+impl<T> futures::Stream for Receiver<T> {
+    type Item = T;
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         // What was never taken goes now, not with the last sender.

@@ -133,6 +133,7 @@ pub fn omsc(method: &str, cid: uuid::Uuid, inputs: &[&str]) -> Vec<u8> {
         inputs: inputs.iter().map(|s| s.to_string()).collect(),
         auth: None,
         auth_mode: None,
+        flow: None,
     })
     .encode()
 }
@@ -209,6 +210,7 @@ pub async fn open_echo_json(ws: &mut Ws) -> WsMessage {
         inputs: vec!["stream".into()],
         auth: None,
         auth_mode: None,
+        flow: None,
     });
     ws.send(WsMessage::Text(open.encode_json().unwrap()))
         .await

@@ -13,8 +13,10 @@ use super::local_wakes::LocalWakes;
 use super::messages::{CallEnded, CallRequest, Outbox, Shutdown};
 use crate::auth::{Registration, Revoke};
 use crate::batches::Batches;
+use crate::credit::{Credit, Credited};
 use crate::error::StreamError;
-use crate::method::{Prepared, Session};
+use crate::method::{Grant, Prepared, Session};
+use crate::queue::Receiver;
 use crate::protocol::registry::Scoped;
 use crate::protocol::{encode_exact, CloseReason, Dynamic, Encoding, Message, Target, ValueFrames};
 use crate::socket::{Gated, OutboundGate, Outgoing};
@@ -60,6 +62,12 @@ pub(crate) struct CallActor {
     method_finished: bool,
     /// For the call log.
     record: CallRecord,
+    /// What the client granted on the return stream, for a flow-controlled call: the
+    /// method is pulled only while there is some. Taken when the call starts.
+    credit: Option<Arc<Credit>>,
+    /// Values the method took from its inputs, for a flow-controlled call: granted back to
+    /// the client. Taken when the call starts.
+    grants: Option<Receiver<Grant>>,
 }
 
 /// Everything a call starts with.
@@ -73,6 +81,8 @@ pub(crate) struct CallParts {
     pub(crate) revocation: Option<Registration>,
     pub(crate) gate: Arc<OutboundGate>,
     pub(crate) encoding: Encoding,
+    pub(crate) credit: Option<Arc<Credit>>,
+    pub(crate) grants: Option<Receiver<Grant>>,
 }
 
 impl CallActor {
@@ -92,6 +102,8 @@ impl CallActor {
             ended: false,
             method_finished: false,
             record: CallRecord::new(),
+            credit: parts.credit,
+            grants: parts.grants,
         }
     }
 
@@ -217,6 +229,11 @@ impl Actor for CallActor {
                 // when the wake comes from another thread (see `local_wakes`).
                 // The gate is checked before each value; the waker and the class registry
                 // are set once per batch.
+                // A flow-controlled call's method is pulled only while it has credit.
+                let output = Credited {
+                    inner: output,
+                    credit: self.credit.take(),
+                };
                 ctx.add_stream(LocalWakes::new(Scoped {
                     inner: Batches::new(
                         Gated {
@@ -227,6 +244,9 @@ impl Actor for CallActor {
                     ),
                     registry: self.session.registry().clone(),
                 }));
+                if let Some(grants) = self.grants.take() {
+                    ctx.add_stream(grants);
+                }
             }
             Err(_) => {
                 log::error!(
@@ -265,6 +285,22 @@ impl StreamHandler<Vec<Result<Option<Dynamic>, StreamError>>> for CallActor {
         self.method_finished = true;
         self.end(Ending::Done, CloseReason::Done, None, ctx);
     }
+}
+
+/// Values the method took from a flow-controlled input: granted back to the client.
+impl StreamHandler<Grant> for CallActor {
+    fn handle(&mut self, Grant { param, n }: Grant, _: &mut Context<Self>) {
+        // Not after the input's close: a closed input needs no credit.
+        if !self.ended && self.inputs.grant(&param, n) {
+            self.send(Message::Credit {
+                target: self.target.input(&param),
+                n,
+            });
+        }
+    }
+
+    /// The grants end only with the call.
+    fn finished(&mut self, _: &mut Context<Self>) {}
 }
 
 impl CallActor {

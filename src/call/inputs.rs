@@ -7,8 +7,8 @@
 //! answers with (`cmsc(p)`) still comes from the call actor, in order with its others.
 
 use crate::error::StreamError;
-use crate::method::{InputCredit, NamedSink};
-use crate::protocol::{CloseReason, Dynamic};
+use crate::method::{InputCredit, InputSink, NamedSink};
+use crate::protocol::{CloseReason, Dynamic, MAX_CREDIT};
 use crate::sync::lock;
 use futures::future::BoxFuture;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,23 +17,34 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) struct CallInputs {
     open: Mutex<Open>,
     credit: Arc<InputCredit>,
+    /// The call is flow-controlled: each input's client has the credit counted here.
+    flow_controlled: bool,
 }
 
 struct Open {
-    sinks: Vec<NamedSink>,
+    inputs: Vec<OpenInput>,
     /// The call has ended: whatever arrives now is dropped quietly.
     ended: bool,
 }
 
+/// One open input stream.
+struct OpenInput {
+    name: Arc<str>,
+    sink: Box<dyn InputSink>,
+    /// On a flow-controlled call, the values the client may still send on it: the window,
+    /// less what it sent, plus what the call granted back (`crd`).
+    credit: u32,
+}
+
 impl Open {
     fn position(&self, param: &str) -> Option<usize> {
-        self.sinks
+        self.inputs
             .iter()
-            .position(|(name, _)| name.as_ref() == param)
+            .position(|input| input.name.as_ref() == param)
     }
 
-    fn remove(&mut self, param: &str) -> Option<NamedSink> {
-        self.position(param).map(|i| self.sinks.remove(i))
+    fn remove(&mut self, param: &str) -> Option<OpenInput> {
+        self.position(param).map(|i| self.inputs.remove(i))
     }
 }
 
@@ -45,21 +56,36 @@ pub(crate) enum Delivery {
     /// Queued, and that filled the call's input queue: read nothing more until the method
     /// takes some.
     Full,
-    /// Not an open input of the call, or not a value of its type (then that input has
-    /// failed): the call answers `cmsc(p, error)`.
+    /// Not an open input of the call, not a value of its type, or a value beyond the
+    /// client's credit (then that input has failed): the call answers `cmsc(p, error)`.
     Refused,
     /// The call has ended; the value is dropped.
     Ended,
 }
 
 impl CallInputs {
-    pub(crate) fn new(sinks: Vec<NamedSink>, credit: Arc<InputCredit>) -> Arc<Self> {
+    /// The inputs of a call; `window` is the credit each input's client starts with, for a
+    /// flow-controlled call.
+    pub(crate) fn new(
+        sinks: Vec<NamedSink>,
+        credit: Arc<InputCredit>,
+        window: Option<u32>,
+    ) -> Arc<Self> {
+        let inputs = sinks
+            .into_iter()
+            .map(|(name, sink)| OpenInput {
+                name,
+                sink,
+                credit: window.unwrap_or(0),
+            })
+            .collect();
         Arc::new(CallInputs {
             open: Mutex::new(Open {
-                sinks,
+                inputs,
                 ended: false,
             }),
             credit,
+            flow_controlled: window.is_some(),
         })
     }
 
@@ -81,33 +107,57 @@ impl CallInputs {
         let Some(i) = open.position(param) else {
             return Delivery::Refused;
         };
+        if self.flow_controlled {
+            let input = &mut open.inputs[i];
+            if input.credit == 0 {
+                // Beyond its credit: that input fails, the call goes on.
+                let input = open.inputs.remove(i);
+                input
+                    .sink
+                    .fail(StreamError::failed("a value beyond the stream's credit"));
+                return Delivery::Refused;
+            }
+            input.credit -= 1;
+        }
         let full = self.credit.sent();
-        match open.sinks[i].1.push(class, data) {
+        match open.inputs[i].sink.push(class, data) {
             Ok(()) if full => Delivery::Full,
             Ok(()) => Delivery::Queued,
             Err(e) => {
                 // A value the stream's type cannot hold fails that input only.
-                let (_, sink) = open.sinks.remove(i);
-                sink.fail(StreamError::failed(&e));
+                let input = open.inputs.remove(i);
+                input.sink.fail(StreamError::failed(&e));
                 Delivery::Refused
             }
         }
+    }
+
+    /// The method took `n` values of input `param`: true if it is still open, and then its
+    /// client has `n` more credit, which the call now grants (`crd`).
+    pub(crate) fn grant(&self, param: &str, n: u32) -> bool {
+        let mut open = self.open();
+        let Some(i) = open.position(param) else {
+            return false;
+        };
+        let input = &mut open.inputs[i];
+        input.credit = input.credit.saturating_add(n).min(MAX_CREDIT);
+        true
     }
 
     /// The client's input stream `param` failed with a serializable exception.
     pub(crate) fn fail(&self, param: &str, exception: Dynamic) {
         let open = self.open();
         if let Some(i) = open.position(param) {
-            open.sinks[i].1.fail(StreamError::Exception(exception));
+            open.inputs[i].sink.fail(StreamError::Exception(exception));
         }
     }
 
     /// The client closed input stream `param`. Dropping the sink ends the method's stream
     /// after what it already holds.
     pub(crate) fn close(&self, param: &str, reason: CloseReason) {
-        let sink = self.open().remove(param);
-        if let (Some((_, sink)), CloseReason::Error) = (sink, reason) {
-            sink.fail(StreamError::closed_with_error());
+        let input = self.open().remove(param);
+        if let (Some(input), CloseReason::Error) = (input, reason) {
+            input.sink.fail(StreamError::closed_with_error());
         }
     }
 
@@ -118,7 +168,7 @@ impl CallInputs {
 
     /// True while any input is open.
     pub(crate) fn has_inputs(&self) -> bool {
-        !self.open().sinks.is_empty()
+        !self.open().inputs.is_empty()
     }
 
     /// Forgets every input the method has dropped; returns their names.
@@ -128,8 +178,8 @@ impl CallInputs {
         }
         let mut open = self.open();
         let mut dropped = Vec::new();
-        while let Some(i) = open.sinks.iter().position(|(_, sink)| sink.is_dropped()) {
-            dropped.push(open.sinks.remove(i).0);
+        while let Some(i) = open.inputs.iter().position(|input| input.sink.is_dropped()) {
+            dropped.push(open.inputs.remove(i).name);
         }
         dropped
     }
@@ -138,9 +188,9 @@ impl CallInputs {
     pub(crate) fn end(&self) -> Vec<Arc<str>> {
         let mut open = self.open();
         open.ended = true;
-        std::mem::take(&mut open.sinks)
+        std::mem::take(&mut open.inputs)
             .into_iter()
-            .map(|(name, _)| name)
+            .map(|input| input.name)
             .collect()
     }
 
@@ -153,9 +203,9 @@ impl CallInputs {
     /// For each input, a future that completes when the method drops it. Taken once.
     pub(crate) fn take_dropped_signals(&self) -> Vec<(Arc<str>, BoxFuture<'static, ()>)> {
         let mut open = self.open();
-        open.sinks
+        open.inputs
             .iter_mut()
-            .filter_map(|(name, sink)| Some((name.clone(), sink.take_dropped_signal()?)))
+            .filter_map(|input| Some((input.name.clone(), input.sink.take_dropped_signal()?)))
             .collect()
     }
 }

@@ -2,6 +2,7 @@
 
 use super::connection::{Command, ConnectionHandle};
 use super::error::Error;
+use crate::credit::GrantBack;
 use crate::protocol::registry::{self, Registry};
 use crate::protocol::Dynamic;
 use crate::protocol::Wire;
@@ -21,6 +22,20 @@ pub(crate) struct OpenCallHandle {
     pub(crate) failure: oneshot::Receiver<Error>,
     pub(crate) connection: ConnectionHandle,
     pub(crate) finished: bool,
+    /// For a flow-controlled call: values taken, granted back to the server in batches.
+    pub(crate) grant_back: Option<GrantBack>,
+}
+
+impl OpenCallHandle {
+    /// The consumer took a value: grants the server more when a batch is complete.
+    fn took_one(&mut self) {
+        if let Some(n) = self.grant_back.as_mut().and_then(GrantBack::took_one) {
+            let _ = self
+                .connection
+                .commands
+                .send(Command::Credit { cid: self.cid, n });
+        }
+    }
 }
 
 impl Drop for OpenCallHandle {
@@ -81,10 +96,13 @@ impl<T: Wire> Stream for CallStream<T> {
                 State::Open(handle) => {
                     let item = match handle.values.poll_recv(cx) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(v)) => registry::scoped(self.registry.clone(), || {
-                            T::from_wrapped(v.class_name(), v.data())
-                        })
-                        .map_err(Error::decode_from),
+                        Poll::Ready(Some(v)) => {
+                            handle.took_one();
+                            registry::scoped(self.registry.clone(), || {
+                                T::from_wrapped(v.class_name(), v.data())
+                            })
+                            .map_err(Error::decode_from)
+                        }
                         // Every value is read; the call ended, cleanly or not.
                         Poll::Ready(None) => {
                             handle.finished = true;

@@ -15,9 +15,10 @@ pub(crate) use super::pump::InputSource;
 use super::pump::{InputItem, InputPump, INPUT_QUEUE};
 use super::ClientConfig;
 use crate::error::StreamError;
+use crate::credit::Credit;
 use crate::protocol::{
-    borrow, CloseReason, Dynamic, Encoding, Message, MessageRef, OpenCall, OpenResult, Target,
-    ValueFrames, WrappedRef,
+    borrow, CloseReason, Dynamic, Encoding, Message, MessageRef, OpenCall, OpenResponse,
+    OpenResult, Target, ValueFrames, WrappedRef,
 };
 use crate::recent::RecentIds;
 use bytes::Bytes;
@@ -43,8 +44,9 @@ pub(crate) struct CallOutput {
 
 /// The answer to an open.
 pub(crate) enum OpenReply {
-    /// The call is open.
-    Opened,
+    /// The call is open; `flow_controlled` when the server took the call's `fc` (it
+    /// answered with its own).
+    Opened { flow_controlled: bool },
     /// The socket failed.
     Failed(Error),
     /// The server refused the open; the inputs come back, for a retry.
@@ -63,6 +65,11 @@ pub(crate) enum Command {
     },
     Cancel {
         cid: Uuid,
+    },
+    /// The consumer of a flow-controlled call took `n` values: grant them back.
+    Credit {
+        cid: Uuid,
+        n: u32,
     },
     CloseAll,
 }
@@ -122,6 +129,8 @@ struct OpenedCall {
     pumps: HashMap<Arc<str>, InputPump>,
     /// The class of the last value received.
     last_class: Option<Arc<str>>,
+    /// The server took the call's `fc`: it sends no more than the consumer has room for.
+    flow_controlled: bool,
 }
 
 impl OpenedCall {
@@ -348,10 +357,18 @@ impl SocketTask {
             MessageRef::Value { target, value } => match self.calls.get_mut(&target.cid) {
                 Some(call) => {
                     let value = call.value(value, shared.as_ref());
-                    // Waits while the consumer is behind: the socket is not read meanwhile.
-                    if let Err(mpsc::error::TrySendError::Full(value)) = call.values.try_send(value)
-                    {
-                        let _ = call.values.send(value).await;
+                    match call.values.try_send(value) {
+                        // A flow-controlled call has room for whatever the server may send:
+                        // a value beyond its credit fails that call alone.
+                        Err(mpsc::error::TrySendError::Full(_)) if call.flow_controlled => {
+                            self.beyond_credit(target.cid)
+                        }
+                        // Otherwise wait while the consumer is behind: the socket is not
+                        // read meanwhile.
+                        Err(mpsc::error::TrySendError::Full(value)) => {
+                            let _ = call.values.send(value).await;
+                        }
+                        _ => {}
                     }
                 }
                 None if self.ended.contains(&target.cid) => {}
@@ -386,12 +403,19 @@ impl SocketTask {
                     }
                 }
             },
+            // Credit for an input stream; the return stream's is the client's to give.
+            MessageRef::Credit { target, n } => {
+                let pump = target
+                    .param
+                    .and_then(|param| self.calls.get(&target.cid)?.pumps.get(param));
+                if let Some(credit) = pump.and_then(|pump| pump.credit.as_ref()) {
+                    credit.grant(n);
+                }
+            }
             MessageRef::Control(Message::Ping) => {
                 self.write(&Message::Pong);
             }
-            MessageRef::Control(Message::OpenResponse(r)) => {
-                self.on_open_response(r.cid, r.result).await?
-            }
+            MessageRef::Control(Message::OpenResponse(r)) => self.on_open_response(r).await?,
             MessageRef::Control(Message::BadRequest { request }) => {
                 return Err(Stop::Fail(Error::protocol(format!(
                     "server reported a bad request: {request}"
@@ -410,10 +434,25 @@ impl SocketTask {
         Some(call)
     }
 
-    async fn on_open_response(&mut self, cid: Uuid, result: OpenResult) -> Result<(), Stop> {
+    /// The server sent a value beyond a flow-controlled call's credit: the call fails, and
+    /// is cancelled.
+    fn beyond_credit(&mut self, cid: Uuid) {
+        if let Some(mut call) = self.remove_call(cid) {
+            call.fail(Error::protocol("the server sent beyond the call's credit"));
+            self.write(&Message::Close {
+                target: call.target.call(),
+                reason: CloseReason::Error,
+            });
+        }
+    }
+
+    async fn on_open_response(&mut self, response: OpenResponse) -> Result<(), Stop> {
+        let (cid, result) = (response.cid, response.result);
         let Some(pending) = self.pending.remove(&cid) else {
             return Ok(());
         };
+        // The server's input credit, if it took the call's `fc`.
+        let input_window = response.flow.filter(|_| pending.open.flow.is_some());
         self.maybe_idle = true;
         let target = Target {
             endpoint: pending.open.endpoint.clone(),
@@ -428,7 +467,10 @@ impl SocketTask {
             ));
             return Ok(());
         }
-        if pending.reply.send(OpenReply::Opened).is_err() {
+        let opened = OpenReply::Opened {
+            flow_controlled: input_window.is_some(),
+        };
+        if pending.reply.send(opened).is_err() {
             // The caller gave up while the open was in flight.
             self.ended.insert(cid);
             self.write(&Message::Close {
@@ -440,7 +482,14 @@ impl SocketTask {
         let mut pumps = HashMap::new();
         for (param, source) in pending.inputs {
             let frames = ValueFrames::new(&target.input(&param));
-            let pump = InputPump::start(self.input_tx.clone(), cid, param.clone(), source, frames);
+            let credit = input_window.map(Credit::new);
+            let pump = InputPump::start(
+                self.input_tx.clone(),
+                (cid, param.clone()),
+                source,
+                frames,
+                credit,
+            );
             pumps.insert(param, pump);
         }
         self.calls.insert(
@@ -451,6 +500,7 @@ impl SocketTask {
                 failure: Some(pending.output.failure),
                 pumps,
                 last_class: None,
+                flow_controlled: input_window.is_some(),
             },
         );
         Ok(())
@@ -489,6 +539,13 @@ impl SocketTask {
                     }
                     None => Ok(()),
                 }
+            }
+            Command::Credit { cid, n } => {
+                if let Some(call) = self.calls.get(&cid) {
+                    let target = call.target.call();
+                    self.write(&Message::Credit { target, n });
+                }
+                Ok(())
             }
             Command::CloseAll => Err(Stop::Fail(Error::ConnectionClosed)),
         }

@@ -5,6 +5,7 @@
 //! fast as the connection sends.
 
 use crate::batches::Batches;
+use crate::credit::{Credit, Credited};
 use crate::error::StreamError;
 use crate::protocol::{Dynamic, ValueFrames};
 use futures::stream::BoxStream;
@@ -39,20 +40,29 @@ pub(super) struct InputItem {
 pub(super) struct InputPump {
     task: JoinHandle<()>,
     pub(super) frames: ValueFrames,
+    /// What the server granted on this stream, on a flow-controlled call: the stream is
+    /// pulled only while there is some.
+    pub(super) credit: Option<Arc<Credit>>,
 }
 
 impl InputPump {
-    /// Starts feeding `source`, input `param` of call `cid`, into `queue`.
+    /// Starts feeding `source`, input `param` of call `cid`, into `queue`, as far as
+    /// `credit` allows.
     pub(super) fn start(
         queue: mpsc::Sender<InputItem>,
-        cid: Uuid,
-        param: Arc<str>,
+        (cid, param): (Uuid, Arc<str>),
         source: InputSource,
         frames: ValueFrames,
+        credit: Option<Arc<Credit>>,
     ) -> Self {
+        let source = Credited {
+            inner: source,
+            credit: credit.clone(),
+        };
         InputPump {
             task: tokio::spawn(pump(queue, cid, param, source)),
             frames,
+            credit,
         }
     }
 
@@ -64,7 +74,12 @@ impl InputPump {
 
 /// Feeds one input stream until it ends, fails, or is aborted; waits while the queue is full.
 /// A panic of the application's stream fails this input only.
-async fn pump(queue: mpsc::Sender<InputItem>, cid: Uuid, param: Arc<str>, source: InputSource) {
+async fn pump(
+    queue: mpsc::Sender<InputItem>,
+    cid: Uuid,
+    param: Arc<str>,
+    source: Credited<InputSource>,
+) {
     let source = AssertUnwindSafe(source)
         .catch_unwind()
         .map(|item| item.unwrap_or_else(|_| Err(StreamError::failed("the input stream panicked"))));

@@ -18,6 +18,7 @@ use crate::protocol::{decode_json_ref, registry};
 use crate::protocol::{
     CloseReason, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
+use crate::credit::Credit;
 use crate::recent::RecentIds;
 use crate::socket::{CloseCode, Data, Edge, Protocol};
 use actix::prelude::*;
@@ -43,6 +44,8 @@ pub(crate) struct CallLimits {
     pub(crate) max_calls_per_connection: usize,
     pub(crate) max_inputs_per_call: usize,
     pub(crate) max_queued_inputs: usize,
+    /// Input credit of a flow-controlled call, per input stream.
+    pub(crate) input_window: u32,
     pub(crate) remembered_ended_calls: usize,
     /// How long a method may take no input before its connection is closed with 1013.
     pub(crate) input_patience: Duration,
@@ -56,6 +59,8 @@ struct Route {
     /// address allocates sender state of its own (~100 bytes a call).
     call: WeakAddr<CallActor>,
     inputs: Arc<CallInputs>,
+    /// What the client has granted on the return stream, for a flow-controlled call.
+    credit: Option<Arc<Credit>>,
 }
 
 impl Route {
@@ -166,6 +171,14 @@ impl Connection {
                     }
                 }
             }
+            // Credit for the return stream; a call that is not flow-controlled, or has
+            // ended, has no use for it. Input credit is the server's to give.
+            MessageRef::Credit { target, n } => {
+                match (target.param, self.route(&target).and_then(|r| r.credit.as_ref())) {
+                    (None, Some(credit)) => credit.grant(n),
+                    _ => log::trace!("connection {}: crd with no use ignored", self.id),
+                }
+            }
         }
     }
 
@@ -264,7 +277,13 @@ impl Connection {
         }
     }
 
-    fn adopt(&mut self, target: &Target, call: Addr<CallActor>, inputs: Arc<CallInputs>) {
+    fn adopt(
+        &mut self,
+        target: &Target,
+        call: Addr<CallActor>,
+        inputs: Arc<CallInputs>,
+        credit: Option<Arc<Credit>>,
+    ) {
         let weak = call.downgrade();
         if let Some(supervisor) = &self.supervisor {
             supervisor.do_send(Adopt {
@@ -279,6 +298,7 @@ impl Connection {
                 method: target.method.clone(),
                 call: weak,
                 inputs,
+                credit,
             },
         );
     }

@@ -3,7 +3,9 @@
 use super::Connection;
 use crate::auth::{check_access, AuthInfo, Denied};
 use crate::call::{CallActor, CallInputs, CallParts};
-use crate::method::{InputCredit, PrepareError, Session, SessionParts};
+use crate::credit::Credit;
+use crate::method::{InputCredit, InputFlow, PrepareError, Session, SessionParts};
+use crate::queue::queue;
 use crate::protocol::msgpack::Reader;
 use crate::protocol::{
     unwrap_auth_value, Encoding, Message, OpenCall, OpenResponse, OpenResult, Target,
@@ -80,14 +82,21 @@ impl Connection {
         let Some((method_name, method)) = endpoint.method(&open.method) else {
             return self.answer(&open, OpenResult::EndpointNotFound, edge);
         };
-        // 7. Arguments and input streams, by their declared types.
-        let credit = if open.inputs.is_empty() {
-            methods.no_inputs.clone()
-        } else {
-            InputCredit::new(
-                methods.limits.max_queued_inputs,
-                methods.services.counters.clone(),
-            )
+        // 7. Arguments and input streams, by their declared types. A flow-controlled call
+        //    (`fc`) grants its client a window on each input, and gets its grants back.
+        let window = open.flow.map(|_| methods.limits.input_window);
+        let counters = methods.services.counters.clone();
+        let (credit, grants) = match (open.inputs.is_empty(), window) {
+            (true, _) => (methods.no_inputs.clone(), None),
+            (false, None) => (
+                InputCredit::new(methods.limits.max_queued_inputs, counters),
+                None,
+            ),
+            (false, Some(window)) => {
+                let (grants, granted) = queue();
+                let flow = InputFlow { window, grants };
+                (InputCredit::flow_controlled(flow, counters), Some(granted))
+            }
         };
         let mut prepared = match method.prepare(&open.args, &open.inputs, &credit) {
             Ok(prepared) => prepared,
@@ -103,10 +112,11 @@ impl Connection {
                 return self.answer(&open, OpenResult::InvalidArguments, edge);
             }
         };
-        let inputs = CallInputs::new(std::mem::take(&mut prepared.inputs), credit);
+        let inputs = CallInputs::new(std::mem::take(&mut prepared.inputs), credit, window);
         self.start_supervisor(edge);
         // 8. Success: the answer goes out before anything the call produces.
-        self.answer(&open, OpenResult::Success, edge);
+        self.answer_with(&open, OpenResult::Success, window, edge);
+        let return_credit = open.flow.map(Credit::new);
         // The registered names (the client's are equal): nothing of the decoded open stays.
         let target = Target {
             endpoint: endpoint.shared_name().clone(),
@@ -147,12 +157,26 @@ impl Connection {
                 revocation,
                 gate,
                 encoding,
+                credit: return_credit.clone(),
+                grants,
             })
         });
-        self.adopt(&target, call, inputs);
+        self.adopt(&target, call, inputs, return_credit);
     }
 
+    /// Refuses an open.
     fn answer(&self, open: &OpenCall, result: OpenResult, edge: &mut Edge<'_, Self>) {
+        self.answer_with(open, result, None, edge)
+    }
+
+    /// Answers an open; `flow` is the input credit of a flow-controlled call that opened.
+    fn answer_with(
+        &self,
+        open: &OpenCall,
+        result: OpenResult,
+        flow: Option<u32>,
+        edge: &mut Edge<'_, Self>,
+    ) {
         if result != OpenResult::Success {
             log::debug!(
                 "connection {}: open {}.{} refused: {result}",
@@ -167,6 +191,7 @@ impl Connection {
                 result,
                 endpoint: open.endpoint.clone(),
                 method: open.method.clone(),
+                flow,
             }),
             edge,
         );

@@ -6,6 +6,7 @@
 //! statically. Each stream has a sink on the call's side that decodes incoming values into
 //! `T`: a value of the wrong class becomes an error item and ends that stream only.
 
+use crate::credit::GrantBack;
 use crate::error::StreamError;
 use crate::protocol::registry::Registry;
 use crate::protocol::{DecodeError, Wire};
@@ -23,11 +24,14 @@ use tokio::sync::{oneshot, Notify};
 /// The connection counts a value in when it routes it, and stops reading its socket while
 /// the count is at the limit; values are counted out as the method takes them, when they
 /// are discarded, and all at once when the call ends. This bounds what a client can queue
-/// on a method that does not keep up, without losing anything.
+/// on a method that does not keep up, without losing anything. A flow-controlled call has
+/// no limit here: its client's credit bounds each input stream instead.
 #[doc(hidden)]
 pub struct InputCredit {
     queued: AtomicUsize,
     limit: usize,
+    /// For a flow-controlled call: how its input streams give credit back.
+    flow: Option<InputFlow>,
     closed: AtomicBool,
     /// A method dropped one of the call's input streams since the call last looked.
     dropped: AtomicBool,
@@ -35,11 +39,45 @@ pub struct InputCredit {
     counters: Arc<crate::stats::Counters>,
 }
 
+/// How the input streams of a flow-controlled call give credit back to its client.
+pub(crate) struct InputFlow {
+    /// Values granted on each input stream at the open (`fc` of `omsr`).
+    pub(crate) window: u32,
+    /// Where the streams report values their method took; the call sends them as `crd`.
+    pub(crate) grants: Sender<Grant>,
+}
+
+/// Values the method took from one input stream, to be granted back to the client.
+#[derive(Debug)]
+pub(crate) struct Grant {
+    pub(crate) param: Arc<str>,
+    pub(crate) n: u32,
+}
+
 impl InputCredit {
+    /// The queue of a call that is not flow-controlled: at most `limit` values.
     pub(crate) fn new(limit: usize, counters: Arc<crate::stats::Counters>) -> Arc<Self> {
+        Self::build(limit, None, counters)
+    }
+
+    /// The queue of a flow-controlled call, whose client gets `flow.window` values of
+    /// credit on each input stream.
+    pub(crate) fn flow_controlled(
+        flow: InputFlow,
+        counters: Arc<crate::stats::Counters>,
+    ) -> Arc<Self> {
+        Self::build(usize::MAX, Some(flow), counters)
+    }
+
+    fn build(
+        limit: usize,
+        flow: Option<InputFlow>,
+        counters: Arc<crate::stats::Counters>,
+    ) -> Arc<Self> {
         Arc::new(InputCredit {
             queued: AtomicUsize::new(0),
             limit: limit.max(1),
+            flow,
             closed: AtomicBool::new(false),
             dropped: AtomicBool::new(false),
             room: Notify::new(),
@@ -113,6 +151,8 @@ impl InputCredit {
 pub struct InputStream<T> {
     rx: Receiver<Result<T, StreamError>>,
     credit: Arc<InputCredit>,
+    /// On a flow-controlled call: values taken and not yet granted back.
+    returns: Option<Returns>,
     /// Last: fields drop in order, so the call hears of it only once `rx` is gone.
     _dropped: DropSignal,
 }
@@ -130,13 +170,36 @@ impl Drop for DropSignal {
     }
 }
 
+/// What one input stream of a flow-controlled call gives back to its client.
+struct Returns {
+    param: Arc<str>,
+    back: GrantBack,
+}
+
+impl Returns {
+    /// One value taken: reports a batch to `flow` when it is complete.
+    fn taken(&mut self, flow: &InputFlow) {
+        if let Some(n) = self.back.took_one() {
+            // The call may have ended; then there is nobody to grant to.
+            let _ = flow.grants.send(Grant {
+                param: self.param.clone(),
+                n,
+            });
+        }
+    }
+}
+
 impl<T> Stream for InputStream<T> {
     type Item = Result<T, StreamError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let item = self.rx.poll_recv(cx);
+        let this = &mut *self;
+        let item = this.rx.poll_recv(cx);
         if let Poll::Ready(Some(Ok(_))) = &item {
-            self.credit.taken(1);
+            this.credit.taken(1);
+            if let (Some(returns), Some(flow)) = (&mut this.returns, &this.credit.flow) {
+                returns.taken(flow);
+            }
         }
         item
     }
@@ -212,13 +275,23 @@ impl<T: Wire> InputSink for TypedSink<T> {
 /// A named input stream sink, as the call actor holds it.
 pub(crate) type NamedSink = (Arc<str>, Box<dyn InputSink>);
 
-fn channel<T: Wire>(credit: &Arc<InputCredit>) -> (InputStream<T>, Box<dyn InputSink>) {
+fn channel<T: Wire>(
+    name: &'static str,
+    credit: &Arc<InputCredit>,
+) -> (InputStream<T>, Box<dyn InputSink>) {
     let (tx, rx) = queue();
     let (dropped_tx, dropped_rx) = oneshot::channel();
     (
         InputStream {
             rx,
             credit: credit.clone(),
+            returns: credit
+                .flow
+                .as_ref()
+                .map(|flow| Returns {
+                    param: Arc::from(name),
+                    back: GrantBack::new(flow.window),
+                }),
             _dropped: DropSignal {
                 credit: credit.clone(),
                 _wake: dropped_tx,
@@ -237,9 +310,13 @@ fn channel<T: Wire>(credit: &Arc<InputCredit>) -> (InputStream<T>, Box<dyn Input
 pub trait InputParam: Sized + Send + 'static {
     /// Whether the client must list this parameter in `is`.
     const REQUIRED: bool;
-    /// Builds the parameter; `requested` tells whether the client listed it.
+    /// Builds parameter `name`; `requested` tells whether the client listed it.
     #[doc(hidden)]
-    fn create(requested: bool, credit: &Arc<InputCredit>) -> (Self, Option<Box<dyn InputSink>>);
+    fn create(
+        name: &'static str,
+        requested: bool,
+        credit: &Arc<InputCredit>,
+    ) -> (Self, Option<Box<dyn InputSink>>);
     /// Registers the element type with a server's class registry.
     #[doc(hidden)]
     #[allow(private_interfaces)]
@@ -248,8 +325,12 @@ pub trait InputParam: Sized + Send + 'static {
 
 impl<T: Wire> InputParam for InputStream<T> {
     const REQUIRED: bool = true;
-    fn create(_requested: bool, credit: &Arc<InputCredit>) -> (Self, Option<Box<dyn InputSink>>) {
-        let (stream, sink) = channel::<T>(credit);
+    fn create(
+        name: &'static str,
+        _requested: bool,
+        credit: &Arc<InputCredit>,
+    ) -> (Self, Option<Box<dyn InputSink>>) {
+        let (stream, sink) = channel::<T>(name, credit);
         (stream, Some(sink))
     }
     #[allow(private_interfaces)]
@@ -260,11 +341,15 @@ impl<T: Wire> InputParam for InputStream<T> {
 
 impl<T: Wire> InputParam for Option<InputStream<T>> {
     const REQUIRED: bool = false;
-    fn create(requested: bool, credit: &Arc<InputCredit>) -> (Self, Option<Box<dyn InputSink>>) {
+    fn create(
+        name: &'static str,
+        requested: bool,
+        credit: &Arc<InputCredit>,
+    ) -> (Self, Option<Box<dyn InputSink>>) {
         if !requested {
             return (None, None);
         }
-        let (stream, sink) = channel::<T>(credit);
+        let (stream, sink) = channel::<T>(name, credit);
         (Some(stream), Some(sink))
     }
     #[allow(private_interfaces)]
@@ -317,7 +402,7 @@ macro_rules! input_set {
                     if $p::REQUIRED && !wanted {
                         return Err(name.to_string());
                     }
-                    let (param, sink) = $p::create(wanted, credit);
+                    let (param, sink) = $p::create(name, wanted, credit);
                     if let Some(sink) = sink {
                         sinks.push((Arc::from(name), sink));
                     }
@@ -344,6 +429,7 @@ impl std::fmt::Debug for InputCredit {
         f.debug_struct("InputCredit")
             .field("queued", &self.queued.load(Ordering::Relaxed))
             .field("limit", &self.limit)
+            .field("window", &self.flow.as_ref().map(|flow| flow.window))
             .finish_non_exhaustive()
     }
 }

@@ -9,7 +9,7 @@ mod session;
 
 pub use endpoint::{Endpoint, NoArgs};
 pub(crate) use endpoint::{PrepareError, Prepared};
-pub(crate) use inputs::{InputCredit, NamedSink};
+pub(crate) use inputs::{Grant, InputCredit, InputFlow, InputSink, NamedSink};
 pub use inputs::{InputParam, InputSet, InputStream};
 pub(crate) use services::Services;
 pub(crate) use session::SessionParts;

@@ -12,7 +12,9 @@
 
 use super::dynamic::Dynamic;
 use super::error::FrameError;
-use super::message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
+use super::message::{
+    valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target,
+};
 use super::msgpack::{Kind, ReadError, Reader};
 use super::wrapped::read_wrapped_parts;
 use std::sync::Arc;
@@ -86,6 +88,13 @@ pub enum MessageRef<'a> {
         target: TargetRef<'a>,
         /// `cr`.
         reason: CloseReason,
+    },
+    /// `crd`.
+    Credit {
+        /// The stream.
+        target: TargetRef<'a>,
+        /// `n`.
+        n: u32,
     },
 }
 
@@ -162,6 +171,10 @@ impl<'a> MessageRef<'a> {
                 target: target.to_target(),
                 reason,
             },
+            MessageRef::Credit { target, n } => Message::Credit {
+                target: target.to_target(),
+                n,
+            },
         }
     }
 }
@@ -181,6 +194,7 @@ pub(super) fn data_message(kind: &str) -> Option<&'static str> {
         "msm" => "msm",
         "msse" => "msse",
         "cmsc" => "cmsc",
+        "crd" => "crd",
         "brm" => "brm",
         _ => return None,
     })
@@ -209,6 +223,10 @@ struct Fields<'a> {
     inputs: Option<Vec<String>>,
     auth: Option<&'a str>,
     auth_mode: Option<&'a str>,
+    /// `fc` of `omsc` and `omsr`, `n` of `crd`: kept as read, checked when the message is
+    /// built.
+    fc: Option<i64>,
+    n: Option<i64>,
     /// `o` of an `msm` or `ex` of an `msse`, split as it was read; the error is kept until
     /// the message is built, so that a missing `cid` is still reported first.
     wrapped: Option<Result<WrappedRef<'a>, String>>,
@@ -229,6 +247,8 @@ impl<'a> Fields<'a> {
             inputs: None,
             auth: None,
             auth_mode: None,
+            fc: None,
+            n: None,
             wrapped: None,
             res: None,
             reason: None,
@@ -257,6 +277,8 @@ impl<'a> Fields<'a> {
                 b"p" => f.p = f.optional_string(r, "p")?,
                 b"auth" => f.auth = f.optional_string(r, "auth")?,
                 b"am" => f.auth_mode = f.optional_string(r, "am")?,
+                b"fc" => f.fc = f.optional_int(r, "fc")?,
+                b"n" => f.n = f.optional_int(r, "n")?,
                 b"res" => f.res = Some(f.string(r, "res")?),
                 b"cr" => f.reason = Some(f.string(r, "cr")?),
                 b"req" => f.request = Some(f.string(r, "req")?),
@@ -305,6 +327,7 @@ impl<'a> Fields<'a> {
                 },
                 auth: self.auth.map(str::to_owned),
                 auth_mode: self.auth_mode.map(str::to_owned),
+                flow: self.credit("fc", self.fc)?,
             }),
             "omsr" => Message::OpenResponse(OpenResponse {
                 cid: self.cid()?,
@@ -316,6 +339,7 @@ impl<'a> Fields<'a> {
                 },
                 endpoint: self.required_str("en")?.into(),
                 method: self.required_str("m")?.into(),
+                flow: self.credit("fc", self.fc)?,
             }),
             "msm" => {
                 return Ok(MessageRef::Value {
@@ -344,6 +368,15 @@ impl<'a> Fields<'a> {
                     },
                 })
             }
+            "crd" => {
+                return Ok(MessageRef::Credit {
+                    target: self.target()?,
+                    n: match self.credit("n", self.n)? {
+                        Some(n) => n,
+                        None => return Err(self.missing("n")),
+                    },
+                })
+            }
             _ => Message::BadRequest {
                 request: self.request.ok_or(self.missing("req"))?.to_string(),
             },
@@ -367,6 +400,18 @@ impl<'a> Fields<'a> {
         self.string(r, field).map(Some)
     }
 
+    /// An integer, or nil for none (as JSON's `null`).
+    fn optional_int(
+        &self,
+        r: &mut Reader<'a>,
+        field: &'static str,
+    ) -> Result<Option<i64>, FrameError> {
+        if r.try_nil()? {
+            return Ok(None);
+        }
+        r.read_int().map(Some).map_err(|e| self.invalid(field, e))
+    }
+
     fn missing(&self, field: &'static str) -> FrameError {
         FrameError::MissingField {
             message: self.message,
@@ -388,6 +433,13 @@ impl<'a> Fields<'a> {
             _ => self.m,
         };
         v.ok_or(self.missing(field))
+    }
+
+    /// An optional credit field, which must be in 1..=`MAX_CREDIT` when present.
+    fn credit(&self, field: &'static str, value: Option<i64>) -> Result<Option<u32>, FrameError> {
+        value
+            .map(|n| valid_credit(n).ok_or_else(|| self.invalid(field, "not in 1..=2147483647")))
+            .transpose()
     }
 
     fn cid(&self) -> Result<Uuid, FrameError> {
@@ -460,6 +512,7 @@ mod tests {
             inputs: vec!["stream".into()],
             auth: Some("Bearer 0".into()),
             auth_mode: Some("cookie".into()),
+            flow: Some(300),
         })
         .encode();
         for cut in 0..bytes.len() {

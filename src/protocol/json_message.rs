@@ -4,7 +4,9 @@
 
 use super::error::FrameError;
 use super::json::{any_json_to_msgpack, msgpack_to_any_json};
-use super::message::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
+use super::message::{
+    valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target,
+};
 use super::DecodeError;
 use super::Dynamic;
 use serde::Deserialize;
@@ -44,6 +46,7 @@ impl Message {
                     w.raw(",\"am\":");
                     w.string(mode);
                 }
+                w.credit(",\"fc\":", o.flow);
                 w.raw("}");
             }
             Message::OpenResponse(r) => {
@@ -55,6 +58,7 @@ impl Message {
                 w.string(&r.endpoint);
                 w.raw(",\"m\":");
                 w.string(&r.method);
+                w.credit(",\"fc\":", r.flow);
                 w.raw("}");
             }
             Message::Value { target, value } => {
@@ -70,6 +74,11 @@ impl Message {
             Message::Close { target, reason } => {
                 w.stream(target, "cr");
                 w.string(reason.as_str());
+                w.raw("}");
+            }
+            Message::Credit { target, n } => {
+                w.stream(target, "n");
+                w.credit("", Some(*n));
                 w.raw("}");
             }
             Message::BadRequest { request } => {
@@ -169,6 +178,7 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
                         .ok_or_else(|| fields.invalid("is", "not a list of names"))?,
                     Some(_) => return Err(fields.invalid("is", "not a list of names")),
                 },
+                flow: fields.credit("fc", &d.fc)?,
                 auth: d.auth.map(Cow::into_owned),
                 auth_mode: d.am.map(Cow::into_owned),
             }),
@@ -178,6 +188,7 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
                     .ok_or_else(|| fields.invalid("res", "unknown open result"))?,
                 endpoint: fields.name("en", &d.en)?,
                 method: fields.name("m", &d.m)?,
+                flow: fields.credit("fc", &d.fc)?,
             }),
             "msm" => Message::Value {
                 target: fields.target(&d)?,
@@ -194,6 +205,10 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
                     "error" => CloseReason::Error,
                     _ => return Err(fields.invalid("cr", "unknown close reason")),
                 },
+            },
+            "crd" => Message::Credit {
+                target: fields.target(&d)?,
+                n: fields.credit("n", &d.n)?.ok_or_else(|| fields.missing("n"))?,
             },
             "brm" => Message::BadRequest {
                 request: fields.text("req", &d.req)?.to_string(),
@@ -237,6 +252,10 @@ struct Data<'a> {
     args: Option<Value>,
     #[serde(default)]
     is: Option<Value>,
+    #[serde(default)]
+    fc: Option<Value>,
+    #[serde(default)]
+    n: Option<Value>,
     #[serde(borrow, default)]
     o: Option<Wrapped<'a>>,
     #[serde(borrow, default)]
@@ -292,6 +311,14 @@ impl Writer {
         )?);
         self.raw("}");
         Ok(())
+    }
+
+    /// `key` then the credit, if there is one.
+    fn credit(&mut self, key: &str, credit: Option<u32>) {
+        if let Some(credit) = credit {
+            self.raw(key);
+            self.raw(&credit.to_string());
+        }
     }
 
     fn cid(&mut self, cid: Uuid) {
@@ -355,6 +382,10 @@ pub(crate) fn borrow(message: &Message) -> super::MessageRef<'_> {
             target: target_ref(target),
             reason: *reason,
         },
+        Message::Credit { target, n } => MessageRef::Credit {
+            target: target_ref(target),
+            n: *n,
+        },
         other => MessageRef::Control(other.clone()),
     }
 }
@@ -405,6 +436,18 @@ impl Fields<'_> {
         value: &Option<Cow<'_, str>>,
     ) -> Result<Arc<str>, FrameError> {
         self.text(field, value).map(Arc::from)
+    }
+
+    /// An optional credit, which must be an integer in 1..=`MAX_CREDIT` when present.
+    fn credit(&self, field: &'static str, value: &Option<Value>) -> Result<Option<u32>, FrameError> {
+        match value {
+            None => Ok(None),
+            Some(n) => n
+                .as_i64()
+                .and_then(valid_credit)
+                .map(Some)
+                .ok_or_else(|| self.invalid(field, "not an integer in 1..=2147483647")),
+        }
     }
 
     fn cid(&self, value: &Option<Cow<'_, str>>) -> Result<Uuid, FrameError> {
@@ -462,6 +505,7 @@ mod tests {
             result: OpenResult::Success,
             endpoint: "methodStreaming".into(),
             method: "intEchoStream".into(),
+            flow: None,
         });
         assert_eq!(
             open.encode_json().unwrap(),
@@ -509,6 +553,43 @@ mod tests {
             let message = Message::decode_json(&frame).unwrap();
             assert_eq!(message.encode_json().unwrap(), frame);
         }
+    }
+
+    /// The flow-control extension (docs/PROTOCOL.md): `fc` after Serverpod's keys, `crd`
+    /// with the stream's keys then `n`; read back exactly.
+    #[test]
+    fn flow_control_frames_read_and_write_back_exactly() {
+        for frame in [
+            format!(
+                r#"{{"type":"omsc","data":{{"en":"methodStreaming","m":"intEchoStream","cid":"{CID}","args":"{{}}","is":["stream"],"fc":4}}}}"#
+            ),
+            format!(
+                r#"{{"type":"omsr","data":{{"cid":"{CID}","res":"success","en":"methodStreaming","m":"intEchoStream","fc":256}}}}"#
+            ),
+            format!(
+                r#"{{"type":"crd","data":{{"en":"methodStreaming","m":"intEchoStream","cid":"{CID}","n":10}}}}"#
+            ),
+            format!(
+                r#"{{"type":"crd","data":{{"en":"methodStreaming","m":"intEchoStream","cid":"{CID}","p":"stream","n":2147483647}}}}"#
+            ),
+        ] {
+            let message = Message::decode_json(&frame).unwrap();
+            assert_eq!(message.encode_json().unwrap(), frame);
+            // The same message on the MessagePack wire.
+            assert_eq!(Message::decode(&message.encode()).unwrap(), message);
+        }
+        for n in ["0", "-1", "2147483648", "1.5", "\"4\"", "[4]"] {
+            let frame = format!(
+                r#"{{"type":"crd","data":{{"en":"e","m":"m","cid":"{CID}","n":{n}}}}}"#
+            );
+            assert!(Message::decode_json(&frame).is_err(), "n: {n}");
+            let open = format!(
+                r#"{{"type":"omsc","data":{{"en":"e","m":"m","cid":"{CID}","args":"{{}}","is":[],"fc":{n}}}}}"#
+            );
+            assert!(Message::decode_json(&open).is_err(), "fc: {n}");
+        }
+        let no_n = format!(r#"{{"type":"crd","data":{{"en":"e","m":"m","cid":"{CID}"}}}}"#);
+        assert!(Message::decode_json(&no_n).is_err());
     }
 
     #[test]

@@ -138,6 +138,20 @@ pub struct OpenCall {
     /// key from the handshake's auth cookie when `auth` is absent; other values mean
     /// nothing, and are kept as sent.
     pub auth_mode: Option<String>,
+    /// `fc`: the values the client grants the server on the call's return stream, which
+    /// makes the call flow-controlled (streampod's extension; see `docs/PROTOCOL.md`).
+    pub flow: Option<u32>,
+}
+
+/// The largest credit a `fc` or `crd` may carry, and the most a stream's credit adds up
+/// to (more is kept at this): 2³¹ − 1, exact in every client language's integers.
+pub const MAX_CREDIT: u32 = i32::MAX as u32;
+
+/// A credit as read from a frame: an integer in 1..=[`MAX_CREDIT`], or nothing valid.
+pub(crate) fn valid_credit(n: i64) -> Option<u32> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_CREDIT).contains(n))
 }
 
 /// The `am` value that asks for the handshake's auth cookie (reference §7.1).
@@ -154,6 +168,9 @@ pub struct OpenResponse {
     pub endpoint: Arc<str>,
     /// `m`, echoed.
     pub method: Arc<str>,
+    /// `fc`: for a flow-controlled call that opened, the values the server grants the
+    /// client on each of the call's input streams.
+    pub flow: Option<u32>,
 }
 
 /// One protocol message.
@@ -189,6 +206,14 @@ pub enum Message {
         /// `cr`.
         reason: CloseReason,
     },
+    /// `crd`: the peer may send `n` more values on a stream of a flow-controlled call (the
+    /// return stream without `p`, client to server; input stream `p`, server to client).
+    Credit {
+        /// The stream.
+        target: Target,
+        /// `n`, in 1..=[`MAX_CREDIT`].
+        n: u32,
+    },
     /// `brm`: the peer sent something that is not a valid message; the connection closes.
     BadRequest {
         /// `req`: a description of what was wrong.
@@ -207,6 +232,7 @@ impl Message {
             Message::Value { .. } => "msm",
             Message::Exception { .. } => "msse",
             Message::Close { .. } => "cmsc",
+            Message::Credit { .. } => "crd",
             Message::BadRequest { .. } => "brm",
         }
     }
@@ -240,7 +266,9 @@ impl Message {
             Message::OpenCall(o) => {
                 write::map_len(
                     out,
-                    5 + u32::from(o.auth.is_some()) + u32::from(o.auth_mode.is_some()),
+                    5 + u32::from(o.auth.is_some())
+                        + u32::from(o.auth_mode.is_some())
+                        + u32::from(o.flow.is_some()),
                 );
                 entry_str(out, "en", &o.endpoint);
                 entry_str(out, "m", &o.method);
@@ -258,13 +286,15 @@ impl Message {
                 if let Some(mode) = &o.auth_mode {
                     entry_str(out, "am", mode);
                 }
+                entry_credit(out, "fc", o.flow);
             }
             Message::OpenResponse(r) => {
-                write::map_len(out, 4);
+                write::map_len(out, 4 + u32::from(r.flow.is_some()));
                 entry_cid(out, r.cid);
                 entry_str(out, "res", r.result.as_str());
                 entry_str(out, "en", &r.endpoint);
                 entry_str(out, "m", &r.method);
+                entry_credit(out, "fc", r.flow);
             }
             Message::Value { target, value } => {
                 write_value_data_prefix(out, target);
@@ -278,6 +308,10 @@ impl Message {
             Message::Close { target, reason } => {
                 write_target(out, target, 1);
                 entry_str(out, "cr", reason.as_str());
+            }
+            Message::Credit { target, n } => {
+                write_target(out, target, 1);
+                entry_credit(out, "n", Some(*n));
             }
             Message::BadRequest { request } => {
                 write::map_len(out, 1);
@@ -297,6 +331,13 @@ fn write_envelope(out: &mut Vec<u8>, kind: &str) {
 fn entry_str(out: &mut Vec<u8>, key: &str, value: &str) {
     write::str(out, key);
     write::str(out, value);
+}
+
+fn entry_credit(out: &mut Vec<u8>, key: &str, credit: Option<u32>) {
+    if let Some(credit) = credit {
+        write::str(out, key);
+        write::int(out, i64::from(credit));
+    }
 }
 
 fn entry_cid(out: &mut Vec<u8>, cid: Uuid) {
@@ -391,6 +432,7 @@ mod tests {
                 inputs: vec!["stream".into()],
                 auth: Some("Bearer abc".into()),
                 auth_mode: Some(AUTH_MODE_COOKIE.into()),
+                flow: Some(16),
             }),
             Message::OpenCall(OpenCall {
                 endpoint: "methodStreaming".into(),
@@ -400,13 +442,30 @@ mod tests {
                 inputs: vec![],
                 auth: None,
                 auth_mode: None,
+                flow: None,
             }),
             Message::OpenResponse(OpenResponse {
                 cid: target(None).cid,
                 result: OpenResult::AuthorizationDeclined,
                 endpoint: "methodStreaming".into(),
                 method: "intEchoStream".into(),
+                flow: None,
             }),
+            Message::OpenResponse(OpenResponse {
+                cid: target(None).cid,
+                result: OpenResult::Success,
+                endpoint: "methodStreaming".into(),
+                method: "intEchoStream".into(),
+                flow: Some(MAX_CREDIT),
+            }),
+            Message::Credit {
+                target: target(None),
+                n: 1,
+            },
+            Message::Credit {
+                target: target(Some("stream")),
+                n: MAX_CREDIT,
+            },
             Message::Value {
                 target: target(Some("stream")),
                 value: Dynamic::new(&1i64).unwrap(),

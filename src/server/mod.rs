@@ -148,6 +148,12 @@ impl ServerBuilder {
                 reason: "must be longer than zero",
             });
         }
+        if !(1..=crate::protocol::MAX_CREDIT).contains(&self.config.input_window) {
+            return Err(ConfigError::Invalid {
+                setting: "input_window",
+                reason: "must be in 1..=2147483647",
+            });
+        }
         if let Some(origins) = self.allowed_origins {
             self.config.allowed_origins = Some(origins);
         }
@@ -190,6 +196,7 @@ impl ServerBuilder {
                         max_calls_per_connection: config.max_calls_per_connection,
                         max_inputs_per_call: config.max_inputs_per_call,
                         max_queued_inputs: config.max_queued_inputs,
+                        input_window: config.input_window,
                         remembered_ended_calls: config.remembered_ended_calls,
                         input_patience: config.websocket_ping_interval,
                     },

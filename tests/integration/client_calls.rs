@@ -4,7 +4,7 @@
 use crate::support::method_streaming::{ExceptionWithData, SimpleData};
 use crate::support::*;
 use futures::{stream, StreamExt};
-use streampod::client::{Client, Error, Inputs};
+use streampod::client::{Client, ClientConfig, Error, Inputs};
 use streampod::{Dynamic, NoArgs, StreamError};
 
 #[derive(serde::Serialize)]
@@ -271,9 +271,13 @@ wire_test!(async fn ten_streams_of_a_thousand_values_share_one_socket_without_lo
     assert_eq!(server.stats().calls_opened, 10);
 });
 
-wire_test!(async fn a_slow_reader_loses_nothing(wire) {
+wire_test!(async fn a_slow_reader_without_flow_control_loses_nothing(wire) {
     let server = TestServer::start();
-    let c = client(&server, wire);
+    // Without flow control the server runs ahead of the reader, to the method's end.
+    let c = Client::builder(&server.http_url())
+        .config(ClientConfig::default().encoding(wire).window(None))
+        .build()
+        .unwrap();
     let mut s = c.stream::<i64>(
         ENDPOINT,
         "intStreamFromValue",

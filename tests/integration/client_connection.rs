@@ -65,6 +65,7 @@ async fn fake_server(reply: bool) -> (String, Arc<AtomicUsize>) {
                                 result: OpenResult::Success,
                                 endpoint: open.endpoint,
                                 method: open.method,
+                                flow: None,
                             });
                             let _ = ws.send(WsMessage::Binary(answer.encode())).await;
                         }

@@ -41,6 +41,7 @@ fn message_like() -> impl Strategy<Value = Value> {
         Just("msm"),
         Just("msse"),
         Just("cmsc"),
+        Just("crd"),
         Just("brm"),
         Just("x")
     ];
@@ -56,7 +57,9 @@ fn message_like() -> impl Strategy<Value = Value> {
         Just("args"),
         Just("is"),
         Just("req"),
-        Just("auth")
+        Just("auth"),
+        Just("fc"),
+        Just("n")
     ];
     (kind, proptest::collection::vec((key, any_value()), 0..8)).prop_map(|(kind, fields)| {
         let data = Value::Map(
@@ -81,7 +84,7 @@ fn valid_message() -> impl Strategy<Value = Message> {
         name,
         proptest::option::of(name),
         any::<i64>(),
-        0u8..4,
+        0u8..5,
     )
         .prop_map(|(cid, en, m, p, v, which)| {
             let target = Target {
@@ -107,7 +110,12 @@ fn valid_message() -> impl Strategy<Value = Message> {
                     inputs: vec!["stream".into()],
                     auth: Some(format!("Bearer {v}")),
                     auth_mode: (v % 2 == 0).then(|| "cookie".into()),
+                    flow: (v % 3 == 0).then_some(v as u32 % 1000 + 1),
                 }),
+                3 => Message::Credit {
+                    target,
+                    n: (v as u32 % streampod::protocol::MAX_CREDIT).max(1),
+                },
                 _ => Message::Exception {
                     target,
                     exception: Dynamic::new(&v.to_string()).unwrap(),
