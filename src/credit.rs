@@ -48,7 +48,9 @@ impl Credit {
     /// Takes one value's credit; false (and nothing taken) when there is none.
     pub(crate) fn take(&self) -> bool {
         self.available
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| now.checked_sub(1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                now.checked_sub(1)
+            })
             .is_ok()
     }
 

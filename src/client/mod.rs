@@ -478,10 +478,8 @@ impl ClientInner {
                         finished: false,
                         // A server that does not know `fc` answers without it: then
                         // nothing is granted back.
-                        grant_back: window
-                            .filter(|_| flow_controlled)
-                            .map(GrantBack::new),
-                    })
+                        grant_back: window.filter(|_| flow_controlled).map(GrantBack::new),
+                    });
                 }
                 Ok(OpenReply::Failed(e)) => return Err((e, None)),
                 Ok(OpenReply::Refused(e, back)) => return Err((e, Some(Inputs { streams: back }))),

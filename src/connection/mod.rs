@@ -13,12 +13,12 @@ mod open;
 use crate::auth::AuthenticationHandler;
 use crate::call::messages::{Adopt, CallEnded, CallRequest, Forget, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, CallTable, Delivery};
+use crate::credit::Credit;
 use crate::method::{Endpoint, InputCredit, Services};
 use crate::protocol::{decode_json_ref, registry};
 use crate::protocol::{
     CloseReason, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
-use crate::credit::Credit;
 use crate::recent::RecentIds;
 use crate::socket::{CloseCode, Data, Edge, Protocol};
 use actix::prelude::*;
@@ -174,7 +174,10 @@ impl Connection {
             // Credit for the return stream; a call that is not flow-controlled, or has
             // ended, has no use for it. Input credit is the server's to give.
             MessageRef::Credit { target, n } => {
-                match (target.param, self.route(&target).and_then(|r| r.credit.as_ref())) {
+                match (
+                    target.param,
+                    self.route(&target).and_then(|r| r.credit.as_ref()),
+                ) {
                     (None, Some(credit)) => credit.grant(n),
                     _ => log::trace!("connection {}: crd with no use ignored", self.id),
                 }

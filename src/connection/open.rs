@@ -5,12 +5,12 @@ use crate::auth::{check_access, AuthInfo, Denied};
 use crate::call::{CallActor, CallInputs, CallParts};
 use crate::credit::Credit;
 use crate::method::{InputCredit, InputFlow, PrepareError, Session, SessionParts};
-use crate::queue::queue;
 use crate::protocol::msgpack::Reader;
 use crate::protocol::{
     unwrap_auth_value, Encoding, Message, OpenCall, OpenResponse, OpenResult, Target,
     AUTH_MODE_COOKIE,
 };
+use crate::queue::queue;
 use crate::socket::Edge;
 use actix::prelude::*;
 

@@ -285,13 +285,10 @@ fn channel<T: Wire>(
         InputStream {
             rx,
             credit: credit.clone(),
-            returns: credit
-                .flow
-                .as_ref()
-                .map(|flow| Returns {
-                    param: Arc::from(name),
-                    back: GrantBack::new(flow.window),
-                }),
+            returns: credit.flow.as_ref().map(|flow| Returns {
+                param: Arc::from(name),
+                back: GrantBack::new(flow.window),
+            }),
             _dropped: DropSignal {
                 credit: credit.clone(),
                 _wake: dropped_tx,

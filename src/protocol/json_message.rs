@@ -208,7 +208,9 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
             },
             "crd" => Message::Credit {
                 target: fields.target(&d)?,
-                n: fields.credit("n", &d.n)?.ok_or_else(|| fields.missing("n"))?,
+                n: fields
+                    .credit("n", &d.n)?
+                    .ok_or_else(|| fields.missing("n"))?,
             },
             "brm" => Message::BadRequest {
                 request: fields.text("req", &d.req)?.to_string(),
@@ -439,7 +441,11 @@ impl Fields<'_> {
     }
 
     /// An optional credit, which must be an integer in 1..=`MAX_CREDIT` when present.
-    fn credit(&self, field: &'static str, value: &Option<Value>) -> Result<Option<u32>, FrameError> {
+    fn credit(
+        &self,
+        field: &'static str,
+        value: &Option<Value>,
+    ) -> Result<Option<u32>, FrameError> {
         match value {
             None => Ok(None),
             Some(n) => n
@@ -579,9 +585,8 @@ mod tests {
             assert_eq!(Message::decode(&message.encode()).unwrap(), message);
         }
         for n in ["0", "-1", "2147483648", "1.5", "\"4\"", "[4]"] {
-            let frame = format!(
-                r#"{{"type":"crd","data":{{"en":"e","m":"m","cid":"{CID}","n":{n}}}}}"#
-            );
+            let frame =
+                format!(r#"{{"type":"crd","data":{{"en":"e","m":"m","cid":"{CID}","n":{n}}}}}"#);
             assert!(Message::decode_json(&frame).is_err(), "n: {n}");
             let open = format!(
                 r#"{{"type":"omsc","data":{{"en":"e","m":"m","cid":"{CID}","args":"{{}}","is":[],"fc":{n}}}}}"#

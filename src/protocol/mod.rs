@@ -35,8 +35,7 @@ pub use legacy::LegacyMessage;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use message::ValueFrames;
 pub use message::{
-    CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE,
-    MAX_CREDIT,
+    CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE, MAX_CREDIT,
 };
 pub use msgpack::ReadError;
 pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};

@@ -17,6 +17,7 @@ mod client_connection;
 mod cookie_auth;
 mod decoder_properties;
 mod exceptions;
+mod flow_control;
 mod foreign_wakes;
 mod input_streams;
 mod json_wire;

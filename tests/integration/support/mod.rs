@@ -386,8 +386,10 @@ impl RawClient {
 
     /// The next protocol frame, or how the connection ended.
     pub async fn next(&mut self) -> Result<Frame, Ended> {
+        // One deadline for the frame, however many pings come before it.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let msg = tokio::time::timeout(PATIENCE, self.stream.next())
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
                 .expect("timed out waiting for a frame");
             match msg {
@@ -421,8 +423,10 @@ impl RawClient {
 
     /// The next frame of a JSON connection, as the server wrote it.
     pub async fn next_text(&mut self) -> Result<String, Ended> {
+        // One deadline for the frame, however many pings come before it.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            let msg = tokio::time::timeout(PATIENCE, self.stream.next())
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
                 .expect("timed out waiting for a frame");
             match msg {

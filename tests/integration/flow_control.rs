@@ -1,0 +1,472 @@
+//! Per-call flow control (docs/PROTOCOL.md "Flow control"): a call opened with `fc` gets
+//! no more return values than its client granted, grants its client credit on each input
+//! stream and gives it back as the method takes values, and a stalled call never stops the
+//! other calls on its connection. On both wires, with raw frames and with the Rust client.
+
+use crate::support::conformance::server_builder;
+use crate::support::*;
+use futures::{stream, StreamExt};
+use serde_json::{json, Value as Json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use streampod::client::{ClientConfig, Inputs};
+use streampod::protocol::MAX_CREDIT;
+use streampod::{Config, Encoding, Endpoint, InputStream, NoArgs};
+use tokio::sync::Notify;
+
+/// The input window of the servers here: small, so that tests fill it quickly.
+const WINDOW: u64 = 8;
+
+/// A test's own methods, and what they let the test see.
+#[derive(Clone, Default)]
+struct Probe {
+    /// Values `produce` has yielded: how often the server pulled it.
+    produced: Arc<AtomicU64>,
+    /// Lets `gated` start reading its input.
+    open_gate: Arc<Notify>,
+}
+
+impl Probe {
+    fn endpoint(&self) -> Endpoint {
+        let produced = self.produced.clone();
+        let gate = self.open_gate.clone();
+        Endpoint::new("flow")
+            // 0, 1, 2, … for ever, as fast as it is pulled.
+            .stream("produce", [], move |_, _: NoArgs, ()| {
+                let produced = produced.clone();
+                stream::iter(0i64..).map(move |i| {
+                    produced.fetch_add(1, Ordering::SeqCst);
+                    Ok(i)
+                })
+            })
+            // Reads nothing until the gate opens, then yields every value of its input and
+            // -1 for an error item (and ends there).
+            .stream(
+                "gated",
+                ["stream"],
+                move |_, _: NoArgs, (input,): (InputStream<i64>,)| {
+                    let gate = gate.clone();
+                    stream::once(async move {
+                        gate.notified().await;
+                        input
+                    })
+                    .flatten()
+                    .scan(false, |failed, item| {
+                        let out = (!*failed).then(|| match item {
+                            Ok(v) => Ok(v),
+                            Err(_) => {
+                                *failed = true;
+                                Ok(-1)
+                            }
+                        });
+                        futures::future::ready(out)
+                    })
+                },
+            )
+    }
+
+    fn server(&self) -> TestServer {
+        TestServer::from_builder(
+            server_builder()
+                .endpoint(self.endpoint())
+                .websocket_ping_interval(Duration::from_millis(400))
+                .config(Config::default().input_window(WINDOW as u32)),
+        )
+    }
+}
+
+/// A raw client speaking either wire, with frames written and read as JSON values (the
+/// MessagePack wire's maps are the same maps).
+struct Wire {
+    raw: RawClient,
+    wire: Encoding,
+}
+
+impl Wire {
+    async fn connect(server: &TestServer, wire: Encoding) -> Self {
+        Wire {
+            raw: RawClient::connect(server).await,
+            wire,
+        }
+    }
+
+    async fn send(&mut self, kind: &str, data: Json) {
+        let frame = json!({"type": kind, "data": data});
+        match self.wire {
+            Encoding::Json => self.raw.send_text(&frame.to_string()).await,
+            _ => self.raw.send(encode(&to_msgpack(&frame))).await,
+        }
+    }
+
+    /// Opens `en.m` with no arguments and inputs `is`, granting `fc` when given.
+    async fn open(&mut self, en: &str, m: &str, cid: &str, is: &[&str], fc: Option<u64>) {
+        self.open_with(en, m, cid, json!({}), is, fc).await
+    }
+
+    async fn open_with(
+        &mut self,
+        en: &str,
+        m: &str,
+        cid: &str,
+        args: Json,
+        is: &[&str],
+        fc: Option<u64>,
+    ) {
+        // The JSON wire carries `args` as a JSON string.
+        let args = match self.wire {
+            Encoding::Json => Json::from(args.to_string()),
+            _ => args,
+        };
+        let mut data = json!({"en": en, "m": m, "cid": cid, "args": args, "is": is});
+        if let Some(fc) = fc {
+            data["fc"] = fc.into();
+        }
+        self.send("omsc", data).await;
+    }
+
+    async fn value(&mut self, en: &str, m: &str, cid: &str, p: &str, v: i64) {
+        let o = json!({"className": "int", "data": v});
+        self.send("msm", json!({"en": en, "m": m, "cid": cid, "p": p, "o": o}))
+            .await;
+    }
+
+    async fn credit(&mut self, en: &str, m: &str, cid: &str, n: Json) {
+        self.send("crd", json!({"en": en, "m": m, "cid": cid, "n": n}))
+            .await;
+    }
+
+    async fn ping(&mut self) {
+        match self.wire {
+            Encoding::Json => self.raw.send_text(r#"{"type":"ping"}"#).await,
+            _ => self.raw.send(ping()).await,
+        }
+    }
+
+    /// The next frame: its type and its data.
+    async fn next(&mut self) -> Result<(String, Json), Ended> {
+        let frame: Json = match self.wire {
+            Encoding::Json => serde_json::from_str(&self.raw.next_text().await?).unwrap(),
+            _ => {
+                let f = self.raw.next().await?;
+                json!({"type": f.kind, "data": f.data.as_ref().map(to_json)})
+            }
+        };
+        Ok((
+            frame["type"].as_str().unwrap().to_string(),
+            frame["data"].clone(),
+        ))
+    }
+
+    async fn recv(&mut self) -> (String, Json) {
+        self.next().await.expect("a frame")
+    }
+
+    /// Sends `ping` and reads up to its `pong`; returns what came before it.
+    async fn until_pong(&mut self) -> Vec<(String, Json)> {
+        self.ping().await;
+        let mut before = Vec::new();
+        loop {
+            let frame = self.recv().await;
+            if frame.0 == "pong" {
+                return before;
+            }
+            before.push(frame);
+        }
+    }
+}
+
+fn to_msgpack(v: &Json) -> rmpv::Value {
+    match v {
+        Json::Null => rmpv::Value::Nil,
+        Json::Bool(b) => rmpv::Value::from(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => rmpv::Value::from(i),
+            None => rmpv::Value::from(n.as_f64().unwrap()),
+        },
+        Json::String(s) => rmpv::Value::from(s.as_str()),
+        Json::Array(items) => rmpv::Value::Array(items.iter().map(to_msgpack).collect()),
+        Json::Object(entries) => rmpv::Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (rmpv::Value::from(k.as_str()), to_msgpack(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn to_json(v: &rmpv::Value) -> Json {
+    match v {
+        rmpv::Value::Nil => Json::Null,
+        rmpv::Value::Boolean(b) => Json::from(*b),
+        rmpv::Value::Integer(i) => Json::from(i.as_i64().unwrap()),
+        rmpv::Value::F64(f) => Json::from(*f),
+        rmpv::Value::String(s) => Json::from(s.as_str().unwrap()),
+        rmpv::Value::Array(items) => Json::Array(items.iter().map(to_json).collect()),
+        rmpv::Value::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.as_str().unwrap().to_string(), to_json(v)))
+                .collect(),
+        ),
+        other => panic!("no JSON for {other:?}"),
+    }
+}
+
+/// The value an `msm`'s data carries.
+fn value_of(data: &Json) -> i64 {
+    data["o"]["data"].as_i64().expect("an int value")
+}
+
+wire_test!(async fn return_values_stop_at_the_credit_and_a_grant_releases_exactly_that_many(wire) {
+    let probe = Probe::default();
+    let server = probe.server();
+    let mut c = Wire::connect(&server, wire).await;
+    c.open("flow", "produce", &cid(1), &[], Some(4)).await;
+    let (kind, omsr) = c.recv().await;
+    assert_eq!((kind.as_str(), omsr["res"].as_str()), ("omsr", Some("success")));
+    assert_eq!(omsr["fc"], Json::from(WINDOW), "the server grants its input window");
+    let mut values = Vec::new();
+    while values.len() < 4 {
+        let (kind, data) = c.recv().await;
+        assert_eq!(kind, "msm");
+        values.push(value_of(&data));
+    }
+    assert_eq!(values, [0, 1, 2, 3]);
+    // Nothing more comes, and the never-ending method is not even pulled.
+    assert!(c.until_pong().await.is_empty());
+    assert_eq!(probe.produced.load(Ordering::SeqCst), 4);
+    c.credit("flow", "produce", &cid(1), 10.into()).await;
+    for expected in 4..14 {
+        let (kind, data) = c.recv().await;
+        assert_eq!((kind.as_str(), value_of(&data)), ("msm", expected));
+    }
+    assert!(c.until_pong().await.is_empty());
+    assert_eq!(probe.produced.load(Ordering::SeqCst), 14);
+    // A cancel needs no credit.
+    c.send("cmsc", json!({"en": "flow", "m": "produce", "cid": cid(1), "cr": "done"}))
+        .await;
+    let (kind, data) = c.recv().await;
+    assert_eq!((kind.as_str(), data["cr"].as_str()), ("cmsc", Some("done")));
+    server
+        .wait_for_stats("the call ended", |s| s.open_calls == 0)
+        .await;
+});
+
+wire_test!(async fn a_stalled_input_leaves_the_other_calls_and_the_connection_alone(wire) {
+    let probe = Probe::default();
+    let server = probe.server();
+    let mut c = Wire::connect(&server, wire).await;
+    // A: its method takes nothing until the gate opens. B: an echo.
+    c.open("flow", "gated", &cid(1), &["stream"], Some(100)).await;
+    let (_, omsr) = c.recv().await;
+    assert_eq!(omsr["fc"], Json::from(WINDOW));
+    for v in 0..WINDOW as i64 {
+        c.value("flow", "gated", &cid(1), "stream", v).await;
+    }
+    let echo = "intEchoStream";
+    c.open(ENDPOINT, echo, &cid(2), &["stream"], Some(MAX_CREDIT.into()))
+        .await;
+    assert_eq!(c.recv().await.1["res"], "success");
+    // Echoes go on for three ping intervals: were the connection still waiting for A, it
+    // would neither echo nor answer pings, and would be closed with 1013 after one.
+    let started = Instant::now();
+    let mut v = 0;
+    while started.elapsed() < Duration::from_millis(1_200) {
+        c.value(ENDPOINT, echo, &cid(2), "stream", v).await;
+        loop {
+            let (kind, data) = c.recv().await;
+            if kind == "msm" {
+                assert_eq!(value_of(&data), v);
+                break;
+            }
+            // The echo's input credit comes back as it takes values.
+            assert_eq!(kind, "crd", "{data}");
+        }
+        v += 1;
+        assert!(server.stats().queued_inputs <= WINDOW as usize);
+    }
+    assert_eq!(server.stats().queued_inputs, WINDOW as usize);
+    c.until_pong().await;
+    // One value past A's credit fails A's input alone.
+    c.value("flow", "gated", &cid(1), "stream", 99).await;
+    let (kind, data) = c.recv().await;
+    assert_eq!(kind, "cmsc");
+    assert_eq!(
+        (data["cid"].as_str(), data["p"].as_str(), data["cr"].as_str()),
+        (Some(cid(1).as_str()), Some("stream"), Some("error"))
+    );
+    // A's method gets what was within the credit, then the error, and ends normally.
+    probe.open_gate.notify_one();
+    let mut got = Vec::new();
+    loop {
+        let (kind, data) = c.recv().await;
+        match kind.as_str() {
+            "msm" => got.push(value_of(&data)),
+            "cmsc" => {
+                assert_eq!((data["p"].as_str(), data["cr"].as_str()), (None, Some("done")));
+                break;
+            }
+            other => assert_eq!(other, "crd"),
+        }
+    }
+    let mut expected: Vec<i64> = (0..WINDOW as i64).collect();
+    expected.push(-1);
+    assert_eq!(got, expected);
+    // B is still open and still echoes.
+    c.value(ENDPOINT, echo, &cid(2), "stream", 7).await;
+    loop {
+        let (kind, data) = c.recv().await;
+        if kind == "msm" {
+            assert_eq!(value_of(&data), 7);
+            break;
+        }
+    }
+    assert_eq!(server.stats().open_connections, 1);
+});
+
+wire_test!(async fn input_credit_comes_back_in_batches_as_the_method_takes_values(wire) {
+    let server = Probe::default().server();
+    let mut c = Wire::connect(&server, wire).await;
+    let echo = "intEchoStream";
+    c.open(ENDPOINT, echo, &cid(1), &["stream"], Some(1_000)).await;
+    assert_eq!(c.recv().await.1["fc"], Json::from(WINDOW));
+    // Four windows' worth, each sent only once credit for it has come back.
+    let mut credit = WINDOW;
+    let (mut sent, mut echoed, mut crd_frames) = (0i64, 0i64, 0);
+    while echoed < 4 * WINDOW as i64 {
+        while credit > 0 && sent < 4 * WINDOW as i64 {
+            c.value(ENDPOINT, echo, &cid(1), "stream", sent).await;
+            sent += 1;
+            credit -= 1;
+        }
+        let (kind, data) = c.recv().await;
+        match kind.as_str() {
+            "msm" => {
+                assert_eq!(value_of(&data), echoed);
+                echoed += 1;
+            }
+            "crd" => {
+                assert_eq!(data["p"], "stream");
+                assert_eq!(data["n"], Json::from(WINDOW / 2), "half a window at a time");
+                credit += WINDOW / 2;
+                crd_frames += 1;
+            }
+            other => panic!("unexpected {other}: {data}"),
+        }
+    }
+    // Every value taken is granted back: the last grant may follow the last echo.
+    while crd_frames < 4 * 2 {
+        let (kind, data) = c.recv().await;
+        assert_eq!((kind.as_str(), &data["n"]), ("crd", &Json::from(WINDOW / 2)));
+        crd_frames += 1;
+    }
+    assert!(c.until_pong().await.is_empty(), "one crd per half window, no more");
+});
+
+wire_test!(async fn credit_that_means_nothing_is_ignored_and_a_malformed_credit_is_a_bad_request(wire) {
+    let server = Probe::default().server();
+    let mut c = Wire::connect(&server, wire).await;
+    // A call that never opened, a call that is not flow-controlled, and input credit from
+    // a client: all ignored.
+    c.credit("flow", "produce", &cid(9), 5.into()).await;
+    c.open(ENDPOINT, "intEchoStream", &cid(1), &["stream"], None).await;
+    let (_, omsr) = c.recv().await;
+    assert_eq!(omsr["res"], "success");
+    assert!(omsr.get("fc").is_none(), "no fc for a call opened without it");
+    c.credit(ENDPOINT, "intEchoStream", &cid(1), 5.into()).await;
+    c.send(
+        "crd",
+        json!({"en": ENDPOINT, "m": "intEchoStream", "cid": cid(1), "p": "stream", "n": 3}),
+    )
+    .await;
+    assert!(c.until_pong().await.is_empty());
+    // Grants past the maximum stay at the maximum, and nothing fails.
+    let count = "intStreamFromValue";
+    let args = json!({"value": 50});
+    c.open_with(ENDPOINT, count, &cid(2), args, &[], Some(u64::from(MAX_CREDIT)))
+        .await;
+    c.credit(ENDPOINT, count, &cid(2), MAX_CREDIT.into()).await;
+    c.credit(ENDPOINT, count, &cid(2), MAX_CREDIT.into()).await;
+    assert_eq!(c.recv().await.1["res"], "success");
+    for expected in 0..50 {
+        assert_eq!(value_of(&c.recv().await.1), expected);
+    }
+    assert_eq!(c.recv().await.1["cr"], "done");
+    // A credit of zero is malformed.
+    c.credit(ENDPOINT, "intEchoStream", &cid(1), 0.into()).await;
+    let (kind, _) = c.recv().await;
+    assert_eq!(kind, "brm");
+    assert_eq!(c.raw.expect_closed().await, Some(1002));
+});
+
+wire_test!(async fn a_consumer_that_stops_polling_stops_its_own_call_only(wire) {
+    let probe = Probe::default();
+    let server = probe.server();
+    let client = client_on(&server, wire);
+    let window = ClientConfig::default().window.expect("flow control is on by default");
+    let mut stalled = client.stream::<i64>("flow", "produce", NoArgs {}, Inputs::new());
+    assert_eq!(stalled.next().await, Some(Ok(0)));
+    // The server sends up to the window and then stops pulling the method.
+    wait_until("the window is sent", || {
+        probe.produced.load(Ordering::SeqCst) == u64::from(window)
+    })
+    .await;
+    // Meanwhile another call on the same client and socket runs to its end.
+    const N: i64 = 5_000;
+    let inputs = Inputs::new().values("stream", stream::iter(0..N));
+    let echoed: Vec<_> = tokio::time::timeout(
+        PATIENCE,
+        client
+            .stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, inputs)
+            .collect(),
+    )
+    .await
+    .expect("the other call is not held up");
+    assert_eq!(echoed, (0..N).map(Ok).collect::<Vec<_>>());
+    assert_eq!(probe.produced.load(Ordering::SeqCst), u64::from(window));
+    // The stalled call resumes where it stopped, losing nothing.
+    let next: Vec<_> = stalled.by_ref().take(200).collect().await;
+    assert_eq!(next, (1..201).map(Ok).collect::<Vec<_>>());
+});
+
+wire_test!(async fn a_client_pulls_an_input_only_as_far_as_the_server_grants(wire) {
+    let probe = Probe::default();
+    let server = probe.server();
+    let client = client_on(&server, wire);
+    let pulled = Arc::new(AtomicU64::new(0));
+    let counter = pulled.clone();
+    let endless = stream::iter(0i64..).map(move |v| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        v
+    });
+    let mut gated = client.stream::<i64>(
+        "flow",
+        "gated",
+        NoArgs {},
+        Inputs::new().values("stream", endless),
+    );
+    let opened = tokio::spawn(async move {
+        let first = gated.next().await;
+        (first, gated)
+    });
+    server
+        .wait_for_stats("the window is queued", |s| {
+            s.queued_inputs == WINDOW as usize
+        })
+        .await;
+    // Another call goes on, and the input is pulled no further than the window.
+    let inputs = Inputs::new().values("stream", stream::iter([5i64]));
+    let got = client
+        .call::<i64>(ENDPOINT, "intReturnFromStream", NoArgs {}, inputs)
+        .await;
+    assert_eq!(got, Ok(5));
+    assert_eq!(pulled.load(Ordering::SeqCst), WINDOW);
+    // Once the method takes values, credit comes back and the input flows again.
+    probe.open_gate.notify_one();
+    let (first, gated) = opened.await.unwrap();
+    assert_eq!(first, Some(Ok(0)));
+    let next: Vec<_> = gated.take(100).collect().await;
+    assert_eq!(next, (1..101).map(Ok).collect::<Vec<_>>());
+    assert!(pulled.load(Ordering::SeqCst) > 100);
+});
