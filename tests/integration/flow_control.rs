@@ -470,3 +470,115 @@ wire_test!(async fn a_client_pulls_an_input_only_as_far_as_the_server_grants(wir
     assert_eq!(next, (1..101).map(Ok).collect::<Vec<_>>());
     assert!(pulled.load(Ordering::SeqCst) > 100);
 });
+
+/// One step of a random flow-controlled session.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Opens a call counting to [`COUNT`], granting it `fc`.
+    Open {
+        fc: u32,
+    },
+    /// Grants `n` more to one of the calls opened so far (or to one never opened).
+    Grant {
+        call: usize,
+        n: u32,
+    },
+    Ping,
+}
+
+/// What each call of a random session counts to.
+const COUNT: u32 = 20;
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        2 => (1u32..8).prop_map(|fc| Step::Open { fc }),
+        4 => (0usize..6, 1u32..8).prop_map(|(call, n)| Step::Grant { call, n }),
+        1 => Just(Step::Ping),
+    ]
+}
+
+/// Sends every step at once, then reads: no call ever gets more values than it was
+/// granted, and in the end each got exactly `min(COUNT, credit)`, and its end once it had
+/// credit left over after the last value (the end is seen when the method is pulled).
+async fn random_session(wire: Encoding, steps: Vec<Step>) {
+    let server = TestServer::start();
+    let mut c = Wire::connect(&server, wire).await;
+    let method = "intStreamFromValue";
+    let mut credit: Vec<u32> = Vec::new();
+    for step in &steps {
+        match *step {
+            Step::Open { fc } => {
+                let args = json!({"value": COUNT});
+                let cid = cid(credit.len() as u8);
+                c.open_with(ENDPOINT, method, &cid, args, &[], Some(fc.into()))
+                    .await;
+                credit.push(fc);
+            }
+            Step::Grant { call, n } if call < credit.len() => {
+                c.credit(ENDPOINT, method, &cid(call as u8), n.into()).await;
+                credit[call] += n;
+            }
+            // Credit for a call that never opened is ignored.
+            Step::Grant { n, .. } => c.credit(ENDPOINT, method, &cid(200), n.into()).await,
+            Step::Ping => c.ping().await,
+        }
+    }
+    let expected: Vec<(u32, bool)> = credit.iter().map(|&c| (c.min(COUNT), c > COUNT)).collect();
+    let mut got = vec![(0u32, false); credit.len()];
+    while got != expected {
+        let (kind, data) = c.recv().await;
+        let call = || {
+            let cid = data["cid"].as_str().expect("a cid");
+            (0..credit.len())
+                .find(|&n| cid == super::support::cid(n as u8))
+                .expect("a call")
+        };
+        match kind.as_str() {
+            "omsr" => assert_eq!(data["res"], "success"),
+            "pong" => {}
+            "msm" => {
+                let n = call();
+                assert!(!got[n].1, "a value after the end");
+                assert_eq!(value_of(&data), i64::from(got[n].0), "in order");
+                got[n].0 += 1;
+                assert!(
+                    got[n].0 <= credit[n],
+                    "call {n}: beyond its credit of {}",
+                    credit[n]
+                );
+            }
+            "cmsc" => {
+                let n = call();
+                assert_eq!((got[n].0, data["cr"].as_str()), (COUNT, Some("done")));
+                got[n].1 = true;
+            }
+            other => panic!("unexpected {other}: {data}"),
+        }
+    }
+    // Nothing else was on its way.
+    let rest = c.until_pong().await;
+    assert!(
+        rest.iter().all(|(kind, _)| kind == "pong"),
+        "after every expected frame: {rest:?}"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 48, failure_persistence: None, ..Default::default()
+    })]
+
+    #[test]
+    fn random_credit_sessions_never_send_beyond_the_credit(
+        steps in proptest::collection::vec(step(), 1..30),
+        json_wire: bool,
+    ) {
+        let wire = if json_wire { Encoding::Json } else { Encoding::MessagePack };
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(random_session(wire, steps));
+    }
+}
