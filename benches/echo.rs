@@ -203,7 +203,6 @@ async fn open_and_close(ws: &mut Ws, n: u64, in_flight: u64) -> Duration {
 /// The same echo through streampod's Rust client, against the raw client: the client's own
 /// cost.
 fn client(c: &mut Criterion) {
-    use futures::StreamExt;
     use streampod::client::{Client, Inputs};
     use streampod::{ByteData, NoArgs};
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -231,29 +230,137 @@ fn client(c: &mut Criterion) {
         b.iter_custom(|n| rt.block_on(pipeline(&mut raw, &frame, n, 64)))
     });
     group.bench_function("streampod_client", |b| {
-        b.iter_custom(|n| {
-            rt.block_on(async {
-                let start = std::time::Instant::now();
-                let mut tx = tx.clone();
-                let sender = tokio::spawn(async move {
-                    for _ in 0..n {
-                        tx.send(ByteData(vec![7; 64])).await.unwrap();
-                    }
-                });
-                for _ in 0..n {
-                    echo.next().await.unwrap().unwrap();
-                }
-                sender.await.unwrap();
-                start.elapsed()
-            })
-        })
+        b.iter_custom(|n| rt.block_on(client_echo(&mut echo, &tx, n)))
     });
     group.finish();
+}
+
+/// `n` echoes through a call of the Rust client, fed by `tx`.
+async fn client_echo(
+    echo: &mut streampod::client::CallStream<streampod::ByteData>,
+    tx: &futures::channel::mpsc::Sender<streampod::ByteData>,
+    n: u64,
+) -> Duration {
+    use futures::StreamExt;
+    let start = std::time::Instant::now();
+    let mut tx = tx.clone();
+    let sender = tokio::spawn(async move {
+        for _ in 0..n {
+            tx.send(streampod::ByteData(vec![7; 64])).await.unwrap();
+        }
+    });
+    for _ in 0..n {
+        echo.next().await.unwrap().unwrap();
+    }
+    sender.await.unwrap();
+    start.elapsed()
+}
+
+/// Per-call flow control through the Rust client: the echo with it (at several windows)
+/// against the echo without it, and one call's echo while another call on the same client
+/// has a consumer that stopped polling, against that echo alone.
+fn flow_control(c: &mut Criterion) {
+    use futures::StreamExt;
+    use streampod::client::{CallStream, Client, ClientConfig, Inputs};
+    use streampod::{ByteData, NoArgs};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let streampod = start_streampod();
+    let url = format!("http://{}", streampod.addr());
+    type Echo = (
+        CallStream<ByteData>,
+        futures::channel::mpsc::Sender<ByteData>,
+    );
+    let echo_on = |client: &Client| -> Echo {
+        let (tx, rx) = futures::channel::mpsc::channel::<ByteData>(64);
+        let inputs = Inputs::new().values("stream", rx);
+        (client.stream("bench", "echo", NoArgs {}, inputs), tx)
+    };
+    let windows = [
+        ("off", None),
+        ("window_16", Some(16)),
+        ("window_64", Some(64)),
+        ("window_256", Some(256)),
+    ];
+    let clients: Vec<(&str, Client)> = windows
+        .iter()
+        .map(|&(label, window)| {
+            let config = ClientConfig::default().window(window);
+            (label, Client::builder(&url).config(config).build().unwrap())
+        })
+        .collect();
+    let mut echoes: Vec<(&str, Echo)> = clients
+        .iter()
+        .map(|(label, client)| (*label, echo_on(client)))
+        .collect();
+    // B: an echo on the default client; A (started below): a call on the same client whose
+    // consumer takes one value and then stops polling, while its method could send for
+    // ever.
+    let default_client = Client::new(&url).unwrap();
+    let mut b = echo_on(&default_client);
+
+    // Interleaved rounds of a fixed count, medians printed as ratios for
+    // docs/PERFORMANCE.md (the machine is shared; criterion's runs are apart in time).
+    const N: u64 = 50_000;
+    let stall = || {
+        let mut a = default_client.stream::<ByteData>("bench", "produce", NoArgs {}, Inputs::new());
+        rt.block_on(a.next()).unwrap().unwrap();
+        a
+    };
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); echoes.len() + 2];
+    for round in 0..10 {
+        for (i, (_, (echo, tx))) in echoes.iter_mut().enumerate() {
+            times[i].push(rt.block_on(client_echo(echo, tx, N)).as_secs_f64());
+        }
+        // B alone in even rounds, with A stalled in odd ones (A is opened for the round and
+        // dropped after it, so that both are measured throughout the run).
+        let a = (round % 2 == 1).then(stall);
+        let slot = echoes.len() + round % 2;
+        times[slot].push(rt.block_on(client_echo(&mut b.0, &b.1, N)).as_secs_f64());
+        drop(a);
+    }
+    let median = |t: &mut Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let off = median(&mut times[0]);
+    for (i, (label, _)) in echoes.iter().enumerate().skip(1) {
+        println!(
+            "flow control, client echo throughput {label} / off: {:.3}",
+            off / median(&mut times[i])
+        );
+    }
+    let alone = median(&mut times[echoes.len()]);
+    let while_stalled = median(&mut times[echoes.len() + 1]);
+    println!(
+        "flow control, B's echo throughput while A is stalled / B alone: {:.3}",
+        alone / while_stalled
+    );
+
+    let mut group = c.benchmark_group("flow_control");
+    group.throughput(Throughput::Elements(1));
+    for (label, (echo, tx)) in echoes.iter_mut() {
+        group.bench_function(format!("client_echo/{label}"), |bench| {
+            bench.iter_custom(|n| rt.block_on(client_echo(echo, tx, n)))
+        });
+    }
+    group.bench_function("b_alone", |bench| {
+        bench.iter_custom(|n| rt.block_on(client_echo(&mut b.0, &b.1, n)))
+    });
+    let a = stall();
+    group.bench_function("b_while_a_stalled", |bench| {
+        bench.iter_custom(|n| rt.block_on(client_echo(&mut b.0, &b.1, n)))
+    });
+    group.finish();
+    drop(a);
 }
 
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = echo_throughput, call_setup, client
+    targets = echo_throughput, call_setup, client, flow_control
 }
 criterion_main!(benches);

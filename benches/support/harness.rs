@@ -63,7 +63,8 @@ pub fn start_bare() -> SocketAddr {
 }
 
 /// Starts streampod with the bench methods: `bench.echo(stream)`, `bench.first()` (one
-/// value, then open until cancelled) and `bench.subscribe()` (the bus channel `fanout`).
+/// value, then open until cancelled), `bench.produce()` (64-byte values for ever, as fast
+/// as it is pulled) and `bench.subscribe()` (the bus channel `fanout`).
 pub fn start_streampod() -> RunningServer {
     let bench = Endpoint::new("bench")
         .stream(
@@ -73,6 +74,9 @@ pub fn start_streampod() -> RunningServer {
         )
         .stream("first", [], |_, _: NoArgs, ()| {
             futures::stream::once(async { Ok(1i64) }).chain(futures::stream::pending())
+        })
+        .stream("produce", [], |_, _: NoArgs, ()| {
+            futures::stream::repeat_with(|| Ok(ByteData(vec![7; 64])))
         })
         .stream(
             "subscribe",

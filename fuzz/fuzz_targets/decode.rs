@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use streampod::protocol::internals::MessageRef;
-use streampod::protocol::{LegacyMessage, Message};
+use streampod::protocol::{LegacyMessage, Message, MAX_CREDIT};
 use streampod::Dynamic;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,9 +13,15 @@ fuzz_target!(|data: &[u8]| {
         // Any value the MessagePack side accepts has a JSON form, or says why not.
         let _ = value.to_json();
     }
+    // Flow control: any credit a frame carries is in 1..=MAX_CREDIT, and reads back the same.
+    if let Ok(message) = Message::decode(data) {
+        credit_is_valid(&message);
+        assert_eq!(Message::decode(&message.encode()).ok(), Some(message));
+    }
     // Frames of the JSON wire, and what they carry written back.
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(message) = Message::decode_json(text) {
+            credit_is_valid(&message);
             let _ = message.encode_json();
         }
         if let Ok(message) = LegacyMessage::decode_json(text) {
@@ -32,3 +38,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = Dynamic::checked("List<Map<String,List<int?>>>", data);
     let _ = Dynamic::checked("Map", data);
 });
+
+fn credit_is_valid(message: &Message) {
+    let credit = match message {
+        Message::Credit { n, .. } => Some(*n),
+        Message::OpenCall(open) => open.flow,
+        Message::OpenResponse(response) => response.flow,
+        _ => None,
+    };
+    if let Some(n) = credit {
+        assert!((1..=MAX_CREDIT).contains(&n), "credit {n}");
+    }
+}
