@@ -281,9 +281,10 @@ fn flow_control(c: &mut Criterion) {
     };
     let windows = [
         ("off", None),
-        ("window_16", Some(16)),
         ("window_64", Some(64)),
         ("window_256", Some(256)),
+        ("window_1024_default", Some(1024)),
+        ("window_4096", Some(4096)),
     ];
     let clients: Vec<(&str, Client)> = windows
         .iter()
@@ -311,7 +312,7 @@ fn flow_control(c: &mut Criterion) {
         a
     };
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); echoes.len() + 2];
-    for round in 0..10 {
+    for round in 0..16 {
         for (i, (_, (echo, tx))) in echoes.iter_mut().enumerate() {
             times[i].push(rt.block_on(client_echo(echo, tx, N)).as_secs_f64());
         }
