@@ -26,6 +26,13 @@ fn echo_throughput(c: &mut Criterion) {
         let frame = open_echo_json(&mut ws).await;
         (ws, frame)
     });
+    // The same echo, flow-controlled (its credit never runs out: the cost is the
+    // bookkeeping and the server's input grants).
+    let (mut sp_fc, fc_frame) = rt.block_on(async {
+        let mut ws = connect(&streampod.url()).await;
+        let frame = open_echo_with(&mut ws, Some(streampod::protocol::MAX_CREDIT)).await;
+        (ws, frame)
+    });
     let same_size = vec![7u8; frame.len()];
     let mut group = c.benchmark_group("echo_throughput");
     group.throughput(Throughput::Elements(1));
@@ -34,6 +41,9 @@ fn echo_throughput(c: &mut Criterion) {
     });
     group.bench_function("streampod", |b| {
         b.iter_custom(|n| rt.block_on(pipeline(&mut sp, &frame, n, 64)))
+    });
+    group.bench_function("streampod_flow_control", |b| {
+        b.iter_custom(|n| rt.block_on(pipeline(&mut sp_fc, &fc_frame, n, 64)))
     });
     group.bench_function("streampod_json", |b| {
         b.iter_custom(|n| rt.block_on(pipeline_frames(&mut sp_json, &json_frame, n, 64)))
@@ -118,6 +128,37 @@ fn echo_throughput(c: &mut Criterion) {
             sp_cpu / bare_cpu
         );
     }
+
+    // Flow control's own cost on the server, interleaved with the same echo without it.
+    let (mut plain, mut controlled) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        plain.push(per_message(
+            std::slice::from_mut(&mut sp),
+            std::slice::from_ref(&frame),
+        ));
+        let fc = std::slice::from_ref(&fc_frame);
+        controlled.push(per_message(std::slice::from_mut(&mut sp_fc), fc));
+    }
+    let (plain, controlled) = (median(&mut plain), median(&mut controlled));
+    println!(
+        "server CPU per echoed message, 1 connection: streampod {plain:.2} µs, with flow control {controlled:.2} µs ({:.2}×)",
+        controlled / plain
+    );
+    let (mut plain, mut controlled) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        plain.push(
+            rt.block_on(pipeline(&mut sp, &frame, 100_000, 64))
+                .as_secs_f64(),
+        );
+        controlled.push(
+            rt.block_on(pipeline(&mut sp_fc, &fc_frame, 100_000, 64))
+                .as_secs_f64(),
+        );
+    }
+    println!(
+        "echo throughput with flow control / without, raw client, 1 connection: {:.3}",
+        median(&mut plain) / median(&mut controlled)
+    );
 
     let json_cpu = {
         let n = 200_000u64;
@@ -235,6 +276,12 @@ fn client(c: &mut Criterion) {
     group.finish();
 }
 
+/// The median of `samples`.
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
 /// `n` echoes through a call of the Rust client, fed by `tx`.
 async fn client_echo(
     echo: &mut streampod::client::CallStream<streampod::ByteData>,
@@ -323,10 +370,6 @@ fn flow_control(c: &mut Criterion) {
         times[slot].push(rt.block_on(client_echo(&mut b.0, &b.1, N)).as_secs_f64());
         drop(a);
     }
-    let median = |t: &mut Vec<f64>| {
-        t.sort_by(f64::total_cmp);
-        t[t.len() / 2]
-    };
     let off = median(&mut times[0]);
     for (i, (label, _)) in echoes.iter().enumerate().skip(1) {
         println!(

@@ -129,7 +129,11 @@ pub fn target(method: &str, cid: uuid::Uuid, param: Option<&str>) -> Target {
 }
 
 pub fn omsc(method: &str, cid: uuid::Uuid, inputs: &[&str]) -> Vec<u8> {
-    Message::OpenCall(OpenCall {
+    Message::OpenCall(open_call(method, cid, inputs)).encode()
+}
+
+fn open_call(method: &str, cid: uuid::Uuid, inputs: &[&str]) -> OpenCall {
+    OpenCall {
         endpoint: "bench".into(),
         method: method.into(),
         cid,
@@ -138,16 +142,24 @@ pub fn omsc(method: &str, cid: uuid::Uuid, inputs: &[&str]) -> Vec<u8> {
         auth: None,
         auth_mode: None,
         flow: None,
-    })
-    .encode()
+    }
 }
 
 /// Opens `bench.echo` on `ws`; returns the frame to send for one 64-byte value.
 pub async fn open_echo(ws: &mut Ws) -> Vec<u8> {
+    open_echo_with(ws, None).await
+}
+
+/// [`open_echo`], flow-controlled when `flow` is given (`fc`: credit for the echoes). The
+/// server's input credit (`crd` with `p`) is then skipped by [`pipeline`]: with 64 in
+/// flight against a window of 256, it is never needed before it comes.
+pub async fn open_echo_with(ws: &mut Ws, flow: Option<u32>) -> Vec<u8> {
     let cid = uuid::Uuid::new_v4();
-    ws.send(WsMessage::Binary(omsc("echo", cid, &["stream"])))
-        .await
-        .unwrap();
+    let open = Message::OpenCall(OpenCall {
+        flow,
+        ..open_call("echo", cid, &["stream"])
+    });
+    ws.send(WsMessage::Binary(open.encode())).await.unwrap();
     next_binary(ws).await;
     Message::Value {
         target: target("echo", cid, Some("stream")),
@@ -191,10 +203,14 @@ pub async fn pipeline_frames(ws: &mut Ws, frame: &WsMessage, n: u64, in_flight: 
     start.elapsed()
 }
 
-/// The next data frame, binary or text.
+/// How every `crd` frame starts: `{"type": "crd"`.
+const CREDIT_FRAME: &[u8] = b"\x82\xa4type\xa3crd";
+
+/// The next data frame, binary or text, but for credit.
 async fn next_data(ws: &mut Ws) {
     loop {
         match ws.next().await {
+            Some(Ok(WsMessage::Binary(b))) if b.starts_with(CREDIT_FRAME) => continue,
             Some(Ok(WsMessage::Binary(_) | WsMessage::Text(_))) => return,
             Some(Ok(_)) => continue,
             other => panic!("connection ended: {other:?}"),
@@ -206,16 +222,7 @@ async fn next_data(ws: &mut Ws) {
 /// value.
 pub async fn open_echo_json(ws: &mut Ws) -> WsMessage {
     let cid = uuid::Uuid::new_v4();
-    let open = Message::OpenCall(OpenCall {
-        endpoint: "bench".into(),
-        method: "echo".into(),
-        cid,
-        args: vec![0x80],
-        inputs: vec!["stream".into()],
-        auth: None,
-        auth_mode: None,
-        flow: None,
-    });
+    let open = Message::OpenCall(open_call("echo", cid, &["stream"]));
     ws.send(WsMessage::Text(open.encode_json().unwrap()))
         .await
         .unwrap();

@@ -62,7 +62,7 @@ pub struct ClientConfig {
     /// The wire: MessagePack in binary frames (default), or Serverpod's JSON in text
     /// frames, as Serverpod's own Dart client speaks it.
     pub encoding: Encoding,
-    /// Per-call flow control (`docs/PROTOCOL.md` "Flow control"): the values the client
+    /// Per-call flow control (`docs/PROTOCOL.md` §10): the values the client
     /// grants the server on a call's return stream before the consumer takes any (`fc`),
     /// granted back in batches of half of it as the consumer takes them. A consumer that
     /// stops polling one call then stops that call alone, while the socket and every other
@@ -72,7 +72,8 @@ pub struct ClientConfig {
     /// `benches/echo.rs` (`flow_control`): on loopback the echo with 1,024 runs as fast as
     /// without flow control (0.97–1.29 of it), with 256 at 0.94–1.21 and with 64 at about
     /// 0.6, because half a window must cover a grant's round trip at full speed. A stalled
-    /// call then holds at most 1,024 of its values in the client.
+    /// call then holds at most 1,024 of its values in the client. Taken within
+    /// 1..=[`MAX_CREDIT`](crate::protocol::MAX_CREDIT).
     pub window: Option<u32>,
 }
 
@@ -441,7 +442,7 @@ impl ClientInner {
             let (reply_tx, reply_rx) = oneshot::channel();
             // With flow control the server sends no more than the window ahead of the
             // consumer, so the values always fit; without it, this bound stops the socket.
-            let window = self.config.window.map(|w| w.min(MAX_CREDIT));
+            let window = self.config.window.map(|w| w.clamp(1, MAX_CREDIT));
             let buffer = window.map_or(connection::CALL_BUFFER, |w| w as usize);
             let (values_tx, values) = mpsc::channel(buffer);
             let (failure_tx, failure) = oneshot::channel();
