@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// Values the peer still accepts on one stream. Never below zero, never above
-/// [`MAX_CREDIT`]: a grant that would pass it leaves the credit at the maximum.
+/// Values the peer still accepts on one stream (or, counted by the receiver, may still
+/// send). Never below zero, never above [`MAX_CREDIT`]: a grant that would pass it leaves
+/// the credit at the maximum.
 #[derive(Debug)]
 pub(crate) struct Credit {
     available: AtomicU32,
@@ -23,11 +24,16 @@ pub(crate) struct Credit {
 }
 
 impl Credit {
-    pub(crate) fn new(initial: u32) -> Arc<Self> {
-        Arc::new(Credit {
+    pub(crate) fn new(initial: u32) -> Self {
+        Credit {
             available: AtomicU32::new(initial.min(MAX_CREDIT)),
             waker: AtomicWaker::new(),
-        })
+        }
+    }
+
+    /// A credit shared with the task that pulls the stream.
+    pub(crate) fn shared(initial: u32) -> Arc<Self> {
+        Arc::new(Self::new(initial))
     }
 
     /// The peer granted `n` more values.
@@ -147,7 +153,7 @@ mod tests {
 
     #[test]
     fn a_credited_stream_yields_what_was_granted_then_waits() {
-        let credit = Credit::new(2);
+        let credit = Credit::shared(2);
         let mut pulled = 0;
         let source = futures::stream::repeat_with(|| {
             pulled += 1;

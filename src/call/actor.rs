@@ -225,15 +225,15 @@ impl Actor for CallActor {
                 let output = AssertUnwindSafe(output).catch_unwind().map(|item| {
                     item.unwrap_or_else(|_| Err(StreamError::failed("method panicked")))
                 });
-                // Pulled only while the socket keeps up; woken through the arbiter's hub
-                // when the wake comes from another thread (see `local_wakes`).
-                // The gate is checked before each value; the waker and the class registry
-                // are set once per batch.
                 // A flow-controlled call's method is pulled only while it has credit.
                 let output = Credited {
                     inner: output,
                     credit: self.credit.take(),
                 };
+                // Pulled only while the socket keeps up; woken through the arbiter's hub
+                // when the wake comes from another thread (see `local_wakes`).
+                // The gate is checked before each value; the waker and the class registry
+                // are set once per batch.
                 ctx.add_stream(LocalWakes::new(Scoped {
                     inner: Batches::new(
                         Gated {

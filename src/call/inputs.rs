@@ -6,9 +6,10 @@
 //! mailbox and a full queue is known before the next frame is read. Every frame the call
 //! answers with (`cmsc(p)`) still comes from the call actor, in order with its others.
 
+use crate::credit::Credit;
 use crate::error::StreamError;
 use crate::method::{InputCredit, InputSink, NamedSink};
-use crate::protocol::{CloseReason, Dynamic, MAX_CREDIT};
+use crate::protocol::{CloseReason, Dynamic};
 use crate::sync::lock;
 use futures::future::BoxFuture;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,8 +18,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) struct CallInputs {
     open: Mutex<Open>,
     credit: Arc<InputCredit>,
-    /// The call is flow-controlled: each input's client has the credit counted here.
-    flow_controlled: bool,
 }
 
 struct Open {
@@ -33,7 +32,7 @@ struct OpenInput {
     sink: Box<dyn InputSink>,
     /// On a flow-controlled call, the values the client may still send on it: the window,
     /// less what it sent, plus what the call granted back (`crd`).
-    credit: u32,
+    credit: Option<Credit>,
 }
 
 impl Open {
@@ -76,7 +75,7 @@ impl CallInputs {
             .map(|(name, sink)| OpenInput {
                 name,
                 sink,
-                credit: window.unwrap_or(0),
+                credit: window.map(Credit::new),
             })
             .collect();
         Arc::new(CallInputs {
@@ -85,7 +84,6 @@ impl CallInputs {
                 ended: false,
             }),
             credit,
-            flow_controlled: window.is_some(),
         })
     }
 
@@ -107,17 +105,13 @@ impl CallInputs {
         let Some(i) = open.position(param) else {
             return Delivery::Refused;
         };
-        if self.flow_controlled {
-            let input = &mut open.inputs[i];
-            if input.credit == 0 {
-                // Beyond its credit: that input fails, the call goes on.
-                let input = open.inputs.remove(i);
-                input
-                    .sink
-                    .fail(StreamError::failed("a value beyond the stream's credit"));
-                return Delivery::Refused;
-            }
-            input.credit -= 1;
+        if open.inputs[i].credit.as_ref().is_some_and(|c| !c.take()) {
+            // Beyond its credit: that input fails, the call goes on.
+            let input = open.inputs.remove(i);
+            input
+                .sink
+                .fail(StreamError::failed("a value beyond the stream's credit"));
+            return Delivery::Refused;
         }
         let full = self.credit.sent();
         match open.inputs[i].sink.push(class, data) {
@@ -135,12 +129,13 @@ impl CallInputs {
     /// The method took `n` values of input `param`: true if it is still open, and then its
     /// client has `n` more credit, which the call now grants (`crd`).
     pub(crate) fn grant(&self, param: &str, n: u32) -> bool {
-        let mut open = self.open();
+        let open = self.open();
         let Some(i) = open.position(param) else {
             return false;
         };
-        let input = &mut open.inputs[i];
-        input.credit = input.credit.saturating_add(n).min(MAX_CREDIT);
+        if let Some(credit) = &open.inputs[i].credit {
+            credit.grant(n);
+        }
         true
     }
 

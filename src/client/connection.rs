@@ -482,7 +482,7 @@ impl SocketTask {
         let mut pumps = HashMap::new();
         for (param, source) in pending.inputs {
             let frames = ValueFrames::new(&target.input(&param));
-            let credit = input_window.map(Credit::new);
+            let credit = input_window.map(Credit::shared);
             let pump = InputPump::start(
                 self.input_tx.clone(),
                 (cid, param.clone()),

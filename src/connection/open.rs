@@ -116,7 +116,7 @@ impl Connection {
         self.start_supervisor(edge);
         // 8. Success: the answer goes out before anything the call produces.
         self.answer_with(&open, OpenResult::Success, window, edge);
-        let return_credit = open.flow.map(Credit::new);
+        let return_credit = open.flow.map(Credit::shared);
         // The registered names (the client's are equal): nothing of the decoded open stays.
         let target = Target {
             endpoint: endpoint.shared_name().clone(),
