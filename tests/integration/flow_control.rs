@@ -2,6 +2,8 @@
 //! no more return values than its client granted, grants its client credit on each input
 //! stream and gives it back as the method takes values, and a stalled call never stops the
 //! other calls on its connection. On both wires, with raw frames and with the Rust client.
+//! A call opened without `fc` behaves as before: `limits_and_flow.rs` shows its method
+//! stopping the connection's reads and the close with 1013.
 
 use crate::support::conformance::server_builder;
 use crate::support::*;
