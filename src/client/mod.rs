@@ -73,7 +73,7 @@ pub struct ClientConfig {
     /// without flow control (0.97–1.29 of it), with 256 at 0.94–1.21 and with 64 at about
     /// 0.6, because half a window must cover a grant's round trip at full speed. A stalled
     /// call then holds at most 1,024 of its values in the client. Taken within
-    /// 1..=[`MAX_CREDIT`](crate::protocol::MAX_CREDIT).
+    /// 1..=[`MAX_CREDIT`].
     pub window: Option<u32>,
 }
 
