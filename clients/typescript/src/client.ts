@@ -1,0 +1,471 @@
+/**
+ * The client: one WebSocket shared by every call, opened on the first call and closed when
+ * no call is left (PROTOCOL.md §5; Serverpod's `ClientMethodStreamManager`).
+ */
+
+import {
+  ConnectionClosedError,
+  ProtocolError,
+  SerializableExceptionError,
+  StreampodError,
+  openFailed,
+} from './errors.js';
+import { Frame, decodeFrame, encodeFrame } from './frames.js';
+import { WireName, fromWrapped, toPlain, toWrapped } from './values.js';
+
+/** What the client needs of a WebSocket: the browser's, Node ≥ 22's, or the `ws` package's. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: unknown) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+/** A WebSocket constructor. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Settings of a {@link Client}. */
+export interface ClientOptions {
+  /** The key sent with each call (as `Bearer <key>`; a value with a scheme goes as is). */
+  authKey?: () => string | undefined | Promise<string | undefined>;
+  /**
+   * Called once when an open is answered `authenticationFailed`: if it resolves `true`,
+   * the open is tried once more with a fresh key (Serverpod's refresh-and-retry rule).
+   */
+  refreshAuthKey?: () => boolean | Promise<boolean>;
+  /** MessagePack in binary frames (default) or Serverpod's JSON in text frames. */
+  wire?: WireName;
+  /** The WebSocket implementation, where there is no global one (Node 20: the `ws` package). */
+  WebSocket?: WebSocketConstructor;
+  /** Interval of the client's `ping`. Default 20 s. */
+  pingIntervalMs?: number;
+  /** Time without any frame after which every call fails. Default 40 s. */
+  idleTimeoutMs?: number;
+  /** Time allowed to open the socket and get its first frame. Default 5 s. */
+  connectTimeoutMs?: number;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborting it cancels the call. */
+  signal?: AbortSignal;
+}
+
+/** The input streams of a call, by parameter name. */
+export type Inputs = Record<string, AsyncIterable<unknown> | Iterable<unknown>>;
+
+/** A call's values as they arrive; iterating opens the call, leaving the loop cancels it. */
+export type CallStream<T = unknown> = AsyncIterable<T>;
+
+/** A client of one streampod (or Serverpod) server. */
+export class Client {
+  private readonly url: string;
+  private readonly options: Required<Pick<ClientOptions, 'pingIntervalMs' | 'idleTimeoutMs' | 'connectTimeoutMs'>> &
+    ClientOptions;
+  private readonly wire: WireName;
+  private socket: Promise<Socket> | undefined;
+
+  /** A client of the server at `url` (`http(s)://host:port`, any path). */
+  constructor(url: string, options: ClientOptions = {}) {
+    const u = new URL(url);
+    u.protocol = u.protocol === 'https:' || u.protocol === 'wss:' ? 'wss:' : 'ws:';
+    u.pathname = '/v1/websocket';
+    u.search = '';
+    this.url = u.toString();
+    this.options = { pingIntervalMs: 20_000, idleTimeoutMs: 40_000, connectTimeoutMs: 5_000, ...options };
+    this.wire = options.wire ?? 'msgpack';
+  }
+
+  /** Calls a method that returns a stream; see {@link CallStream}. */
+  stream<T = unknown>(
+    endpoint: string,
+    method: string,
+    args: Record<string, unknown> = {},
+    inputs: Inputs = {},
+    options: CallOptions = {},
+  ): CallStream<T> {
+    return { [Symbol.asyncIterator]: () => this.run<T>(endpoint, method, args, inputs, options) };
+  }
+
+  /** Calls a method that returns a value (`undefined` for void): resolves with it. */
+  async call<T = unknown>(
+    endpoint: string,
+    method: string,
+    args: Record<string, unknown> = {},
+    inputs: Inputs = {},
+    options: CallOptions = {},
+  ): Promise<T> {
+    let first: T | undefined;
+    let got = false;
+    // Read to the end: the call ends by itself, no cancel needed.
+    for await (const value of this.stream<T>(endpoint, method, args, inputs, options)) {
+      if (!got) [first, got] = [value, true];
+    }
+    return first as T;
+  }
+
+  /** Closes the socket; every open call fails with {@link ConnectionClosedError}. */
+  close(): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.then((s) => s.fail(new ConnectionClosedError('the client was closed')), () => {});
+  }
+
+  private async *run<T>(
+    endpoint: string,
+    method: string,
+    args: Record<string, unknown>,
+    inputs: Inputs,
+    options: CallOptions,
+  ): AsyncGenerator<T> {
+    options.signal?.throwIfAborted();
+    const call = await this.open(endpoint, method, args, inputs);
+    const abort = () => call.cancel(options.signal?.reason ?? new StreampodError('aborted'));
+    options.signal?.addEventListener('abort', abort);
+    try {
+      for (;;) {
+        const value = await call.next();
+        if (value === undefined) return;
+        yield fromWrapped(value.className, value.data, this.wire) as T;
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+      // Left early (a `break`, an error, a value that cannot be decoded): cancel.
+      call.cancel();
+    }
+  }
+
+  /** Opens a call: `omsc`, then its `omsr`; once more after a refreshed key. */
+  private async open(endpoint: string, method: string, args: Record<string, unknown>, inputs: Inputs): Promise<Call> {
+    for (let attempt = 0; ; attempt++) {
+      const key = await this.options.authKey?.();
+      const socket = await this.connection();
+      const call = new Call(socket, endpoint, method, randomUuid());
+      const res = await socket.open(call, {
+        en: endpoint,
+        m: method,
+        cid: call.cid,
+        args: toPlain(args, this.wire),
+        is: Object.keys(inputs),
+        ...(key === undefined ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` }),
+      });
+      if (res === 'success') {
+        for (const [name, source] of Object.entries(inputs)) call.pump(name, source);
+        return call;
+      }
+      const refresh = this.options.refreshAuthKey;
+      if (res === 'authenticationFailed' && attempt === 0 && refresh && (await refresh())) continue;
+      throw openFailed(res, endpoint, method);
+    }
+  }
+
+  /** The live socket, opened if there is none (concurrent first calls share one attempt). */
+  private connection(): Promise<Socket> {
+    const current = this.socket;
+    if (current) {
+      return current.then(
+        (s) => (s.isOpen() ? s : this.reconnect(current)),
+        () => this.reconnect(current),
+      );
+    }
+    return this.reconnect(undefined);
+  }
+
+  private reconnect(stale: Promise<Socket> | undefined): Promise<Socket> {
+    if (this.socket !== stale) return this.connection();
+    const Ctor = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Ctor) {
+      return Promise.reject(new StreampodError('no WebSocket here: pass options.WebSocket (e.g. the ws package)'));
+    }
+    const opening = Socket.open(Ctor, this.url, this.wire, this.options);
+    this.socket = opening;
+    opening.catch(() => {
+      if (this.socket === opening) this.socket = undefined;
+    });
+    return opening;
+  }
+}
+
+/** A received value, decoded when its consumer takes it (a bad one fails that call only). */
+interface WireValue {
+  className: string;
+  data: unknown;
+}
+
+/** One open WebSocket and the calls on it. */
+class Socket {
+  private readonly calls = new Map<string, Call>();
+  /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
+  private readonly opening = new Map<string, { resolve: (res: string) => void; reject: (e: Error) => void }>();
+  private closed: StreampodError | undefined;
+  private idle: ReturnType<typeof setTimeout> | undefined;
+  private readonly ping: ReturnType<typeof setInterval>;
+
+  private constructor(
+    private readonly ws: WebSocketLike,
+    readonly wire: WireName,
+    private readonly options: { pingIntervalMs: number; idleTimeoutMs: number },
+  ) {
+    ws.onmessage = (event) => this.receive(event.data);
+    ws.onclose = () => this.fail(new ConnectionClosedError('the method stream socket closed'));
+    ws.onerror = () => this.fail(new ConnectionClosedError('the method stream socket failed'));
+    this.ping = setInterval(() => this.send({ type: 'ping' }), options.pingIntervalMs);
+    this.resetIdle();
+  }
+
+  /** Connects, sends `ping` and waits for the first frame (Serverpod's handshake). */
+  static open(
+    Ctor: WebSocketConstructor,
+    url: string,
+    wire: WireName,
+    options: { pingIntervalMs: number; idleTimeoutMs: number; connectTimeoutMs: number },
+  ): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const ws = new Ctor(url);
+      ws.binaryType = 'arraybuffer';
+      const timer = setTimeout(() => {
+        ws.close();
+        reject(new ConnectionClosedError(`no answer from ${url} within ${options.connectTimeoutMs} ms`));
+      }, options.connectTimeoutMs);
+      const failed = () => {
+        clearTimeout(timer);
+        reject(new ConnectionClosedError(`cannot connect to ${url}`));
+      };
+      ws.onerror = failed;
+      ws.onclose = failed;
+      ws.onopen = () => ws.send(encodeFrame({ type: 'ping' }, wire));
+      ws.onmessage = (event) => {
+        clearTimeout(timer);
+        const socket = new Socket(ws, wire, options);
+        socket.receive(event.data);
+        resolve(socket);
+      };
+    });
+  }
+
+  isOpen(): boolean {
+    return this.closed === undefined;
+  }
+
+  send(frame: Frame): void {
+    if (this.closed) return;
+    this.ws.send(encodeFrame(frame, this.wire));
+  }
+
+  /** Bytes written and not yet sent: input pumps wait while there are many. */
+  buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** Sends an open and resolves with the `res` of its answer. */
+  open(call: Call, data: Record<string, unknown>): Promise<string> {
+    if (this.closed) return Promise.reject(this.closed);
+    // Registered before the open goes out, so that no early value is lost.
+    this.calls.set(call.cid, call);
+    return new Promise<string>((resolve, reject) => {
+      this.opening.set(call.cid, { resolve, reject });
+      this.send({ type: 'omsc', data });
+    }).then((res) => {
+      if (res !== 'success') this.forget(call.cid);
+      return res;
+    });
+  }
+
+  /** A call ended: forgets it, and closes the socket when nothing is left. */
+  forget(cid: string): void {
+    this.calls.delete(cid);
+    if (this.calls.size === 0 && this.opening.size === 0 && !this.closed) {
+      this.shut(new ConnectionClosedError('the socket closed when idle'));
+      this.ws.close(1000, 'idle');
+    }
+  }
+
+  /** Fails every call and closes the socket. */
+  fail(error: StreampodError): void {
+    if (this.closed) return;
+    this.shut(error);
+    for (const call of this.calls.values()) call.finish(error);
+    for (const open of this.opening.values()) open.reject(error);
+    this.calls.clear();
+    this.opening.clear();
+    this.ws.close();
+  }
+
+  private shut(error: StreampodError): void {
+    this.closed = error;
+    clearInterval(this.ping);
+    clearTimeout(this.idle);
+  }
+
+  private resetIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(
+      () => this.fail(new ConnectionClosedError('the method stream connection went idle')),
+      this.options.idleTimeoutMs,
+    );
+  }
+
+  private receive(raw: unknown): void {
+    if (this.closed) return;
+    this.resetIdle();
+    let frame: Frame;
+    try {
+      frame = decodeFrame(raw, this.wire);
+    } catch (e) {
+      this.send({ type: 'brm', data: { req: (e as Error).message } });
+      return this.fail(e as StreampodError);
+    }
+    const d = frame.data ?? {};
+    const call = typeof d.cid === 'string' ? this.calls.get(d.cid) : undefined;
+    switch (frame.type) {
+      case 'ping':
+        return this.send({ type: 'pong' });
+      case 'omsr': {
+        const open = this.opening.get(d.cid as string);
+        this.opening.delete(d.cid as string);
+        return open?.resolve(String(d.res));
+      }
+      case 'msm': {
+        const o = d.o as WireValue | undefined;
+        if (call && o && typeof o.className === 'string') return call.push(o);
+        if (!call) this.send({ type: 'cmsc', data: { en: d.en, m: d.m, cid: d.cid, cr: 'error' } });
+        return;
+      }
+      case 'msse': {
+        const ex = d.ex as WireValue | undefined;
+        if (!call || !ex) return;
+        let data: unknown = ex.data;
+        try {
+          // The exception's fields, without the class name the error carries already.
+          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.wire) as Record<string, unknown>;
+          data = fields;
+        } catch {
+          // Left as it came.
+        }
+        call.finish(new SerializableExceptionError(ex.className, data));
+        return this.forget(call.cid);
+      }
+      case 'cmsc':
+        if (!call) return;
+        if (typeof d.p === 'string') return call.stopPump(d.p);
+        call.finish(d.cr === 'error' ? new ConnectionClosedError('the call closed with an error') : undefined);
+        return this.forget(call.cid);
+      case 'brm':
+        return this.fail(new ProtocolError(`the server reported a bad request: ${String(d.req)}`));
+      default:
+        // `pong`, and credit for flow control this client does not ask for.
+        return;
+    }
+  }
+}
+
+/** One open call: its values in arrival order, its end, its input pumps. */
+class Call {
+  private readonly values: WireValue[] = [];
+  private ended = false;
+  private error: Error | undefined;
+  private wake: (() => void) | undefined;
+  private readonly pumps = new Map<string, { stopped: boolean }>();
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly endpoint: string,
+    private readonly method: string,
+    readonly cid: string,
+  ) {}
+
+  push(value: WireValue): void {
+    if (this.ended) return;
+    this.values.push(value);
+    this.wake?.();
+  }
+
+  /** The call ended (with `error`, or cleanly): after the values already here. */
+  finish(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    for (const pump of this.pumps.values()) pump.stopped = true;
+    this.wake?.();
+  }
+
+  /** The next value; `undefined` at the end; throws the call's error after its values. */
+  async next(): Promise<WireValue | undefined> {
+    for (;;) {
+      const value = this.values.shift();
+      if (value) return value;
+      if (this.ended) {
+        if (this.error) throw this.error;
+        return undefined;
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+
+  /** The caller let go (or aborted, with `error`): tells the server, unless the call has ended. */
+  cancel(error?: Error): void {
+    if (this.ended) return;
+    this.finish(error);
+    this.socket.send({ type: 'cmsc', data: this.target({ cr: 'done' }) });
+    this.socket.forget(this.cid);
+  }
+
+  /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
+  pump(name: string, source: AsyncIterable<unknown> | Iterable<unknown>): void {
+    const state = { stopped: false };
+    this.pumps.set(name, state);
+    const wire = this.socket.wire;
+    void (async () => {
+      try {
+        for await (const value of source) {
+          if (state.stopped) return;
+          this.socket.send({ type: 'msm', data: this.target({ p: name, o: toWrapped(value, wire) }) });
+          // Waits while the socket is behind, so a fast source is pulled only as fast as
+          // the connection sends.
+          while (this.socket.buffered() > 1 << 20 && !state.stopped) await delay(5);
+        }
+        if (!state.stopped) this.socket.send({ type: 'cmsc', data: this.target({ p: name, cr: 'done' }) });
+      } catch (e) {
+        if (state.stopped) return;
+        if (e instanceof SerializableExceptionError) {
+          const ex = toWrapped({ __className__: e.className, ...(e.data as object) }, wire);
+          this.socket.send({ type: 'msse', data: this.target({ p: name, ex }) });
+        }
+        this.socket.send({ type: 'cmsc', data: this.target({ p: name, cr: 'error' }) });
+      } finally {
+        this.pumps.delete(name);
+      }
+    })();
+  }
+
+  /** The server closed input `name`: stop pulling it. */
+  stopPump(name: string): void {
+    const pump = this.pumps.get(name);
+    if (pump) pump.stopped = true;
+  }
+
+  private target(rest: Record<string, unknown>): Record<string, unknown> {
+    return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function randomUuid(): string {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  const b = new Uint8Array(16);
+  c.getRandomValues(b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

@@ -1,0 +1,29 @@
+/**
+ * streampod's client for browsers and Node: streaming methods of a streampod (or
+ * Serverpod) server over one shared WebSocket.
+ *
+ * ```ts
+ * import { Client } from 'streampod';
+ * const client = new Client('http://127.0.0.1:8080');
+ * for await (const v of client.stream('methodStreaming', 'intEchoStream', {}, { stream: [1, 2, 3] })) {
+ *   console.log(v);
+ * }
+ * client.close();
+ * ```
+ */
+
+export { Client } from './client.js';
+export type { CallOptions, CallStream, ClientOptions, Inputs, WebSocketConstructor, WebSocketLike } from './client.js';
+export {
+  AuthenticationFailedError,
+  AuthorizationDeclinedError,
+  ConnectionClosedError,
+  EndpointNotFoundError,
+  InvalidArgumentsError,
+  OpenFailedError,
+  ProtocolError,
+  SerializableExceptionError,
+  StreampodError,
+} from './errors.js';
+export { wrap, Wrapped } from './values.js';
+export type { WireName } from './values.js';

@@ -1,0 +1,258 @@
+/**
+ * Values on the wire: every value travels wrapped, `{className, data}` (PROTOCOL.md §3.1),
+ * and its `data` takes the wire's form (MessagePack, or Serverpod's JSON forms).
+ *
+ * The rule from JS to class: an integer `number` is `int`, any other `number` `double`, a
+ * `string` `String`, a `boolean` `bool`, `null` (and `undefined`) `null`, a `Date`
+ * `DateTime`, a `Uint8Array` `ByteData`, a `bigint` `BigInt`, a plain object with
+ * `__className__` that model, an array a dynamic `List` and any other object a dynamic
+ * `Map`. {@link wrap} sends anything else explicitly. Received values decode to the same JS
+ * types; models arrive as plain objects with `__className__`.
+ */
+
+import { ProtocolError } from './errors.js';
+
+/** The two wires: MessagePack in binary frames, or Serverpod's JSON in text frames. */
+export type WireName = 'msgpack' | 'json';
+
+/** A value with its class named explicitly; see {@link wrap}. */
+export class Wrapped {
+  constructor(
+    readonly className: string,
+    readonly data: unknown,
+  ) {}
+}
+
+/**
+ * Sends `data` as class `className`, as it stands: `wrap('List<int>', [1, 2])`,
+ * `wrap('Duration', 1500)`. `data` must already be in the wire's form for that class.
+ */
+export function wrap(className: string, data: unknown): Wrapped {
+  return new Wrapped(className, data);
+}
+
+/** `{className, data}` of a JS value. */
+export function toWrapped(value: unknown, wire: WireName): { className: string; data: unknown } {
+  if (value instanceof Wrapped) return { className: value.className, data: value.data };
+  if (value === null || value === undefined) return { className: 'null', data: null };
+  switch (typeof value) {
+    case 'number':
+      return { className: Number.isInteger(value) ? 'int' : 'double', data: value };
+    case 'string':
+      return { className: 'String', data: value };
+    case 'boolean':
+      return { className: 'bool', data: value };
+    case 'bigint':
+      return { className: 'BigInt', data: value.toString() };
+  }
+  if (value instanceof Date) return { className: 'DateTime', data: value.toISOString() };
+  if (value instanceof Uint8Array) return { className: 'ByteData', data: bytes(value, wire) };
+  if (Array.isArray(value)) {
+    return { className: 'List', data: value.map((v) => toWrapped(v, wire)) };
+  }
+  if (typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if (typeof object.__className__ === 'string') {
+      return { className: object.__className__, data: modelData(object, wire) };
+    }
+    const data: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(object)) data[k] = toWrapped(v, wire);
+    return { className: 'Map', data };
+  }
+  throw new TypeError(`no class for a ${typeof value}; use wrap(className, data)`);
+}
+
+/**
+ * A plain value (an argument, a model's field) in the wire's form: dates as ISO text,
+ * bytes as binary (JSON: Serverpod's base64 text), big integers as text, models as their
+ * fields (named with `__className__` on the JSON wire only).
+ */
+export function toPlain(value: unknown, wire: WireName): unknown {
+  if (value instanceof Wrapped) return value.data;
+  if (value === undefined) return null;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return bytes(value, wire);
+  if (Array.isArray(value)) return value.map((v) => toPlain(v, wire));
+  if (value !== null && typeof value === 'object') {
+    const object = value as Record<string, unknown>;
+    if (typeof object.__className__ === 'string') return modelData(object, wire);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(object)) out[k] = toPlain(v, wire);
+    return out;
+  }
+  return value;
+}
+
+function modelData(model: Record<string, unknown>, wire: WireName): Record<string, unknown> {
+  // Serverpod's JSON names the model first and leaves out null fields.
+  const out: Record<string, unknown> = wire === 'json' ? { __className__: model.__className__ } : {};
+  for (const [k, v] of Object.entries(model)) {
+    if (k === '__className__' || (wire === 'json' && (v === null || v === undefined))) continue;
+    out[k] = toPlain(v, wire);
+  }
+  return out;
+}
+
+function bytes(value: Uint8Array, wire: WireName): unknown {
+  return wire === 'json' ? `decode('${base64(value)}', 'base64')` : value;
+}
+
+/** A received value as JS. Throws {@link ProtocolError} for data its class cannot hold. */
+export function fromWrapped(className: string, data: unknown, wire: WireName): unknown {
+  switch (className) {
+    case 'List':
+    case 'Set':
+      if (!Array.isArray(data)) throw bad(className, data);
+      return data.map((item) => fromWrappedValue(item, wire));
+    case 'Map':
+      if (Array.isArray(data)) {
+        // Keys that are not strings: `[{"k": .., "v": ..}]`.
+        return new Map(
+          data.map((e: { k: unknown; v: unknown }) => [
+            fromWrappedValue(e.k, wire),
+            fromWrappedValue(e.v, wire),
+          ]),
+        );
+      }
+      if (!isObject(data)) throw bad(className, data);
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, fromWrappedValue(v, wire)]),
+      );
+  }
+  return fromData(className, data, wire);
+}
+
+/** A wrapped value found inside a dynamic container. */
+function fromWrappedValue(item: unknown, wire: WireName): unknown {
+  if (!isObject(item) || typeof item.className !== 'string') {
+    throw new ProtocolError('an element of a dynamic container is not a wrapped value');
+  }
+  return fromWrapped(item.className, item.data, wire);
+}
+
+/** Data of a class whose elements are not wrapped: built-ins, typed containers, models. */
+function fromData(className: string, data: unknown, wire: WireName): unknown {
+  if (className.endsWith('?')) {
+    return data === null || data === undefined ? null : fromData(className.slice(0, -1), data, wire);
+  }
+  const generic = /^(List|Set|Map)<(.*)>$/.exec(className);
+  if (generic) {
+    const args = splitTypeArgs(generic[2]);
+    if (generic[1] === 'Map') {
+      if (!isObject(data)) throw bad(className, data);
+      const valueClass = args[1] ?? 'dynamic';
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, fromData(valueClass, v, wire)]),
+      );
+    }
+    if (!Array.isArray(data)) throw bad(className, data);
+    return data.map((v) => fromData(args[0] ?? 'dynamic', v, wire));
+  }
+  switch (className) {
+    case 'null':
+      return null;
+    case 'int':
+    case 'double':
+    case 'Duration':
+      if (typeof data !== 'number' && typeof data !== 'bigint') throw bad(className, data);
+      return Number(data);
+    case 'String':
+    case 'UuidValue':
+    case 'Uri':
+      if (typeof data !== 'string') throw bad(className, data);
+      return data;
+    case 'bool':
+      if (typeof data === 'boolean') return data;
+      if (data === 0 || data === 1) return data === 1;
+      throw bad(className, data);
+    case 'DateTime': {
+      if (typeof data !== 'string' && typeof data !== 'number') throw bad(className, data);
+      const date = new Date(data);
+      if (Number.isNaN(date.getTime())) throw bad(className, data);
+      return date;
+    }
+    case 'ByteData':
+      return bytesFrom(data, wire);
+    case 'BigInt':
+      try {
+        return BigInt(data as string);
+      } catch {
+        throw bad(className, data);
+      }
+    case 'dynamic':
+      return data;
+  }
+  // A model: its fields as they are, named.
+  if (!isObject(data)) throw bad(className, data);
+  const { __className__: _named, ...fields } = data;
+  return { __className__: className, ...fields };
+}
+
+function bytesFrom(data: unknown, wire: WireName): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (wire === 'json' && typeof data === 'string') {
+    const m = /^decode\('(.*)', 'base64'\)$/s.exec(data);
+    if (m) return unbase64(m[1]);
+  }
+  throw bad('ByteData', data);
+}
+
+/** `Map<String,List<int>>`'s arguments: `['String', 'List<int>']`. */
+function splitTypeArgs(args: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < args.length; i++) {
+    const c = args[i];
+    if (c === '<') depth++;
+    else if (c === '>') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(args.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(args.slice(start).trim());
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function bad(className: string, data: unknown): ProtocolError {
+  const shown = typeof data === 'object' ? JSON.stringify(data) ?? String(data) : String(data);
+  return new ProtocolError(`not a ${className}: ${shown.slice(0, 64)}`);
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function base64(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const [a, b, c] = [bytes[i], bytes[i + 1] ?? 0, bytes[i + 2] ?? 0];
+    out += ALPHABET[a >> 2] + ALPHABET[((a & 3) << 4) | (b >> 4)];
+    out += i + 1 < bytes.length ? ALPHABET[((b & 15) << 2) | (c >> 6)] : '=';
+    out += i + 2 < bytes.length ? ALPHABET[c & 63] : '=';
+  }
+  return out;
+}
+
+function unbase64(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let n = 0;
+  for (const ch of clean) {
+    const index = ALPHABET.indexOf(ch);
+    if (index < 0) throw bad('ByteData', text);
+    value = (value << 6) | index;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = (value >> bits) & 0xff;
+    }
+  }
+  return out.subarray(0, n);
+}

@@ -1,0 +1,183 @@
+// The end-to-end scenarios of reference §12.3 against the conformance server, on both
+// wires: every method shape, values and models, exceptions both ways, cancel, errors of
+// opens, auth, revocation, connection loss and a new socket on the next call.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  AuthenticationFailedError,
+  AuthorizationDeclinedError,
+  ConnectionClosedError,
+  EndpointNotFoundError,
+  InvalidArgumentsError,
+  SerializableExceptionError,
+  wrap,
+} from '../dist/index.js';
+import { client, collect, fromArray, key, startExample, waitUntil } from './support.mjs';
+
+const M = 'methodStreaming';
+let server;
+before(async () => {
+  server = await startExample('conformance_server');
+});
+after(() => server.stop());
+
+for (const wire of ['msgpack', 'json']) {
+  describe(`on the ${wire} wire`, () => {
+    let c;
+    before(() => {
+      c = client(server.url, wire);
+    });
+    after(() => c.close());
+
+    it('streams a method’s values in order, then ends', async () => {
+      assert.deepEqual(await collect(c.stream(M, 'simpleStream')), { values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+      const five = await collect(c.stream(M, 'intStreamFromValue', { value: 5 }));
+      assert.deepEqual(five, { values: [0, 1, 2, 3, 4] });
+    });
+
+    it('runs ten calls of a thousand values on one socket', async () => {
+      const all = await Promise.all(
+        Array.from({ length: 10 }, () => collect(c.stream(M, 'intStreamFromValue', { value: 1000 }))),
+      );
+      for (const { values, error } of all) {
+        assert.equal(error, undefined);
+        assert.deepEqual(values, Array.from({ length: 1000 }, (_, i) => i));
+      }
+    });
+
+    it('echoes an input stream, from an async or a plain iterable', async () => {
+      const numbers = Array.from({ length: 10 }, (_, i) => i);
+      assert.deepEqual(await collect(c.stream(M, 'intEchoStream', {}, { stream: fromArray(numbers) })), {
+        values: numbers,
+      });
+      const nullable = [1, null, 2, null];
+      assert.deepEqual(await collect(c.stream(M, 'nullableIntEchoStream', {}, { stream: nullable })), {
+        values: nullable,
+      });
+    });
+
+    it('keeps the types of dynamic values and models', async () => {
+      const values = [
+        1,
+        'two',
+        2.5,
+        true,
+        null,
+        new Date('1976-09-10T02:10:00.000Z'),
+        new Uint8Array([1, 2, 3, 255]),
+        12345678901234567890n,
+        { __className__: 'SimpleData', num: 42 },
+        [1, 'x'],
+        { a: 1, b: 'c' },
+        wrap('List<int>', [4, 5]),
+      ];
+      const { values: echoed, error } = await collect(c.stream(M, 'dynamicEchoStream', {}, { stream: values }));
+      assert.equal(error, undefined);
+      assert.deepEqual(echoed, [...values.slice(0, 11), [4, 5]]);
+    });
+
+    it('returns a future’s value, and void as undefined', async () => {
+      assert.equal(await c.call(M, 'intReturnFromStream', {}, { stream: [1, 2, 3] }), 1);
+      assert.equal(await c.call(M, 'voidReturnAfterStream', {}, { stream: [1, 2, 3] }), undefined);
+    });
+
+    it('reports a method’s exceptions', async () => {
+      const plain = await collect(c.stream(M, 'outStreamThrowsException'));
+      assert.ok(plain.error instanceof ConnectionClosedError, String(plain.error));
+      const thrown = await collect(c.stream(M, 'outStreamThrowsSerializableException'));
+      assert.ok(thrown.error instanceof SerializableExceptionError);
+      assert.equal(thrown.error.className, 'ExceptionWithData');
+      assert.equal(thrown.error.data.message, 'Throwing an exception');
+      await assert.rejects(c.call(M, 'throwsSerializableException'), (e) => e.className === 'ExceptionWithData');
+      await assert.rejects(c.call(M, 'throwsException'), ConnectionClosedError);
+    });
+
+    it('sends an input stream’s errors to the method', async () => {
+      async function* failing(error) {
+        yield 1;
+        throw error;
+      }
+      const plain = await c.call(M, 'didInputStreamHaveError', {}, { stream: failing(new Error('boom')) });
+      assert.equal(plain, true);
+      const ex = new SerializableExceptionError('ExceptionWithData', {
+        message: 'from the client',
+        creationDate: new Date(),
+        errorFields: ['a'],
+      });
+      const serializable = await c.call(M, 'didInputStreamHaveSerializableExceptionError', {}, { stream: failing(ex) });
+      assert.equal(serializable, true);
+    });
+
+    it('cancels a call when the loop is left, or its signal aborts', async () => {
+      const before = await c.call(M, 'cancelledCalls');
+      for await (const v of c.stream(M, 'neverEndingStreamWithDelay', { millisecondsDelay: 1 })) {
+        if (v === 2) break;
+      }
+      const abort = new AbortController();
+      const aborted = collect(c.stream(M, 'neverEndingStreamWithDelay', { millisecondsDelay: 1 }, {}, { signal: abort.signal }));
+      setTimeout(() => abort.abort(new Error('enough')), 20);
+      assert.equal((await aborted).error.message, 'enough');
+      await waitUntil('both calls cancelled on the server', async () => (await c.call(M, 'cancelledCalls')) >= before + 2);
+    });
+
+    it('maps refused opens to their errors and codes', async () => {
+      await assert.rejects(c.call(M, 'noSuchMethod'), (e) => e instanceof EndpointNotFoundError && e.statusCode === 404);
+      await assert.rejects(
+        c.call(M, 'intStreamFromValue', { value: 'five' }),
+        (e) => e instanceof InvalidArgumentsError && e.statusCode === 400,
+      );
+    });
+
+    it('authenticates per call, refreshes once, and closes revoked calls', async () => {
+      const A = 'authenticatedMethodStreaming';
+      await assert.rejects(c.call(A, 'simpleStream'), (e) => e instanceof AuthenticationFailedError && e.statusCode === 401);
+      const reader = client(server.url, wire, { authKey: () => key('1', 'reader') });
+      await assert.rejects(reader.call(A, 'simpleStream'), (e) => e instanceof AuthorizationDeclinedError && e.statusCode === 403);
+      reader.close();
+      let current = 'not-a-key';
+      let refreshed = 0;
+      const admin = client(server.url, wire, {
+        authKey: () => current,
+        refreshAuthKey: () => {
+          refreshed += 1;
+          current = key('7', `admin-${wire}`, ['admin']);
+          return true;
+        },
+      });
+      assert.deepEqual(await collect(admin.stream(A, 'simpleStream')), { values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+      assert.equal(refreshed, 1);
+      // Revocation of the user's key closes the call.
+      const inputs = [];
+      let push;
+      const input = (async function* () {
+        for (;;) {
+          if (inputs.length) yield inputs.shift();
+          else await new Promise((r) => (push = r));
+        }
+      })();
+      const echo = admin.stream(A, 'intEchoStream', {}, { stream: input })[Symbol.asyncIterator]();
+      const first = echo.next();
+      inputs.push(5);
+      push?.();
+      assert.deepEqual(await first, { value: 5, done: false });
+      await c.call('authControl', 'revokeAuthId', { userId: '7', authId: `admin-${wire}` });
+      await assert.rejects(echo.next(), ConnectionClosedError);
+      admin.close();
+    });
+
+    it('fails open calls when the socket goes, and opens a new one for the next call', async () => {
+      const other = client(server.url, wire);
+      const never = other.stream(M, 'neverEndingStreamWithDelay', { millisecondsDelay: 10 })[Symbol.asyncIterator]();
+      assert.equal((await never.next()).value, 0);
+      other.close();
+      await assert.rejects(
+        (async () => {
+          for (;;) if ((await never.next()).done) return;
+        })(),
+        ConnectionClosedError,
+      );
+      assert.equal(await other.call(M, 'intReturnFromStream', {}, { stream: [9] }), 9);
+      other.close();
+    });
+  });
+}
