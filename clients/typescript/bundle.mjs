@@ -1,0 +1,29 @@
+// Bundles the client for the browser demo: examples/canvas/static/streampod.js, committed so
+// that `cargo run --example canvas` needs no npm step. `node bundle.mjs --check` fails when
+// the committed bundle is not what the sources build (CI runs it).
+import { build } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const target = join(here, '..', '..', 'examples', 'canvas', 'static', 'streampod.js');
+const result = await build({
+  entryPoints: [join(here, 'src', 'index.ts')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2020',
+  legalComments: 'none',
+  write: false,
+});
+const built = result.outputFiles[0].text;
+if (process.argv.includes('--check')) {
+  if (readFileSync(target, 'utf8') !== built) {
+    console.error(`${target} is not what the sources build: run \`npm run bundle\` and commit it`);
+    process.exit(1);
+  }
+  console.log('the committed bundle matches the sources');
+} else {
+  writeFileSync(target, built);
+  console.log(`wrote ${target}`);
+}

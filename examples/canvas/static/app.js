@@ -1,0 +1,76 @@
+// The page of `cargo run --example canvas`: the board from `pixorama.imageUpdates` (the
+// whole board first, then every change), a click is `pixorama.setPixel`. Written as plain
+// JavaScript on the bundled TypeScript client, so the example needs no build step.
+import { Client } from '/streampod.js';
+
+// Pixorama's palette.
+const PALETTE = [
+  '#ffffff', '#e4e4e4', '#888888', '#222222', '#ffa7d1', '#e50000', '#e59500', '#a06a42',
+  '#e5d900', '#94e044', '#02be01', '#00d3dd', '#0083c7', '#0000ea', '#cf6ee4', '#820080',
+];
+
+const canvas = document.getElementById('board');
+const ctx = canvas.getContext('2d');
+const status = document.getElementById('status');
+let width = 64;
+let chosen = 5;
+
+// What the page shows, for the browser test to read: the colour index of every pixel.
+window.canvasState = { board: new Uint8Array(64 * 64), ready: false, updates: 0 };
+
+function paint(index, color) {
+  window.canvasState.board[index] = color;
+  ctx.fillStyle = PALETTE[color] ?? '#000000';
+  ctx.fillRect(index % width, Math.floor(index / width), 1, 1);
+}
+
+const palette = document.getElementById('palette');
+PALETTE.forEach((color, i) => {
+  const button = document.createElement('button');
+  button.style.background = color;
+  button.title = `colour ${i}`;
+  button.dataset.color = String(i);
+  button.onclick = () => {
+    chosen = i;
+    for (const b of palette.children) b.classList.toggle('chosen', b === button);
+  };
+  if (i === chosen) button.classList.add('chosen');
+  palette.appendChild(button);
+});
+
+const client = new Client(location.origin);
+
+canvas.addEventListener('click', async (event) => {
+  const rect = canvas.getBoundingClientRect();
+  const x = Math.floor(((event.clientX - rect.left) / rect.width) * width);
+  const y = Math.floor(((event.clientY - rect.top) / rect.height) * width);
+  try {
+    await client.call('pixorama', 'setPixel', { pixelIndex: y * width + x, colorIndex: chosen });
+  } catch (error) {
+    status.textContent = `could not paint: ${error.message}`;
+  }
+});
+
+// Follows the board for the page's life; after a lost connection, joins again (as
+// Pixorama does) and gets the whole board again.
+async function follow() {
+  for (;;) {
+    try {
+      for await (const message of client.stream('pixorama', 'imageUpdates')) {
+        if (message.__className__ === 'ImageData') {
+          width = message.width;
+          message.pixels.forEach((color, index) => paint(index, color));
+          window.canvasState.ready = true;
+          status.textContent = 'connected: click a pixel';
+        } else {
+          paint(message.pixelIndex, message.colorIndex);
+          window.canvasState.updates += 1;
+        }
+      }
+    } catch (error) {
+      status.textContent = `disconnected (${error.message}); trying again`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+follow();

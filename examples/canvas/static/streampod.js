@@ -1,0 +1,2087 @@
+var __defProp = Object.defineProperty;
+var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
+var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "symbol" ? key + "" : key, value);
+
+// src/errors.ts
+var StreampodError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = new.target.name;
+  }
+};
+var OpenFailedError = class extends StreampodError {
+  constructor(message, response, statusCode) {
+    super(message);
+    this.response = response;
+    this.statusCode = statusCode;
+  }
+};
+var EndpointNotFoundError = class extends OpenFailedError {
+  constructor(endpoint, method) {
+    super(`no method ${endpoint}.${method}`, "endpointNotFound", 404);
+  }
+};
+var AuthenticationFailedError = class extends OpenFailedError {
+  constructor(endpoint, method) {
+    super(`${endpoint}.${method}: authentication failed`, "authenticationFailed", 401);
+  }
+};
+var AuthorizationDeclinedError = class extends OpenFailedError {
+  constructor(endpoint, method) {
+    super(`${endpoint}.${method}: authorization declined`, "authorizationDeclined", 403);
+  }
+};
+var InvalidArgumentsError = class extends OpenFailedError {
+  constructor(endpoint, method) {
+    super(`${endpoint}.${method}: invalid arguments`, "invalidArguments", 400);
+  }
+};
+var ConnectionClosedError = class extends StreampodError {
+};
+var SerializableExceptionError = class extends StreampodError {
+  constructor(className, data) {
+    super(`the method threw ${className}`);
+    this.className = className;
+    this.data = data;
+  }
+};
+var ProtocolError = class extends StreampodError {
+};
+function openFailed(res, endpoint, method) {
+  switch (res) {
+    case "endpointNotFound":
+      return new EndpointNotFoundError(endpoint, method);
+    case "authenticationFailed":
+      return new AuthenticationFailedError(endpoint, method);
+    case "authorizationDeclined":
+      return new AuthorizationDeclinedError(endpoint, method);
+    case "invalidArguments":
+      return new InvalidArgumentsError(endpoint, method);
+    default:
+      return new ProtocolError(`unknown open response ${res}`);
+  }
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/utils/utf8.mjs
+function utf8Count(str) {
+  const strLength = str.length;
+  let byteLength = 0;
+  let pos = 0;
+  while (pos < strLength) {
+    let value = str.charCodeAt(pos++);
+    if ((value & 4294967168) === 0) {
+      byteLength++;
+      continue;
+    } else if ((value & 4294965248) === 0) {
+      byteLength += 2;
+    } else {
+      if (value >= 55296 && value <= 56319) {
+        if (pos < strLength) {
+          const extra = str.charCodeAt(pos);
+          if ((extra & 64512) === 56320) {
+            ++pos;
+            value = ((value & 1023) << 10) + (extra & 1023) + 65536;
+          }
+        }
+      }
+      if ((value & 4294901760) === 0) {
+        byteLength += 3;
+      } else {
+        byteLength += 4;
+      }
+    }
+  }
+  return byteLength;
+}
+function utf8EncodeJs(str, output, outputOffset) {
+  const strLength = str.length;
+  let offset = outputOffset;
+  let pos = 0;
+  while (pos < strLength) {
+    let value = str.charCodeAt(pos++);
+    if ((value & 4294967168) === 0) {
+      output[offset++] = value;
+      continue;
+    } else if ((value & 4294965248) === 0) {
+      output[offset++] = value >> 6 & 31 | 192;
+    } else {
+      if (value >= 55296 && value <= 56319) {
+        if (pos < strLength) {
+          const extra = str.charCodeAt(pos);
+          if ((extra & 64512) === 56320) {
+            ++pos;
+            value = ((value & 1023) << 10) + (extra & 1023) + 65536;
+          }
+        }
+      }
+      if ((value & 4294901760) === 0) {
+        output[offset++] = value >> 12 & 15 | 224;
+        output[offset++] = value >> 6 & 63 | 128;
+      } else {
+        output[offset++] = value >> 18 & 7 | 240;
+        output[offset++] = value >> 12 & 63 | 128;
+        output[offset++] = value >> 6 & 63 | 128;
+      }
+    }
+    output[offset++] = value & 63 | 128;
+  }
+}
+var sharedTextEncoder = new TextEncoder();
+var TEXT_ENCODER_THRESHOLD = 50;
+function utf8EncodeTE(str, output, outputOffset) {
+  sharedTextEncoder.encodeInto(str, output.subarray(outputOffset));
+}
+function utf8Encode(str, output, outputOffset) {
+  if (str.length > TEXT_ENCODER_THRESHOLD) {
+    utf8EncodeTE(str, output, outputOffset);
+  } else {
+    utf8EncodeJs(str, output, outputOffset);
+  }
+}
+var CHUNK_SIZE = 4096;
+function utf8DecodeJs(bytes2, inputOffset, byteLength) {
+  let offset = inputOffset;
+  const end = offset + byteLength;
+  const units = [];
+  let result = "";
+  while (offset < end) {
+    const byte1 = bytes2[offset++];
+    if ((byte1 & 128) === 0) {
+      units.push(byte1);
+    } else if ((byte1 & 224) === 192) {
+      const byte2 = bytes2[offset++] & 63;
+      units.push((byte1 & 31) << 6 | byte2);
+    } else if ((byte1 & 240) === 224) {
+      const byte2 = bytes2[offset++] & 63;
+      const byte3 = bytes2[offset++] & 63;
+      units.push((byte1 & 31) << 12 | byte2 << 6 | byte3);
+    } else if ((byte1 & 248) === 240) {
+      const byte2 = bytes2[offset++] & 63;
+      const byte3 = bytes2[offset++] & 63;
+      const byte4 = bytes2[offset++] & 63;
+      let unit = (byte1 & 7) << 18 | byte2 << 12 | byte3 << 6 | byte4;
+      if (unit > 65535) {
+        unit -= 65536;
+        units.push(unit >>> 10 & 1023 | 55296);
+        unit = 56320 | unit & 1023;
+      }
+      units.push(unit);
+    } else {
+      units.push(byte1);
+    }
+    if (units.length >= CHUNK_SIZE) {
+      result += String.fromCharCode(...units);
+      units.length = 0;
+    }
+  }
+  if (units.length > 0) {
+    result += String.fromCharCode(...units);
+  }
+  return result;
+}
+var sharedTextDecoder = new TextDecoder();
+var TEXT_DECODER_THRESHOLD = 200;
+function utf8DecodeTD(bytes2, inputOffset, byteLength) {
+  const stringBytes = bytes2.subarray(inputOffset, inputOffset + byteLength);
+  return sharedTextDecoder.decode(stringBytes);
+}
+function utf8Decode(bytes2, inputOffset, byteLength) {
+  if (byteLength > TEXT_DECODER_THRESHOLD) {
+    return utf8DecodeTD(bytes2, inputOffset, byteLength);
+  } else {
+    return utf8DecodeJs(bytes2, inputOffset, byteLength);
+  }
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/ExtData.mjs
+var ExtData = class {
+  constructor(type, data) {
+    __publicField(this, "type");
+    __publicField(this, "data");
+    this.type = type;
+    this.data = data;
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/DecodeError.mjs
+var DecodeError = class _DecodeError extends Error {
+  constructor(message) {
+    super(message);
+    const proto = Object.create(_DecodeError.prototype);
+    Object.setPrototypeOf(this, proto);
+    Object.defineProperty(this, "name", {
+      configurable: true,
+      enumerable: false,
+      value: _DecodeError.name
+    });
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/utils/int.mjs
+var UINT32_MAX = 4294967295;
+function setUint64(view, offset, value) {
+  const high = value / 4294967296;
+  const low = value;
+  view.setUint32(offset, high);
+  view.setUint32(offset + 4, low);
+}
+function setInt64(view, offset, value) {
+  const high = Math.floor(value / 4294967296);
+  const low = value;
+  view.setUint32(offset, high);
+  view.setUint32(offset + 4, low);
+}
+function getInt64(view, offset) {
+  const high = view.getInt32(offset);
+  const low = view.getUint32(offset + 4);
+  return high * 4294967296 + low;
+}
+function getUint64(view, offset) {
+  const high = view.getUint32(offset);
+  const low = view.getUint32(offset + 4);
+  return high * 4294967296 + low;
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/timestamp.mjs
+var EXT_TIMESTAMP = -1;
+var TIMESTAMP32_MAX_SEC = 4294967296 - 1;
+var TIMESTAMP64_MAX_SEC = 17179869184 - 1;
+function encodeTimeSpecToTimestamp({ sec, nsec }) {
+  if (sec >= 0 && nsec >= 0 && sec <= TIMESTAMP64_MAX_SEC) {
+    if (nsec === 0 && sec <= TIMESTAMP32_MAX_SEC) {
+      const rv = new Uint8Array(4);
+      const view = new DataView(rv.buffer);
+      view.setUint32(0, sec);
+      return rv;
+    } else {
+      const secHigh = sec / 4294967296;
+      const secLow = sec & 4294967295;
+      const rv = new Uint8Array(8);
+      const view = new DataView(rv.buffer);
+      view.setUint32(0, nsec << 2 | secHigh & 3);
+      view.setUint32(4, secLow);
+      return rv;
+    }
+  } else {
+    const rv = new Uint8Array(12);
+    const view = new DataView(rv.buffer);
+    view.setUint32(0, nsec);
+    setInt64(view, 4, sec);
+    return rv;
+  }
+}
+function encodeDateToTimeSpec(date) {
+  const msec = date.getTime();
+  const sec = Math.floor(msec / 1e3);
+  const nsec = (msec - sec * 1e3) * 1e6;
+  const nsecInSec = Math.floor(nsec / 1e9);
+  return {
+    sec: sec + nsecInSec,
+    nsec: nsec - nsecInSec * 1e9
+  };
+}
+function encodeTimestampExtension(object) {
+  if (object instanceof Date) {
+    const timeSpec = encodeDateToTimeSpec(object);
+    return encodeTimeSpecToTimestamp(timeSpec);
+  } else {
+    return null;
+  }
+}
+function decodeTimestampToTimeSpec(data) {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  switch (data.byteLength) {
+    case 4: {
+      const sec = view.getUint32(0);
+      const nsec = 0;
+      return { sec, nsec };
+    }
+    case 8: {
+      const nsec30AndSecHigh2 = view.getUint32(0);
+      const secLow32 = view.getUint32(4);
+      const sec = (nsec30AndSecHigh2 & 3) * 4294967296 + secLow32;
+      const nsec = nsec30AndSecHigh2 >>> 2;
+      return { sec, nsec };
+    }
+    case 12: {
+      const sec = getInt64(view, 4);
+      const nsec = view.getUint32(0);
+      return { sec, nsec };
+    }
+    default:
+      throw new DecodeError(`Unrecognized data size for timestamp (expected 4, 8, or 12): ${data.length}`);
+  }
+}
+function decodeTimestampExtension(data) {
+  const timeSpec = decodeTimestampToTimeSpec(data);
+  return new Date(timeSpec.sec * 1e3 + timeSpec.nsec / 1e6);
+}
+var timestampExtension = {
+  type: EXT_TIMESTAMP,
+  encode: encodeTimestampExtension,
+  decode: decodeTimestampExtension
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/ExtensionCodec.mjs
+var _ExtensionCodec = class _ExtensionCodec {
+  constructor() {
+    // ensures ExtensionCodecType<X> matches ExtensionCodec<X>
+    // this will make type errors a lot more clear
+    // eslint-disable-next-line @typescript-eslint/naming-convention
+    __publicField(this, "__brand");
+    // built-in extensions
+    __publicField(this, "builtInEncoders", []);
+    __publicField(this, "builtInDecoders", []);
+    // custom extensions
+    __publicField(this, "encoders", []);
+    __publicField(this, "decoders", []);
+    this.register(timestampExtension);
+  }
+  register({ type, encode: encode2, decode: decode2 }) {
+    if (type >= 0) {
+      this.encoders[type] = encode2;
+      this.decoders[type] = decode2;
+    } else {
+      const index = -1 - type;
+      this.builtInEncoders[index] = encode2;
+      this.builtInDecoders[index] = decode2;
+    }
+  }
+  tryToEncode(object, context) {
+    for (let i = 0; i < this.builtInEncoders.length; i++) {
+      const encodeExt = this.builtInEncoders[i];
+      if (encodeExt != null) {
+        const data = encodeExt(object, context);
+        if (data != null) {
+          const type = -1 - i;
+          return new ExtData(type, data);
+        }
+      }
+    }
+    for (let i = 0; i < this.encoders.length; i++) {
+      const encodeExt = this.encoders[i];
+      if (encodeExt != null) {
+        const data = encodeExt(object, context);
+        if (data != null) {
+          const type = i;
+          return new ExtData(type, data);
+        }
+      }
+    }
+    if (object instanceof ExtData) {
+      return object;
+    }
+    return null;
+  }
+  decode(data, type, context) {
+    const decodeExt = type < 0 ? this.builtInDecoders[-1 - type] : this.decoders[type];
+    if (decodeExt) {
+      return decodeExt(data, type, context);
+    } else {
+      return new ExtData(type, data);
+    }
+  }
+};
+__publicField(_ExtensionCodec, "defaultCodec", new _ExtensionCodec());
+var ExtensionCodec = _ExtensionCodec;
+
+// node_modules/@msgpack/msgpack/dist.esm/utils/typedArrays.mjs
+function isArrayBufferLike(buffer) {
+  return buffer instanceof ArrayBuffer || typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer;
+}
+function ensureUint8Array(buffer) {
+  if (buffer instanceof Uint8Array) {
+    return buffer;
+  } else if (ArrayBuffer.isView(buffer)) {
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  } else if (isArrayBufferLike(buffer)) {
+    return new Uint8Array(buffer);
+  } else {
+    return Uint8Array.from(buffer);
+  }
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/Encoder.mjs
+var DEFAULT_MAX_DEPTH = 100;
+var DEFAULT_INITIAL_BUFFER_SIZE = 2048;
+var Encoder = class _Encoder {
+  constructor(options) {
+    __publicField(this, "extensionCodec");
+    __publicField(this, "context");
+    __publicField(this, "useBigInt64");
+    __publicField(this, "maxDepth");
+    __publicField(this, "initialBufferSize");
+    __publicField(this, "sortKeys");
+    __publicField(this, "forceFloat32");
+    __publicField(this, "ignoreUndefined");
+    __publicField(this, "forceIntegerToFloat");
+    __publicField(this, "pos");
+    __publicField(this, "view");
+    __publicField(this, "bytes");
+    __publicField(this, "entered", false);
+    this.extensionCodec = options?.extensionCodec ?? ExtensionCodec.defaultCodec;
+    this.context = options?.context;
+    this.useBigInt64 = options?.useBigInt64 ?? false;
+    this.maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.initialBufferSize = options?.initialBufferSize ?? DEFAULT_INITIAL_BUFFER_SIZE;
+    this.sortKeys = options?.sortKeys ?? false;
+    this.forceFloat32 = options?.forceFloat32 ?? false;
+    this.ignoreUndefined = options?.ignoreUndefined ?? false;
+    this.forceIntegerToFloat = options?.forceIntegerToFloat ?? false;
+    this.pos = 0;
+    this.view = new DataView(new ArrayBuffer(this.initialBufferSize));
+    this.bytes = new Uint8Array(this.view.buffer);
+  }
+  clone() {
+    return new _Encoder({
+      extensionCodec: this.extensionCodec,
+      context: this.context,
+      useBigInt64: this.useBigInt64,
+      maxDepth: this.maxDepth,
+      initialBufferSize: this.initialBufferSize,
+      sortKeys: this.sortKeys,
+      forceFloat32: this.forceFloat32,
+      ignoreUndefined: this.ignoreUndefined,
+      forceIntegerToFloat: this.forceIntegerToFloat
+    });
+  }
+  reinitializeState() {
+    this.pos = 0;
+  }
+  /**
+   * This is almost equivalent to {@link Encoder#encode}, but it returns an reference of the encoder's internal buffer and thus much faster than {@link Encoder#encode}.
+   *
+   * @returns Encodes the object and returns a shared reference the encoder's internal buffer.
+   */
+  encodeSharedRef(object) {
+    if (this.entered) {
+      const instance = this.clone();
+      return instance.encodeSharedRef(object);
+    }
+    try {
+      this.entered = true;
+      this.reinitializeState();
+      this.doEncode(object, 1);
+      return this.bytes.subarray(0, this.pos);
+    } finally {
+      this.entered = false;
+    }
+  }
+  /**
+   * @returns Encodes the object and returns a copy of the encoder's internal buffer.
+   */
+  encode(object) {
+    if (this.entered) {
+      const instance = this.clone();
+      return instance.encode(object);
+    }
+    try {
+      this.entered = true;
+      this.reinitializeState();
+      this.doEncode(object, 1);
+      return this.bytes.slice(0, this.pos);
+    } finally {
+      this.entered = false;
+    }
+  }
+  doEncode(object, depth) {
+    if (depth > this.maxDepth) {
+      throw new Error(`Too deep objects in depth ${depth}`);
+    }
+    if (object == null) {
+      this.encodeNil();
+    } else if (typeof object === "boolean") {
+      this.encodeBoolean(object);
+    } else if (typeof object === "number") {
+      if (!this.forceIntegerToFloat) {
+        this.encodeNumber(object);
+      } else {
+        this.encodeNumberAsFloat(object);
+      }
+    } else if (typeof object === "string") {
+      this.encodeString(object);
+    } else if (this.useBigInt64 && typeof object === "bigint") {
+      this.encodeBigInt64(object);
+    } else {
+      this.encodeObject(object, depth);
+    }
+  }
+  ensureBufferSizeToWrite(sizeToWrite) {
+    const requiredSize = this.pos + sizeToWrite;
+    if (this.view.byteLength < requiredSize) {
+      this.resizeBuffer(requiredSize * 2);
+    }
+  }
+  resizeBuffer(newSize) {
+    const newBuffer = new ArrayBuffer(newSize);
+    const newBytes = new Uint8Array(newBuffer);
+    const newView = new DataView(newBuffer);
+    newBytes.set(this.bytes);
+    this.view = newView;
+    this.bytes = newBytes;
+  }
+  encodeNil() {
+    this.writeU8(192);
+  }
+  encodeBoolean(object) {
+    if (object === false) {
+      this.writeU8(194);
+    } else {
+      this.writeU8(195);
+    }
+  }
+  encodeNumber(object) {
+    if (!this.forceIntegerToFloat && Number.isSafeInteger(object)) {
+      if (object >= 0) {
+        if (object < 128) {
+          this.writeU8(object);
+        } else if (object < 256) {
+          this.writeU8(204);
+          this.writeU8(object);
+        } else if (object < 65536) {
+          this.writeU8(205);
+          this.writeU16(object);
+        } else if (object < 4294967296) {
+          this.writeU8(206);
+          this.writeU32(object);
+        } else if (!this.useBigInt64) {
+          this.writeU8(207);
+          this.writeU64(object);
+        } else {
+          this.encodeNumberAsFloat(object);
+        }
+      } else {
+        if (object >= -32) {
+          this.writeU8(224 | object + 32);
+        } else if (object >= -128) {
+          this.writeU8(208);
+          this.writeI8(object);
+        } else if (object >= -32768) {
+          this.writeU8(209);
+          this.writeI16(object);
+        } else if (object >= -2147483648) {
+          this.writeU8(210);
+          this.writeI32(object);
+        } else if (!this.useBigInt64) {
+          this.writeU8(211);
+          this.writeI64(object);
+        } else {
+          this.encodeNumberAsFloat(object);
+        }
+      }
+    } else {
+      this.encodeNumberAsFloat(object);
+    }
+  }
+  encodeNumberAsFloat(object) {
+    if (this.forceFloat32) {
+      this.writeU8(202);
+      this.writeF32(object);
+    } else {
+      this.writeU8(203);
+      this.writeF64(object);
+    }
+  }
+  encodeBigInt64(object) {
+    if (object >= BigInt(0)) {
+      this.writeU8(207);
+      this.writeBigUint64(object);
+    } else {
+      this.writeU8(211);
+      this.writeBigInt64(object);
+    }
+  }
+  writeStringHeader(byteLength) {
+    if (byteLength < 32) {
+      this.writeU8(160 + byteLength);
+    } else if (byteLength < 256) {
+      this.writeU8(217);
+      this.writeU8(byteLength);
+    } else if (byteLength < 65536) {
+      this.writeU8(218);
+      this.writeU16(byteLength);
+    } else if (byteLength < 4294967296) {
+      this.writeU8(219);
+      this.writeU32(byteLength);
+    } else {
+      throw new Error(`Too long string: ${byteLength} bytes in UTF-8`);
+    }
+  }
+  encodeString(object) {
+    const maxHeaderSize = 1 + 4;
+    const byteLength = utf8Count(object);
+    this.ensureBufferSizeToWrite(maxHeaderSize + byteLength);
+    this.writeStringHeader(byteLength);
+    utf8Encode(object, this.bytes, this.pos);
+    this.pos += byteLength;
+  }
+  encodeObject(object, depth) {
+    const ext = this.extensionCodec.tryToEncode(object, this.context);
+    if (ext != null) {
+      this.encodeExtension(ext);
+    } else if (Array.isArray(object)) {
+      this.encodeArray(object, depth);
+    } else if (ArrayBuffer.isView(object)) {
+      this.encodeBinary(object);
+    } else if (typeof object === "object") {
+      this.encodeMap(object, depth);
+    } else {
+      throw new Error(`Unrecognized object: ${Object.prototype.toString.apply(object)}`);
+    }
+  }
+  encodeBinary(object) {
+    const size = object.byteLength;
+    if (size < 256) {
+      this.writeU8(196);
+      this.writeU8(size);
+    } else if (size < 65536) {
+      this.writeU8(197);
+      this.writeU16(size);
+    } else if (size < 4294967296) {
+      this.writeU8(198);
+      this.writeU32(size);
+    } else {
+      throw new Error(`Too large binary: ${size}`);
+    }
+    const bytes2 = ensureUint8Array(object);
+    this.writeU8a(bytes2);
+  }
+  encodeArray(object, depth) {
+    const size = object.length;
+    if (size < 16) {
+      this.writeU8(144 + size);
+    } else if (size < 65536) {
+      this.writeU8(220);
+      this.writeU16(size);
+    } else if (size < 4294967296) {
+      this.writeU8(221);
+      this.writeU32(size);
+    } else {
+      throw new Error(`Too large array: ${size}`);
+    }
+    for (const item of object) {
+      this.doEncode(item, depth + 1);
+    }
+  }
+  countWithoutUndefined(object, keys) {
+    let count = 0;
+    for (const key of keys) {
+      if (object[key] !== void 0) {
+        count++;
+      }
+    }
+    return count;
+  }
+  encodeMap(object, depth) {
+    const keys = Object.keys(object);
+    if (this.sortKeys) {
+      keys.sort();
+    }
+    const size = this.ignoreUndefined ? this.countWithoutUndefined(object, keys) : keys.length;
+    if (size < 16) {
+      this.writeU8(128 + size);
+    } else if (size < 65536) {
+      this.writeU8(222);
+      this.writeU16(size);
+    } else if (size < 4294967296) {
+      this.writeU8(223);
+      this.writeU32(size);
+    } else {
+      throw new Error(`Too large map object: ${size}`);
+    }
+    for (const key of keys) {
+      const value = object[key];
+      if (!(this.ignoreUndefined && value === void 0)) {
+        this.encodeString(key);
+        this.doEncode(value, depth + 1);
+      }
+    }
+  }
+  encodeExtension(ext) {
+    if (typeof ext.data === "function") {
+      const data = ext.data(this.pos + 6);
+      const size2 = data.length;
+      if (size2 >= 4294967296) {
+        throw new Error(`Too large extension object: ${size2}`);
+      }
+      this.writeU8(201);
+      this.writeU32(size2);
+      this.writeI8(ext.type);
+      this.writeU8a(data);
+      return;
+    }
+    const size = ext.data.length;
+    if (size === 1) {
+      this.writeU8(212);
+    } else if (size === 2) {
+      this.writeU8(213);
+    } else if (size === 4) {
+      this.writeU8(214);
+    } else if (size === 8) {
+      this.writeU8(215);
+    } else if (size === 16) {
+      this.writeU8(216);
+    } else if (size < 256) {
+      this.writeU8(199);
+      this.writeU8(size);
+    } else if (size < 65536) {
+      this.writeU8(200);
+      this.writeU16(size);
+    } else if (size < 4294967296) {
+      this.writeU8(201);
+      this.writeU32(size);
+    } else {
+      throw new Error(`Too large extension object: ${size}`);
+    }
+    this.writeI8(ext.type);
+    this.writeU8a(ext.data);
+  }
+  writeU8(value) {
+    this.ensureBufferSizeToWrite(1);
+    this.view.setUint8(this.pos, value);
+    this.pos++;
+  }
+  writeU8a(values) {
+    const size = values.length;
+    this.ensureBufferSizeToWrite(size);
+    this.bytes.set(values, this.pos);
+    this.pos += size;
+  }
+  writeI8(value) {
+    this.ensureBufferSizeToWrite(1);
+    this.view.setInt8(this.pos, value);
+    this.pos++;
+  }
+  writeU16(value) {
+    this.ensureBufferSizeToWrite(2);
+    this.view.setUint16(this.pos, value);
+    this.pos += 2;
+  }
+  writeI16(value) {
+    this.ensureBufferSizeToWrite(2);
+    this.view.setInt16(this.pos, value);
+    this.pos += 2;
+  }
+  writeU32(value) {
+    this.ensureBufferSizeToWrite(4);
+    this.view.setUint32(this.pos, value);
+    this.pos += 4;
+  }
+  writeI32(value) {
+    this.ensureBufferSizeToWrite(4);
+    this.view.setInt32(this.pos, value);
+    this.pos += 4;
+  }
+  writeF32(value) {
+    this.ensureBufferSizeToWrite(4);
+    this.view.setFloat32(this.pos, value);
+    this.pos += 4;
+  }
+  writeF64(value) {
+    this.ensureBufferSizeToWrite(8);
+    this.view.setFloat64(this.pos, value);
+    this.pos += 8;
+  }
+  writeU64(value) {
+    this.ensureBufferSizeToWrite(8);
+    setUint64(this.view, this.pos, value);
+    this.pos += 8;
+  }
+  writeI64(value) {
+    this.ensureBufferSizeToWrite(8);
+    setInt64(this.view, this.pos, value);
+    this.pos += 8;
+  }
+  writeBigUint64(value) {
+    this.ensureBufferSizeToWrite(8);
+    this.view.setBigUint64(this.pos, value);
+    this.pos += 8;
+  }
+  writeBigInt64(value) {
+    this.ensureBufferSizeToWrite(8);
+    this.view.setBigInt64(this.pos, value);
+    this.pos += 8;
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/encode.mjs
+function encode(value, options) {
+  const encoder = new Encoder(options);
+  return encoder.encodeSharedRef(value);
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/utils/prettyByte.mjs
+function prettyByte(byte) {
+  return `${byte < 0 ? "-" : ""}0x${Math.abs(byte).toString(16).padStart(2, "0")}`;
+}
+
+// node_modules/@msgpack/msgpack/dist.esm/CachedKeyDecoder.mjs
+var DEFAULT_MAX_KEY_LENGTH = 16;
+var DEFAULT_MAX_LENGTH_PER_KEY = 16;
+var CachedKeyDecoder = class {
+  constructor(maxKeyLength = DEFAULT_MAX_KEY_LENGTH, maxLengthPerKey = DEFAULT_MAX_LENGTH_PER_KEY) {
+    __publicField(this, "hit", 0);
+    __publicField(this, "miss", 0);
+    __publicField(this, "caches");
+    __publicField(this, "maxKeyLength");
+    __publicField(this, "maxLengthPerKey");
+    this.maxKeyLength = maxKeyLength;
+    this.maxLengthPerKey = maxLengthPerKey;
+    this.caches = [];
+    for (let i = 0; i < this.maxKeyLength; i++) {
+      this.caches.push([]);
+    }
+  }
+  canBeCached(byteLength) {
+    return byteLength > 0 && byteLength <= this.maxKeyLength;
+  }
+  find(bytes2, inputOffset, byteLength) {
+    const records = this.caches[byteLength - 1];
+    FIND_CHUNK: for (const record of records) {
+      const recordBytes = record.bytes;
+      for (let j = 0; j < byteLength; j++) {
+        if (recordBytes[j] !== bytes2[inputOffset + j]) {
+          continue FIND_CHUNK;
+        }
+      }
+      return record.str;
+    }
+    return null;
+  }
+  store(bytes2, value) {
+    const records = this.caches[bytes2.length - 1];
+    const record = { bytes: bytes2, str: value };
+    if (records.length >= this.maxLengthPerKey) {
+      records[Math.random() * records.length | 0] = record;
+    } else {
+      records.push(record);
+    }
+  }
+  decode(bytes2, inputOffset, byteLength) {
+    const cachedValue = this.find(bytes2, inputOffset, byteLength);
+    if (cachedValue != null) {
+      this.hit++;
+      return cachedValue;
+    }
+    this.miss++;
+    const str = utf8DecodeJs(bytes2, inputOffset, byteLength);
+    const slicedCopyOfBytes = Uint8Array.prototype.slice.call(bytes2, inputOffset, inputOffset + byteLength);
+    this.store(slicedCopyOfBytes, str);
+    return str;
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/Decoder.mjs
+var STATE_ARRAY = "array";
+var STATE_MAP_KEY = "map_key";
+var STATE_MAP_VALUE = "map_value";
+var mapKeyConverter = (key) => {
+  if (typeof key === "string" || typeof key === "number") {
+    return key;
+  }
+  throw new DecodeError("The type of key must be string or number but " + typeof key);
+};
+var StackPool = class {
+  constructor() {
+    __publicField(this, "stack", []);
+    __publicField(this, "stackHeadPosition", -1);
+  }
+  get length() {
+    return this.stackHeadPosition + 1;
+  }
+  top() {
+    return this.stack[this.stackHeadPosition];
+  }
+  pushArrayState(size) {
+    const state = this.getUninitializedStateFromPool();
+    state.type = STATE_ARRAY;
+    state.position = 0;
+    state.size = size;
+    state.array = new Array(size);
+  }
+  pushMapState(size) {
+    const state = this.getUninitializedStateFromPool();
+    state.type = STATE_MAP_KEY;
+    state.readCount = 0;
+    state.size = size;
+    state.map = {};
+  }
+  getUninitializedStateFromPool() {
+    this.stackHeadPosition++;
+    if (this.stackHeadPosition === this.stack.length) {
+      const partialState = {
+        type: void 0,
+        size: 0,
+        array: void 0,
+        position: 0,
+        readCount: 0,
+        map: void 0,
+        key: null
+      };
+      this.stack.push(partialState);
+    }
+    return this.stack[this.stackHeadPosition];
+  }
+  release(state) {
+    const topStackState = this.stack[this.stackHeadPosition];
+    if (topStackState !== state) {
+      throw new Error("Invalid stack state. Released state is not on top of the stack.");
+    }
+    if (state.type === STATE_ARRAY) {
+      const partialState = state;
+      partialState.size = 0;
+      partialState.array = void 0;
+      partialState.position = 0;
+      partialState.type = void 0;
+    }
+    if (state.type === STATE_MAP_KEY || state.type === STATE_MAP_VALUE) {
+      const partialState = state;
+      partialState.size = 0;
+      partialState.map = void 0;
+      partialState.readCount = 0;
+      partialState.type = void 0;
+    }
+    this.stackHeadPosition--;
+  }
+  reset() {
+    this.stack.length = 0;
+    this.stackHeadPosition = -1;
+  }
+};
+var HEAD_BYTE_REQUIRED = -1;
+var EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+var EMPTY_BYTES = new Uint8Array(EMPTY_VIEW.buffer);
+try {
+  EMPTY_VIEW.getInt8(0);
+} catch (e) {
+  if (!(e instanceof RangeError)) {
+    throw new Error("This module is not supported in the current JavaScript engine because DataView does not throw RangeError on out-of-bounds access");
+  }
+}
+var MORE_DATA = new RangeError("Insufficient data");
+var sharedCachedKeyDecoder = new CachedKeyDecoder();
+var Decoder = class _Decoder {
+  constructor(options) {
+    __publicField(this, "extensionCodec");
+    __publicField(this, "context");
+    __publicField(this, "useBigInt64");
+    __publicField(this, "rawStrings");
+    __publicField(this, "maxStrLength");
+    __publicField(this, "maxBinLength");
+    __publicField(this, "maxArrayLength");
+    __publicField(this, "maxMapLength");
+    __publicField(this, "maxExtLength");
+    __publicField(this, "keyDecoder");
+    __publicField(this, "mapKeyConverter");
+    __publicField(this, "totalPos", 0);
+    __publicField(this, "pos", 0);
+    __publicField(this, "view", EMPTY_VIEW);
+    __publicField(this, "bytes", EMPTY_BYTES);
+    __publicField(this, "headByte", HEAD_BYTE_REQUIRED);
+    __publicField(this, "stack", new StackPool());
+    __publicField(this, "entered", false);
+    this.extensionCodec = options?.extensionCodec ?? ExtensionCodec.defaultCodec;
+    this.context = options?.context;
+    this.useBigInt64 = options?.useBigInt64 ?? false;
+    this.rawStrings = options?.rawStrings ?? false;
+    this.maxStrLength = options?.maxStrLength ?? UINT32_MAX;
+    this.maxBinLength = options?.maxBinLength ?? UINT32_MAX;
+    this.maxArrayLength = options?.maxArrayLength ?? UINT32_MAX;
+    this.maxMapLength = options?.maxMapLength ?? UINT32_MAX;
+    this.maxExtLength = options?.maxExtLength ?? UINT32_MAX;
+    this.keyDecoder = options?.keyDecoder !== void 0 ? options.keyDecoder : sharedCachedKeyDecoder;
+    this.mapKeyConverter = options?.mapKeyConverter ?? mapKeyConverter;
+  }
+  clone() {
+    return new _Decoder({
+      extensionCodec: this.extensionCodec,
+      context: this.context,
+      useBigInt64: this.useBigInt64,
+      rawStrings: this.rawStrings,
+      maxStrLength: this.maxStrLength,
+      maxBinLength: this.maxBinLength,
+      maxArrayLength: this.maxArrayLength,
+      maxMapLength: this.maxMapLength,
+      maxExtLength: this.maxExtLength,
+      keyDecoder: this.keyDecoder
+    });
+  }
+  reinitializeState() {
+    this.totalPos = 0;
+    this.headByte = HEAD_BYTE_REQUIRED;
+    this.stack.reset();
+  }
+  setBuffer(buffer) {
+    const bytes2 = ensureUint8Array(buffer);
+    this.bytes = bytes2;
+    this.view = new DataView(bytes2.buffer, bytes2.byteOffset, bytes2.byteLength);
+    this.pos = 0;
+  }
+  appendBuffer(buffer) {
+    if (this.headByte === HEAD_BYTE_REQUIRED && !this.hasRemaining(1)) {
+      this.setBuffer(buffer);
+    } else {
+      const remainingData = this.bytes.subarray(this.pos);
+      const newData = ensureUint8Array(buffer);
+      const newBuffer = new Uint8Array(remainingData.length + newData.length);
+      newBuffer.set(remainingData);
+      newBuffer.set(newData, remainingData.length);
+      this.setBuffer(newBuffer);
+    }
+  }
+  hasRemaining(size) {
+    return this.view.byteLength - this.pos >= size;
+  }
+  createExtraByteError(posToShow) {
+    const { view, pos } = this;
+    return new RangeError(`Extra ${view.byteLength - pos} of ${view.byteLength} byte(s) found at buffer[${posToShow}]`);
+  }
+  /**
+   * @throws {@link DecodeError}
+   * @throws {@link RangeError}
+   */
+  decode(buffer) {
+    if (this.entered) {
+      const instance = this.clone();
+      return instance.decode(buffer);
+    }
+    try {
+      this.entered = true;
+      this.reinitializeState();
+      this.setBuffer(buffer);
+      const object = this.doDecodeSync();
+      if (this.hasRemaining(1)) {
+        throw this.createExtraByteError(this.pos);
+      }
+      return object;
+    } finally {
+      this.entered = false;
+    }
+  }
+  *decodeMulti(buffer) {
+    if (this.entered) {
+      const instance = this.clone();
+      yield* instance.decodeMulti(buffer);
+      return;
+    }
+    try {
+      this.entered = true;
+      this.reinitializeState();
+      this.setBuffer(buffer);
+      while (this.hasRemaining(1)) {
+        yield this.doDecodeSync();
+      }
+    } finally {
+      this.entered = false;
+    }
+  }
+  async decodeAsync(stream) {
+    if (this.entered) {
+      const instance = this.clone();
+      return instance.decodeAsync(stream);
+    }
+    try {
+      this.entered = true;
+      let decoded = false;
+      let object;
+      for await (const buffer of stream) {
+        if (decoded) {
+          this.entered = false;
+          throw this.createExtraByteError(this.totalPos);
+        }
+        this.appendBuffer(buffer);
+        try {
+          object = this.doDecodeSync();
+          decoded = true;
+        } catch (e) {
+          if (!(e instanceof RangeError)) {
+            throw e;
+          }
+        }
+        this.totalPos += this.pos;
+      }
+      if (decoded) {
+        if (this.hasRemaining(1)) {
+          throw this.createExtraByteError(this.totalPos);
+        }
+        return object;
+      }
+      const { headByte, pos, totalPos } = this;
+      throw new RangeError(`Insufficient data in parsing ${prettyByte(headByte)} at ${totalPos} (${pos} in the current buffer)`);
+    } finally {
+      this.entered = false;
+    }
+  }
+  decodeArrayStream(stream) {
+    return this.decodeMultiAsync(stream, true);
+  }
+  decodeStream(stream) {
+    return this.decodeMultiAsync(stream, false);
+  }
+  async *decodeMultiAsync(stream, isArray) {
+    if (this.entered) {
+      const instance = this.clone();
+      yield* instance.decodeMultiAsync(stream, isArray);
+      return;
+    }
+    try {
+      this.entered = true;
+      let isArrayHeaderRequired = isArray;
+      let arrayItemsLeft = -1;
+      for await (const buffer of stream) {
+        if (isArray && arrayItemsLeft === 0) {
+          throw this.createExtraByteError(this.totalPos);
+        }
+        this.appendBuffer(buffer);
+        if (isArrayHeaderRequired) {
+          arrayItemsLeft = this.readArraySize();
+          isArrayHeaderRequired = false;
+          this.complete();
+        }
+        try {
+          while (true) {
+            yield this.doDecodeSync();
+            if (--arrayItemsLeft === 0) {
+              break;
+            }
+          }
+        } catch (e) {
+          if (!(e instanceof RangeError)) {
+            throw e;
+          }
+        }
+        this.totalPos += this.pos;
+      }
+    } finally {
+      this.entered = false;
+    }
+  }
+  doDecodeSync() {
+    DECODE: while (true) {
+      const headByte = this.readHeadByte();
+      let object;
+      if (headByte >= 224) {
+        object = headByte - 256;
+      } else if (headByte < 192) {
+        if (headByte < 128) {
+          object = headByte;
+        } else if (headByte < 144) {
+          const size = headByte - 128;
+          if (size !== 0) {
+            this.pushMapState(size);
+            this.complete();
+            continue DECODE;
+          } else {
+            object = {};
+          }
+        } else if (headByte < 160) {
+          const size = headByte - 144;
+          if (size !== 0) {
+            this.pushArrayState(size);
+            this.complete();
+            continue DECODE;
+          } else {
+            object = [];
+          }
+        } else {
+          const byteLength = headByte - 160;
+          object = this.decodeString(byteLength, 0);
+        }
+      } else if (headByte === 192) {
+        object = null;
+      } else if (headByte === 194) {
+        object = false;
+      } else if (headByte === 195) {
+        object = true;
+      } else if (headByte === 202) {
+        object = this.readF32();
+      } else if (headByte === 203) {
+        object = this.readF64();
+      } else if (headByte === 204) {
+        object = this.readU8();
+      } else if (headByte === 205) {
+        object = this.readU16();
+      } else if (headByte === 206) {
+        object = this.readU32();
+      } else if (headByte === 207) {
+        if (this.useBigInt64) {
+          object = this.readU64AsBigInt();
+        } else {
+          object = this.readU64();
+        }
+      } else if (headByte === 208) {
+        object = this.readI8();
+      } else if (headByte === 209) {
+        object = this.readI16();
+      } else if (headByte === 210) {
+        object = this.readI32();
+      } else if (headByte === 211) {
+        if (this.useBigInt64) {
+          object = this.readI64AsBigInt();
+        } else {
+          object = this.readI64();
+        }
+      } else if (headByte === 217) {
+        const byteLength = this.lookU8();
+        object = this.decodeString(byteLength, 1);
+      } else if (headByte === 218) {
+        const byteLength = this.lookU16();
+        object = this.decodeString(byteLength, 2);
+      } else if (headByte === 219) {
+        const byteLength = this.lookU32();
+        object = this.decodeString(byteLength, 4);
+      } else if (headByte === 220) {
+        const size = this.readU16();
+        if (size !== 0) {
+          this.pushArrayState(size);
+          this.complete();
+          continue DECODE;
+        } else {
+          object = [];
+        }
+      } else if (headByte === 221) {
+        const size = this.readU32();
+        if (size !== 0) {
+          this.pushArrayState(size);
+          this.complete();
+          continue DECODE;
+        } else {
+          object = [];
+        }
+      } else if (headByte === 222) {
+        const size = this.readU16();
+        if (size !== 0) {
+          this.pushMapState(size);
+          this.complete();
+          continue DECODE;
+        } else {
+          object = {};
+        }
+      } else if (headByte === 223) {
+        const size = this.readU32();
+        if (size !== 0) {
+          this.pushMapState(size);
+          this.complete();
+          continue DECODE;
+        } else {
+          object = {};
+        }
+      } else if (headByte === 196) {
+        const size = this.lookU8();
+        object = this.decodeBinary(size, 1);
+      } else if (headByte === 197) {
+        const size = this.lookU16();
+        object = this.decodeBinary(size, 2);
+      } else if (headByte === 198) {
+        const size = this.lookU32();
+        object = this.decodeBinary(size, 4);
+      } else if (headByte === 212) {
+        object = this.decodeExtension(1, 0);
+      } else if (headByte === 213) {
+        object = this.decodeExtension(2, 0);
+      } else if (headByte === 214) {
+        object = this.decodeExtension(4, 0);
+      } else if (headByte === 215) {
+        object = this.decodeExtension(8, 0);
+      } else if (headByte === 216) {
+        object = this.decodeExtension(16, 0);
+      } else if (headByte === 199) {
+        const size = this.lookU8();
+        object = this.decodeExtension(size, 1);
+      } else if (headByte === 200) {
+        const size = this.lookU16();
+        object = this.decodeExtension(size, 2);
+      } else if (headByte === 201) {
+        const size = this.lookU32();
+        object = this.decodeExtension(size, 4);
+      } else {
+        throw new DecodeError(`Unrecognized type byte: ${prettyByte(headByte)}`);
+      }
+      this.complete();
+      const stack = this.stack;
+      while (stack.length > 0) {
+        const state = stack.top();
+        if (state.type === STATE_ARRAY) {
+          state.array[state.position] = object;
+          state.position++;
+          if (state.position === state.size) {
+            object = state.array;
+            stack.release(state);
+          } else {
+            continue DECODE;
+          }
+        } else if (state.type === STATE_MAP_KEY) {
+          if (object === "__proto__") {
+            throw new DecodeError("The key __proto__ is not allowed");
+          }
+          state.key = this.mapKeyConverter(object);
+          state.type = STATE_MAP_VALUE;
+          continue DECODE;
+        } else {
+          state.map[state.key] = object;
+          state.readCount++;
+          if (state.readCount === state.size) {
+            object = state.map;
+            stack.release(state);
+          } else {
+            state.key = null;
+            state.type = STATE_MAP_KEY;
+            continue DECODE;
+          }
+        }
+      }
+      return object;
+    }
+  }
+  readHeadByte() {
+    if (this.headByte === HEAD_BYTE_REQUIRED) {
+      this.headByte = this.readU8();
+    }
+    return this.headByte;
+  }
+  complete() {
+    this.headByte = HEAD_BYTE_REQUIRED;
+  }
+  readArraySize() {
+    const headByte = this.readHeadByte();
+    switch (headByte) {
+      case 220:
+        return this.readU16();
+      case 221:
+        return this.readU32();
+      default: {
+        if (headByte < 160) {
+          return headByte - 144;
+        } else {
+          throw new DecodeError(`Unrecognized array type byte: ${prettyByte(headByte)}`);
+        }
+      }
+    }
+  }
+  pushMapState(size) {
+    if (size > this.maxMapLength) {
+      throw new DecodeError(`Max length exceeded: map length (${size}) > maxMapLengthLength (${this.maxMapLength})`);
+    }
+    this.stack.pushMapState(size);
+  }
+  pushArrayState(size) {
+    if (size > this.maxArrayLength) {
+      throw new DecodeError(`Max length exceeded: array length (${size}) > maxArrayLength (${this.maxArrayLength})`);
+    }
+    this.stack.pushArrayState(size);
+  }
+  decodeString(byteLength, headerOffset) {
+    if (!this.rawStrings || this.stateIsMapKey()) {
+      return this.decodeUtf8String(byteLength, headerOffset);
+    }
+    return this.decodeBinary(byteLength, headerOffset);
+  }
+  /**
+   * @throws {@link RangeError}
+   */
+  decodeUtf8String(byteLength, headerOffset) {
+    if (byteLength > this.maxStrLength) {
+      throw new DecodeError(`Max length exceeded: UTF-8 byte length (${byteLength}) > maxStrLength (${this.maxStrLength})`);
+    }
+    if (this.bytes.byteLength < this.pos + headerOffset + byteLength) {
+      throw MORE_DATA;
+    }
+    const offset = this.pos + headerOffset;
+    let object;
+    if (this.stateIsMapKey() && this.keyDecoder?.canBeCached(byteLength)) {
+      object = this.keyDecoder.decode(this.bytes, offset, byteLength);
+    } else {
+      object = utf8Decode(this.bytes, offset, byteLength);
+    }
+    this.pos += headerOffset + byteLength;
+    return object;
+  }
+  stateIsMapKey() {
+    if (this.stack.length > 0) {
+      const state = this.stack.top();
+      return state.type === STATE_MAP_KEY;
+    }
+    return false;
+  }
+  /**
+   * @throws {@link RangeError}
+   */
+  decodeBinary(byteLength, headOffset) {
+    if (byteLength > this.maxBinLength) {
+      throw new DecodeError(`Max length exceeded: bin length (${byteLength}) > maxBinLength (${this.maxBinLength})`);
+    }
+    if (!this.hasRemaining(byteLength + headOffset)) {
+      throw MORE_DATA;
+    }
+    const offset = this.pos + headOffset;
+    const object = this.bytes.subarray(offset, offset + byteLength);
+    this.pos += headOffset + byteLength;
+    return object;
+  }
+  decodeExtension(size, headOffset) {
+    if (size > this.maxExtLength) {
+      throw new DecodeError(`Max length exceeded: ext length (${size}) > maxExtLength (${this.maxExtLength})`);
+    }
+    const extType = this.view.getInt8(this.pos + headOffset);
+    const data = this.decodeBinary(
+      size,
+      headOffset + 1
+      /* extType */
+    );
+    return this.extensionCodec.decode(data, extType, this.context);
+  }
+  lookU8() {
+    return this.view.getUint8(this.pos);
+  }
+  lookU16() {
+    return this.view.getUint16(this.pos);
+  }
+  lookU32() {
+    return this.view.getUint32(this.pos);
+  }
+  readU8() {
+    const value = this.view.getUint8(this.pos);
+    this.pos++;
+    return value;
+  }
+  readI8() {
+    const value = this.view.getInt8(this.pos);
+    this.pos++;
+    return value;
+  }
+  readU16() {
+    const value = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return value;
+  }
+  readI16() {
+    const value = this.view.getInt16(this.pos);
+    this.pos += 2;
+    return value;
+  }
+  readU32() {
+    const value = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return value;
+  }
+  readI32() {
+    const value = this.view.getInt32(this.pos);
+    this.pos += 4;
+    return value;
+  }
+  readU64() {
+    const value = getUint64(this.view, this.pos);
+    this.pos += 8;
+    return value;
+  }
+  readI64() {
+    const value = getInt64(this.view, this.pos);
+    this.pos += 8;
+    return value;
+  }
+  readU64AsBigInt() {
+    const value = this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return value;
+  }
+  readI64AsBigInt() {
+    const value = this.view.getBigInt64(this.pos);
+    this.pos += 8;
+    return value;
+  }
+  readF32() {
+    const value = this.view.getFloat32(this.pos);
+    this.pos += 4;
+    return value;
+  }
+  readF64() {
+    const value = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    return value;
+  }
+};
+
+// node_modules/@msgpack/msgpack/dist.esm/decode.mjs
+function decode(buffer, options) {
+  const decoder = new Decoder(options);
+  return decoder.decode(buffer);
+}
+
+// src/frames.ts
+function encodeFrame(frame, wire) {
+  if (wire === "msgpack") return encode(frame);
+  if (frame.type === "omsc" && frame.data) {
+    frame = { ...frame, data: { ...frame.data, args: JSON.stringify(frame.data.args) } };
+  }
+  return JSON.stringify(frame);
+}
+function decodeFrame(raw, wire) {
+  let frame;
+  try {
+    if (wire === "json") {
+      if (typeof raw !== "string") throw new Error("a binary message on the JSON wire");
+      frame = JSON.parse(raw);
+    } else {
+      if (typeof raw === "string") throw new Error("a text message on the MessagePack wire");
+      frame = decode(raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw);
+    }
+  } catch (e) {
+    throw new ProtocolError(`a frame that cannot be read: ${e.message}`);
+  }
+  if (frame === null || typeof frame !== "object" || typeof frame.type !== "string") {
+    throw new ProtocolError("a frame that is not a message");
+  }
+  return frame;
+}
+
+// src/values.ts
+var Wrapped = class {
+  constructor(className, data) {
+    this.className = className;
+    this.data = data;
+  }
+};
+function wrap(className, data) {
+  return new Wrapped(className, data);
+}
+function toWrapped(value, wire) {
+  if (value instanceof Wrapped) return { className: value.className, data: value.data };
+  if (value === null || value === void 0) return { className: "null", data: null };
+  switch (typeof value) {
+    case "number":
+      return { className: Number.isInteger(value) ? "int" : "double", data: value };
+    case "string":
+      return { className: "String", data: value };
+    case "boolean":
+      return { className: "bool", data: value };
+    case "bigint":
+      return { className: "BigInt", data: value.toString() };
+  }
+  if (value instanceof Date) return { className: "DateTime", data: value.toISOString() };
+  if (value instanceof Uint8Array) return { className: "ByteData", data: bytes(value, wire) };
+  if (Array.isArray(value)) {
+    return { className: "List", data: value.map((v) => toWrapped(v, wire)) };
+  }
+  if (typeof value === "object") {
+    const object = value;
+    if (typeof object.__className__ === "string") {
+      return { className: object.__className__, data: modelData(object, wire) };
+    }
+    const data = {};
+    for (const [k, v] of Object.entries(object)) data[k] = toWrapped(v, wire);
+    return { className: "Map", data };
+  }
+  throw new TypeError(`no class for a ${typeof value}; use wrap(className, data)`);
+}
+function toPlain(value, wire) {
+  if (value instanceof Wrapped) return value.data;
+  if (value === void 0) return null;
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return bytes(value, wire);
+  if (Array.isArray(value)) return value.map((v) => toPlain(v, wire));
+  if (value !== null && typeof value === "object") {
+    const object = value;
+    if (typeof object.__className__ === "string") return modelData(object, wire);
+    const out = {};
+    for (const [k, v] of Object.entries(object)) out[k] = toPlain(v, wire);
+    return out;
+  }
+  return value;
+}
+function modelData(model, wire) {
+  const out = wire === "json" ? { __className__: model.__className__ } : {};
+  for (const [k, v] of Object.entries(model)) {
+    if (k === "__className__" || wire === "json" && (v === null || v === void 0)) continue;
+    out[k] = toPlain(v, wire);
+  }
+  return out;
+}
+function bytes(value, wire) {
+  return wire === "json" ? `decode('${base64(value)}', 'base64')` : value;
+}
+function fromWrapped(className, data, wire) {
+  switch (className) {
+    case "List":
+    case "Set":
+      if (!Array.isArray(data)) throw bad(className, data);
+      return data.map((item) => fromWrappedValue(item, wire));
+    case "Map":
+      if (Array.isArray(data)) {
+        return new Map(
+          data.map((e) => [
+            fromWrappedValue(e.k, wire),
+            fromWrappedValue(e.v, wire)
+          ])
+        );
+      }
+      if (!isObject(data)) throw bad(className, data);
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, fromWrappedValue(v, wire)])
+      );
+  }
+  return fromData(className, data, wire);
+}
+function fromWrappedValue(item, wire) {
+  if (!isObject(item) || typeof item.className !== "string") {
+    throw new ProtocolError("an element of a dynamic container is not a wrapped value");
+  }
+  return fromWrapped(item.className, item.data, wire);
+}
+function fromData(className, data, wire) {
+  if (className.endsWith("?")) {
+    return data === null || data === void 0 ? null : fromData(className.slice(0, -1), data, wire);
+  }
+  const generic = /^(List|Set|Map)<(.*)>$/.exec(className);
+  if (generic) {
+    const args = splitTypeArgs(generic[2]);
+    if (generic[1] === "Map") {
+      if (!isObject(data)) throw bad(className, data);
+      const valueClass = args[1] ?? "dynamic";
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, fromData(valueClass, v, wire)])
+      );
+    }
+    if (!Array.isArray(data)) throw bad(className, data);
+    return data.map((v) => fromData(args[0] ?? "dynamic", v, wire));
+  }
+  switch (className) {
+    case "null":
+      return null;
+    case "int":
+    case "double":
+    case "Duration":
+      if (typeof data !== "number" && typeof data !== "bigint") throw bad(className, data);
+      return Number(data);
+    case "String":
+    case "UuidValue":
+    case "Uri":
+      if (typeof data !== "string") throw bad(className, data);
+      return data;
+    case "bool":
+      if (typeof data === "boolean") return data;
+      if (data === 0 || data === 1) return data === 1;
+      throw bad(className, data);
+    case "DateTime": {
+      if (typeof data !== "string" && typeof data !== "number") throw bad(className, data);
+      const date = new Date(data);
+      if (Number.isNaN(date.getTime())) throw bad(className, data);
+      return date;
+    }
+    case "ByteData":
+      return bytesFrom(data, wire);
+    case "BigInt":
+      try {
+        return BigInt(data);
+      } catch {
+        throw bad(className, data);
+      }
+    case "dynamic":
+      return data;
+  }
+  if (!isObject(data)) throw bad(className, data);
+  const { __className__: _named, ...fields } = data;
+  return { __className__: className, ...fields };
+}
+function bytesFrom(data, wire) {
+  if (data instanceof Uint8Array) return data;
+  if (wire === "json" && typeof data === "string") {
+    const m = /^decode\('(.*)', 'base64'\)$/s.exec(data);
+    if (m) return unbase64(m[1]);
+  }
+  throw bad("ByteData", data);
+}
+function splitTypeArgs(args) {
+  const out = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < args.length; i++) {
+    const c = args[i];
+    if (c === "<") depth++;
+    else if (c === ">") depth--;
+    else if (c === "," && depth === 0) {
+      out.push(args.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(args.slice(start).trim());
+  return out;
+}
+function isObject(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+function bad(className, data) {
+  const shown = typeof data === "object" ? JSON.stringify(data) ?? String(data) : String(data);
+  return new ProtocolError(`not a ${className}: ${shown.slice(0, 64)}`);
+}
+var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+function base64(bytes2) {
+  let out = "";
+  for (let i = 0; i < bytes2.length; i += 3) {
+    const [a, b, c] = [bytes2[i], bytes2[i + 1] ?? 0, bytes2[i + 2] ?? 0];
+    out += ALPHABET[a >> 2] + ALPHABET[(a & 3) << 4 | b >> 4];
+    out += i + 1 < bytes2.length ? ALPHABET[(b & 15) << 2 | c >> 6] : "=";
+    out += i + 2 < bytes2.length ? ALPHABET[c & 63] : "=";
+  }
+  return out;
+}
+function unbase64(text) {
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor(clean.length * 3 / 4));
+  let bits = 0;
+  let value = 0;
+  let n = 0;
+  for (const ch of clean) {
+    const index = ALPHABET.indexOf(ch);
+    if (index < 0) throw bad("ByteData", text);
+    value = value << 6 | index;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = value >> bits & 255;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+// src/client.ts
+var Client = class {
+  /** A client of the server at `url` (`http(s)://host:port`, any path). */
+  constructor(url, options = {}) {
+    const u = new URL(url);
+    u.protocol = u.protocol === "https:" || u.protocol === "wss:" ? "wss:" : "ws:";
+    u.pathname = "/v1/websocket";
+    u.search = "";
+    this.url = u.toString();
+    this.options = { pingIntervalMs: 2e4, idleTimeoutMs: 4e4, connectTimeoutMs: 5e3, ...options };
+    this.wire = options.wire ?? "msgpack";
+  }
+  /** Calls a method that returns a stream; see {@link CallStream}. */
+  stream(endpoint, method, args = {}, inputs = {}, options = {}) {
+    return { [Symbol.asyncIterator]: () => this.run(endpoint, method, args, inputs, options) };
+  }
+  /** Calls a method that returns a value (`undefined` for void): resolves with it. */
+  async call(endpoint, method, args = {}, inputs = {}, options = {}) {
+    let first;
+    let got = false;
+    for await (const value of this.stream(endpoint, method, args, inputs, options)) {
+      if (!got) [first, got] = [value, true];
+    }
+    return first;
+  }
+  /** Closes the socket; every open call fails with {@link ConnectionClosedError}. */
+  close() {
+    const socket = this.socket;
+    this.socket = void 0;
+    socket?.then((s) => s.fail(new ConnectionClosedError("the client was closed")), () => {
+    });
+  }
+  async *run(endpoint, method, args, inputs, options) {
+    options.signal?.throwIfAborted();
+    const call = await this.open(endpoint, method, args, inputs);
+    const abort = () => call.cancel(options.signal?.reason ?? new StreampodError("aborted"));
+    options.signal?.addEventListener("abort", abort);
+    try {
+      for (; ; ) {
+        const value = await call.next();
+        if (value === void 0) return;
+        yield fromWrapped(value.className, value.data, this.wire);
+      }
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+      call.cancel();
+    }
+  }
+  /** Opens a call: `omsc`, then its `omsr`; once more after a refreshed key. */
+  async open(endpoint, method, args, inputs) {
+    for (let attempt = 0; ; attempt++) {
+      const key = await this.options.authKey?.();
+      const socket = await this.connection();
+      const call = new Call(socket, endpoint, method, randomUuid());
+      const res = await socket.open(call, {
+        en: endpoint,
+        m: method,
+        cid: call.cid,
+        args: toPlain(args, this.wire),
+        is: Object.keys(inputs),
+        ...key === void 0 ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` }
+      });
+      if (res === "success") {
+        for (const [name, source] of Object.entries(inputs)) call.pump(name, source);
+        return call;
+      }
+      const refresh = this.options.refreshAuthKey;
+      if (res === "authenticationFailed" && attempt === 0 && refresh && await refresh()) continue;
+      throw openFailed(res, endpoint, method);
+    }
+  }
+  /** The live socket, opened if there is none (concurrent first calls share one attempt). */
+  connection() {
+    const current = this.socket;
+    if (current) {
+      return current.then(
+        (s) => s.isOpen() ? s : this.reconnect(current),
+        () => this.reconnect(current)
+      );
+    }
+    return this.reconnect(void 0);
+  }
+  reconnect(stale) {
+    if (this.socket !== stale) return this.connection();
+    const Ctor = this.options.WebSocket ?? globalThis.WebSocket;
+    if (!Ctor) {
+      return Promise.reject(new StreampodError("no WebSocket here: pass options.WebSocket (e.g. the ws package)"));
+    }
+    const opening = Socket.open(Ctor, this.url, this.wire, this.options);
+    this.socket = opening;
+    opening.catch(() => {
+      if (this.socket === opening) this.socket = void 0;
+    });
+    return opening;
+  }
+};
+var Socket = class _Socket {
+  constructor(ws, wire, options) {
+    this.ws = ws;
+    this.wire = wire;
+    this.options = options;
+    this.calls = /* @__PURE__ */ new Map();
+    /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
+    this.opening = /* @__PURE__ */ new Map();
+    ws.onmessage = (event) => this.receive(event.data);
+    ws.onclose = () => this.fail(new ConnectionClosedError("the method stream socket closed"));
+    ws.onerror = () => this.fail(new ConnectionClosedError("the method stream socket failed"));
+    this.ping = setInterval(() => this.send({ type: "ping" }), options.pingIntervalMs);
+    this.resetIdle();
+  }
+  /** Connects, sends `ping` and waits for the first frame (Serverpod's handshake). */
+  static open(Ctor, url, wire, options) {
+    return new Promise((resolve, reject) => {
+      const ws = new Ctor(url);
+      ws.binaryType = "arraybuffer";
+      const timer = setTimeout(() => {
+        ws.close();
+        reject(new ConnectionClosedError(`no answer from ${url} within ${options.connectTimeoutMs} ms`));
+      }, options.connectTimeoutMs);
+      const failed = () => {
+        clearTimeout(timer);
+        reject(new ConnectionClosedError(`cannot connect to ${url}`));
+      };
+      ws.onerror = failed;
+      ws.onclose = failed;
+      ws.onopen = () => ws.send(encodeFrame({ type: "ping" }, wire));
+      ws.onmessage = (event) => {
+        clearTimeout(timer);
+        const socket = new _Socket(ws, wire, options);
+        socket.receive(event.data);
+        resolve(socket);
+      };
+    });
+  }
+  isOpen() {
+    return this.closed === void 0;
+  }
+  send(frame) {
+    if (this.closed) return;
+    this.ws.send(encodeFrame(frame, this.wire));
+  }
+  /** Bytes written and not yet sent: input pumps wait while there are many. */
+  buffered() {
+    return this.ws.bufferedAmount;
+  }
+  /** Sends an open and resolves with the `res` of its answer. */
+  open(call, data) {
+    if (this.closed) return Promise.reject(this.closed);
+    this.calls.set(call.cid, call);
+    return new Promise((resolve, reject) => {
+      this.opening.set(call.cid, { resolve, reject });
+      this.send({ type: "omsc", data });
+    }).then((res) => {
+      if (res !== "success") this.forget(call.cid);
+      return res;
+    });
+  }
+  /** A call ended: forgets it, and closes the socket when nothing is left. */
+  forget(cid) {
+    this.calls.delete(cid);
+    if (this.calls.size === 0 && this.opening.size === 0 && !this.closed) {
+      this.shut(new ConnectionClosedError("the socket closed when idle"));
+      this.ws.close(1e3, "idle");
+    }
+  }
+  /** Fails every call and closes the socket. */
+  fail(error) {
+    if (this.closed) return;
+    this.shut(error);
+    for (const call of this.calls.values()) call.finish(error);
+    for (const open of this.opening.values()) open.reject(error);
+    this.calls.clear();
+    this.opening.clear();
+    this.ws.close();
+  }
+  shut(error) {
+    this.closed = error;
+    clearInterval(this.ping);
+    clearTimeout(this.idle);
+  }
+  resetIdle() {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(
+      () => this.fail(new ConnectionClosedError("the method stream connection went idle")),
+      this.options.idleTimeoutMs
+    );
+  }
+  receive(raw) {
+    if (this.closed) return;
+    this.resetIdle();
+    let frame;
+    try {
+      frame = decodeFrame(raw, this.wire);
+    } catch (e) {
+      this.send({ type: "brm", data: { req: e.message } });
+      return this.fail(e);
+    }
+    const d = frame.data ?? {};
+    const call = typeof d.cid === "string" ? this.calls.get(d.cid) : void 0;
+    switch (frame.type) {
+      case "ping":
+        return this.send({ type: "pong" });
+      case "omsr": {
+        const open = this.opening.get(d.cid);
+        this.opening.delete(d.cid);
+        return open?.resolve(String(d.res));
+      }
+      case "msm": {
+        const o = d.o;
+        if (call && o && typeof o.className === "string") return call.push(o);
+        if (!call) this.send({ type: "cmsc", data: { en: d.en, m: d.m, cid: d.cid, cr: "error" } });
+        return;
+      }
+      case "msse": {
+        const ex = d.ex;
+        if (!call || !ex) return;
+        let data = ex.data;
+        try {
+          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.wire);
+          data = fields;
+        } catch {
+        }
+        call.finish(new SerializableExceptionError(ex.className, data));
+        return this.forget(call.cid);
+      }
+      case "cmsc":
+        if (!call) return;
+        if (typeof d.p === "string") return call.stopPump(d.p);
+        call.finish(d.cr === "error" ? new ConnectionClosedError("the call closed with an error") : void 0);
+        return this.forget(call.cid);
+      case "brm":
+        return this.fail(new ProtocolError(`the server reported a bad request: ${String(d.req)}`));
+      default:
+        return;
+    }
+  }
+};
+var Call = class {
+  constructor(socket, endpoint, method, cid) {
+    this.socket = socket;
+    this.endpoint = endpoint;
+    this.method = method;
+    this.cid = cid;
+    this.values = [];
+    this.ended = false;
+    this.pumps = /* @__PURE__ */ new Map();
+  }
+  push(value) {
+    if (this.ended) return;
+    this.values.push(value);
+    this.wake?.();
+  }
+  /** The call ended (with `error`, or cleanly): after the values already here. */
+  finish(error) {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    for (const pump of this.pumps.values()) pump.stopped = true;
+    this.wake?.();
+  }
+  /** The next value; `undefined` at the end; throws the call's error after its values. */
+  async next() {
+    for (; ; ) {
+      const value = this.values.shift();
+      if (value) return value;
+      if (this.ended) {
+        if (this.error) throw this.error;
+        return void 0;
+      }
+      await new Promise((resolve) => this.wake = resolve);
+      this.wake = void 0;
+    }
+  }
+  /** The caller let go (or aborted, with `error`): tells the server, unless the call has ended. */
+  cancel(error) {
+    if (this.ended) return;
+    this.finish(error);
+    this.socket.send({ type: "cmsc", data: this.target({ cr: "done" }) });
+    this.socket.forget(this.cid);
+  }
+  /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
+  pump(name, source) {
+    const state = { stopped: false };
+    this.pumps.set(name, state);
+    const wire = this.socket.wire;
+    void (async () => {
+      try {
+        for await (const value of source) {
+          if (state.stopped) return;
+          this.socket.send({ type: "msm", data: this.target({ p: name, o: toWrapped(value, wire) }) });
+          while (this.socket.buffered() > 1 << 20 && !state.stopped) await delay(5);
+        }
+        if (!state.stopped) this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "done" }) });
+      } catch (e) {
+        if (state.stopped) return;
+        if (e instanceof SerializableExceptionError) {
+          const ex = toWrapped({ __className__: e.className, ...e.data }, wire);
+          this.socket.send({ type: "msse", data: this.target({ p: name, ex }) });
+        }
+        this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "error" }) });
+      } finally {
+        this.pumps.delete(name);
+      }
+    })();
+  }
+  /** The server closed input `name`: stop pulling it. */
+  stopPump(name) {
+    const pump = this.pumps.get(name);
+    if (pump) pump.stopped = true;
+  }
+  target(rest) {
+    return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
+  }
+};
+function delay(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+function randomUuid() {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === "function") return c.randomUUID();
+  const b = new Uint8Array(16);
+  c.getRandomValues(b);
+  b[6] = b[6] & 15 | 64;
+  b[8] = b[8] & 63 | 128;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+export {
+  AuthenticationFailedError,
+  AuthorizationDeclinedError,
+  Client,
+  ConnectionClosedError,
+  EndpointNotFoundError,
+  InvalidArgumentsError,
+  OpenFailedError,
+  ProtocolError,
+  SerializableExceptionError,
+  StreampodError,
+  Wrapped,
+  wrap
+};
