@@ -48,6 +48,13 @@ export interface ClientOptions {
   idleTimeoutMs?: number;
   /** Time allowed to open the socket and get its first frame. Default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * Per-call flow control (PROTOCOL.md §10): the values the server may send a call ahead
+   * of its consumer, granted back in halves as the consumer takes them; a call the
+   * consumer stops reading then stops alone. `null` turns it off. Default 1024, as the
+   * Rust client's. A server without it (Serverpod) just ignores it.
+   */
+  window?: number | null;
 }
 
 /** Options of one call. */
@@ -68,6 +75,8 @@ export class Client {
   private readonly options: Required<Pick<ClientOptions, 'pingIntervalMs' | 'idleTimeoutMs' | 'connectTimeoutMs'>> &
     ClientOptions;
   private readonly wire: WireName;
+  /** `fc` of every open, if flow control is on. */
+  private readonly window: number | undefined;
   private socket: Promise<Socket> | undefined;
 
   /** A client of the server at `url` (`http(s)://host:port`, any path). */
@@ -78,6 +87,8 @@ export class Client {
     u.search = '';
     this.url = u.toString();
     this.options = { pingIntervalMs: 20_000, idleTimeoutMs: 40_000, connectTimeoutMs: 5_000, ...options };
+    const window = options.window === undefined ? 1024 : options.window;
+    this.window = window === null ? undefined : Math.min(Math.max(1, Math.floor(window)), MAX_CREDIT);
     this.wire = options.wire ?? 'msgpack';
   }
 
@@ -131,6 +142,7 @@ export class Client {
       for (;;) {
         const value = await call.next();
         if (value === undefined) return;
+        call.tookOne();
         yield fromWrapped(value.className, value.data, this.wire) as T;
       }
     } finally {
@@ -145,7 +157,7 @@ export class Client {
     for (let attempt = 0; ; attempt++) {
       const key = await this.options.authKey?.();
       const socket = await this.connection();
-      const call = new Call(socket, endpoint, method, randomUuid());
+      const call = new Call(socket, endpoint, method, randomUuid(), this.window);
       const res = await socket.open(call, {
         en: endpoint,
         m: method,
@@ -153,6 +165,7 @@ export class Client {
         args: toPlain(args, this.wire),
         is: Object.keys(inputs),
         ...(key === undefined ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` }),
+        ...(this.window === undefined ? {} : { fc: this.window }),
       });
       if (res === 'success') {
         for (const [name, source] of Object.entries(inputs)) call.pump(name, source);
@@ -262,7 +275,7 @@ class Socket {
     return this.ws.bufferedAmount;
   }
 
-  /** Sends an open and resolves with the `res` of its answer. */
+  /** Sends an open and resolves with the `res` of its answer (its `fc` goes to the call). */
   open(call: Call, data: Record<string, unknown>): Promise<string> {
     if (this.closed) return Promise.reject(this.closed);
     // Registered before the open goes out, so that no early value is lost.
@@ -328,11 +341,17 @@ class Socket {
       case 'omsr': {
         const open = this.opening.get(d.cid as string);
         this.opening.delete(d.cid as string);
+        if (call && typeof d.fc === 'number') call.flowControlled(d.fc);
         return open?.resolve(String(d.res));
       }
       case 'msm': {
         const o = d.o as WireValue | undefined;
-        if (call && o && typeof o.className === 'string') return call.push(o);
+        if (call && o && typeof o.className === 'string') {
+          if (call.push(o)) return;
+          // Beyond the credit the call granted: that call fails, and is cancelled.
+          call.cancel(new ProtocolError('the server sent beyond the call’s credit'), 'error');
+          return this.forget(call.cid);
+        }
         if (!call) this.send({ type: 'cmsc', data: { en: d.en, m: d.m, cid: d.cid, cr: 'error' } });
         return;
       }
@@ -355,10 +374,13 @@ class Socket {
         if (typeof d.p === 'string') return call.stopPump(d.p);
         call.finish(d.cr === 'error' ? new ConnectionClosedError('the call closed with an error') : undefined);
         return this.forget(call.cid);
+      case 'crd':
+        if (call && typeof d.p === 'string' && typeof d.n === 'number') call.grant(d.p, d.n);
+        return;
       case 'brm':
         return this.fail(new ProtocolError(`the server reported a bad request: ${String(d.req)}`));
       default:
-        // `pong`, and credit for flow control this client does not ask for.
+        // `pong`.
         return;
     }
   }
@@ -370,19 +392,52 @@ class Call {
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
-  private readonly pumps = new Map<string, { stopped: boolean }>();
+  private readonly pumps = new Map<string, Pump>();
+  /** With flow control: the server's credit for each input (`fc`, then `crd(p)`). */
+  private inputWindow: number | undefined;
+  /** With flow control: values the consumer took and the server has not been granted back. */
+  private taken = 0;
+  /** Values received and not taken, against the window. */
+  private unread = 0;
 
   constructor(
     private readonly socket: Socket,
     private readonly endpoint: string,
     private readonly method: string,
     readonly cid: string,
+    /** `fc` of the open, if flow control is on. */
+    private window: number | undefined,
   ) {}
 
-  push(value: WireValue): void {
-    if (this.ended) return;
+  /** The server answered the open with its input credit: the call is flow-controlled. */
+  flowControlled(inputWindow: number): void {
+    if (this.window !== undefined) this.inputWindow = inputWindow;
+  }
+
+  /** A value arrived; false if it is beyond the credit the call granted. */
+  push(value: WireValue): boolean {
+    if (this.ended) return true;
+    if (this.inputWindow !== undefined && this.window !== undefined && this.unread >= this.window) return false;
+    this.unread += 1;
     this.values.push(value);
     this.wake?.();
+    return true;
+  }
+
+  /** The consumer took a value: grants the server more once half the window is taken. */
+  tookOne(): void {
+    this.unread -= 1;
+    if (this.inputWindow === undefined || this.window === undefined || this.ended) return;
+    this.taken += 1;
+    if (this.taken >= Math.ceil(this.window / 2)) {
+      this.socket.send({ type: 'crd', data: this.target({ n: this.taken }) });
+      this.taken = 0;
+    }
+  }
+
+  /** The server granted `n` more values on input `name`. */
+  grant(name: string, n: number): void {
+    this.pumps.get(name)?.grant(n);
   }
 
   /** The call ended (with `error`, or cleanly): after the values already here. */
@@ -390,7 +445,7 @@ class Call {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
-    for (const pump of this.pumps.values()) pump.stopped = true;
+    for (const pump of this.pumps.values()) pump.stop();
     this.wake?.();
   }
 
@@ -409,21 +464,22 @@ class Call {
   }
 
   /** The caller let go (or aborted, with `error`): tells the server, unless the call has ended. */
-  cancel(error?: Error): void {
+  cancel(error?: Error, reason: 'done' | 'error' = 'done'): void {
     if (this.ended) return;
     this.finish(error);
-    this.socket.send({ type: 'cmsc', data: this.target({ cr: 'done' }) });
+    this.socket.send({ type: 'cmsc', data: this.target({ cr: reason }) });
     this.socket.forget(this.cid);
   }
 
   /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
   pump(name: string, source: AsyncIterable<unknown> | Iterable<unknown>): void {
-    const state = { stopped: false };
+    const state = new Pump(this.inputWindow);
     this.pumps.set(name, state);
     const wire = this.socket.wire;
     void (async () => {
       try {
-        for await (const value of source) {
+        // Pulled only as far as the server's credit goes, with flow control.
+        for await (const value of credited(source, state)) {
           if (state.stopped) return;
           this.socket.send({ type: 'msm', data: this.target({ p: name, o: toWrapped(value, wire) }) });
           // Waits while the socket is behind, so a fast source is pulled only as fast as
@@ -446,14 +502,71 @@ class Call {
 
   /** The server closed input `name`: stop pulling it. */
   stopPump(name: string): void {
-    const pump = this.pumps.get(name);
-    if (pump) pump.stopped = true;
+    this.pumps.get(name)?.stop();
   }
 
   private target(rest: Record<string, unknown>): Record<string, unknown> {
     return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
   }
 }
+
+/** One input stream's pump: stopped or not, and the server's credit for it, if any. */
+class Pump {
+  stopped = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    /** Values the server still accepts; `undefined` without flow control. */
+    private credit: number | undefined,
+  ) {}
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  grant(n: number): void {
+    if (this.credit === undefined) return;
+    this.credit = Math.min(this.credit + n, MAX_CREDIT);
+    this.wake?.();
+  }
+
+  /** Takes one value's credit, waiting for some; false once stopped. */
+  async take(): Promise<boolean> {
+    while (this.credit === 0 && !this.stopped) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+    if (this.stopped) return false;
+    if (this.credit !== undefined) this.credit -= 1;
+    return true;
+  }
+}
+
+/** `source`, pulled only when `pump` has credit for one more value. */
+async function* credited(source: AsyncIterable<unknown> | Iterable<unknown>, pump: Pump): AsyncGenerator<unknown> {
+  const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : fromSync(source[Symbol.iterator]());
+  try {
+    while (await pump.take()) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+async function* fromSync(iterator: Iterator<unknown>): AsyncGenerator<unknown> {
+  for (;;) {
+    const next = iterator.next();
+    if (next.done) return;
+    yield await next.value;
+  }
+}
+
+/** The largest credit a frame may carry (PROTOCOL.md §10). */
+const MAX_CREDIT = 2 ** 31 - 1;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

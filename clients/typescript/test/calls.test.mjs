@@ -120,6 +120,35 @@ for (const wire of ['msgpack', 'json']) {
       await waitUntil('both calls cancelled on the server', async () => (await c.call(M, 'cancelledCalls')) >= before + 2);
     });
 
+    it('flow control: a call its consumer stops reading stops alone, and resumes intact', async () => {
+      const stalled = c.stream(M, 'intStreamFromValue', { value: 5000 })[Symbol.asyncIterator]();
+      assert.deepEqual(await stalled.next(), { value: 0, done: false });
+      // The server stops at the window; another call on the same socket runs meanwhile.
+      const numbers = Array.from({ length: 2000 }, (_, i) => i);
+      assert.deepEqual(await collect(c.stream(M, 'intEchoStream', {}, { stream: numbers })), { values: numbers });
+      let next = 1;
+      for (let item = await stalled.next(); !item.done; item = await stalled.next()) {
+        assert.equal(item.value, next++);
+      }
+      assert.equal(next, 5000);
+    });
+
+    it('flow control: an input is pulled only as far as the server grants', async () => {
+      let pulled = 0;
+      function* endless() {
+        for (;;) yield pulled++;
+      }
+      const held = c.stream(M, 'delayedNeverListenedInputStream', { delay: 30 }, { stream: endless() });
+      const it = held[Symbol.asyncIterator]();
+      const done = it.next();
+      // The server's input window (256) is all the client sends of a stream it never reads.
+      await waitUntil('the window is pulled', () => pulled === 256);
+      assert.equal(await c.call(M, 'intReturnFromStream', {}, { stream: [3] }), 3);
+      assert.equal(pulled, 256);
+      await it.return();
+      await done.catch(() => {});
+    });
+
     it('maps refused opens to their errors and codes', async () => {
       await assert.rejects(c.call(M, 'noSuchMethod'), (e) => e instanceof EndpointNotFoundError && e.statusCode === 404);
       await assert.rejects(

@@ -97,6 +97,21 @@ describe('the client’s socket', () => {
     await stray.close();
   });
 
+  it('fails a flow-controlled call the server sends beyond its credit', async () => {
+    const greedy = await scripted((frame, send) => {
+      if (frame.type !== 'omsc') return;
+      const { en, m, cid, fc } = frame.data;
+      send({ type: 'omsr', data: { cid, res: 'success', en, m, fc: 8 } });
+      for (let i = 0; i <= fc; i++) send({ type: 'msm', data: { en, m, cid, o: int(i) } });
+    });
+    const c = client(greedy.url(), 'json', { window: 2 });
+    const { values, error } = await collect(c.stream('e', 'm'));
+    assert.deepEqual(values, [0, 1]);
+    assert.ok(error instanceof ProtocolError && /credit/.test(error.message), String(error));
+    await waitUntil('the cancel', () => greedy.state.frames.some((f) => f.type === 'cmsc' && f.data.cr === 'error'));
+    await greedy.close();
+  });
+
   it('pings while calls are open, and fails them when the server goes silent', async () => {
     const quiet = await scripted(opensWith(() => [int(1)]));
     const c = client(quiet.url(), 'json', { pingIntervalMs: 30, idleTimeoutMs: 200 });

@@ -1754,6 +1754,8 @@ var Client = class {
     u.search = "";
     this.url = u.toString();
     this.options = { pingIntervalMs: 2e4, idleTimeoutMs: 4e4, connectTimeoutMs: 5e3, ...options };
+    const window = options.window === void 0 ? 1024 : options.window;
+    this.window = window === null ? void 0 : Math.min(Math.max(1, Math.floor(window)), MAX_CREDIT);
     this.wire = options.wire ?? "msgpack";
   }
   /** Calls a method that returns a stream; see {@link CallStream}. */
@@ -1785,6 +1787,7 @@ var Client = class {
       for (; ; ) {
         const value = await call.next();
         if (value === void 0) return;
+        call.tookOne();
         yield fromWrapped(value.className, value.data, this.wire);
       }
     } finally {
@@ -1797,14 +1800,15 @@ var Client = class {
     for (let attempt = 0; ; attempt++) {
       const key = await this.options.authKey?.();
       const socket = await this.connection();
-      const call = new Call(socket, endpoint, method, randomUuid());
+      const call = new Call(socket, endpoint, method, randomUuid(), this.window);
       const res = await socket.open(call, {
         en: endpoint,
         m: method,
         cid: call.cid,
         args: toPlain(args, this.wire),
         is: Object.keys(inputs),
-        ...key === void 0 ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` }
+        ...key === void 0 ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` },
+        ...this.window === void 0 ? {} : { fc: this.window }
       });
       if (res === "success") {
         for (const [name, source] of Object.entries(inputs)) call.pump(name, source);
@@ -1889,7 +1893,7 @@ var Socket = class _Socket {
   buffered() {
     return this.ws.bufferedAmount;
   }
-  /** Sends an open and resolves with the `res` of its answer. */
+  /** Sends an open and resolves with the `res` of its answer (its `fc` goes to the call). */
   open(call, data) {
     if (this.closed) return Promise.reject(this.closed);
     this.calls.set(call.cid, call);
@@ -1949,11 +1953,16 @@ var Socket = class _Socket {
       case "omsr": {
         const open = this.opening.get(d.cid);
         this.opening.delete(d.cid);
+        if (call && typeof d.fc === "number") call.flowControlled(d.fc);
         return open?.resolve(String(d.res));
       }
       case "msm": {
         const o = d.o;
-        if (call && o && typeof o.className === "string") return call.push(o);
+        if (call && o && typeof o.className === "string") {
+          if (call.push(o)) return;
+          call.cancel(new ProtocolError("the server sent beyond the call\u2019s credit"), "error");
+          return this.forget(call.cid);
+        }
         if (!call) this.send({ type: "cmsc", data: { en: d.en, m: d.m, cid: d.cid, cr: "error" } });
         return;
       }
@@ -1974,6 +1983,9 @@ var Socket = class _Socket {
         if (typeof d.p === "string") return call.stopPump(d.p);
         call.finish(d.cr === "error" ? new ConnectionClosedError("the call closed with an error") : void 0);
         return this.forget(call.cid);
+      case "crd":
+        if (call && typeof d.p === "string" && typeof d.n === "number") call.grant(d.p, d.n);
+        return;
       case "brm":
         return this.fail(new ProtocolError(`the server reported a bad request: ${String(d.req)}`));
       default:
@@ -1982,26 +1994,53 @@ var Socket = class _Socket {
   }
 };
 var Call = class {
-  constructor(socket, endpoint, method, cid) {
+  constructor(socket, endpoint, method, cid, window) {
     this.socket = socket;
     this.endpoint = endpoint;
     this.method = method;
     this.cid = cid;
+    this.window = window;
     this.values = [];
     this.ended = false;
     this.pumps = /* @__PURE__ */ new Map();
+    /** With flow control: values the consumer took and the server has not been granted back. */
+    this.taken = 0;
+    /** Values received and not taken, against the window. */
+    this.unread = 0;
   }
+  /** The server answered the open with its input credit: the call is flow-controlled. */
+  flowControlled(inputWindow) {
+    if (this.window !== void 0) this.inputWindow = inputWindow;
+  }
+  /** A value arrived; false if it is beyond the credit the call granted. */
   push(value) {
-    if (this.ended) return;
+    if (this.ended) return true;
+    if (this.inputWindow !== void 0 && this.window !== void 0 && this.unread >= this.window) return false;
+    this.unread += 1;
     this.values.push(value);
     this.wake?.();
+    return true;
+  }
+  /** The consumer took a value: grants the server more once half the window is taken. */
+  tookOne() {
+    this.unread -= 1;
+    if (this.inputWindow === void 0 || this.window === void 0 || this.ended) return;
+    this.taken += 1;
+    if (this.taken >= Math.ceil(this.window / 2)) {
+      this.socket.send({ type: "crd", data: this.target({ n: this.taken }) });
+      this.taken = 0;
+    }
+  }
+  /** The server granted `n` more values on input `name`. */
+  grant(name, n) {
+    this.pumps.get(name)?.grant(n);
   }
   /** The call ended (with `error`, or cleanly): after the values already here. */
   finish(error) {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
-    for (const pump of this.pumps.values()) pump.stopped = true;
+    for (const pump of this.pumps.values()) pump.stop();
     this.wake?.();
   }
   /** The next value; `undefined` at the end; throws the call's error after its values. */
@@ -2018,20 +2057,20 @@ var Call = class {
     }
   }
   /** The caller let go (or aborted, with `error`): tells the server, unless the call has ended. */
-  cancel(error) {
+  cancel(error, reason = "done") {
     if (this.ended) return;
     this.finish(error);
-    this.socket.send({ type: "cmsc", data: this.target({ cr: "done" }) });
+    this.socket.send({ type: "cmsc", data: this.target({ cr: reason }) });
     this.socket.forget(this.cid);
   }
   /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
   pump(name, source) {
-    const state = { stopped: false };
+    const state = new Pump(this.inputWindow);
     this.pumps.set(name, state);
     const wire = this.socket.wire;
     void (async () => {
       try {
-        for await (const value of source) {
+        for await (const value of credited(source, state)) {
           if (state.stopped) return;
           this.socket.send({ type: "msm", data: this.target({ p: name, o: toWrapped(value, wire) }) });
           while (this.socket.buffered() > 1 << 20 && !state.stopped) await delay(5);
@@ -2051,13 +2090,57 @@ var Call = class {
   }
   /** The server closed input `name`: stop pulling it. */
   stopPump(name) {
-    const pump = this.pumps.get(name);
-    if (pump) pump.stopped = true;
+    this.pumps.get(name)?.stop();
   }
   target(rest) {
     return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
   }
 };
+var Pump = class {
+  constructor(credit) {
+    this.credit = credit;
+    this.stopped = false;
+  }
+  stop() {
+    this.stopped = true;
+    this.wake?.();
+  }
+  grant(n) {
+    if (this.credit === void 0) return;
+    this.credit = Math.min(this.credit + n, MAX_CREDIT);
+    this.wake?.();
+  }
+  /** Takes one value's credit, waiting for some; false once stopped. */
+  async take() {
+    while (this.credit === 0 && !this.stopped) {
+      await new Promise((resolve) => this.wake = resolve);
+      this.wake = void 0;
+    }
+    if (this.stopped) return false;
+    if (this.credit !== void 0) this.credit -= 1;
+    return true;
+  }
+};
+async function* credited(source, pump) {
+  const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : fromSync(source[Symbol.iterator]());
+  try {
+    while (await pump.take()) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+async function* fromSync(iterator) {
+  for (; ; ) {
+    const next = iterator.next();
+    if (next.done) return;
+    yield await next.value;
+  }
+}
+var MAX_CREDIT = 2 ** 31 - 1;
 function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
