@@ -138,15 +138,16 @@ for (const wire of ['msgpack', 'json']) {
       function* endless() {
         for (;;) yield pulled++;
       }
-      const held = c.stream(M, 'delayedNeverListenedInputStream', { delay: 30 }, { stream: endless() });
-      const it = held[Symbol.asyncIterator]();
-      const done = it.next();
+      const abort = new AbortController();
+      const held = collect(
+        c.stream(M, 'delayedNeverListenedInputStream', { delay: 30 }, { stream: endless() }, { signal: abort.signal }),
+      );
       // The server's input window (256) is all the client sends of a stream it never reads.
       await waitUntil('the window is pulled', () => pulled === 256);
       assert.equal(await c.call(M, 'intReturnFromStream', {}, { stream: [3] }), 3);
       assert.equal(pulled, 256);
-      await it.return();
-      await done.catch(() => {});
+      abort.abort(new Error('done waiting'));
+      assert.equal((await held).error.message, 'done waiting');
     });
 
     it('maps refused opens to their errors and codes', async () => {
