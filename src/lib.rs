@@ -134,6 +134,44 @@ mod stats;
 pub mod client;
 
 pub use error::{Source, StreamError};
+pub use streampod_macros::endpoint;
+
+/// What `#[endpoint]`'s expansion names; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use futures::stream::BoxStream;
+    pub use futures::Stream;
+    pub use serde;
+}
+
+/// Expands to its input in builds with the `server` feature, to nothing without (the
+/// feature of *this* crate, which the user's code cannot see). For `#[endpoint]`.
+#[cfg(feature = "server")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __server_only {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+#[cfg(not(feature = "server"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __server_only {
+    ($($tokens:tt)*) => {};
+}
+
+/// [`__server_only`]'s twin for the `client` feature.
+#[cfg(feature = "client")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client_only {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+#[cfg(not(feature = "client"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client_only {
+    ($($tokens:tt)*) => {};
+}
 pub use protocol::{
     basic_auth_value, unwrap_auth_value, BigInt, ByteData, DateTime, Dynamic, Encoding, Wire,
     LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH,
@@ -146,7 +184,9 @@ pub use call::CALL_LOG_TARGET;
 #[cfg(feature = "server")]
 pub use config::{Config, ConfigError};
 #[cfg(feature = "server")]
-pub use method::{Endpoint, InputParam, InputSet, InputStream, NoArgs, Session, SessionMessages};
+pub use method::{
+    Access, Endpoint, InputParam, InputSet, InputStream, NoArgs, Session, SessionMessages,
+};
 #[cfg(feature = "server")]
 pub use server::{RunningServer, Server, ServerBuilder};
 #[cfg(feature = "server")]

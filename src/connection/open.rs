@@ -69,7 +69,7 @@ impl Connection {
             return self.answer(&open, OpenResult::EndpointNotFound, edge);
         };
         // 5. Access, before the method is looked up (as Serverpod does).
-        match check_access(endpoint.requirements(), auth.as_ref()) {
+        match check_access(endpoint.requirements(&open.method), auth.as_ref()) {
             Ok(()) => {}
             Err(Denied::Unauthenticated) => {
                 return self.answer(&open, OpenResult::AuthenticationFailed, edge)
@@ -125,7 +125,7 @@ impl Connection {
             param: None,
         };
         methods.services.counters.call_opened();
-        let requirements = endpoint.requirements().clone();
+        let requirements = endpoint.requirements(&open.method).clone();
         let session = Session::new(SessionParts {
             connection_id: self.id,
             endpoint: target.endpoint.clone(),

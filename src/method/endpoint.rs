@@ -64,6 +64,25 @@ impl Method {
     }
 }
 
+/// Who may call a method: see [`Endpoint::access`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// A signed-in caller.
+    Login,
+    /// A signed-in caller holding every one of these scopes.
+    Scopes(Vec<String>),
+}
+
+impl Access {
+    /// [`Access::Scopes`] from any list of names.
+    pub fn scopes(scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Access::Scopes(scopes.into_iter().map(Into::into).collect())
+    }
+}
+
 /// A named group of streaming methods, registered on the server builder.
 ///
 /// ```
@@ -83,7 +102,10 @@ pub struct Endpoint {
     /// Shared with every call's target and session: a call allocates no names of its own.
     name: Arc<str>,
     methods: HashMap<Arc<str>, Method>,
+    /// What every method asks of its callers, unless it has its own (`access`).
     requirements: Requirements,
+    /// Methods whose access differs from the endpoint's, by name.
+    access: HashMap<String, Requirements>,
     /// Registers the types of every method (return and input streams) with the class
     /// registry of the server the endpoint is built into.
     classes: Vec<fn(&Registry)>,
@@ -96,6 +118,7 @@ impl Endpoint {
             name: Arc::from(name.into()),
             methods: HashMap::new(),
             requirements: Requirements::default(),
+            access: HashMap::new(),
             classes: Vec::new(),
         }
     }
@@ -105,23 +128,49 @@ impl Endpoint {
         self.classes.iter().for_each(|register| register(registry));
     }
 
-    /// Requires a signed-in caller: an open without valid credentials is answered
-    /// `authenticationFailed`.
+    /// Requires a signed-in caller for every method of the endpoint that has no access of
+    /// its own ([`Endpoint::access`]), wherever it stands in the chain: an open without
+    /// valid credentials is answered `authenticationFailed`.
     pub fn require_login(mut self) -> Self {
         self.requirements.login = true;
         self
     }
 
-    /// Requires a signed-in caller holding every one of `scopes`: without credentials the
-    /// answer is `authenticationFailed`, with a scope missing `authorizationDeclined`.
-    /// Revoking one of these scopes closes the endpoint's open calls.
+    /// Requires a signed-in caller holding every one of `scopes`, for every method of the
+    /// endpoint that has no access of its own: without credentials the answer is
+    /// `authenticationFailed`, with a scope missing `authorizationDeclined`. Revoking one
+    /// of these scopes closes the open calls of those methods.
     pub fn require_scopes(mut self, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.requirements.add_scopes(scopes);
         self
     }
 
-    pub(crate) fn requirements(&self) -> &Requirements {
-        &self.requirements
+    /// Gives method `method` its own access, in place of the endpoint's: a public `watch`
+    /// next to a login-only `placeBid`. Revocation closes a call only if its method
+    /// required authentication.
+    ///
+    /// ```
+    /// use streampod::{Access, Endpoint};
+    /// let auction = Endpoint::new("auction")
+    ///     .require_login()                     // every method, unless it says otherwise
+    ///     .access("watch", Access::Public)     // anyone may watch
+    ///     .access("close", Access::scopes(["admin"]));
+    /// ```
+    pub fn access(mut self, method: &str, access: Access) -> Self {
+        let mut requirements = Requirements::default();
+        match access {
+            Access::Public => {}
+            Access::Login => requirements.login = true,
+            Access::Scopes(scopes) => requirements.add_scopes(scopes),
+        }
+        self.access.insert(method.to_string(), requirements);
+        self
+    }
+
+    /// What method `method` asks of its callers (the endpoint's, for a method it does not
+    /// have: the access check comes before the method is looked up, as in Serverpod).
+    pub(crate) fn requirements(&self, method: &str) -> &Requirements {
+        self.access.get(method).unwrap_or(&self.requirements)
     }
 
     /// The endpoint's name.
@@ -247,6 +296,7 @@ impl std::fmt::Debug for Endpoint {
             .field("name", &self.name)
             .field("methods", &methods)
             .field("requirements", &self.requirements)
+            .field("access", &self.access)
             .finish()
     }
 }

@@ -7,7 +7,7 @@ mod inputs;
 mod services;
 mod session;
 
-pub use endpoint::{Endpoint, NoArgs};
+pub use endpoint::{Access, Endpoint, NoArgs};
 pub(crate) use endpoint::{PrepareError, Prepared};
 pub(crate) use inputs::{Grant, InputCredit, InputFlow, InputSink, NamedSink};
 pub use inputs::{InputParam, InputSet, InputStream};

@@ -46,4 +46,5 @@ mod shutdown_and_leaks;
 #[cfg(feature = "tls")]
 mod tls;
 mod two_workers;
+mod typed_endpoints;
 mod value_types;
