@@ -134,6 +134,96 @@ mod stats;
 pub mod client;
 
 pub use error::{Source, StreamError};
+/// Declares an endpoint once, as a Rust trait, for the server and the client.
+///
+/// ```
+/// use futures::{stream, Stream, StreamExt};
+/// use streampod::{InputStream, Server, Session, StreamError};
+///
+/// /// A chat room.
+/// #[streampod::endpoint(name = "chat")]
+/// pub trait Chat {
+///     /// Every line posted to `room` from now on.
+///     fn join(&self, session: Session, room: String)
+///         -> impl Stream<Item = Result<String, StreamError>> + Send + 'static;
+///     /// Posts the client's lines; returns how many were posted.
+///     #[streampod(require_login)]
+///     async fn post(&self, session: Session, room: String, lines: InputStream<String>)
+///         -> Result<u64, StreamError>;
+/// }
+///
+/// struct Rooms;
+///
+/// impl Chat for Rooms {
+///     fn join(&self, session: Session, room: String)
+///         -> impl Stream<Item = Result<String, StreamError>> + Send + 'static
+///     {
+///         let lines = session.messages().create_stream::<String>(&room);
+///         lines.map(|line| line.map_err(StreamError::failed))
+///     }
+///
+///     async fn post(&self, session: Session, room: String, lines: InputStream<String>)
+///         -> Result<u64, StreamError>
+///     {
+///         let lines: Vec<_> = lines.collect().await;
+///         for line in &lines {
+///             let line = line.clone()?;
+///             let scope = streampod::bus::Scope::Auto;
+///             session.messages().post_message(&room, &line, scope).await.map_err(StreamError::failed)?;
+///         }
+///         Ok(lines.len() as u64)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The server: the implementation, as an endpoint.
+/// let server = Server::builder().endpoint(Rooms.into_endpoint()).build()?;
+/// let running = server.spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
+///
+/// // The client: `ChatClient`, generated, with the trait's docs on its methods.
+/// let client = streampod::client::Client::new(&format!("http://{}", running.addr()))?;
+/// let chat = ChatClient::new(&client);
+/// let mut lobby = chat.join("lobby".to_string());   // a CallStream<String>, opened when polled
+/// # let _ = &mut lobby;
+/// // `post` requires a signed-in caller: this client has no key.
+/// let refused = chat.post("lobby".to_string(), stream::iter(["hi".to_string()])).await;
+/// assert!(matches!(refused, Err(streampod::client::Error::OpenFailed { code: 401, .. })));
+/// # Ok(()) }
+/// ```
+///
+/// **What it generates.** The trait itself, with `Send + Sync + 'static` added as
+/// supertraits, each `async fn` turned into a function returning a `Send` future (implement
+/// it with `async fn` all the same), and a provided method `into_endpoint(self) ->
+/// Endpoint` (with the `server` feature). `<Trait>Client` (with the `client` feature): a
+/// method per method, taking the plain arguments and, for each input stream, any `impl
+/// Stream<Item = T> + Send + 'static` (`Option<..>` for an optional one), returning
+/// [`client::CallStream<T>`] for a stream method and `Result<T, client::Error>` for an
+/// `async` one.
+///
+/// **Methods.** `&self` first, then optionally [`Session`], then plain serde parameters
+/// (they make the call's `args` map), [`InputStream<T>`] and `Option<InputStream<T>>`
+/// parameters (input streams), in any order. A method returns `impl Stream<Item =
+/// Result<T, StreamError>> + Send + 'static`, or is `async` and returns `Result<T,
+/// StreamError>` (`T` = `()` for a void method).
+///
+/// **Wire names** follow Serverpod's conventions: method `int_echo_stream` is
+/// `intEchoStream`, parameter `interval_ms` is the `args` key (or input stream)
+/// `intervalMs`; `#[streampod(name = "..")]` on a method or a parameter overrides it. The
+/// endpoint's name is `name = ".."` (default: the trait's name in lowerCamelCase). Frames
+/// are exactly those of the builder API: a macro endpoint and a builder endpoint with the
+/// same names cannot be told apart on the wire.
+///
+/// **Access.** `require_login` and `require_scopes = [..]` on the endpoint set the default;
+/// `#[streampod(require_login)]`, `#[streampod(require_scopes = [..])]` or
+/// `#[streampod(public)]` on a method override it for that method (see
+/// [`Endpoint::access`]).
+///
+/// **A trait shared with a client-only build.** The trait and `into_endpoint` exist only
+/// with the `server` feature, the client only with `client`; the trait's tokens vanish in
+/// a build without the server, so name server types there by full path
+/// (`streampod::Session`) rather than with a `use` that the client-only build cannot
+/// resolve.
 pub use streampod_macros::endpoint;
 
 /// What `#[endpoint]`'s expansion names; not part of the API.
