@@ -232,6 +232,18 @@ pub mod __private {
     pub use futures::stream::BoxStream;
     pub use futures::Stream;
     pub use serde;
+
+    /// What a method's plain parameter must be; checked by `#[endpoint]` for the message.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a method's argument: it is not a serde type",
+        label = "an argument of an endpoint method",
+        note = "derive `serde::Serialize` and `serde::Deserialize` for it (arguments travel in the call's `args` map)"
+    )]
+    pub trait Argument: serde::Serialize + serde::de::DeserializeOwned {}
+    impl<T: serde::Serialize + serde::de::DeserializeOwned> Argument for T {}
+
+    /// Fails to compile for a `T` that is not an [`Argument`].
+    pub const fn argument<T: Argument>() {}
 }
 
 /// Expands to its input in builds with the `server` feature, to nothing without (the

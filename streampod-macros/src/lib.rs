@@ -455,7 +455,14 @@ fn args_struct(trait_ident: &Ident, m: &Method) -> Tokens {
         }),
         _ => None,
     });
+    let checks = m.params.iter().filter_map(|p| match p {
+        Param::Arg { ty, .. } => Some(quote_spanned! {ty.span()=>
+            const _: () = ::streampod::__private::argument::<#ty>();
+        }),
+        _ => None,
+    });
     quote! {
+        #(#checks)*
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #[derive(::streampod::__private::serde::Serialize, ::streampod::__private::serde::Deserialize)]
