@@ -12,13 +12,13 @@
 //! each node serves the `chat` endpoint and runs one user named after its address, who
 //! posts a line every two seconds and prints everything said in the room, on any node.
 
-use futures::{stream, StreamExt};
+use futures::{stream, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::net::TcpListener;
 use std::time::Duration;
 use streampod::bus::Scope;
-use streampod::client::{Client, Inputs};
-use streampod::{model, Endpoint, Server, Session, StreamError};
+use streampod::client::Client;
+use streampod::{model, Server, Session, StreamError};
 
 /// One line in a room.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,83 +28,91 @@ struct ChatMessage {
 }
 model!(ChatMessage);
 
-#[derive(Serialize, Deserialize)]
-struct Join {
-    room: String,
-    name: String,
+/// A chat room, declared once for the server and the client.
+#[streampod::endpoint(name = "chat")]
+trait Chat {
+    /// Everything said in `room` from now on, starting with a welcome once the
+    /// subscription is in place.
+    fn join(
+        &self,
+        session: Session,
+        room: String,
+        name: String,
+    ) -> impl Stream<Item = Result<ChatMessage, StreamError>> + Send + 'static;
+
+    /// Says `text` in `room`, on every node.
+    async fn post(
+        &self,
+        session: Session,
+        room: String,
+        from: String,
+        text: String,
+    ) -> Result<bool, StreamError>;
 }
 
-#[derive(Serialize, Deserialize)]
-struct Post {
-    room: String,
-    from: String,
-    text: String,
-}
+/// The rooms live on the bus: the endpoint holds no state of its own.
+struct Rooms;
 
 fn channel(room: &str) -> String {
     format!("chat-room-{room}")
 }
 
-/// `join(room, name)` streams the room, starting with a welcome once the subscription is
-/// in place; `post(room, from, text)` says something in it, on every node.
-fn chat_endpoint() -> Endpoint {
-    Endpoint::new("chat")
-        .stream("join", [], |session: Session, join: Join, ()| {
-            let room = session
-                .messages()
-                .create_stream::<ChatMessage>(&channel(&join.room));
-            let welcome = ChatMessage {
-                from: "server".into(),
-                text: format!("welcome to {}, {}", join.room, join.name),
-            };
-            stream::once(async move { Ok(welcome) })
-                .chain(room.map(|m| m.map_err(StreamError::failed)))
-        })
-        .future("post", [], |session: Session, post: Post, ()| async move {
-            let message = ChatMessage {
-                from: post.from,
-                text: post.text,
-            };
-            session
-                .messages()
-                .post_message(&channel(&post.room), &message, Scope::Auto)
-                .await
-                .map_err(StreamError::failed)?;
-            Ok(true)
-        })
+impl Chat for Rooms {
+    fn join(
+        &self,
+        session: Session,
+        room: String,
+        name: String,
+    ) -> impl Stream<Item = Result<ChatMessage, StreamError>> + Send + 'static {
+        let lines = session
+            .messages()
+            .create_stream::<ChatMessage>(&channel(&room));
+        let welcome = ChatMessage {
+            from: "server".into(),
+            text: format!("welcome to {room}, {name}"),
+        };
+        stream::once(async move { Ok(welcome) })
+            .chain(lines.map(|m| m.map_err(StreamError::failed)))
+    }
+
+    async fn post(
+        &self,
+        session: Session,
+        room: String,
+        from: String,
+        text: String,
+    ) -> Result<bool, StreamError> {
+        let message = ChatMessage { from, text };
+        session
+            .messages()
+            .post_message(&channel(&room), &message, Scope::Auto)
+            .await
+            .map_err(StreamError::failed)?;
+        Ok(true)
+    }
 }
 
-async fn say(client: &Client, from: &str, text: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let post = Post {
-        room: "lobby".into(),
-        from: from.into(),
-        text: text.into(),
-    };
-    client
-        .call::<bool>("chat", "post", post, Inputs::new())
-        .await?;
+async fn say(chat: &ChatClient, from: &str, text: &str) -> Result<(), Box<dyn std::error::Error>> {
+    chat.post("lobby".into(), from.into(), text.into()).await?;
     Ok(())
 }
 
 /// Three users on one in-process server.
 async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    let server = Server::builder().endpoint(chat_endpoint()).build()?;
+    let server = Server::builder().endpoint(Rooms.into_endpoint()).build()?;
     let running = server.spawn(TcpListener::bind("127.0.0.1:0")?)?;
     let client = Client::new(&format!("http://{}", running.addr()))?;
+    let chat = ChatClient::new(&client);
     let names = ["alice", "bob", "carol"];
     let mut rooms = Vec::new();
     for name in names {
-        let join = Join {
-            room: "lobby".into(),
-            name: name.into(),
-        };
-        let mut room = client.stream::<ChatMessage>("chat", "join", join, Inputs::new());
+        let mut room = chat.join("lobby".into(), name.into());
         let welcome = room.next().await.ok_or("no welcome")??;
         println!("[{name}] {}: {}", welcome.from, welcome.text);
         rooms.push((name, room));
     }
     for name in names {
-        say(&client, name, &format!("hi, I'm {name}")).await?;
+        say(&chat, name, &format!("hi, I'm {name}")).await?;
     }
     for (name, room) in rooms.iter_mut() {
         for _ in 0..names.len() {
@@ -120,18 +128,15 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// One node of a cluster, with one user, until killed.
 async fn node(bind: String, redis: String) -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::builder()
-        .endpoint(chat_endpoint())
+        .endpoint(Rooms.into_endpoint())
         .redis_url(redis)
         .build()?;
     let running = server.spawn(TcpListener::bind(&bind)?)?;
     println!("listening on {}", running.addr());
     let name = format!("user@{}", running.addr());
     let client = Client::new(&format!("http://{}", running.addr()))?;
-    let join = Join {
-        room: "lobby".into(),
-        name: name.clone(),
-    };
-    let mut room = client.stream::<ChatMessage>("chat", "join", join, Inputs::new());
+    let chat = ChatClient::new(&client);
+    let mut room = chat.join("lobby".into(), name.clone());
     let period = Duration::from_secs(2);
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut count = 0;
@@ -144,7 +149,7 @@ async fn node(bind: String, redis: String) -> Result<(), Box<dyn std::error::Err
             },
             _ = ticker.tick() => {
                 count += 1;
-                if let Err(e) = say(&client, &name, &format!("message {count}")).await {
+                if let Err(e) = say(&chat, &name, &format!("message {count}")).await {
                     println!("(could not post: {e})");
                 }
             }
