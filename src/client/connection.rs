@@ -462,7 +462,7 @@ impl SocketTask {
         };
         if result != OpenResult::Success {
             let _ = pending.reply.send(OpenReply::Refused(
-                Error::open_failed(result),
+                Error::open_failed(result, response.why),
                 pending.inputs,
             ));
             return Ok(());

@@ -34,6 +34,9 @@ pub enum Error {
         response: OpenResult,
         /// The HTTP-like status: 404, 401, 403 or 400.
         code: u16,
+        /// What was wrong, as the server put it (a streampod server on the MessagePack
+        /// wire says; Serverpod, and the JSON wire, do not).
+        reason: Option<String>,
     },
     /// The call ended with an error the server did not send as a value.
     ClosedWithError,
@@ -64,7 +67,17 @@ impl fmt::Display for Error {
             Error::ConnectFailed { reason, .. } => write!(f, "could not connect: {reason}"),
             Error::ConnectTimedOut => f.write_str("connection attempt timed out"),
             Error::ConnectionClosed => f.write_str("method stream connection closed"),
-            Error::OpenFailed { response, code } => write!(f, "open failed: {response} ({code})"),
+            Error::OpenFailed {
+                response,
+                code,
+                reason,
+            } => {
+                write!(f, "open failed: {response} ({code})")?;
+                match reason {
+                    Some(reason) => write!(f, ": {reason}"),
+                    None => Ok(()),
+                }
+            }
             Error::ClosedWithError => f.write_str("method stream closed with an error"),
             Error::ServerException(d) => write!(f, "server exception {d:?}"),
             Error::IdleTimeout => f.write_str("method stream connection idle timeout"),
@@ -174,10 +187,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn open_failed(response: OpenResult) -> Self {
+    pub(crate) fn open_failed(response: OpenResult, reason: Option<String>) -> Self {
         Error::OpenFailed {
             response,
             code: response.status_code(),
+            reason,
         }
     }
 }

@@ -23,33 +23,44 @@ impl Connection {
         // 1. `args` must be a map, the cid must not be in use, and the limits must allow
         //    another call.
         let limits = &self.methods.limits;
-        if Reader::new(&open.args).read_map_len().is_err()
-            || self.calls.contains_key(&open.cid)
-            || open.inputs.len() > limits.max_inputs_per_call
-        {
-            return self.answer(&open, OpenResult::InvalidArguments, edge);
-        }
-        if self.calls.len() >= limits.max_calls_per_connection {
-            log::info!(
-                "connection {}: open refused, {} calls already open",
-                self.id,
+        let invalid = if Reader::new(&open.args).read_map_len().is_err() {
+            Some("`args` is not a map".to_string())
+        } else if self.calls.contains_key(&open.cid) {
+            Some(format!("call id {} is already open", open.cid))
+        } else if open.inputs.len() > limits.max_inputs_per_call {
+            Some(format!(
+                "{} input streams in `is`, more than the {} allowed",
+                open.inputs.len(),
+                limits.max_inputs_per_call
+            ))
+        } else if self.calls.len() >= limits.max_calls_per_connection {
+            Some(format!(
+                "{} calls already open on this connection, the most allowed",
                 self.calls.len()
-            );
-            return self.answer(&open, OpenResult::InvalidArguments, edge);
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = invalid {
+            return self.refuse(&open, OpenResult::InvalidArguments, why, edge);
         }
         // 2. The `auth` value must have the right shape; its key is unwrapped. Without one,
         //    a call that asks for cookie mode uses the handshake's auth cookie.
         let key = match (open.auth.as_deref(), open.auth_mode.as_deref()) {
             (Some(value), _) => match unwrap_auth_value(value) {
                 Some(key) => Some(key),
-                None => return self.answer(&open, OpenResult::AuthenticationFailed, edge),
+                None => {
+                    let why = "the `auth` value is not `<scheme> <key>` (e.g. `Bearer <key>`)";
+                    return self.refuse(&open, OpenResult::AuthenticationFailed, why, edge);
+                }
             },
             (None, Some(AUTH_MODE_COOKIE)) => self.cookie_key.clone(),
             (None, _) => None,
         };
         // 3. The endpoint must exist.
         if !self.methods.endpoints.contains_key(open.endpoint.as_ref()) {
-            return self.answer(&open, OpenResult::EndpointNotFound, edge);
+            let why = format!("no endpoint `{}`", open.endpoint);
+            return self.refuse(&open, OpenResult::EndpointNotFound, why, edge);
         }
         // 4. Who is calling: the handler runs only for calls that carry credentials.
         match (key, self.methods.authentication.clone()) {
@@ -66,21 +77,29 @@ impl Connection {
     fn open_as(&mut self, open: OpenCall, auth: Option<AuthInfo>, edge: &mut Edge<'_, Self>) {
         let methods = self.methods.clone();
         let Some(endpoint) = methods.endpoints.get(open.endpoint.as_ref()) else {
-            return self.answer(&open, OpenResult::EndpointNotFound, edge);
+            let why = format!("no endpoint `{}`", open.endpoint);
+            return self.refuse(&open, OpenResult::EndpointNotFound, why, edge);
         };
         // 5. Access, before the method is looked up (as Serverpod does).
         match check_access(endpoint.requirements(&open.method), auth.as_ref()) {
             Ok(()) => {}
             Err(Denied::Unauthenticated) => {
-                return self.answer(&open, OpenResult::AuthenticationFailed, edge)
+                let why = "the method needs a signed-in caller, and the call's credentials \
+                           gave none";
+                return self.refuse(&open, OpenResult::AuthenticationFailed, why, edge);
             }
             Err(Denied::Unauthorized) => {
-                return self.answer(&open, OpenResult::AuthorizationDeclined, edge)
+                let why = "the caller lacks a scope the method requires";
+                return self.refuse(&open, OpenResult::AuthorizationDeclined, why, edge);
             }
         }
         // 6. The method.
         let Some((method_name, method)) = endpoint.method(&open.method) else {
-            return self.answer(&open, OpenResult::EndpointNotFound, edge);
+            let why = format!(
+                "endpoint `{}` has no method `{}`",
+                open.endpoint, open.method
+            );
+            return self.refuse(&open, OpenResult::EndpointNotFound, why, edge);
         };
         // 7. Arguments and input streams, by their declared types. A flow-controlled call
         //    (`fc`) grants its client a window on each input, and gets its grants back.
@@ -101,21 +120,18 @@ impl Connection {
         let mut prepared = match method.prepare(&open.args, &open.inputs, &credit) {
             Ok(prepared) => prepared,
             Err(PrepareError::Arguments(e)) => {
-                log::debug!("connection {}: invalid arguments: {e}", self.id);
-                return self.answer(&open, OpenResult::InvalidArguments, edge);
+                let why = format!("`args` do not fit the method: {e}");
+                return self.refuse(&open, OpenResult::InvalidArguments, why, edge);
             }
             Err(PrepareError::MissingInput(name)) => {
-                log::debug!(
-                    "connection {}: required input stream `{name}` not in `is`",
-                    self.id
-                );
-                return self.answer(&open, OpenResult::InvalidArguments, edge);
+                let why = format!("the method's input stream `{name}` is not in `is`");
+                return self.refuse(&open, OpenResult::InvalidArguments, why, edge);
             }
         };
         let inputs = CallInputs::new(std::mem::take(&mut prepared.inputs), credit, window);
         self.start_supervisor(edge);
         // 8. Success: the answer goes out before anything the call produces.
-        self.answer_with(&open, OpenResult::Success, window, edge);
+        self.answer(&open, OpenResult::Success, window, None, edge);
         let return_credit = open.flow.map(Credit::shared);
         // The registered names (the client's are equal): nothing of the decoded open stays.
         let target = Target {
@@ -164,27 +180,42 @@ impl Connection {
         self.adopt(&target, call, inputs, return_credit);
     }
 
-    /// Refuses an open.
-    fn answer(&self, open: &OpenCall, result: OpenResult, edge: &mut Edge<'_, Self>) {
-        self.answer_with(open, result, None, edge)
+    /// Refuses an open, saying why: in the log (at WARN for what the client's code got
+    /// wrong: its arguments, its inputs, the shape of its credentials), and to the client
+    /// on the MessagePack wire (`why`; the JSON wire is Serverpod's, which has no place
+    /// for it).
+    fn refuse(
+        &self,
+        open: &OpenCall,
+        result: OpenResult,
+        why: impl Into<String>,
+        edge: &mut Edge<'_, Self>,
+    ) {
+        let why = why.into();
+        let (endpoint, method) = (&open.endpoint, &open.method);
+        let level = match result {
+            OpenResult::InvalidArguments => log::Level::Warn,
+            _ if malformed_auth(open) => log::Level::Warn,
+            _ => log::Level::Debug,
+        };
+        log::log!(
+            level,
+            "connection {}: open {endpoint}.{method} refused, {result}: {why}",
+            self.id
+        );
+        let why = (self.encoding != Some(Encoding::Json)).then_some(why);
+        self.answer(open, result, None, why, edge)
     }
 
     /// Answers an open; `flow` is the input credit of a flow-controlled call that opened.
-    fn answer_with(
+    fn answer(
         &self,
         open: &OpenCall,
         result: OpenResult,
         flow: Option<u32>,
+        why: Option<String>,
         edge: &mut Edge<'_, Self>,
     ) {
-        if result != OpenResult::Success {
-            log::debug!(
-                "connection {}: open {}.{} refused: {result}",
-                self.id,
-                open.endpoint,
-                open.method
-            );
-        }
         self.send(
             &Message::OpenResponse(OpenResponse {
                 cid: open.cid,
@@ -192,8 +223,17 @@ impl Connection {
                 endpoint: open.endpoint.clone(),
                 method: open.method.clone(),
                 flow,
+                why,
             }),
             edge,
         );
     }
+}
+
+/// The open carries an `auth` value that is not `<scheme> <key>` (`"tok"` for
+/// `"Bearer tok"`): a mistake in the client's code, worth a warning.
+fn malformed_auth(open: &OpenCall) -> bool {
+    open.auth
+        .as_deref()
+        .is_some_and(|v| unwrap_auth_value(v).is_none())
 }

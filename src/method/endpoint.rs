@@ -12,7 +12,7 @@ use super::session::Session;
 use crate::auth::Requirements;
 use crate::error::StreamError;
 use crate::protocol::registry::Registry;
-use crate::protocol::{read_serde, Dynamic, Wire};
+use crate::protocol::{Dynamic, Wire};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -265,8 +265,7 @@ impl Endpoint {
                             requested: &[String],
                             credit: &Arc<InputCredit>|
               -> Result<Prepared, PrepareError> {
-            let args: A =
-                read_serde("args", args).map_err(|e| PrepareError::Arguments(e.to_string()))?;
+            let args: A = read_args(args).map_err(PrepareError::Arguments)?;
             let (set, inputs) =
                 I::build(&names, requested, credit).map_err(PrepareError::MissingInput)?;
             let run = run.clone();
@@ -282,6 +281,17 @@ impl Endpoint {
             },
         );
     }
+}
+
+/// A call's `args` as `A`; the error names the field that did not fit (`count: invalid
+/// type: string "three", expected i64`).
+fn read_args<A: DeserializeOwned>(args: &[u8]) -> Result<A, String> {
+    let mut de = rmp_serde::Deserializer::from_read_ref(args);
+    de.set_max_depth(crate::protocol::msgpack::MAX_DEPTH);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| match e.path().to_string() {
+        path if path == "." => e.inner().to_string(),
+        path => format!("{path}: {}", e.inner()),
+    })
 }
 
 fn wrap<T: Wire>(value: &T) -> Result<Dynamic, StreamError> {

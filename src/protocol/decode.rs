@@ -233,6 +233,7 @@ struct Fields<'a> {
     res: Option<&'a str>,
     reason: Option<&'a str>,
     request: Option<&'a str>,
+    why: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -253,6 +254,7 @@ impl<'a> Fields<'a> {
             res: None,
             reason: None,
             request: None,
+            why: None,
         };
         // The key of the message's wrapped value, if it has one.
         let wrapped_key: Option<&[u8]> = match message {
@@ -282,6 +284,7 @@ impl<'a> Fields<'a> {
                 b"res" => f.res = Some(f.string(r, "res")?),
                 b"cr" => f.reason = Some(f.string(r, "cr")?),
                 b"req" => f.request = Some(f.string(r, "req")?),
+                b"why" => f.why = f.optional_string(r, "why")?,
                 b"args" => f.args = Some(r.read_raw()?),
                 key if Some(key) == wrapped_key => {
                     let mut value = r.clone();
@@ -340,6 +343,7 @@ impl<'a> Fields<'a> {
                 endpoint: self.required_str("en")?.into(),
                 method: self.required_str("m")?.into(),
                 flow: self.credit("fc", self.fc)?,
+                why: self.why.map(str::to_owned),
             }),
             "msm" => {
                 return Ok(MessageRef::Value {

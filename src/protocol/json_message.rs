@@ -189,6 +189,8 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
                 endpoint: fields.name("en", &d.en)?,
                 method: fields.name("m", &d.m)?,
                 flow: fields.credit("fc", &d.fc)?,
+                // Not on this wire: Serverpod's `omsr` has no reason.
+                why: None,
             }),
             "msm" => Message::Value {
                 target: fields.target(&d)?,
@@ -512,6 +514,7 @@ mod tests {
             endpoint: "methodStreaming".into(),
             method: "intEchoStream".into(),
             flow: None,
+            why: Some("not written on the JSON wire".into()),
         });
         assert_eq!(
             open.encode_json().unwrap(),

@@ -171,6 +171,9 @@ pub struct OpenResponse {
     /// `fc`: for a flow-controlled call that opened, the values the server grants the
     /// client on each of the call's input streams.
     pub flow: Option<u32>,
+    /// `why`: for a refused open, what was wrong, in a sentence (streampod's extension, on
+    /// the MessagePack wire only: Serverpod's JSON has no place for it).
+    pub why: Option<String>,
 }
 
 /// One protocol message.
@@ -289,12 +292,18 @@ impl Message {
                 entry_credit(out, "fc", o.flow);
             }
             Message::OpenResponse(r) => {
-                write::map_len(out, 4 + u32::from(r.flow.is_some()));
+                write::map_len(
+                    out,
+                    4 + u32::from(r.flow.is_some()) + u32::from(r.why.is_some()),
+                );
                 entry_cid(out, r.cid);
                 entry_str(out, "res", r.result.as_str());
                 entry_str(out, "en", &r.endpoint);
                 entry_str(out, "m", &r.method);
                 entry_credit(out, "fc", r.flow);
+                if let Some(why) = &r.why {
+                    entry_str(out, "why", why);
+                }
             }
             Message::Value { target, value } => {
                 write_value_data_prefix(out, target);
@@ -450,6 +459,7 @@ mod tests {
                 endpoint: "methodStreaming".into(),
                 method: "intEchoStream".into(),
                 flow: None,
+                why: Some("missing scope `admin`".into()),
             }),
             Message::OpenResponse(OpenResponse {
                 cid: target(None).cid,
@@ -457,6 +467,7 @@ mod tests {
                 endpoint: "methodStreaming".into(),
                 method: "intEchoStream".into(),
                 flow: Some(MAX_CREDIT),
+                why: None,
             }),
             Message::Credit {
                 target: target(None),

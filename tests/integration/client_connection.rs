@@ -66,6 +66,7 @@ async fn fake_server(reply: bool) -> (String, Arc<AtomicUsize>) {
                                 endpoint: open.endpoint,
                                 method: open.method,
                                 flow: None,
+                                why: None,
                             });
                             let _ = ws.send(WsMessage::Binary(answer.encode())).await;
                         }

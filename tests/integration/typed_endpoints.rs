@@ -287,3 +287,43 @@ async fn access_can_differ_per_method_and_revocation_closes_only_what_required_i
         .wait_for_stats("the watches closed", |s| s.open_calls == 0)
         .await;
 }
+
+wire_test!(async fn a_refused_open_says_why_on_the_messagepack_wire_only(wire) {
+    let server = server();
+    let client = client_on(&server, wire);
+    #[derive(serde::Serialize)]
+    struct Wrong {
+        count: &'static str,
+    }
+    let refused = client
+        .stream::<i64>("typed", "countUp", Wrong { count: "three" }, Default::default())
+        .next()
+        .await;
+    let Some(Err(Error::OpenFailed { code, reason, .. })) = refused else {
+        panic!("refused: {refused:?}");
+    };
+    assert_eq!(code, 400);
+    match wire {
+        streampod::Encoding::Json => assert_eq!(reason, None, "Serverpod's omsr has no reason"),
+        _ => {
+            let reason = reason.expect("a reason on the MessagePack wire");
+            assert!(reason.contains("`args`") && reason.contains("count"), "{reason}");
+        }
+    }
+    let missing = client
+        .stream::<i64>("typed", "echo", Offset1 { offset: 1 }, Default::default())
+        .next()
+        .await;
+    if let (Some(Err(Error::OpenFailed { reason: Some(r), .. })), streampod::Encoding::MessagePack) =
+        (&missing, wire)
+    {
+        assert!(r.contains("`values`"), "{r}");
+    } else if wire == streampod::Encoding::MessagePack {
+        panic!("no reason for a missing input: {missing:?}");
+    }
+});
+
+#[derive(serde::Serialize)]
+struct Offset1 {
+    offset: i64,
+}

@@ -158,7 +158,7 @@ export class Client {
       const key = await this.options.authKey?.();
       const socket = await this.connection();
       const call = new Call(socket, endpoint, method, randomUuid(), this.window);
-      const res = await socket.open(call, {
+      const { res, why } = await socket.open(call, {
         en: endpoint,
         m: method,
         cid: call.cid,
@@ -173,7 +173,7 @@ export class Client {
       }
       const refresh = this.options.refreshAuthKey;
       if (res === 'authenticationFailed' && attempt === 0 && refresh && (await refresh())) continue;
-      throw openFailed(res, endpoint, method);
+      throw openFailed(res, endpoint, method, why);
     }
   }
 
@@ -204,6 +204,12 @@ export class Client {
   }
 }
 
+/** The server's answer to an open: `res`, and on the MessagePack wire why it refused. */
+interface Answer {
+  res: string;
+  why?: string;
+}
+
 /** A received value, decoded when its consumer takes it (a bad one fails that call only). */
 interface WireValue {
   className: string;
@@ -214,7 +220,7 @@ interface WireValue {
 class Socket {
   private readonly calls = new Map<string, Call>();
   /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
-  private readonly opening = new Map<string, { resolve: (res: string) => void; reject: (e: Error) => void }>();
+  private readonly opening = new Map<string, { resolve: (answer: Answer) => void; reject: (e: Error) => void }>();
   private closed: StreampodError | undefined;
   private idle: ReturnType<typeof setTimeout> | undefined;
   private readonly ping: ReturnType<typeof setInterval>;
@@ -275,17 +281,17 @@ class Socket {
     return this.ws.bufferedAmount;
   }
 
-  /** Sends an open and resolves with the `res` of its answer (its `fc` goes to the call). */
-  open(call: Call, data: Record<string, unknown>): Promise<string> {
+  /** Sends an open and resolves with its answer (its `fc` goes to the call). */
+  open(call: Call, data: Record<string, unknown>): Promise<Answer> {
     if (this.closed) return Promise.reject(this.closed);
     // Registered before the open goes out, so that no early value is lost.
     this.calls.set(call.cid, call);
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       this.opening.set(call.cid, { resolve, reject });
       this.send({ type: 'omsc', data });
-    }).then((res) => {
-      if (res !== 'success') this.forget(call.cid);
-      return res;
+    }).then((answer) => {
+      if (answer.res !== 'success') this.forget(call.cid);
+      return answer;
     });
   }
 
@@ -342,7 +348,7 @@ class Socket {
         const open = this.opening.get(d.cid as string);
         this.opening.delete(d.cid as string);
         if (call && typeof d.fc === 'number') call.flowControlled(d.fc);
-        return open?.resolve(String(d.res));
+        return open?.resolve({ res: String(d.res), why: typeof d.why === 'string' ? d.why : undefined });
       }
       case 'msm': {
         const o = d.o as WireValue | undefined;

@@ -73,8 +73,14 @@ export class SerializableExceptionError extends StreampodError {
 /** A value the client could not decode, or a frame it could not read. */
 export class ProtocolError extends StreampodError {}
 
-/** The error for an open answered with `res`. */
-export function openFailed(res: string, endpoint: string, method: string): StreampodError {
+/** The error for an open answered with `res` (and, from streampod, why). */
+export function openFailed(res: string, endpoint: string, method: string, why?: string): StreampodError {
+  const error = openError(res, endpoint, method);
+  if (why !== undefined) error.message += `: ${why}`;
+  return error;
+}
+
+function openError(res: string, endpoint: string, method: string): StreampodError {
   switch (res) {
     case 'endpointNotFound':
       return new EndpointNotFoundError(endpoint, method);

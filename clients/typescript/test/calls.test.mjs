@@ -154,7 +154,13 @@ for (const wire of ['msgpack', 'json']) {
       await assert.rejects(c.call(M, 'noSuchMethod'), (e) => e instanceof EndpointNotFoundError && e.statusCode === 404);
       await assert.rejects(
         c.call(M, 'intStreamFromValue', { value: 'five' }),
-        (e) => e instanceof InvalidArgumentsError && e.statusCode === 400,
+        (e) =>
+          e instanceof InvalidArgumentsError &&
+          e.statusCode === 400 &&
+          // streampod says why on its own wire; Serverpod's JSON has no place for it.
+          (wire === 'msgpack'
+            ? e.message.startsWith(`${M}.intStreamFromValue: invalid arguments: `) && /value/.test(e.message)
+            : e.message === `${M}.intStreamFromValue: invalid arguments`),
       );
     });
 

@@ -47,7 +47,12 @@ var SerializableExceptionError = class extends StreampodError {
 };
 var ProtocolError = class extends StreampodError {
 };
-function openFailed(res, endpoint, method) {
+function openFailed(res, endpoint, method, why) {
+  const error = openError(res, endpoint, method);
+  if (why !== void 0) error.message += `: ${why}`;
+  return error;
+}
+function openError(res, endpoint, method) {
   switch (res) {
     case "endpointNotFound":
       return new EndpointNotFoundError(endpoint, method);
@@ -1801,7 +1806,7 @@ var Client = class {
       const key = await this.options.authKey?.();
       const socket = await this.connection();
       const call = new Call(socket, endpoint, method, randomUuid(), this.window);
-      const res = await socket.open(call, {
+      const { res, why } = await socket.open(call, {
         en: endpoint,
         m: method,
         cid: call.cid,
@@ -1816,7 +1821,7 @@ var Client = class {
       }
       const refresh = this.options.refreshAuthKey;
       if (res === "authenticationFailed" && attempt === 0 && refresh && await refresh()) continue;
-      throw openFailed(res, endpoint, method);
+      throw openFailed(res, endpoint, method, why);
     }
   }
   /** The live socket, opened if there is none (concurrent first calls share one attempt). */
@@ -1893,16 +1898,16 @@ var Socket = class _Socket {
   buffered() {
     return this.ws.bufferedAmount;
   }
-  /** Sends an open and resolves with the `res` of its answer (its `fc` goes to the call). */
+  /** Sends an open and resolves with its answer (its `fc` goes to the call). */
   open(call, data) {
     if (this.closed) return Promise.reject(this.closed);
     this.calls.set(call.cid, call);
     return new Promise((resolve, reject) => {
       this.opening.set(call.cid, { resolve, reject });
       this.send({ type: "omsc", data });
-    }).then((res) => {
-      if (res !== "success") this.forget(call.cid);
-      return res;
+    }).then((answer) => {
+      if (answer.res !== "success") this.forget(call.cid);
+      return answer;
     });
   }
   /** A call ended: forgets it, and closes the socket when nothing is left. */
@@ -1954,7 +1959,7 @@ var Socket = class _Socket {
         const open = this.opening.get(d.cid);
         this.opening.delete(d.cid);
         if (call && typeof d.fc === "number") call.flowControlled(d.fc);
-        return open?.resolve(String(d.res));
+        return open?.resolve({ res: String(d.res), why: typeof d.why === "string" ? d.why : void 0 });
       }
       case "msm": {
         const o = d.o;
