@@ -192,6 +192,11 @@ impl Endpoint {
     ///
     /// `inputs` names the method's stream parameters, in the order of the tuple `I`. The
     /// stream's first `Err` ends the call with an error.
+    ///
+    /// # Panics
+    ///
+    /// If `A` is not read from a map (a `()`, a tuple, a number): Serverpod's `args` is
+    /// always a map, so such a method could never be called. Use [`NoArgs`] for none.
     pub fn stream<A, I, F, S, T, const N: usize>(
         mut self,
         method: &str,
@@ -217,6 +222,10 @@ impl Endpoint {
 
     /// Adds a method that returns one value of type `T` (`()` for none: a void method sends
     /// no value, only its end).
+    ///
+    /// # Panics
+    ///
+    /// As [`Endpoint::stream`], if `A` is not read from a map.
     pub fn future<A, I, F, Fut, T, const N: usize>(
         mut self,
         method: &str,
@@ -256,6 +265,13 @@ impl Endpoint {
         I: InputSet<N>,
         T: Wire,
     {
+        assert!(
+            super::args_shape::reads_a_map::<A>(),
+            "the arguments of {}.{method} must be a struct or a map: Serverpod's `args` is \
+             always a map, so `{}` could never be read (use `NoArgs` for none)",
+            self.name,
+            std::any::type_name::<A>(),
+        );
         self.classes.push(|registry| {
             registry.register::<T>();
             I::register(registry);

@@ -2,6 +2,7 @@
 //! ([`Endpoint`], typed arguments and input streams), the [`Session`] a running method
 //! gets, and the [`Services`] of the server that a session may reach.
 
+mod args_shape;
 mod endpoint;
 mod inputs;
 mod services;
