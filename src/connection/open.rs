@@ -149,6 +149,7 @@ impl Connection {
             call_id: target.cid,
             auth: auth.clone(),
             services: methods.services.clone(),
+            state: endpoint.app_state().cloned(),
         });
         let connection = edge.outbox();
         let gate = edge.gate();

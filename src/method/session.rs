@@ -37,7 +37,12 @@ struct SessionInner {
     /// Run once when the session closes. The lock also covers setting `closed`, so a
     /// listener added while the session closes either runs with the others or at once.
     on_close: Mutex<Vec<CloseListener>>,
+    /// The endpoint's application state ([`Endpoint::with_state`](super::Endpoint::with_state)).
+    state: Option<AppState>,
 }
+
+/// An endpoint's application state, of the type the application gave it.
+pub(crate) type AppState = Arc<dyn std::any::Any + Send + Sync>;
 
 type CloseListener = Box<dyn FnOnce() + Send>;
 
@@ -49,6 +54,7 @@ pub(crate) struct SessionParts {
     pub(crate) call_id: Uuid,
     pub(crate) auth: Option<AuthInfo>,
     pub(crate) services: Services,
+    pub(crate) state: Option<AppState>,
 }
 
 impl Session {
@@ -65,8 +71,16 @@ impl Session {
                 services: parts.services,
                 listeners: Mutex::new(Vec::new()),
                 on_close: Mutex::new(Vec::new()),
+                state: parts.state,
             }),
         }
+    }
+
+    /// The endpoint's application state, if it has one of type `S`
+    /// ([`Endpoint::with_state`](super::Endpoint::with_state)): shared by every call of the
+    /// endpoint, as actix's `web::Data` is by every request.
+    pub fn state<S: Send + Sync + 'static>(&self) -> Option<Arc<S>> {
+        self.inner.state.clone()?.downcast::<S>().ok()
     }
 
     /// The id of the WebSocket connection the call runs on, unique within this server.
@@ -269,6 +283,7 @@ mod tests {
                 let bus = MessageBus::new(16, None, registry.clone()).unwrap();
                 Services::new(bus, Default::default(), registry)
             },
+            state: None,
         })
     }
 

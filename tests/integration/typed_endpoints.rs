@@ -327,3 +327,32 @@ wire_test!(async fn a_refused_open_says_why_on_the_messagepack_wire_only(wire) {
 struct Offset1 {
     offset: i64,
 }
+
+/// `Endpoint::with_state`: every call of the endpoint reaches the same state.
+#[tokio::test]
+async fn every_call_of_an_endpoint_reaches_its_state() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    #[derive(Default)]
+    struct Tally(AtomicI64);
+    let tally = Endpoint::new("tally")
+        .with_state(Tally::default())
+        .future("add", [], |session: Session, _: NoArgs, ()| async move {
+            let tally = session.state::<Tally>().ok_or(StreamError::failed("no state"))?;
+            Ok(tally.0.fetch_add(1, Ordering::SeqCst) + 1)
+        })
+        .future("wrongType", [], |session: Session, _: NoArgs, ()| async move {
+            Ok(session.state::<String>().is_none())
+        });
+    let server = TestServer::from_builder(server_builder().endpoint(tally));
+    let client = Client::new(&server.http_url()).unwrap();
+    for expected in 1..=3i64 {
+        let got = client
+            .call::<i64>("tally", "add", NoArgs {}, Default::default())
+            .await;
+        assert_eq!(got, Ok(expected));
+    }
+    let other = client
+        .call::<bool>("tally", "wrongType", NoArgs {}, Default::default())
+        .await;
+    assert_eq!(other, Ok(true), "state of another type is none");
+}
