@@ -17,8 +17,10 @@ pub struct Stats {
     pub open_calls: usize,
     /// Calls opened successfully since the server started.
     pub calls_opened: u64,
-    /// Calls whose method was dropped before it finished (cancelled by the client, or torn
-    /// down with their connection), since the server started.
+    /// Calls whose method was dropped before it finished, since the server started: those
+    /// the client cancelled, those closed by a revocation of their authentication, and
+    /// those torn down with their connection or the server's shutdown. (The call log,
+    /// `streampod::calls`, says which of these ended each call.)
     pub calls_cancelled: u64,
     /// Bytes written for connections and not yet handed to their sockets (bounded per
     /// connection by `Config::max_outbound_bytes`).

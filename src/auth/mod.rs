@@ -39,6 +39,15 @@ impl AuthInfo {
         }
     }
 
+    /// A user with no scopes and no auth id: `AuthInfo::user("alice")`.
+    pub fn user(user_id: impl Into<String>) -> Self {
+        AuthInfo {
+            user_id: user_id.into(),
+            scopes: Default::default(),
+            auth_id: None,
+        }
+    }
+
     /// The same, with an auth id.
     pub fn with_auth_id(mut self, auth_id: impl Into<String>) -> Self {
         self.auth_id = Some(auth_id.into());

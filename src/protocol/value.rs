@@ -19,6 +19,11 @@ use std::hash::Hash;
 ///
 /// Implement it with [`model!`](crate::model) for serde types; the built-in types and
 /// containers implement it already.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the wire: it is not a streampod value",
+    label = "not a `streampod::Wire` type",
+    note = "for your own serde type, derive `serde::Serialize` and `serde::Deserialize` and add `streampod::model!({Self});`"
+)]
 pub trait Wire: Sized + Send + 'static {
     /// The `className` of values of this type (for `Option<T>`, the name used inside typed
     /// containers, such as `int?`).
