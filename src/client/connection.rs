@@ -110,6 +110,8 @@ pub(crate) async fn connect(
         keepalive: Keepalive::new(config),
         encoding: config.encoding,
         maybe_idle: false,
+        linger: config.linger,
+        lingering: None,
     };
     tokio::spawn(task.run(first));
     Ok(ConnectionHandle { commands: tx })
@@ -184,6 +186,10 @@ struct SocketTask {
     encoding: Encoding,
     /// A call or an open just ended: check whether the socket is still needed.
     maybe_idle: bool,
+    /// How long an idle socket stays open for the next call (`ClientConfig::linger`).
+    linger: std::time::Duration,
+    /// Running while the socket is idle: when it fires, the socket closes.
+    lingering: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// The most commands, input batches or frames read handled before the queued frames are
@@ -225,13 +231,19 @@ impl SocketTask {
                     }
                     Tick::Idle => Some(Stop::Fail(Error::IdleTimeout)),
                 },
+                () = lingered(&mut self.lingering) => Some(Stop::Idle),
             };
-            if stop.is_none() && self.maybe_idle {
-                self.maybe_idle = false;
-                if self.calls.is_empty() && self.pending.is_empty() {
+            let idle = self.calls.is_empty() && self.pending.is_empty();
+            if !idle {
+                self.lingering = None;
+            } else if stop.is_none() && self.maybe_idle && self.lingering.is_none() {
+                if self.linger.is_zero() {
                     stop = Some(Stop::Idle);
+                } else {
+                    self.lingering = Some(Box::pin(tokio::time::sleep(self.linger)));
                 }
             }
+            self.maybe_idle = false;
         }
         self.shut_down(stop.unwrap_or(Stop::Idle)).await;
     }
@@ -635,6 +647,14 @@ impl SocketTask {
                 });
             }
         }
+    }
+}
+
+/// Completes when the idle socket's linger is over; never while it is not lingering.
+async fn lingered(lingering: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match lingering {
+        Some(sleep) => sleep.await,
+        None => futures::future::pending().await,
     }
 }
 

@@ -75,6 +75,12 @@ pub struct ClientConfig {
     /// call then holds at most 1,024 of its values in the client. Taken within
     /// 1..=[`MAX_CREDIT`].
     pub window: Option<u32>,
+    /// How long the socket stays open after its last call ends, for the next call to use.
+    /// Default 1 s: request-style calls made one after another (a click, then another)
+    /// share one socket instead of paying a WebSocket handshake each (200 sequential calls
+    /// took 4× as long with a new socket each), and an idle socket costs the server one
+    /// connection for a second. Zero closes it at once, as Serverpod's client does.
+    pub linger: Duration,
 }
 
 crate::setters::setters!(ClientConfig {
@@ -85,6 +91,7 @@ crate::setters::setters!(ClientConfig {
     root_certificates: Vec<Vec<u8>>,
     encoding: Encoding,
     window: Option<u32>,
+    linger: Duration,
 });
 
 impl Default for ClientConfig {
@@ -97,6 +104,7 @@ impl Default for ClientConfig {
             root_certificates: Vec::new(),
             encoding: Encoding::MessagePack,
             window: Some(1024),
+            linger: Duration::from_secs(1),
         }
     }
 }

@@ -356,3 +356,41 @@ async fn every_call_of_an_endpoint_reaches_its_state() {
         .await;
     assert_eq!(other, Ok(true), "state of another type is none");
 }
+
+/// `ClientConfig::linger`: calls made one after another share a socket while it lingers;
+/// with no linger each gets a new one.
+#[tokio::test]
+async fn sequential_calls_share_a_lingering_socket() {
+    let conn =
+        Endpoint::new("conn").future("id", [], |session: Session, _: NoArgs, ()| async move {
+            Ok(session.connection_id() as i64)
+        });
+    let server = TestServer::from_builder(server_builder().endpoint(conn));
+    let ids = |linger: std::time::Duration| {
+        let url = server.http_url();
+        async move {
+            let client = Client::builder(&url)
+                .config(streampod::client::ClientConfig::default().linger(linger))
+                .build()
+                .unwrap();
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                let id = client
+                    .call::<i64>("conn", "id", NoArgs {}, Default::default())
+                    .await;
+                ids.push(id.unwrap());
+            }
+            ids
+        }
+    };
+    let lingering = ids(streampod::client::ClientConfig::default().linger).await;
+    assert!(
+        lingering.iter().all(|id| *id == lingering[0]),
+        "{lingering:?}"
+    );
+    let closing = ids(std::time::Duration::ZERO).await;
+    assert!(
+        closing[0] != closing[1] && closing[1] != closing[2],
+        "a new socket per call without linger: {closing:?}"
+    );
+}
