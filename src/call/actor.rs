@@ -181,6 +181,7 @@ impl CallActor {
         if self.ended {
             return;
         }
+        let revoked = matches!(ending, Ending::Revoked);
         self.record.ending = ending;
         if let Some(exception) = exception {
             self.send(Message::Exception {
@@ -188,7 +189,14 @@ impl CallActor {
                 exception,
             });
         }
-        self.close_frame(self.target.call(), reason);
+        if revoked {
+            // Says why on the MessagePack wire, so that the client can tell.
+            self.send(Message::Revoked {
+                target: self.target.call(),
+            });
+        } else {
+            self.close_frame(self.target.call(), reason);
+        }
         for name in self.inputs.end() {
             self.close_frame(self.target.input(&name), reason);
         }

@@ -397,7 +397,11 @@ impl SocketTask {
                     call.fail(Error::ServerException(exception.to_dynamic()));
                 }
             }
-            MessageRef::Close { target, reason } => match target.param {
+            MessageRef::Close {
+                target,
+                reason,
+                revoked,
+            } => match target.param {
                 Some(param) => {
                     if let Some(pump) = self
                         .calls
@@ -409,7 +413,9 @@ impl SocketTask {
                 }
                 None => {
                     if let Some(mut call) = self.remove_call(target.cid) {
-                        if reason == CloseReason::Error {
+                        if revoked {
+                            call.fail(Error::Revoked);
+                        } else if reason == CloseReason::Error {
                             call.fail(Error::ClosedWithError);
                         }
                     }

@@ -40,6 +40,10 @@ pub enum Error {
     },
     /// The call ended with an error the server did not send as a value.
     ClosedWithError,
+    /// The server closed the call because the caller's authentication was revoked (a
+    /// streampod server on the MessagePack wire says so; otherwise a revocation is
+    /// [`Error::ClosedWithError`]).
+    Revoked,
     /// The method failed with a serializable exception.
     ServerException(Dynamic),
     /// No frame arrived within the idle timeout.
@@ -79,6 +83,7 @@ impl fmt::Display for Error {
                 }
             }
             Error::ClosedWithError => f.write_str("method stream closed with an error"),
+            Error::Revoked => f.write_str("the call was closed: its authentication was revoked"),
             Error::ServerException(d) => write!(f, "server exception {d:?}"),
             Error::IdleTimeout => f.write_str("method stream connection idle timeout"),
             Error::Protocol { reason, .. } => write!(f, "protocol error: {reason}"),

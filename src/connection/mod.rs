@@ -163,7 +163,7 @@ impl Connection {
                     route.inputs.fail(param, exception.to_dynamic());
                 }
             }
-            MessageRef::Close { target, reason } => {
+            MessageRef::Close { target, reason, .. } => {
                 if let Some(route) = self.route(&target) {
                     match target.param {
                         Some(param) => route.inputs.close(param, reason),

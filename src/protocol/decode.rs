@@ -13,7 +13,7 @@
 use super::dynamic::Dynamic;
 use super::error::FrameError;
 use super::message::{
-    valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target,
+    valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, REVOKED,
 };
 use super::msgpack::{Kind, ReadError, Reader};
 use super::wrapped::read_wrapped_parts;
@@ -88,6 +88,8 @@ pub enum MessageRef<'a> {
         target: TargetRef<'a>,
         /// `cr`.
         reason: CloseReason,
+        /// `why: "revoked"`: the call was closed by a revocation ([`Message::Revoked`]).
+        revoked: bool,
     },
     /// `crd`.
     Credit {
@@ -167,7 +169,14 @@ impl<'a> MessageRef<'a> {
                 target: target.to_target(),
                 exception: exception.to_dynamic(),
             },
-            MessageRef::Close { target, reason } => Message::Close {
+            MessageRef::Close {
+                target,
+                revoked: true,
+                ..
+            } => Message::Revoked {
+                target: target.to_target(),
+            },
+            MessageRef::Close { target, reason, .. } => Message::Close {
                 target: target.to_target(),
                 reason,
             },
@@ -360,6 +369,7 @@ impl<'a> Fields<'a> {
             "cmsc" => {
                 return Ok(MessageRef::Close {
                     target: self.target()?,
+                    revoked: self.why == Some(REVOKED),
                     reason: match self.reason.ok_or(self.missing("cr"))? {
                         "done" => CloseReason::Done,
                         "error" => CloseReason::Error,

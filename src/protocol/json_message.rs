@@ -76,6 +76,12 @@ impl Message {
                 w.string(reason.as_str());
                 w.raw("}");
             }
+            // Serverpod's clients know no reasons: a plain close with an error.
+            Message::Revoked { target } => {
+                w.stream(target, "cr");
+                w.string(CloseReason::Error.as_str());
+                w.raw("}");
+            }
             Message::Credit { target, n } => {
                 w.stream(target, "n");
                 w.credit("", Some(*n));
@@ -385,6 +391,12 @@ pub(crate) fn borrow(message: &Message) -> super::MessageRef<'_> {
         Message::Close { target, reason } => MessageRef::Close {
             target: target_ref(target),
             reason: *reason,
+            revoked: false,
+        },
+        Message::Revoked { target } => MessageRef::Close {
+            target: target_ref(target),
+            reason: CloseReason::Error,
+            revoked: true,
         },
         Message::Credit { target, n } => MessageRef::Credit {
             target: target_ref(target),

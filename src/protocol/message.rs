@@ -147,6 +147,9 @@ pub struct OpenCall {
 /// to (more is kept at this): 2³¹ − 1, exact in every client language's integers.
 pub const MAX_CREDIT: u32 = i32::MAX as u32;
 
+/// `why` of the `cmsc` that closes a revoked call.
+pub(crate) const REVOKED: &str = "revoked";
+
 /// A credit as read from a frame: an integer in 1..=[`MAX_CREDIT`], or nothing valid.
 pub(crate) fn valid_credit(n: i64) -> Option<u32> {
     u32::try_from(n)
@@ -209,6 +212,14 @@ pub enum Message {
         /// `cr`.
         reason: CloseReason,
     },
+    /// `cmsc` with `cr: error` for a call closed because its caller's authentication was
+    /// revoked: on the MessagePack wire it carries `why: "revoked"` (streampod's
+    /// extension), so that a client can tell a revocation from a failure; on the JSON wire
+    /// it is Serverpod's plain `cmsc`.
+    Revoked {
+        /// The call.
+        target: Target,
+    },
     /// `crd`: the peer may send `n` more values on a stream of a flow-controlled call (the
     /// return stream without `p`, client to server; input stream `p`, server to client).
     Credit {
@@ -234,7 +245,7 @@ impl Message {
             Message::OpenResponse(_) => "omsr",
             Message::Value { .. } => "msm",
             Message::Exception { .. } => "msse",
-            Message::Close { .. } => "cmsc",
+            Message::Close { .. } | Message::Revoked { .. } => "cmsc",
             Message::Credit { .. } => "crd",
             Message::BadRequest { .. } => "brm",
         }
@@ -317,6 +328,11 @@ impl Message {
             Message::Close { target, reason } => {
                 write_target(out, target, 1);
                 entry_str(out, "cr", reason.as_str());
+            }
+            Message::Revoked { target } => {
+                write_target(out, target, 2);
+                entry_str(out, "cr", CloseReason::Error.as_str());
+                entry_str(out, "why", REVOKED);
             }
             Message::Credit { target, n } => {
                 write_target(out, target, 1);
@@ -472,6 +488,9 @@ mod tests {
             Message::Credit {
                 target: target(None),
                 n: 1,
+            },
+            Message::Revoked {
+                target: target(None),
             },
             Message::Credit {
                 target: target(Some("stream")),

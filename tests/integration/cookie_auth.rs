@@ -206,5 +206,5 @@ wire_test!(async fn revocation_closes_a_call_opened_with_the_cookie(wire) {
     let end = tokio::time::timeout(PATIENCE, echo.next())
         .await
         .expect("the call to end");
-    assert!(matches!(end, Some(Err(Error::ClosedWithError))), "{end:?}");
+    assert_eq!(end, Some(Err(revoked_on(wire))));
 });

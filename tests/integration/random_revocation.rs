@@ -115,7 +115,7 @@ async fn run(calls: Vec<CallSpec>, revocations: Vec<Revocation>) {
             let got = tokio::time::timeout(PATIENCE, call.next())
                 .await
                 .unwrap_or_else(|_| panic!("{spec:?} was not closed by {revocations:?}"));
-            assert_eq!(got, Some(Err(Error::ClosedWithError)), "{spec:?}");
+            assert_eq!(got, Some(Err(Error::Revoked)), "{spec:?}");
         } else {
             tx.unbounded_send(42).unwrap();
             let got = tokio::time::timeout(PATIENCE, call.next()).await.unwrap();

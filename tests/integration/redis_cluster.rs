@@ -142,7 +142,7 @@ async fn revoking_a_user_on_one_node_closes_their_call_on_another() {
     let got = tokio::time::timeout(PATIENCE, call.next())
         .await
         .expect("closed in time");
-    assert_eq!(got, Some(Err(Error::ClosedWithError)));
+    assert_eq!(got, Some(Err(Error::Revoked)));
 }
 
 #[tokio::test]

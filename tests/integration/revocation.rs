@@ -6,7 +6,7 @@ use crate::support::conformance::bearer;
 use crate::support::*;
 use futures::channel::mpsc;
 use futures::StreamExt;
-use streampod::client::{CallStream, Client, Error, Inputs, StaticAuthKey};
+use streampod::client::{CallStream, Client, Inputs, StaticAuthKey};
 use streampod::{NoArgs, Revoked};
 
 const AUTHENTICATED: &str = "authenticatedMethodStreaming";
@@ -54,22 +54,23 @@ impl Echo {
         assert_eq!(self.call.next().await, Some(Ok(42)));
     }
 
-    async fn assert_revoked(&mut self) {
+    async fn assert_revoked(&mut self, wire: streampod::Encoding) {
         let got = tokio::time::timeout(PATIENCE, self.call.next())
             .await
             .expect("closed in time");
-        assert_eq!(got, Some(Err(Error::ClosedWithError)));
+        assert_eq!(got, Some(Err(revoked_on(wire))));
         assert_eq!(self.call.next().await, None);
     }
 }
 
 async fn revoke_and_expect(revoked: Revoked, closes: bool) {
     let server = TestServer::start();
-    let c = client(&server, streampod::Encoding::MessagePack, "token-1");
+    let wire = streampod::Encoding::MessagePack;
+    let c = client(&server, wire, "token-1");
     let mut echo = Echo::open(&c, AUTHENTICATED).await;
     revoke(&server, "1", revoked).await;
     if closes {
-        echo.assert_revoked().await;
+        echo.assert_revoked(wire).await;
     } else {
         echo.assert_alive().await;
     }
@@ -113,8 +114,8 @@ wire_test!(async fn two_streams_both_close_on_user_revocation(wire) {
     let mut a = Echo::open(&c, AUTHENTICATED).await;
     let mut b = Echo::open(&c, AUTHENTICATED).await;
     revoke(&server, "1", Revoked::User).await;
-    a.assert_revoked().await;
-    b.assert_revoked().await;
+    a.assert_revoked(wire).await;
+    b.assert_revoked(wire).await;
 });
 
 wire_test!(async fn two_streams_both_close_on_scope_revocation(wire) {
@@ -123,8 +124,8 @@ wire_test!(async fn two_streams_both_close_on_scope_revocation(wire) {
     let mut a = Echo::open(&c, AUTHENTICATED).await;
     let mut b = Echo::open(&c, AUTHENTICATED).await;
     revoke(&server, "1", Revoked::Scopes(vec!["admin".into()])).await;
-    a.assert_revoked().await;
-    b.assert_revoked().await;
+    a.assert_revoked(wire).await;
+    b.assert_revoked(wire).await;
 });
 
 wire_test!(async fn a_public_stream_survives_its_users_revocation(wire) {
@@ -133,7 +134,7 @@ wire_test!(async fn a_public_stream_survives_its_users_revocation(wire) {
     let mut private = Echo::open(&c, AUTHENTICATED).await;
     let mut public = Echo::open(&c, ENDPOINT).await;
     revoke(&server, "1", Revoked::User).await;
-    private.assert_revoked().await;
+    private.assert_revoked(wire).await;
     public.assert_alive().await;
 });
 
@@ -144,7 +145,7 @@ wire_test!(async fn scope_revocation_spares_endpoints_that_do_not_require_the_sc
     revoke(&server, "1", Revoked::Scopes(vec!["admin".into()])).await;
     signed_in.assert_alive().await;
     revoke(&server, "1", Revoked::User).await;
-    signed_in.assert_revoked().await;
+    signed_in.assert_revoked(wire).await;
 });
 
 wire_test!(async fn revocation_reaches_every_connection_of_the_user(wire) {
@@ -154,8 +155,8 @@ wire_test!(async fn revocation_reaches_every_connection_of_the_user(wire) {
     let mut b = Echo::open(&c2, SIGNED_IN).await;
     assert_eq!(server.stats().open_connections, 2);
     revoke(&server, "1", Revoked::User).await;
-    a.assert_revoked().await;
-    b.assert_revoked().await;
+    a.assert_revoked(wire).await;
+    b.assert_revoked(wire).await;
 });
 
 wire_test!(async fn a_method_can_revoke_through_its_session(wire) {
@@ -177,7 +178,7 @@ wire_test!(async fn a_method_can_revoke_through_its_session(wire) {
         .await
         .unwrap();
     assert!(posted);
-    echo.assert_revoked().await;
+    echo.assert_revoked(wire).await;
 });
 
 #[tokio::test]
@@ -227,7 +228,7 @@ wire_test!(async fn bookkeeping_is_removed_however_a_call_ends(wire) {
         .await;
     let mut revoked = Echo::open(&c, AUTHENTICATED).await;
     revoke(&server, "1", Revoked::User).await;
-    revoked.assert_revoked().await;
+    revoked.assert_revoked(wire).await;
     server
         .wait_for_stats("revoked call forgotten", |s| s.authenticated_calls == 0)
         .await;

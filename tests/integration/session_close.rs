@@ -119,6 +119,6 @@ async fn a_session_closes_when_its_authentication_is_revoked() {
         .revoke_authentication("5", Revoked::User)
         .await
         .unwrap();
-    assert_eq!(call.next().await, Some(Err(Error::ClosedWithError)));
+    assert_eq!(call.next().await, Some(Err(Error::Revoked)));
     closes.wait_for(1).await;
 }

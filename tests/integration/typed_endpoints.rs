@@ -277,7 +277,7 @@ async fn access_can_differ_per_method_and_revocation_closes_only_what_required_i
         .revoke_authentication("42", Revoked::User)
         .await
         .unwrap();
-    assert_eq!(bid.next().await, Some(Err(Error::ClosedWithError)));
+    assert_eq!(bid.next().await, Some(Err(Error::Revoked)));
     // The public call goes on: it was never subject to the user's credentials.
     server
         .wait_for_stats("the bid closed", |s| s.open_calls == 2)

@@ -6,6 +6,7 @@
 import {
   ConnectionClosedError,
   ProtocolError,
+  RevokedError,
   SerializableExceptionError,
   StreampodError,
   openFailed,
@@ -378,7 +379,8 @@ class Socket {
       case 'cmsc':
         if (!call) return;
         if (typeof d.p === 'string') return call.stopPump(d.p);
-        call.finish(d.cr === 'error' ? new ConnectionClosedError('the call closed with an error') : undefined);
+        if (d.why === 'revoked') call.finish(new RevokedError('the call was closed: its authentication was revoked'));
+        else call.finish(d.cr === 'error' ? new ConnectionClosedError('the call closed with an error') : undefined);
         return this.forget(call.cid);
       case 'crd':
         if (call && typeof d.p === 'string' && typeof d.n === 'number') call.grant(d.p, d.n);

@@ -58,6 +58,13 @@ export class InvalidArgumentsError extends OpenFailedError {
  */
 export class ConnectionClosedError extends StreampodError {}
 
+/**
+ * The server closed the call because the caller's authentication was revoked (a streampod
+ * server on the MessagePack wire says so; otherwise a revocation is a plain
+ * {@link ConnectionClosedError}).
+ */
+export class RevokedError extends ConnectionClosedError {}
+
 /** The method threw a serializable exception: its class and its data. */
 export class SerializableExceptionError extends StreampodError {
   constructor(

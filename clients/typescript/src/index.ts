@@ -22,6 +22,7 @@ export {
   InvalidArgumentsError,
   OpenFailedError,
   ProtocolError,
+  RevokedError,
   SerializableExceptionError,
   StreampodError,
 } from './errors.js';

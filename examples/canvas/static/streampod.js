@@ -38,6 +38,8 @@ var InvalidArgumentsError = class extends OpenFailedError {
 };
 var ConnectionClosedError = class extends StreampodError {
 };
+var RevokedError = class extends ConnectionClosedError {
+};
 var SerializableExceptionError = class extends StreampodError {
   constructor(className, data) {
     super(`the method threw ${className}`);
@@ -1986,7 +1988,8 @@ var Socket = class _Socket {
       case "cmsc":
         if (!call) return;
         if (typeof d.p === "string") return call.stopPump(d.p);
-        call.finish(d.cr === "error" ? new ConnectionClosedError("the call closed with an error") : void 0);
+        if (d.why === "revoked") call.finish(new RevokedError("the call was closed: its authentication was revoked"));
+        else call.finish(d.cr === "error" ? new ConnectionClosedError("the call closed with an error") : void 0);
         return this.forget(call.cid);
       case "crd":
         if (call && typeof d.p === "string" && typeof d.n === "number") call.grant(d.p, d.n);
@@ -2168,6 +2171,7 @@ export {
   InvalidArgumentsError,
   OpenFailedError,
   ProtocolError,
+  RevokedError,
   SerializableExceptionError,
   StreampodError,
   Wrapped,

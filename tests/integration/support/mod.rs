@@ -568,3 +568,12 @@ pub fn client_on(server: &TestServer, wire: streampod::Encoding) -> streampod::c
         .build()
         .unwrap()
 }
+
+/// What a revoked call ends with on `wire`: streampod's MessagePack wire says it was a
+/// revocation; Serverpod's JSON has only the plain close with an error.
+pub fn revoked_on(wire: streampod::Encoding) -> streampod::client::Error {
+    match wire {
+        streampod::Encoding::Json => streampod::client::Error::ClosedWithError,
+        _ => streampod::client::Error::Revoked,
+    }
+}
