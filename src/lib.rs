@@ -89,7 +89,13 @@
 //! ```
 
 #![deny(unreachable_pub)]
+
 #![warn(missing_docs, missing_debug_implementations)]
+
+/// The README's Rust blocks, compiled and run as doctests so that they cannot rot.
+#[cfg(all(doctest, feature = "server", feature = "client"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 // Both sides.
 #[cfg(any(feature = "server", feature = "client"))]

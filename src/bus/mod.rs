@@ -81,6 +81,14 @@ pub enum Scope {
     Auto,
 }
 
+/// A bus error ends a method's stream as a failure (logged on the server; the client sees
+/// the call closed with an error): `session.messages().post_message(..).await?` in a method.
+impl From<BusError> for crate::StreamError {
+    fn from(e: BusError) -> Self {
+        crate::StreamError::failed(e)
+    }
+}
+
 /// What can go wrong on the bus.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
