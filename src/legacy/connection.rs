@@ -164,9 +164,13 @@ impl LegacyConnection {
         let message = match Dynamic::checked(object.class_name(), object.data()) {
             Ok(message) => message,
             Err(e) => {
-                log::debug!(
-                    "legacy connection {}: bad object for {endpoint}: {e}",
-                    self.id
+                // Often a model nobody registered: say so where the server's owner looks.
+                log::warn!(
+                    "legacy connection {}: a `{}` for {endpoint} cannot be read ({e}); the \
+                     connection closes. A model must be registered with \
+                     `ServerBuilder::model::<T>()` (or be a type of a method's values)",
+                    self.id,
+                    object.class_name()
                 );
                 return edge.close(CloseCode::Protocol, "malformed message");
             }
