@@ -89,7 +89,6 @@
 //! ```
 
 #![deny(unreachable_pub)]
-
 #![warn(missing_docs, missing_debug_implementations)]
 
 /// The README's Rust blocks, compiled and run as doctests so that they cannot rot.
