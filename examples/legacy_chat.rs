@@ -112,7 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })?;
         // Our own join notice comes back once we are in the room.
         while let Some(line) = inbox.next().await {
-            if line.decode::<ChatLine>()?.text == format!("{name} joined") {
+            if line?.decode::<ChatLine>()?.text == format!("{name} joined") {
                 break;
             }
         }
@@ -124,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         users[speaker].2.send(&Post { text: text.clone() })?;
         for (listener, (_, _, _, inbox)) in users.iter_mut().enumerate() {
             while let Some(message) = inbox.next().await {
-                let line = message.decode::<ChatLine>()?;
+                let line = message?.decode::<ChatLine>()?;
                 if line.from == "server" {
                     continue;
                 }

@@ -59,8 +59,8 @@ const INBOX: usize = 1024;
 
 /// Messages of one endpoint, buffered until its stream is taken.
 struct Inbox {
-    tx: mpsc::Sender<Dynamic>,
-    rx: Option<mpsc::Receiver<Dynamic>>,
+    tx: mpsc::Sender<Result<Dynamic, Error>>,
+    rx: Option<mpsc::Receiver<Result<Dynamic, Error>>>,
 }
 
 impl Inbox {
@@ -173,6 +173,7 @@ impl LegacyClient {
         let tx = self.inner.outgoing.lock().ok().and_then(|mut o| o.take());
         if let Some(tx) = tx {
             let _ = tx.send(WsMessage::Close(None));
+            self.inner.end_streams();
             self.inner.set_status(ConnectionStatus::Disconnected);
         }
     }
@@ -281,7 +282,22 @@ impl Inner {
         if outgoing.as_ref().is_some_and(|t| t.same_channel(&tx)) {
             *outgoing = None;
             drop(outgoing);
+            self.end_streams();
             self.set_status(ConnectionStatus::Disconnected);
+        }
+    }
+
+    /// The connection is gone: every endpoint stream an application holds gets
+    /// `ConnectionClosed` after the messages it had, and then ends (take the stream again
+    /// for the next connection's messages). Messages of a stream not taken yet stay, with
+    /// the error after them.
+    fn end_streams(&self) {
+        for inbox in lock(&self.endpoints).values_mut() {
+            // A full inbox is an application that does not read: it ends all the same.
+            let _ = inbox.tx.try_send(Err(Error::ConnectionClosed));
+            if inbox.rx.is_none() {
+                *inbox = Inbox::new();
+            }
         }
     }
 
@@ -302,7 +318,7 @@ impl Inner {
                     .tx
                     .clone();
                 // A stream taken and then dropped: nobody wants the message.
-                let _ = inbox.send(object).await;
+                let _ = inbox.send(Ok(object)).await;
             }
             Ok(_) => {}
             Err(e) => log::warn!("legacy client: malformed frame: {e}"),
@@ -346,14 +362,19 @@ impl LegacyEndpointRef {
     }
 }
 
-/// The messages of one legacy endpoint.
+/// The messages of one legacy endpoint. When the connection is gone the stream yields
+/// [`Error::ConnectionClosed`] after the messages it had, and ends; take the endpoint's
+/// stream again (after reconnecting) for what comes next.
 pub struct LegacyMessages {
-    rx: mpsc::Receiver<Dynamic>,
+    rx: mpsc::Receiver<Result<Dynamic, Error>>,
 }
 
 impl Stream for LegacyMessages {
-    type Item = Dynamic;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Dynamic>> {
+    type Item = Result<Dynamic, Error>;
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Dynamic, Error>>> {
         self.rx.poll_recv(cx)
     }
 }

@@ -1,6 +1,7 @@
 //! The legacy client's connection status, listeners and reconnect handler (reference
 //! §9.4).
 
+use crate::support::method_streaming::SimpleData;
 use crate::support::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -143,4 +144,46 @@ async fn the_legacy_client_pings_and_gives_up_a_silent_server_as_its_config_says
     .unwrap();
     // The greeting, then the keepalive's pings while it waited.
     assert!(pings.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+}
+
+/// A taken endpoint stream ends when the connection is gone, with `ConnectionClosed` after
+/// the messages it had (it used to wait for ever); taken again after a reconnect, it gets
+/// the new connection's messages.
+#[tokio::test]
+async fn an_endpoint_stream_ends_with_an_error_when_the_connection_is_gone() {
+    use futures::StreamExt;
+    use streampod::client::Error;
+    let server = TestServer::start();
+    let c = LegacyClient::new(&server.http_url(), None).unwrap();
+    c.open_streaming_connection().await.unwrap();
+    let endpoint = c.endpoint("streaming");
+    let mut messages = endpoint.stream();
+    endpoint.send(&SimpleData { num: 1 }).unwrap();
+    let first = tokio::time::timeout(PATIENCE, messages.next())
+        .await
+        .unwrap();
+    assert_eq!(
+        first.unwrap().unwrap().decode::<SimpleData>().unwrap().num,
+        1
+    );
+    // The server goes away (every connection closed, as at shutdown).
+    server.server.close_all_connections();
+    let end: Vec<_> = tokio::time::timeout(PATIENCE, messages.collect())
+        .await
+        .expect("the stream ends");
+    assert_eq!(end, vec![Err(Error::ConnectionClosed)]);
+    // The client closing its connection ends the stream the same way.
+    c.open_streaming_connection().await.unwrap();
+    let mut again = endpoint.stream();
+    endpoint.send(&SimpleData { num: 2 }).unwrap();
+    let second = tokio::time::timeout(PATIENCE, again.next()).await.unwrap();
+    assert_eq!(
+        second.unwrap().unwrap().decode::<SimpleData>().unwrap().num,
+        2
+    );
+    c.close_streaming_connection().await;
+    let end: Vec<_> = tokio::time::timeout(PATIENCE, again.collect())
+        .await
+        .expect("the stream ends");
+    assert_eq!(end, vec![Err(Error::ConnectionClosed)]);
 }

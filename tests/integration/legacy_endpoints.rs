@@ -26,7 +26,8 @@ async fn next_data(stream: &mut streampod::client::LegacyMessages) -> SimpleData
     let d = tokio::time::timeout(PATIENCE, stream.next())
         .await
         .expect("a message")
-        .expect("open");
+        .expect("open")
+        .expect("connected");
     d.decode::<SimpleData>().unwrap()
 }
 

@@ -74,7 +74,10 @@ async fn a_session_that_never_reads_is_closed_with_1013_and_costs_bounded_memory
     let reader = tokio::spawn(async move {
         for i in 0..MESSAGES {
             let got = tokio::time::timeout(PATIENCE, others.next()).await;
-            let got = got.expect("the other session keeps receiving").unwrap();
+            let got = got
+                .expect("the other session keeps receiving")
+                .unwrap()
+                .unwrap();
             assert_eq!(got.decode::<String>().unwrap(), message(i));
         }
     });
@@ -85,7 +88,7 @@ async fn a_session_that_never_reads_is_closed_with_1013_and_costs_bounded_memory
         }
         for i in batch * BATCH..(batch + 1) * BATCH {
             let got = tokio::time::timeout(PATIENCE, own.next()).await;
-            let got = got.expect("the sender keeps receiving").unwrap();
+            let got = got.expect("the sender keeps receiving").unwrap().unwrap();
             assert_eq!(got.decode::<String>().unwrap(), message(i));
         }
     }

@@ -66,6 +66,7 @@ async fn a_legacy_handler_panicking_leaves_the_connection_working() {
     let echoed = tokio::time::timeout(PATIENCE, echoes.next())
         .await
         .unwrap()
+        .unwrap()
         .unwrap();
     assert_eq!(echoed.decode::<i64>(), Ok(5));
 }
