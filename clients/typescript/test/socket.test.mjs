@@ -57,7 +57,7 @@ describe('the client’s socket', () => {
   after(() => server.close());
 
   it('opens one socket for concurrent first calls, and closes it when idle', async () => {
-    const c = client(server.url(), 'json');
+    const c = client(server.url(), 'json', { lingerMs: 0 });
     const before = server.state.connections;
     const pings = server.state.frames.filter((f) => f.type === 'ping').length;
     const all = await Promise.all(Array.from({ length: 5 }, () => collect(c.stream('e', 'two'))));
@@ -65,6 +65,14 @@ describe('the client’s socket', () => {
     assert.equal(server.state.connections, before + 1);
     assert.equal(server.state.frames.filter((f) => f.type === 'ping').length, pings + 1);
     await waitUntil('the idle socket closed', () => server.state.closed === server.state.connections);
+  });
+
+  it('keeps an idle socket for a while, for calls made one after another', async () => {
+    const c = client(server.url(), 'json', { lingerMs: 200 });
+    const before = server.state.connections;
+    for (let i = 0; i < 3; i++) assert.deepEqual(await collect(c.stream('e', 'two')), { values: [1, 2] });
+    assert.equal(server.state.connections, before + 1, 'one socket for three sequential calls');
+    await waitUntil('the socket closed after lingering', () => server.state.closed === server.state.connections);
   });
 
   it('fails only the call whose value it cannot decode', async () => {

@@ -1760,7 +1760,13 @@ var Client = class {
     u.pathname = "/v1/websocket";
     u.search = "";
     this.url = u.toString();
-    this.options = { pingIntervalMs: 2e4, idleTimeoutMs: 4e4, connectTimeoutMs: 5e3, ...options };
+    this.options = {
+      pingIntervalMs: 2e4,
+      idleTimeoutMs: 4e4,
+      connectTimeoutMs: 5e3,
+      lingerMs: 1e3,
+      ...options
+    };
     const window = options.window === void 0 ? 1024 : options.window;
     this.window = window === null ? void 0 : Math.min(Math.max(1, Math.floor(window)), MAX_CREDIT);
     this.wire = options.wire ?? "msgpack";
@@ -1903,6 +1909,8 @@ var Socket = class _Socket {
   /** Sends an open and resolves with its answer (its `fc` goes to the call). */
   open(call, data) {
     if (this.closed) return Promise.reject(this.closed);
+    clearTimeout(this.linger);
+    this.linger = void 0;
     this.calls.set(call.cid, call);
     return new Promise((resolve, reject) => {
       this.opening.set(call.cid, { resolve, reject });
@@ -1912,9 +1920,15 @@ var Socket = class _Socket {
       return answer;
     });
   }
-  /** A call ended: forgets it, and closes the socket when nothing is left. */
+  /** A call ended: forgets it, and closes the socket once nothing is left for a while. */
   forget(cid) {
     this.calls.delete(cid);
+    if (this.calls.size === 0 && this.opening.size === 0 && !this.closed && this.linger === void 0) {
+      this.linger = setTimeout(() => this.closeIfIdle(), this.options.lingerMs);
+    }
+  }
+  closeIfIdle() {
+    this.linger = void 0;
     if (this.calls.size === 0 && this.opening.size === 0 && !this.closed) {
       this.shut(new ConnectionClosedError("the socket closed when idle"));
       this.ws.close(1e3, "idle");
@@ -1934,6 +1948,7 @@ var Socket = class _Socket {
     this.closed = error;
     clearInterval(this.ping);
     clearTimeout(this.idle);
+    clearTimeout(this.linger);
   }
   resetIdle() {
     clearTimeout(this.idle);
