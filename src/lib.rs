@@ -122,6 +122,8 @@ pub mod config;
 #[cfg(feature = "server")]
 mod connection;
 #[cfg(feature = "server")]
+mod instruments;
+#[cfg(feature = "server")]
 pub mod legacy;
 #[cfg(feature = "server")]
 mod method;

@@ -265,6 +265,11 @@ impl MessageBus {
         message: Dynamic,
         scope: Scope,
     ) -> Result<(), BusError> {
+        let global = matches!(
+            (scope, &self.inner.redis),
+            (Scope::Global, _) | (Scope::Auto, Some(_))
+        );
+        crate::instruments::bus_posted(global);
         match (scope, &self.inner.redis) {
             (Scope::Local, _) | (Scope::Auto, None) => {
                 self.inner.deliver(channel, &message);
@@ -341,7 +346,8 @@ impl BusInner {
         // Snapshot under the lock, call outside it: a listener may use the bus itself.
         let listeners: Vec<Listener> = match self.channels.get(channel) {
             Some(c) => {
-                let _ = c.tx.send(message.clone());
+                let streams = c.tx.send(message.clone()).unwrap_or(0);
+                crate::instruments::bus_delivered((streams + c.listeners.len()) as u64);
                 c.listeners.iter().map(|(_, l)| l.clone()).collect()
             }
             None => return,
@@ -456,7 +462,10 @@ impl<T: Wire> Stream for BusStream<T> {
                 None => decode(message),
             }
             .map_err(|e| BusError::WrongType(e.to_string())),
-            Err(broadcast::error::RecvError::Lagged(n)) => Err(BusError::Lagged(n)),
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                crate::instruments::bus_lagged();
+                Err(BusError::Lagged(n))
+            }
             Err(broadcast::error::RecvError::Closed) => {
                 self.next = None;
                 return Poll::Ready(None);

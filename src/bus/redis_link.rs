@@ -114,6 +114,7 @@ impl RedisLink {
 
 fn set(state: &AtomicU8, to: RedisState) {
     state.store(to as u8, Ordering::Relaxed);
+    crate::instruments::redis_up(to == RedisState::Connected);
 }
 
 /// Why the connected phase ended.

@@ -15,6 +15,7 @@ use crate::auth::{Registration, Revoke};
 use crate::batches::Batches;
 use crate::credit::{Credit, Credited};
 use crate::error::StreamError;
+use crate::instruments::MethodMetrics;
 use crate::method::{Grant, Prepared, Session};
 use crate::protocol::registry::Scoped;
 use crate::protocol::{encode_exact, CloseReason, Dynamic, Encoding, Message, Target, ValueFrames};
@@ -63,11 +64,13 @@ pub(crate) struct CallActor {
     /// For the call log.
     record: CallRecord,
     /// What the client granted on the return stream, for a flow-controlled call: the
-    /// method is pulled only while there is some. Taken when the call starts.
+    /// method is pulled only while there is some (kept here to count the stalls).
     credit: Option<Arc<Credit>>,
     /// Values the method took from its inputs, for a flow-controlled call: granted back to
     /// the client. Taken when the call starts.
     grants: Option<Receiver<Grant>>,
+    /// The method's metric handles.
+    metrics: Arc<MethodMetrics>,
 }
 
 /// Everything a call starts with.
@@ -83,6 +86,7 @@ pub(crate) struct CallParts {
     pub(crate) encoding: Encoding,
     pub(crate) credit: Option<Arc<Credit>>,
     pub(crate) grants: Option<Receiver<Grant>>,
+    pub(crate) metrics: Arc<MethodMetrics>,
 }
 
 impl CallActor {
@@ -104,6 +108,7 @@ impl CallActor {
             record: CallRecord::new(),
             credit: parts.credit,
             grants: parts.grants,
+            metrics: parts.metrics,
         }
     }
 
@@ -139,6 +144,7 @@ impl CallActor {
     /// Sends one value on the call's return stream; false if it could not be written.
     fn send_value(&mut self, value: &Dynamic) -> bool {
         self.record.values_sent += 1;
+        self.metrics.values_sent.increment(1);
         if self.encoding == Encoding::Json {
             return self.send(Message::Value {
                 target: self.target.clone(),
@@ -236,7 +242,7 @@ impl Actor for CallActor {
                 // A flow-controlled call's method is pulled only while it has credit.
                 let output = Credited {
                     inner: output,
-                    credit: self.credit.take(),
+                    credit: self.credit.clone(),
                 };
                 // Pulled only while the socket keeps up; woken through the arbiter's hub
                 // when the wake comes from another thread (see `local_wakes`).
@@ -270,6 +276,8 @@ impl Actor for CallActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.record.log(&self.target, &self.session);
+        self.metrics
+            .ended(self.record.end_reason(), self.record.lasted());
         self.inputs.shut();
         self.revocation = None;
         self.session.close();
@@ -286,6 +294,10 @@ impl StreamHandler<Vec<Result<Option<Dynamic>, StreamError>>> for CallActor {
     ) {
         for item in batch {
             self.on_output(item, ctx);
+        }
+        // Out of the client's credit: the method waits until the client grants more.
+        if self.credit.as_ref().is_some_and(|c| c.available() == 0) {
+            self.metrics.stalls.increment(1);
         }
     }
 

@@ -6,6 +6,7 @@
 //! methodStreaming.intEchoStream cid=0d3ee6a3-… connection=3 user=42 cancelled after 12.3 ms, 5 values sent
 //! ```
 
+use crate::instruments::EndReason;
 use crate::method::Session;
 use crate::protocol::{CloseReason, Target};
 use std::time::Instant;
@@ -58,6 +59,22 @@ impl CallRecord {
     }
 
     /// Writes the call's line.
+    /// How long the call has lasted.
+    pub(crate) fn lasted(&self) -> std::time::Duration {
+        self.opened.elapsed()
+    }
+
+    /// Why the call ended, for its metrics.
+    pub(crate) fn end_reason(&self) -> EndReason {
+        match self.ending {
+            Ending::Done => EndReason::Done,
+            Ending::Failed => EndReason::Error,
+            Ending::Cancelled(_) => EndReason::Cancelled,
+            Ending::Revoked => EndReason::Revoked,
+            Ending::Dropped => EndReason::ConnectionGone,
+        }
+    }
+
     pub(crate) fn log(&self, target: &Target, session: &Session) {
         if !log::log_enabled!(target: CALL_LOG_TARGET, log::Level::Info) {
             return;

@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) struct CallInputs {
     open: Mutex<Open>,
     credit: Arc<InputCredit>,
+    /// Values delivered to the method, for the metrics.
+    received: metrics::Counter,
 }
 
 struct Open {
@@ -69,6 +71,7 @@ impl CallInputs {
         sinks: Vec<NamedSink>,
         credit: Arc<InputCredit>,
         window: Option<u32>,
+        received: metrics::Counter,
     ) -> Arc<Self> {
         let inputs = sinks
             .into_iter()
@@ -84,6 +87,7 @@ impl CallInputs {
                 ended: false,
             }),
             credit,
+            received,
         })
     }
 
@@ -115,8 +119,14 @@ impl CallInputs {
         }
         let full = self.credit.sent();
         match open.inputs[i].sink.push(class, data) {
-            Ok(()) if full => Delivery::Full,
-            Ok(()) => Delivery::Queued,
+            Ok(()) => {
+                self.received.increment(1);
+                if full {
+                    Delivery::Full
+                } else {
+                    Delivery::Queued
+                }
+            }
             Err(e) => {
                 // A value the stream's type cannot hold fails that input only.
                 let input = open.inputs.remove(i);

@@ -139,6 +139,7 @@ impl Connection {
         // Stream traffic takes the same way as a MessagePack frame's, borrowed from here.
         if let Err(error) = decode_json_ref(text, |message| self.on_message(message, edge)) {
             log::debug!("connection {}: bad request: {error}", self.id);
+            crate::instruments::protocol_error(&error);
             let answer = Message::BadRequest {
                 request: text.to_string(),
             };
@@ -309,6 +310,7 @@ impl Connection {
 
 impl Protocol for Connection {
     type Event = CallEnded;
+    const PATH: &'static str = crate::protocol::WEBSOCKET_PATH;
 
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
         // The first data frame picks the encoding for the connection's life (reference §15).

@@ -13,6 +13,7 @@ use crate::protocol::{
 use crate::queue::queue;
 use crate::socket::Edge;
 use actix::prelude::*;
+use std::time::Instant;
 
 impl Connection {
     /// Validates an `omsc`, answers it with exactly one `omsr`, and on success starts the
@@ -20,6 +21,7 @@ impl Connection {
     /// authentication handler has to run, the connection waits for it (`Edge::wait`) and reads
     /// nothing else meanwhile, exactly as Serverpod's sequential loop does.
     pub(super) fn open_call(&mut self, open: OpenCall, edge: &mut Edge<'_, Self>) {
+        let received = Instant::now();
         // 1. `args` must be a map, the cid must not be in use, and the limits must allow
         //    another call.
         let limits = &self.methods.limits;
@@ -66,15 +68,21 @@ impl Connection {
         match (key, self.methods.authentication.clone()) {
             (Some(key), Some(handler)) => {
                 edge.wait(handler(key), move |conn, auth, edge| {
-                    conn.open_as(open, auth, edge)
+                    conn.open_as(open, auth, received, edge)
                 });
             }
-            _ => self.open_as(open, None, edge),
+            _ => self.open_as(open, None, received, edge),
         }
     }
 
     /// The rest of the open, once the caller is known.
-    fn open_as(&mut self, open: OpenCall, auth: Option<AuthInfo>, edge: &mut Edge<'_, Self>) {
+    fn open_as(
+        &mut self,
+        open: OpenCall,
+        auth: Option<AuthInfo>,
+        received: Instant,
+        edge: &mut Edge<'_, Self>,
+    ) {
         let methods = self.methods.clone();
         let Some(endpoint) = methods.endpoints.get(open.endpoint.as_ref()) else {
             let why = format!("no endpoint `{}`", open.endpoint);
@@ -128,10 +136,17 @@ impl Connection {
                 return self.refuse(&open, OpenResult::InvalidArguments, why, edge);
             }
         };
-        let inputs = CallInputs::new(std::mem::take(&mut prepared.inputs), credit, window);
+        let metrics = method.metrics(endpoint.shared_name(), method_name);
+        let inputs = CallInputs::new(
+            std::mem::take(&mut prepared.inputs),
+            credit,
+            window,
+            metrics.values_received.clone(),
+        );
         self.start_supervisor(edge);
         // 8. Success: the answer goes out before anything the call produces.
         self.answer(&open, OpenResult::Success, window, None, edge);
+        metrics.opened(received.elapsed());
         let return_credit = open.flow.map(Credit::shared);
         // The registered names (the client's are equal): nothing of the decoded open stays.
         let target = Target {
@@ -176,6 +191,7 @@ impl Connection {
                 encoding,
                 credit: return_credit.clone(),
                 grants,
+                metrics,
             })
         });
         self.adopt(&target, call, inputs, return_credit);

@@ -187,6 +187,7 @@ impl LegacyConnection {
 impl Protocol for LegacyConnection {
     /// Legacy endpoints only send frames (and closes) through the outbox.
     type Event = Infallible;
+    const PATH: &'static str = crate::protocol::LEGACY_WEBSOCKET_PATH;
 
     fn started(&mut self, edge: &mut Edge<'_, Self>) {
         let key = self.initial_key.take();

@@ -19,7 +19,8 @@ use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use crate::instruments::MethodMetrics;
+use std::sync::{Arc, OnceLock};
 
 /// Arguments of a method that takes none. Accepts any `args` map.
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize, serde::Serialize)]
@@ -52,9 +53,18 @@ type Preparer =
 #[derive(Clone)]
 pub(crate) struct Method {
     prepare: Arc<Preparer>,
+    /// The method's metric handles, resolved on its first call.
+    metrics: Arc<OnceLock<Arc<MethodMetrics>>>,
 }
 
 impl Method {
+    /// The method's metric handles (`endpoint` and `method` are its registered names).
+    pub(crate) fn metrics(&self, endpoint: &str, method: &str) -> Arc<MethodMetrics> {
+        self.metrics
+            .get_or_init(|| Arc::new(MethodMetrics::new(endpoint, method)))
+            .clone()
+    }
+
     pub(crate) fn prepare(
         &self,
         args: &[u8],
@@ -325,6 +335,7 @@ impl Endpoint {
             Arc::from(method),
             Method {
                 prepare: Arc::new(prepare),
+                metrics: Arc::default(),
             },
         );
     }

@@ -46,6 +46,9 @@ pub(crate) trait Protocol: Sized + Unpin + 'static {
     /// they send, through its [`Outbox`].
     type Event: Send + 'static;
 
+    /// The path the protocol is served at: the label of its connections' metrics.
+    const PATH: &'static str;
+
     /// The connection is up.
     fn started(&mut self, _edge: &mut Edge<'_, Self>) {}
 
@@ -112,9 +115,11 @@ impl EdgeSettings {
         make: impl FnOnce(u64) -> P,
     ) -> Result<HttpResponse, actix_web::Error> {
         if !self.origin_allowed(req) {
+            crate::instruments::connection_refused("origin");
             return Ok(HttpResponse::Forbidden().body("WebSocket origin not allowed."));
         }
         let Some(permit) = self.connections.admit() else {
+            crate::instruments::connection_refused("limit");
             return Ok(HttpResponse::ServiceUnavailable().body("Too many connections."));
         };
         let mut response = ws::handshake(req)?;
@@ -296,6 +301,7 @@ fn close<A>(code: CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<A>)
 where
     A: Actor<Context = ws::WebsocketContext<A>>,
 {
+    crate::instruments::closed_with(u16::from(code));
     ctx.close(Some(ws::CloseReason {
         code,
         description: Some(reason.to_string()),
@@ -308,6 +314,7 @@ impl<P: Protocol> Actor for Socket<P> {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.settings.counters.connection_opened();
+        crate::instruments::connection_opened(P::PATH);
         self.settings
             .connections
             .joined(self.id, ctx.address().recipient());
@@ -326,6 +333,7 @@ impl<P: Protocol> Actor for Socket<P> {
         self.protocol.stopped(self.id);
         self.settings.connections.left(self.id);
         self.settings.counters.connection_closed();
+        crate::instruments::connection_closed(P::PATH);
         log::debug!("connection {} closed", self.id);
     }
 }
