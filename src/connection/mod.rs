@@ -115,6 +115,7 @@ impl Connection {
     /// Answers a frame that is not a valid message with `brm`, then closes.
     fn bad_request(&mut self, error: FrameError, edge: &mut Edge<'_, Self>) {
         log::debug!("connection {}: bad request: {error}", self.id);
+        crate::instruments::protocol_error(&error);
         let code = match error {
             FrameError::TextFrame => CloseCode::Unsupported,
             _ => CloseCode::Protocol,

@@ -12,6 +12,7 @@ use super::session::AppState;
 use super::session::Session;
 use crate::auth::Requirements;
 use crate::error::StreamError;
+use crate::instruments::MethodMetrics;
 use crate::protocol::registry::Registry;
 use crate::protocol::{Dynamic, Wire};
 use futures::stream::BoxStream;
@@ -19,7 +20,6 @@ use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::future::Future;
-use crate::instruments::MethodMetrics;
 use std::sync::{Arc, OnceLock};
 
 /// Arguments of a method that takes none. Accepts any `args` map.

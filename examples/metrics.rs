@@ -1,0 +1,34 @@
+//! Metrics for an operator: streampod reports through the `metrics` facade, and this
+//! example installs `metrics-exporter-prometheus` and serves `/metrics` from the same
+//! actix-web app as the WebSocket.
+//!
+//! ```text
+//! cargo run --example metrics                 # then: curl http://127.0.0.1:8080/metrics
+//! cargo run --example metrics -- --bind 127.0.0.1:9000
+//! ```
+//! Every metric is described in docs/OPERATIONS.md.
+
+#[path = "support/metrics_app.rs"]
+mod metrics_app;
+
+use std::net::TcpListener;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    env_logger::init();
+    let mut args = std::env::args().skip(1);
+    let mut bind = "127.0.0.1:8080".to_string();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bind" => bind = args.next().ok_or("--bind needs an address")?,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    // The recorder first: the server's metrics go to whichever is installed.
+    let handle = metrics_app::install_recorder();
+    let listener = TcpListener::bind(&bind)?;
+    println!("listening on {}", listener.local_addr()?);
+    actix_web::rt::System::new().block_on(async move {
+        metrics_app::serve(metrics_app::server(), handle, listener)?.await
+    })?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! The metrics example's server, shared with its test: an echo endpoint, and `/metrics`
+//! (Prometheus text) served from the same actix-web app as the WebSocket.
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::net::TcpListener;
+use std::time::Duration;
+use streampod::{Endpoint, InputStream, NoArgs, Server};
+
+/// Installs the Prometheus recorder for this process: before any server is built, so that
+/// every metric reaches it.
+pub fn install_recorder() -> PrometheusHandle {
+    PrometheusBuilder::new()
+        .install_recorder()
+        .expect("the only recorder of this process")
+}
+
+/// `metrics.echo(stream)`: the endpoint the example serves.
+pub fn server() -> Server {
+    let echo = Endpoint::new("metrics").stream(
+        "echo",
+        ["stream"],
+        |_, _: NoArgs, (stream,): (InputStream<i64>,)| stream,
+    );
+    Server::builder()
+        .endpoint(echo)
+        .build()
+        .expect("a valid server")
+}
+
+/// Serves `server` and `/metrics` on `listener`, until the returned server is stopped.
+pub fn serve(
+    server: Server,
+    handle: PrometheusHandle,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    Ok(HttpServer::new(move || {
+        let (server, handle) = (server.clone(), handle.clone());
+        App::new().configure(move |c| server.mount(c)).route(
+            "/metrics",
+            web::get().to(move || {
+                let body = handle.render();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("text/plain; version=0.0.4")
+                        .body(body)
+                }
+            }),
+        )
+    })
+    .client_disconnect_timeout(Duration::ZERO)
+    .workers(1)
+    .listen(listener)?
+    .run())
+}
