@@ -43,6 +43,7 @@ pub(crate) const BUS_DELIVERIES: &str = "streampod_bus_deliveries_total";
 /// Times a bus stream fell behind and lost messages.
 pub(crate) const BUS_LAGGED: &str = "streampod_bus_lagged_total";
 /// 1 while the link to Redis is up, 0 while it is down (absent without Redis).
+#[cfg(feature = "redis")]
 pub(crate) const REDIS_UP: &str = "streampod_redis_up";
 
 /// Why a call ended, as the label of [`CALLS_ENDED`].
@@ -164,6 +165,7 @@ pub(crate) fn bus_lagged() {
     counter!(BUS_LAGGED).increment(1);
 }
 
+#[cfg(feature = "redis")]
 pub(crate) fn redis_up(up: bool) {
     gauge!(REDIS_UP).set(if up { 1.0 } else { 0.0 });
 }
