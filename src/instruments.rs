@@ -46,6 +46,11 @@ pub(crate) const BUS_LAGGED: &str = "streampod_bus_lagged_total";
 #[cfg(feature = "redis")]
 pub(crate) const REDIS_UP: &str = "streampod_redis_up";
 
+/// Sessions open on a legacy endpoint, by endpoint.
+pub(crate) const LEGACY_SESSIONS: &str = "streampod_legacy_sessions";
+/// User objects a legacy endpoint holds, by endpoint.
+pub(crate) const LEGACY_USER_OBJECTS: &str = "streampod_legacy_user_objects";
+
 /// Why a call ended, as the label of [`CALLS_ENDED`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum EndReason {
@@ -118,6 +123,27 @@ impl MethodMetrics {
         self.open.decrement(1.0);
         self.ended[reason as usize].increment(1);
         self.duration.record(lasted.as_secs_f64());
+    }
+}
+
+/// The gauges of one legacy endpoint.
+pub(crate) struct LegacyGauges {
+    sessions: Gauge,
+    user_objects: Gauge,
+}
+
+impl LegacyGauges {
+    pub(crate) fn new(endpoint: &str) -> Self {
+        let label = [("endpoint", endpoint.to_string())];
+        LegacyGauges {
+            sessions: gauge!(LEGACY_SESSIONS, &label),
+            user_objects: gauge!(LEGACY_USER_OBJECTS, &label),
+        }
+    }
+
+    pub(crate) fn set(&self, sessions: usize, user_objects: usize) {
+        self.sessions.set(sessions as f64);
+        self.user_objects.set(user_objects as f64);
     }
 }
 

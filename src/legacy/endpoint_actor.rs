@@ -2,6 +2,7 @@
 //! user object, and the lifecycle calls, one event at a time.
 
 use super::{LegacyContext, LegacyEndpoint, LegacySession, LegacyStats, SessionOut};
+use crate::instruments::LegacyGauges;
 use crate::protocol::registry::{self, Registry};
 use crate::protocol::Dynamic;
 use actix::prelude::*;
@@ -61,6 +62,8 @@ pub(crate) struct EndpointActor<E: LegacyEndpoint> {
     endpoint: E,
     state: EndpointState<E::UserObject>,
     counters: Arc<LegacyCounters>,
+    /// The same two numbers as metrics.
+    gauges: LegacyGauges,
     /// The server's classes: the endpoint's code decodes against them.
     registry: Arc<Registry>,
 }
@@ -74,6 +77,7 @@ impl<E: LegacyEndpoint> EndpointActor<E> {
     ) -> Self {
         EndpointActor {
             endpoint,
+            gauges: LegacyGauges::new(&name),
             state: EndpointState {
                 name,
                 sessions: HashMap::new(),
@@ -120,12 +124,12 @@ impl<E: LegacyEndpoint> EndpointActor<E> {
     }
 
     fn update_gauges(&self) {
-        self.counters
-            .sessions
-            .store(self.state.sessions.len(), Ordering::Relaxed);
+        let (sessions, user_objects) = (self.state.sessions.len(), self.state.user_objects.len());
+        self.counters.sessions.store(sessions, Ordering::Relaxed);
         self.counters
             .user_objects
-            .store(self.state.user_objects.len(), Ordering::Relaxed);
+            .store(user_objects, Ordering::Relaxed);
+        self.gauges.set(sessions, user_objects);
     }
 }
 
