@@ -17,6 +17,10 @@ use std::time::Duration;
 pub(crate) const CONNECTIONS_OPEN: &str = "streampod_connections_open";
 /// Handshakes refused, by reason (`limit`, `origin`).
 pub(crate) const CONNECTIONS_REFUSED: &str = "streampod_connections_refused_total";
+/// Bytes written to WebSocket connections (frames, headers included), by path.
+pub(crate) const BYTES_SENT: &str = "streampod_bytes_sent_total";
+/// Bytes read from WebSocket connections, by path.
+pub(crate) const BYTES_RECEIVED: &str = "streampod_bytes_received_total";
 /// Connections closed by the server, by close code.
 pub(crate) const CLOSES: &str = "streampod_closes_total";
 /// Frames that were not valid messages, by kind.
@@ -145,6 +149,14 @@ impl LegacyGauges {
         self.sessions.set(sessions as f64);
         self.user_objects.set(user_objects as f64);
     }
+}
+
+/// A connection's byte counters, sent and received, resolved once per connection.
+pub(crate) fn byte_counters(path: &'static str) -> (Counter, Counter) {
+    (
+        counter!(BYTES_SENT, "path" => path),
+        counter!(BYTES_RECEIVED, "path" => path),
+    )
 }
 
 pub(crate) fn connection_opened(path: &'static str) {

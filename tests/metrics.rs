@@ -129,6 +129,15 @@ fn metrics_count_a_scripted_session() {
                 Some(1.0)
             );
             assert_eq!(value("streampod_closes_total{code=\"1002\"}"), Some(1.0));
+            // Bytes both ways: at least the seven values' frames.
+            let path = "{path=\"/v1/websocket\"}";
+            for bytes in [
+                "streampod_bytes_sent_total",
+                "streampod_bytes_received_total",
+            ] {
+                let n = value(&format!("{bytes}{path}")).unwrap_or(0.0);
+                assert!(n > 7.0 * 60.0, "{bytes}: {n}");
+            }
             // No series for the method that does not exist: labels come from the server.
             assert!(!text.contains("method=\"nope\""), "{text}");
             // Both sockets gone: the gauge is back to zero.

@@ -124,7 +124,8 @@ impl EdgeSettings {
         };
         let mut response = ws::handshake(req)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let gate = OutboundGate::new(self.max_outbound_bytes, self.counters.clone());
+        let (sent, received) = crate::instruments::byte_counters(P::PATH);
+        let gate = OutboundGate::new(self.max_outbound_bytes, self.counters.clone(), sent);
         let socket = Socket {
             id,
             protocol: make(id),
@@ -142,7 +143,7 @@ impl EdgeSettings {
         let output = ws::WebsocketContext::with_factory(
             futures::stream::pending::<Result<Bytes, actix_web::error::PayloadError>>(),
             move |ctx| {
-                ctx.add_stream(FrameReader::new(body, codec));
+                ctx.add_stream(FrameReader::new(body, codec, received));
                 socket
             },
         );

@@ -21,15 +21,18 @@ pub(crate) struct OutboundGate {
     limit: usize,
     waiting: Mutex<Vec<Waker>>,
     counters: Arc<Counters>,
+    /// Bytes handed to the socket, for the metrics.
+    sent: metrics::Counter,
 }
 
 impl OutboundGate {
-    pub(crate) fn new(limit: usize, counters: Arc<Counters>) -> Arc<Self> {
+    pub(crate) fn new(limit: usize, counters: Arc<Counters>, sent: metrics::Counter) -> Arc<Self> {
         Arc::new(OutboundGate {
             queued: AtomicUsize::new(0),
             limit: limit.max(1),
             waiting: Mutex::new(Vec::new()),
             counters,
+            sent,
         })
     }
 
@@ -52,6 +55,7 @@ impl OutboundGate {
 
     /// `n` bytes went to the socket.
     fn drained(&self, n: usize) {
+        self.sent.increment(n as u64);
         if release(&self.queued, &self.counters.outbound_bytes, n, self.limit) {
             let waiting = match self.waiting.lock() {
                 Ok(mut w) => std::mem::take(&mut *w),

@@ -26,16 +26,19 @@ pub(crate) struct FrameReader<S> {
     ended: bool,
     /// A protocol error was reported: nothing more is read.
     failed: bool,
+    /// Bytes read, for the metrics.
+    received: metrics::Counter,
 }
 
 impl<S> FrameReader<S> {
-    pub(crate) fn new(body: S, codec: Codec) -> Self {
+    pub(crate) fn new(body: S, codec: Codec, received: metrics::Counter) -> Self {
         FrameReader {
             body,
             buf: BytesMut::new(),
             codec,
             ended: false,
             failed: false,
+            received,
         }
     }
 }
@@ -55,7 +58,10 @@ where
         let mut batch = Batch::new();
         while !this.ended {
             match Pin::new(&mut this.body).poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => this.buf.extend_from_slice(&chunk),
+                Poll::Ready(Some(Ok(chunk))) => {
+                    this.received.increment(chunk.len() as u64);
+                    this.buf.extend_from_slice(&chunk);
+                }
                 Poll::Ready(Some(Err(e))) => {
                     batch.push(Err(ProtocolError::Io(std::io::Error::other(e.to_string()))));
                     this.failed = true;
