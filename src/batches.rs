@@ -11,18 +11,21 @@ use futures::Stream;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Every item `inner` has ready (up to `max`), as one item.
-pub(crate) struct Batches<S> {
+/// Every item `inner` has ready (up to `max`), as one item. An item `last` says is the
+/// stream's last (an error, for the streams here) ends it: the stream is not pulled past it.
+pub(crate) struct Batches<S: Stream> {
     inner: S,
     max: usize,
+    last: fn(&S::Item) -> bool,
     ended: bool,
 }
 
-impl<S> Batches<S> {
-    pub(crate) fn new(inner: S, max: usize) -> Self {
+impl<S: Stream> Batches<S> {
+    pub(crate) fn new(inner: S, max: usize, last: fn(&S::Item) -> bool) -> Self {
         Batches {
             inner,
             max: max.max(1),
+            last,
             ended: false,
         }
     }
@@ -36,7 +39,10 @@ impl<S: Stream + Unpin> Stream for Batches<S> {
         let mut batch = Vec::new();
         while !this.ended && batch.len() < this.max {
             match Pin::new(&mut this.inner).poll_next(cx) {
-                Poll::Ready(Some(item)) => batch.push(item),
+                Poll::Ready(Some(item)) => {
+                    this.ended = (this.last)(&item);
+                    batch.push(item);
+                }
                 Poll::Ready(None) => this.ended = true,
                 Poll::Pending => break,
             }
@@ -56,10 +62,21 @@ mod tests {
 
     #[test]
     fn ready_items_come_in_batches_then_the_end() {
-        let batches: Vec<Vec<u32>> =
-            futures::executor::block_on(Batches::new(futures::stream::iter(0..100), 32).collect());
+        let batches: Vec<Vec<u32>> = futures::executor::block_on(
+            Batches::new(futures::stream::iter(0..100), 32, |_| false).collect(),
+        );
         assert_eq!(batches.len(), 4);
         assert_eq!(batches[0], (0..32).collect::<Vec<_>>());
         assert_eq!(batches[3], (96..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_last_item_ends_the_stream_and_nothing_past_it_is_pulled() {
+        let mut pulled = 0;
+        let items = futures::stream::iter([Ok(1), Err(2), Ok(3), Err(4)]).inspect(|_| pulled += 1);
+        let batches: Vec<Vec<Result<i32, i32>>> =
+            futures::executor::block_on(Batches::new(items, 32, Result::is_err).collect());
+        assert_eq!(batches, vec![vec![Ok(1), Err(2)]]);
+        assert_eq!(pulled, 2);
     }
 }

@@ -255,6 +255,8 @@ impl Actor for CallActor {
                             gate: self.gate.clone(),
                         },
                         OUTPUT_BATCH,
+                        // The method's first error ends the call: it is not pulled again.
+                        Result::is_err,
                     ),
                     registry: self.session.registry().clone(),
                 }));

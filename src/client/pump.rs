@@ -72,6 +72,13 @@ impl InputPump {
     }
 }
 
+/// A panic of the application's stream, as a failure of the input.
+fn panic_as_failure(
+    item: std::thread::Result<Result<Dynamic, StreamError>>,
+) -> Result<Dynamic, StreamError> {
+    item.unwrap_or_else(|_| Err(StreamError::failed("the input stream panicked")))
+}
+
 /// Feeds one input stream until it ends, fails, or is aborted; waits while the queue is full.
 /// A panic of the application's stream fails this input only.
 async fn pump(
@@ -82,20 +89,18 @@ async fn pump(
 ) {
     let source = AssertUnwindSafe(source)
         .catch_unwind()
-        .map(|item| item.unwrap_or_else(|_| Err(StreamError::failed("the input stream panicked"))));
+        .map(panic_as_failure);
     // What the stream has ready goes in one message: one wake of the socket task, not one
     // per value (perf, `benches/peer.rs`).
-    let mut batches = Batches::new(source, INPUT_BATCH);
+    // A failure is the stream's last item: nothing past it is pulled.
+    let mut batches = Batches::new(source, INPUT_BATCH, Result::is_err);
     loop {
-        let (mut items, ended) = match batches.next().await {
+        let (items, ended) = match batches.next().await {
             Some(items) => (items, false),
             None => (Vec::new(), true),
         };
-        // A failure is the stream's last item.
-        let failed = items.iter().position(Result::is_err);
-        if let Some(i) = failed {
-            items.truncate(i + 1);
-        }
+        // A failure ends a batch, and the stream.
+        let failed = items.last().is_some_and(Result::is_err);
         let sent = queue
             .send(InputItem {
                 cid,
@@ -104,7 +109,7 @@ async fn pump(
                 ended,
             })
             .await;
-        if sent.is_err() || ended || failed.is_some() {
+        if sent.is_err() || ended || failed {
             return;
         }
     }

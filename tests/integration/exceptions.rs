@@ -171,3 +171,38 @@ async fn a_plain_input_error_is_not_a_serializable_exception() {
     let f = raw.recv().await;
     assert_eq!(f.wrapped("o"), ("bool".to_string(), false.into()));
 }
+
+/// A method's first error ends its call: the method is not pulled past it, even when more
+/// items were ready at once (the call takes its method's output in batches).
+#[tokio::test]
+async fn a_method_is_not_pulled_past_its_first_error() {
+    use futures::StreamExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let endpoint = streampod::Endpoint::new("errors").stream(
+        "twice",
+        [],
+        move |_, _: streampod::NoArgs, ()| {
+            let counter = counter.clone();
+            futures::stream::iter([
+                Err(streampod::StreamError::failed("first")),
+                Err(streampod::StreamError::failed("second")),
+                Ok(1i64),
+            ])
+            .inspect(move |_| {
+                counter.fetch_add(1, Ordering::SeqCst);
+            })
+        },
+    );
+    let server =
+        TestServer::from_builder(crate::support::conformance::server_builder().endpoint(endpoint));
+    let client = streampod::client::Client::new(&server.http_url()).unwrap();
+    let got: Vec<_> = client
+        .stream::<i64>("errors", "twice", streampod::NoArgs {}, Default::default())
+        .collect()
+        .await;
+    assert_eq!(got, vec![Err(streampod::client::Error::ClosedWithError)]);
+    assert_eq!(pulled.load(Ordering::SeqCst), 1);
+}
