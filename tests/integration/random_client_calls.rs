@@ -9,6 +9,7 @@ use crate::support::*;
 use futures::{stream, StreamExt};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 use streampod::client::{Client, Error, Inputs};
 use streampod::protocol::OpenResult;
 use streampod::{NoArgs, StreamError};
@@ -173,7 +174,12 @@ async fn run(
 /// calls have received that many values between them (or they are all done).
 async fn run_mix(calls: Vec<Call>, close_after: Option<usize>) {
     let server = TestServer::start();
-    let client = Client::new(&server.http_url()).unwrap();
+    // A short linger: each case waits for the idle socket to close.
+    let config = streampod::client::ClientConfig::default().linger(Duration::from_millis(10));
+    let client = Client::builder(&server.http_url())
+        .config(config)
+        .build()
+        .unwrap();
     let closing = close_after.is_some();
     let received = AtomicUsize::new(0);
     let done = AtomicBool::new(false);
