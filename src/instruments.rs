@@ -190,17 +190,30 @@ pub(crate) fn protocol_error(error: &FrameError) {
     counter!(PROTOCOL_ERRORS, "kind" => kind).increment(1);
 }
 
-pub(crate) fn bus_posted(global: bool) {
-    let scope = if global { "global" } else { "local" };
-    counter!(BUS_POSTS, "scope" => scope).increment(1);
+/// The bus's handles, resolved when the server is built.
+pub(crate) struct BusMetrics {
+    posted_local: Counter,
+    posted_global: Counter,
+    pub(crate) delivered: Counter,
+    pub(crate) lagged: Counter,
 }
 
-pub(crate) fn bus_delivered(n: u64) {
-    counter!(BUS_DELIVERIES).increment(n);
-}
+impl BusMetrics {
+    pub(crate) fn new() -> Self {
+        BusMetrics {
+            posted_local: counter!(BUS_POSTS, "scope" => "local"),
+            posted_global: counter!(BUS_POSTS, "scope" => "global"),
+            delivered: counter!(BUS_DELIVERIES),
+            lagged: counter!(BUS_LAGGED),
+        }
+    }
 
-pub(crate) fn bus_lagged() {
-    counter!(BUS_LAGGED).increment(1);
+    pub(crate) fn posted(&self, global: bool) {
+        match global {
+            true => self.posted_global.increment(1),
+            false => self.posted_local.increment(1),
+        }
+    }
 }
 
 #[cfg(feature = "redis")]

@@ -138,6 +138,24 @@ fn metrics_count_a_scripted_session() {
                 let n = value(&format!("{bytes}{path}")).unwrap_or(0.0);
                 assert!(n > 7.0 * 60.0, "{bytes}: {n}");
             }
+            // A legacy session with its user object, and then without.
+            let legacy =
+                streampod::client::LegacyClient::new(&format!("http://{addr}"), None).unwrap();
+            legacy.open_streaming_connection().await.unwrap();
+            let counting = legacy.endpoint("counting");
+            let mut answers = counting.stream();
+            counting.send(&1i64).unwrap();
+            assert_eq!(
+                answers.next().await.unwrap().unwrap().decode::<i64>(),
+                Ok(1)
+            );
+            let sessions = "streampod_legacy_sessions{endpoint=\"counting\"}";
+            let objects = "streampod_legacy_user_objects{endpoint=\"counting\"}";
+            let text = wait_for(addr, objects, 1.0).await;
+            assert_eq!(sample(&text, sessions), Some(1.0));
+            legacy.close_streaming_connection().await;
+            let text = wait_for(addr, sessions, 0.0).await;
+            assert_eq!(sample(&text, objects), Some(0.0));
             // No series for the method that does not exist: labels come from the server.
             assert!(!text.contains("method=\"nope\""), "{text}");
             // Both sockets gone: the gauge is back to zero.

@@ -5,7 +5,32 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::net::TcpListener;
 use std::time::Duration;
-use streampod::{Endpoint, InputStream, NoArgs, Server};
+use streampod::legacy::{Legacy, LegacyContext, LegacyEndpoint, LegacySession};
+use streampod::{Dynamic, Endpoint, InputStream, NoArgs, Server, StreamError};
+
+/// A legacy endpoint that counts each session's messages in its user object, and answers
+/// every message with that count.
+pub struct Counting;
+
+impl LegacyEndpoint for Counting {
+    type UserObject = i64;
+
+    fn stream_opened(&mut self, ctx: &mut LegacyContext<'_, Self>, session: &LegacySession) {
+        ctx.set_user_object(session, 0);
+    }
+
+    fn handle_stream_message(
+        &mut self,
+        ctx: &mut LegacyContext<'_, Self>,
+        session: &LegacySession,
+        _message: Dynamic,
+    ) -> Result<(), StreamError> {
+        let count = ctx.user_object(session).copied().unwrap_or(0) + 1;
+        ctx.set_user_object(session, count);
+        ctx.send_stream_message(session, &count)
+            .map_err(StreamError::failed)
+    }
+}
 
 /// Installs the Prometheus recorder for this process: before any server is built, so that
 /// every metric reaches it.
@@ -15,7 +40,7 @@ pub fn install_recorder() -> PrometheusHandle {
         .expect("the only recorder of this process")
 }
 
-/// `metrics.echo(stream)`: the endpoint the example serves.
+/// `metrics.echo(stream)`, and the legacy endpoint `counting`: what the example serves.
 pub fn server() -> Server {
     let echo = Endpoint::new("metrics").stream(
         "echo",
@@ -24,6 +49,7 @@ pub fn server() -> Server {
     );
     Server::builder()
         .endpoint(echo)
+        .legacy_endpoint(Legacy::new("counting", Counting))
         .build()
         .expect("a valid server")
 }

@@ -18,6 +18,7 @@
 #[cfg(feature = "redis")]
 mod redis_link;
 
+use crate::instruments::BusMetrics;
 #[cfg(feature = "redis")]
 use redis_link::RedisLink;
 
@@ -196,6 +197,7 @@ pub(crate) struct BusInner {
     redis: Option<RedisLink>,
     /// The server's classes: listeners and streams decode messages against them.
     registry: Arc<Registry>,
+    metrics: BusMetrics,
 }
 
 impl MessageBus {
@@ -223,6 +225,7 @@ impl MessageBus {
                 buffer: buffer.max(1),
                 redis,
                 registry,
+                metrics: BusMetrics::new(),
             }
         });
         #[cfg(feature = "redis")]
@@ -269,7 +272,7 @@ impl MessageBus {
             (scope, &self.inner.redis),
             (Scope::Global, _) | (Scope::Auto, Some(_))
         );
-        crate::instruments::bus_posted(global);
+        self.inner.metrics.posted(global);
         match (scope, &self.inner.redis) {
             (Scope::Local, _) | (Scope::Auto, None) => {
                 self.inner.deliver(channel, &message);
@@ -347,7 +350,8 @@ impl BusInner {
         let listeners: Vec<Listener> = match self.channels.get(channel) {
             Some(c) => {
                 let streams = c.tx.send(message.clone()).unwrap_or(0);
-                crate::instruments::bus_delivered((streams + c.listeners.len()) as u64);
+                let heard = streams + c.listeners.len();
+                self.metrics.delivered.increment(heard as u64);
                 c.listeners.iter().map(|(_, l)| l.clone()).collect()
             }
             None => return,
@@ -463,7 +467,9 @@ impl<T: Wire> Stream for BusStream<T> {
             }
             .map_err(|e| BusError::WrongType(e.to_string())),
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                crate::instruments::bus_lagged();
+                if let Some(bus) = self.bus.upgrade() {
+                    bus.metrics.lagged.increment(1);
+                }
                 Err(BusError::Lagged(n))
             }
             Err(broadcast::error::RecvError::Closed) => {
