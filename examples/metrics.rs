@@ -6,7 +6,8 @@
 //! cargo run --example metrics                 # then: curl http://127.0.0.1:8080/metrics
 //! cargo run --example metrics -- --bind 127.0.0.1:9000
 //! ```
-//! Every metric is described in docs/OPERATIONS.md.
+//! It serves `metrics.echo(stream)` and a legacy endpoint, `counting`, so that there is
+//! something to count. Every metric is described in docs/OPERATIONS.md.
 
 #[path = "support/metrics_app.rs"]
 mod metrics_app;
