@@ -244,13 +244,8 @@ async fn open_and_close(ws: &mut Ws, n: u64, in_flight: u64) -> Duration {
 /// The same echo through streampod's Rust client, against the raw client: the client's own
 /// cost.
 fn client(c: &mut Criterion) {
-    use streampod::client::{Client, Inputs};
-    use streampod::{ByteData, NoArgs};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    use streampod::client::Client;
+    let rt = client_runtime();
     let streampod = start_streampod();
     let (mut raw, frame) = rt.block_on(async {
         let mut ws = connect(&streampod.url()).await;
@@ -258,13 +253,7 @@ fn client(c: &mut Criterion) {
         (ws, frame)
     });
     let client = Client::new(&format!("http://{}", streampod.addr())).unwrap();
-    let (tx, rx) = futures::channel::mpsc::channel::<ByteData>(64);
-    let mut echo = client.stream::<ByteData>(
-        "bench",
-        "echo",
-        NoArgs {},
-        Inputs::new().values("stream", rx),
-    );
+    let (mut echo, tx) = echo_call(&client);
     let mut group = c.benchmark_group("client");
     group.throughput(Throughput::Elements(1));
     group.bench_function("raw_client", |b| {
@@ -274,6 +263,30 @@ fn client(c: &mut Criterion) {
         b.iter_custom(|n| rt.block_on(client_echo(&mut echo, &tx, n)))
     });
     group.finish();
+}
+
+/// The runtime of the client benches: the client's tasks on a worker of their own.
+fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// An echo through `client`, opened when first polled: the call, and the sender of its input.
+type EchoCall = (
+    streampod::client::CallStream<streampod::ByteData>,
+    futures::channel::mpsc::Sender<streampod::ByteData>,
+);
+
+fn echo_call(client: &streampod::client::Client) -> EchoCall {
+    let (tx, rx) = futures::channel::mpsc::channel::<streampod::ByteData>(64);
+    let inputs = streampod::client::Inputs::new().values("stream", rx);
+    (
+        client.stream("bench", "echo", streampod::NoArgs {}, inputs),
+        tx,
+    )
 }
 
 /// The median of `samples`.
@@ -308,24 +321,11 @@ async fn client_echo(
 /// has a consumer that stopped polling, against that echo alone.
 fn flow_control(c: &mut Criterion) {
     use futures::StreamExt;
-    use streampod::client::{CallStream, Client, ClientConfig, Inputs};
+    use streampod::client::{Client, ClientConfig, Inputs};
     use streampod::{ByteData, NoArgs};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = client_runtime();
     let streampod = start_streampod();
     let url = format!("http://{}", streampod.addr());
-    type Echo = (
-        CallStream<ByteData>,
-        futures::channel::mpsc::Sender<ByteData>,
-    );
-    let echo_on = |client: &Client| -> Echo {
-        let (tx, rx) = futures::channel::mpsc::channel::<ByteData>(64);
-        let inputs = Inputs::new().values("stream", rx);
-        (client.stream("bench", "echo", NoArgs {}, inputs), tx)
-    };
     let windows = [
         ("off", None),
         ("window_64", Some(64)),
@@ -340,15 +340,15 @@ fn flow_control(c: &mut Criterion) {
             (label, Client::builder(&url).config(config).build().unwrap())
         })
         .collect();
-    let mut echoes: Vec<(&str, Echo)> = clients
+    let mut echoes: Vec<(&str, EchoCall)> = clients
         .iter()
-        .map(|(label, client)| (*label, echo_on(client)))
+        .map(|(label, client)| (*label, echo_call(client)))
         .collect();
     // B: an echo on the default client; A (started below): a call on the same client whose
     // consumer takes one value and then stops polling, while its method could send for
     // ever.
     let default_client = Client::new(&url).unwrap();
-    let mut b = echo_on(&default_client);
+    let mut b = echo_call(&default_client);
 
     // Interleaved rounds of a fixed count, medians printed as ratios for
     // docs/PERFORMANCE.md (the machine is shared; criterion's runs are apart in time).
