@@ -70,7 +70,7 @@ pub struct ClientConfig {
     /// only as far as it allows. `None` turns it off: every call then shares one bound,
     /// and a stalled consumer stops the socket. Default `Some(1024)`, from
     /// `benches/echo.rs` (`flow_control`): on loopback the echo with 1,024 runs as fast as
-    /// without flow control (0.97–1.29 of it), with 256 at 0.94–1.21 and with 64 at about
+    /// without flow control (0.97–1.29 of it), with 256 at 0.89–1.21 and with 64 at about
     /// 0.6, because half a window must cover a grant's round trip at full speed. A stalled
     /// call then holds at most 1,024 of its values in the client. Taken within
     /// 1..=[`MAX_CREDIT`].
