@@ -50,6 +50,16 @@ pub struct Config {
     /// interval is closed with code 1001. Default 30 s, Serverpod's: well inside the idle
     /// timeouts of common load balancers (60 s). Also set by [`PING_INTERVAL_ENV`].
     pub websocket_ping_interval: Duration,
+    /// How long a connection's peer may take none of the bytes the server has for it before
+    /// the connection is dropped (its slot, calls and user objects freed). A peer that
+    /// stops reading freezes its connection's ping and pong timeout, so this is the only
+    /// bound on it; set as `TCP_USER_TIMEOUT` on each accepted socket (Linux), by
+    /// [`Server::spawn`](crate::Server::spawn) or by the hook an app passes to its own
+    /// `HttpServer` ([`Server::on_connect_hook`](crate::Server::on_connect_hook)). Also
+    /// bounds how long sent data may stay unacknowledged (a peer whose network vanished).
+    /// Default `None`: two ping intervals, so a client on a congested link has a whole ping
+    /// interval more than the pong timeout gives it.
+    pub send_timeout: Option<Duration>,
     /// If set, a handshake whose `Origin` header (lower-cased, trailing `/` removed) is not
     /// in this list gets HTTP 403. Requests without `Origin` (non-browser clients) are
     /// always allowed. Default: no check.
@@ -81,6 +91,7 @@ crate::setters::setters!(Config {
     input_window: u32,
     remembered_ended_calls: usize,
     websocket_ping_interval: Duration,
+    send_timeout: Option<Duration>,
     allowed_origins: Option<Vec<String>>,
     auth_cookie: Option<String>,
     bus_buffer: usize,
@@ -100,6 +111,7 @@ impl Default for Config {
             input_window: 256,
             remembered_ended_calls: 256,
             websocket_ping_interval: Duration::from_secs(30),
+            send_timeout: None,
             allowed_origins: None,
             auth_cookie: None,
             bus_buffer: 1024,

@@ -18,11 +18,14 @@ pub(crate) const CONNECTIONS_OPEN: &str = "streampod_connections_open";
 /// Handshakes refused, by reason (`limit`, `origin`).
 pub(crate) const CONNECTIONS_REFUSED: &str = "streampod_connections_refused_total";
 /// Bytes written to WebSocket connections (frames, headers included), by path.
-pub(crate) const BYTES_SENT: &str = "streampod_bytes_sent_total";
+pub(crate) const BYTES_SENT: &str = "streampod_sent_bytes_total";
 /// Bytes read from WebSocket connections, by path.
-pub(crate) const BYTES_RECEIVED: &str = "streampod_bytes_received_total";
+pub(crate) const BYTES_RECEIVED: &str = "streampod_received_bytes_total";
 /// Connections closed by the server, by close code.
 pub(crate) const CLOSES: &str = "streampod_closes_total";
+/// Connections dropped without a close handshake, by reason (`send_timeout`: the peer
+/// took none of our bytes for `Config::send_timeout`).
+pub(crate) const CONNECTIONS_DROPPED: &str = "streampod_connections_dropped_total";
 /// Frames that were not valid messages, by kind.
 pub(crate) const PROTOCOL_ERRORS: &str = "streampod_protocol_errors_total";
 /// Open calls, by endpoint and method.
@@ -174,6 +177,10 @@ pub(crate) fn connection_refused(reason: &'static str) {
 
 pub(crate) fn closed_with(code: u16) {
     counter!(CLOSES, "code" => code.to_string()).increment(1);
+}
+
+pub(crate) fn connection_dropped(reason: &'static str) {
+    counter!(CONNECTIONS_DROPPED, "reason" => reason).increment(1);
 }
 
 pub(crate) fn protocol_error(error: &FrameError) {

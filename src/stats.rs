@@ -22,6 +22,9 @@ pub struct Stats {
     /// those torn down with their connection or the server's shutdown. (The call log,
     /// `streampod::calls`, says which of these ended each call.)
     pub calls_cancelled: u64,
+    /// Connections dropped since the server started because their peer took none of the
+    /// bytes the server had for it within `Config::send_timeout`.
+    pub peers_not_reading: u64,
     /// Bytes written for connections and not yet handed to their sockets (bounded per
     /// connection by `Config::max_outbound_bytes`).
     pub outbound_queued_bytes: usize,
@@ -40,6 +43,7 @@ pub(crate) struct Counters {
     open_calls: AtomicUsize,
     calls_opened: AtomicU64,
     calls_cancelled: AtomicU64,
+    peers_not_reading: AtomicU64,
     pub(crate) outbound_bytes: AtomicUsize,
     pub(crate) queued_inputs: AtomicUsize,
 }
@@ -53,6 +57,7 @@ impl Counters {
             open_calls: self.open_calls.load(Ordering::Relaxed),
             calls_opened: self.calls_opened.load(Ordering::Relaxed),
             calls_cancelled: self.calls_cancelled.load(Ordering::Relaxed),
+            peers_not_reading: self.peers_not_reading.load(Ordering::Relaxed),
             outbound_queued_bytes: self.outbound_bytes.load(Ordering::Relaxed),
             queued_inputs: self.queued_inputs.load(Ordering::Relaxed),
             authenticated_calls: 0,
@@ -65,6 +70,10 @@ impl Counters {
 
     pub(crate) fn connection_closed(&self) {
         self.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn peer_not_reading(&self) {
+        self.peers_not_reading.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn call_opened(&self) {

@@ -132,8 +132,8 @@ fn metrics_count_a_scripted_session() {
             // Bytes both ways: at least the seven values' frames.
             let path = "{path=\"/v1/websocket\"}";
             for bytes in [
-                "streampod_bytes_sent_total",
-                "streampod_bytes_received_total",
+                "streampod_sent_bytes_total",
+                "streampod_received_bytes_total",
             ] {
                 let n = value(&format!("{bytes}{path}")).unwrap_or(0.0);
                 assert!(n > 7.0 * 60.0, "{bytes}: {n}");

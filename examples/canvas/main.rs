@@ -125,6 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(&bind)?;
     let addr = listener.local_addr()?;
     actix_web::rt::System::new().block_on(async move {
+        let hook = server.on_connect_hook();
         let http = HttpServer::new(move || {
             let server = server.clone();
             App::new()
@@ -142,6 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     web::get().to(|| async { asset(CLIENT, "text/javascript") }),
                 )
         })
+        .on_connect(hook)
         .client_disconnect_timeout(Duration::ZERO)
         .workers(1)
         .listen(listener)?

@@ -60,6 +60,7 @@ pub fn serve(
     handle: PrometheusHandle,
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let hook = server.on_connect_hook();
     Ok(HttpServer::new(move || {
         let (server, handle) = (server.clone(), handle.clone());
         App::new().configure(move |c| server.mount(c)).route(
@@ -74,6 +75,7 @@ pub fn serve(
             }),
         )
     })
+    .on_connect(hook)
     .client_disconnect_timeout(Duration::ZERO)
     .workers(1)
     .listen(listener)?

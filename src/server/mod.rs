@@ -148,6 +148,17 @@ impl ServerBuilder {
                 reason: "must be longer than zero",
             });
         }
+        let send_timeout = *self
+            .config
+            .send_timeout
+            .get_or_insert(self.config.websocket_ping_interval * 2);
+        if send_timeout.is_zero() || send_timeout.as_millis() > u128::from(u32::MAX) {
+            // TCP_USER_TIMEOUT takes milliseconds in 32 bits; zero would mean "the system's".
+            return Err(ConfigError::Invalid {
+                setting: "send_timeout",
+                reason: "must be longer than zero and at most 49 days",
+            });
+        }
         if !(1..=crate::protocol::MAX_CREDIT).contains(&self.config.input_window) {
             return Err(ConfigError::Invalid {
                 setting: "input_window",
@@ -354,6 +365,36 @@ impl Server {
                 async move { upgraded }
             }),
         );
+    }
+
+    /// The hook to pass to your own `HttpServer::on_connect`, before `bind` or `listen`:
+    /// it gives every accepted TCP socket the send timeout ([`Config::send_timeout`]), so
+    /// that a peer which stops reading loses its connection instead of holding it for ever.
+    /// [`Server::spawn`] installs it itself.
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// # let server = streampod::Server::builder().build().unwrap();
+    /// let hook = server.on_connect_hook();
+    /// actix_web::HttpServer::new(move || {
+    ///     let server = server.clone();
+    ///     actix_web::App::new().configure(move |c| server.mount(c))
+    /// })
+    /// .on_connect(hook)
+    /// .bind("127.0.0.1:8080")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// It sets `TCP_USER_TIMEOUT` (Linux and Android; elsewhere it does nothing), on plain
+    /// TCP connections: with TLS terminated by actix-web, set the option in your own hook
+    /// (or terminate TLS at a proxy, whose own send timeout then applies). The option
+    /// applies to every connection of that `HttpServer`, your other routes' too: data they
+    /// send that stays unacknowledged for the timeout also drops the connection. Without
+    /// it, the first upgrade logs a warning.
+    pub fn on_connect_hook(
+        &self,
+    ) -> impl Fn(&dyn std::any::Any, &mut actix_web::dev::Extensions) + Send + Sync + 'static {
+        crate::socket::send_timeout_hook(self.inner.edge.send_timeout())
     }
 
     /// Runs the engine on its own actix-web server, in a new thread, on an already bound

@@ -44,6 +44,7 @@ impl RunningServer {
             .name("streampod-server".into())
             .spawn(move || {
                 let system = actix_web::rt::System::new();
+                let hook = served.on_connect_hook();
                 system.block_on(async move {
                     let http = actix_web::HttpServer::new(move || {
                         let server = served.clone();
@@ -52,6 +53,7 @@ impl RunningServer {
                     .workers(workers)
                     .tcp_nodelay(true)
                     .disable_signals()
+                    .on_connect(hook)
                     .shutdown_timeout(1)
                     // A WebSocket response ends with its close handshake; without this the
                     // HTTP/1 dispatcher lingers up to a second before it closes TCP.

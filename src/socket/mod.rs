@@ -16,11 +16,13 @@ mod live;
 mod outbound;
 mod outbox;
 mod reader;
+mod send_timeout;
 
 pub(crate) use assembler::Data;
 pub(crate) use live::{Connections, GoingAway};
 pub(crate) use outbound::{Gated, OutboundGate};
 pub(crate) use outbox::Outbox;
+pub(crate) use send_timeout::hook as send_timeout_hook;
 
 use crate::config::{normalize_origin, Config};
 use crate::stats::Counters;
@@ -34,9 +36,10 @@ use keepalive::Keepalive;
 use live::Permit;
 use outbound::Drain;
 use reader::FrameReader;
+use send_timeout::{SendTimeoutSet, Watch};
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,6 +82,9 @@ pub(crate) struct EdgeSettings {
     max_frame_size: usize,
     max_outbound_bytes: usize,
     ping_interval: Duration,
+    send_timeout: Duration,
+    /// Whether an upgrade without the send timeout was logged already.
+    warned_no_send_timeout: AtomicBool,
     allowed_origins: Option<HashSet<String>>,
     counters: Arc<Counters>,
     connections: Connections,
@@ -91,6 +97,10 @@ impl EdgeSettings {
             max_frame_size: config.max_frame_size,
             max_outbound_bytes: config.max_outbound_bytes,
             ping_interval: config.websocket_ping_interval,
+            send_timeout: config
+                .send_timeout
+                .unwrap_or(config.websocket_ping_interval * 2),
+            warned_no_send_timeout: AtomicBool::new(false),
             allowed_origins: config
                 .allowed_origins
                 .as_ref()
@@ -99,6 +109,11 @@ impl EdgeSettings {
             connections: Connections::new(config.max_connections),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// How long a peer may take none of our bytes.
+    pub(crate) fn send_timeout(&self) -> Duration {
+        self.send_timeout
     }
 
     /// The live connections, for shutdown.
@@ -123,6 +138,15 @@ impl EdgeSettings {
             return Ok(HttpResponse::ServiceUnavailable().body("Too many connections."));
         };
         let mut response = ws::handshake(req)?;
+        if req.conn_data::<SendTimeoutSet>().is_none()
+            && !self.warned_no_send_timeout.swap(true, Ordering::Relaxed)
+        {
+            log::warn!(
+                "a WebSocket connection without the send timeout: a peer that stops reading \
+                 will hold its connection for ever (pass Server::on_connect_hook() to \
+                 HttpServer::on_connect; plain TCP on Linux)"
+            );
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sent, received) = crate::instruments::byte_counters(P::PATH);
         let gate = OutboundGate::new(self.max_outbound_bytes, self.counters.clone(), sent);
@@ -150,6 +174,8 @@ impl EdgeSettings {
         Ok(response.streaming(Drain {
             inner: Box::pin(output),
             gate,
+            watch: Watch::new(self.ping_interval, self.send_timeout),
+            id,
         }))
     }
 

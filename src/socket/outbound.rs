@@ -8,6 +8,7 @@
 //! unaffected. Producers that cannot wait ([`OutboundGate::try_add`]) close the connection
 //! instead.
 
+use super::send_timeout::Watch;
 use crate::stats::{release, Counters};
 use futures::Stream;
 use std::pin::Pin;
@@ -103,10 +104,14 @@ impl<S: Stream + Unpin> Stream for Gated<S> {
     }
 }
 
-/// The WebSocket context's output on its way to the socket: counts bytes out of the gate.
+/// The WebSocket context's output on its way to the socket: counts bytes out of the gate,
+/// and tells a peer that stopped reading from other drops (see `send_timeout`).
 pub(crate) struct Drain<S> {
     pub(crate) inner: S,
     pub(crate) gate: Arc<OutboundGate>,
+    pub(crate) watch: Watch,
+    /// The connection's id, for the log.
+    pub(crate) id: u64,
 }
 
 impl<S, E> Stream for Drain<S>
@@ -119,7 +124,21 @@ where
         if let Poll::Ready(Some(Ok(bytes))) = &item {
             self.gate.drained(bytes.len());
         }
+        self.watch.polled(matches!(item, Poll::Ready(None)));
         item
+    }
+}
+
+impl<S> Drop for Drain<S> {
+    fn drop(&mut self) {
+        if let Some(unpolled) = self.watch.peer_stopped_reading() {
+            log::info!(
+                "connection {}: the peer took nothing for {unpolled:.1?}; dropped",
+                self.id
+            );
+            self.gate.counters.peer_not_reading();
+            crate::instruments::connection_dropped("send_timeout");
+        }
     }
 }
 

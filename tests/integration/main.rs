@@ -27,6 +27,7 @@ mod legacy_endpoints;
 mod legacy_outbound;
 mod limits_and_flow;
 mod message_bus;
+mod non_reading_peers;
 mod open_call;
 mod origin;
 mod panics;

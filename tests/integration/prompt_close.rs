@@ -9,15 +9,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// measured), far above a loaded machine's scheduling delay.
 const AT_ONCE: Duration = Duration::from_millis(400);
 
-/// One masked client frame (payloads under 126 bytes).
-fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x12, 0x34, 0x56, 0x78];
-    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8];
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
-}
-
 /// Sends `frame` on a fresh connection at `path`, then reads without ever closing until the
 /// server's EOF; returns what arrived and how long the EOF took.
 async fn send_and_read_to_eof(

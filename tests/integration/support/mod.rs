@@ -322,7 +322,11 @@ impl RawClient {
 
     /// Connects to the legacy endpoints (`/websocket`).
     pub async fn connect_legacy(server: &TestServer) -> Self {
-        let url = format!("ws://{}/websocket", server.running.addr());
+        Self::connect_url(&format!("ws://{}/websocket", server.running.addr())).await
+    }
+
+    /// Connects to a `ws://` URL (without the server at hand, in a task of its own).
+    pub async fn connect_url(url: &str) -> Self {
         let (ws, _) = connect_async(url).await.expect("connect");
         let (sink, stream) = ws.split();
         RawClient {
@@ -503,6 +507,26 @@ pub async fn raw_upgrade(server: &TestServer) -> tokio::net::TcpStream {
     raw_upgrade_at(server, "/v1/websocket").await
 }
 
+/// One masked client frame, as a client writes it on a raw connection.
+pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    let mut frame = vec![0x80 | opcode];
+    match payload.len() {
+        n if n < 126 => frame.push(0x80 | n as u8),
+        n if n <= usize::from(u16::MAX) => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
 /// [`raw_upgrade`] on another path (`/websocket` for the legacy endpoints).
 pub async fn raw_upgrade_at(server: &TestServer, path: &str) -> tokio::net::TcpStream {
     let (status, tcp) = raw_handshake(server.running.addr(), path).await;
@@ -516,8 +540,17 @@ pub async fn raw_handshake(
     addr: std::net::SocketAddr,
     path: &str,
 ) -> (String, tokio::net::TcpStream) {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    raw_handshake_on(tcp, addr, path).await
+}
+
+/// [`raw_handshake`] on a connection the caller made (with its own socket options).
+pub async fn raw_handshake_on(
+    mut tcp: tokio::net::TcpStream,
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> (String, tokio::net::TcpStream) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
