@@ -100,14 +100,38 @@ impl GrantBack {
     }
 }
 
-/// `inner`, pulled only while `credit` allows (every item takes one); without a credit,
-/// pulled freely (the call is not flow-controlled).
-pub(crate) struct Credited<S> {
-    pub(crate) inner: S,
-    pub(crate) credit: Option<Arc<Credit>>,
+/// `inner`, pulled only while `credit` allows; without a credit, pulled freely (the call is
+/// not flow-controlled).
+///
+/// A value (what `costs` says takes credit) takes one. At zero credit the stream is pulled
+/// one item ahead, no more: a value is held until credit comes (a never-ending producer
+/// pauses), while its end, or an item that takes none (an error, which ends these
+/// streams), passes at once. So the peer sees an end as soon as it happens, whatever it
+/// has granted: a Future's result is followed by its end, and a consumer that grants only
+/// when it wants more is never left waiting for an end that has happened.
+pub(crate) struct Credited<S: Stream> {
+    inner: S,
+    credit: Option<Arc<Credit>>,
+    costs: fn(&S::Item) -> bool,
+    /// The value pulled ahead, waiting for credit.
+    held: Option<S::Item>,
 }
 
-impl<S: Stream + Unpin> Stream for Credited<S> {
+impl<S: Stream> Credited<S> {
+    pub(crate) fn new(inner: S, credit: Option<Arc<Credit>>, costs: fn(&S::Item) -> bool) -> Self {
+        Credited {
+            inner,
+            credit,
+            costs,
+            held: None,
+        }
+    }
+}
+
+impl<S: Stream + Unpin> Stream for Credited<S>
+where
+    S::Item: Unpin,
+{
     type Item = S::Item;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
@@ -115,14 +139,18 @@ impl<S: Stream + Unpin> Stream for Credited<S> {
         let Some(credit) = &this.credit else {
             return Pin::new(&mut this.inner).poll_next(cx);
         };
+        if this.held.is_none() {
+            match Pin::new(&mut this.inner).poll_next(cx) {
+                Poll::Ready(Some(item)) if (this.costs)(&item) => this.held = Some(item),
+                // An end, or an item that costs nothing: at once.
+                other => return other,
+            }
+        }
         if credit.poll_available(cx).is_pending() {
             return Poll::Pending;
         }
-        let item = Pin::new(&mut this.inner).poll_next(cx);
-        if let Poll::Ready(Some(_)) = &item {
-            credit.take();
-        }
-        item
+        credit.take();
+        Poll::Ready(this.held.take())
     }
 }
 
@@ -152,28 +180,44 @@ mod tests {
     }
 
     #[test]
-    fn a_credited_stream_yields_what_was_granted_then_waits() {
+    fn a_credited_stream_yields_what_was_granted_and_pulls_one_ahead() {
         let credit = Credit::shared(2);
         let mut pulled = 0;
         let source = futures::stream::repeat_with(|| {
             pulled += 1;
-            pulled
+            Ok::<_, ()>(pulled)
         });
-        let mut stream = Credited {
-            inner: source,
-            credit: Some(credit.clone()),
-        };
+        let mut stream = Credited::new(source, Some(credit.clone()), Result::is_ok);
         let waker = futures::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
-        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(1)));
-        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(2)));
+        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(Ok(1))));
+        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(Ok(2))));
         assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
         assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
         credit.grant(1);
-        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(3)));
+        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(Ok(3))));
         assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
         drop(stream);
-        // The source was pulled once per credit and no more.
-        assert_eq!(pulled, 3);
+        // The source was pulled once per credit, and once ahead: no more.
+        assert_eq!(pulled, 4);
+    }
+
+    #[test]
+    fn an_end_or_an_error_passes_at_zero_credit() {
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let credit = Credit::shared(1);
+        let values = futures::stream::iter([Ok::<i32, i32>(1)]);
+        let mut stream = Credited::new(values, Some(credit.clone()), Result::is_ok);
+        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(Ok(1))));
+        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(None));
+        let failing = futures::stream::iter([Ok(1), Err(2), Ok(3)]);
+        let credit = Credit::shared(1);
+        let mut stream = Credited::new(failing, Some(credit.clone()), Result::is_ok);
+        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(Ok(1))));
+        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(Err(2))));
+        // A value behind the error waits for credit like any other.
+        assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
+        assert_eq!(credit.available(), 0);
     }
 }

@@ -239,11 +239,11 @@ impl Actor for CallActor {
                 let output = AssertUnwindSafe(output).catch_unwind().map(|item| {
                     item.unwrap_or_else(|_| Err(StreamError::failed("method panicked")))
                 });
-                // A flow-controlled call's method is pulled only while it has credit.
-                let output = Credited {
-                    inner: output,
-                    credit: self.credit.clone(),
-                };
+                // A flow-controlled call's method is pulled only while it has credit (and
+                // one value ahead, so that its end needs none).
+                let output = Credited::new(output, self.credit.clone(), |item| {
+                    matches!(item, Ok(Some(_)))
+                });
                 // Pulled only while the socket keeps up; woken through the arbiter's hub
                 // when the wake comes from another thread (see `local_wakes`).
                 // The gate is checked before each value; the waker and the class registry

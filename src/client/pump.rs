@@ -55,10 +55,8 @@ impl InputPump {
         frames: ValueFrames,
         credit: Option<Arc<Credit>>,
     ) -> Self {
-        let source = Credited {
-            inner: source,
-            credit: credit.clone(),
-        };
+        // A failure, which ends the stream, needs no credit.
+        let source = Credited::new(source, credit.clone(), Result::is_ok);
         InputPump {
             task: tokio::spawn(pump(queue, cid, param, source)),
             frames,

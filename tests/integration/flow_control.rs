@@ -14,11 +14,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streampod::client::{ClientConfig, Inputs};
 use streampod::protocol::MAX_CREDIT;
-use streampod::{Config, Encoding, Endpoint, InputStream, NoArgs};
+use streampod::{Config, Encoding, Endpoint, InputStream, NoArgs, StreamError};
 use tokio::sync::Notify;
 
 /// The input window of the servers here: small, so that tests fill it quickly.
 const WINDOW: u64 = 8;
+
+/// The arguments of `flow.count`.
+#[derive(serde::Deserialize)]
+struct CountArgs {
+    n: i64,
+    #[serde(default)]
+    fail: bool,
+}
 
 /// A test's own methods, and what they let the test see.
 #[derive(Clone, Default)]
@@ -41,6 +49,13 @@ impl Probe {
                     produced.fetch_add(1, Ordering::SeqCst);
                     Ok(i)
                 })
+            })
+            // 0, 1, …, n − 1, then the end; or, with `fail`, an error after them.
+            .stream("count", [], |_, args: CountArgs, ()| {
+                stream::iter(0..args.n).map(Ok).chain(stream::iter(
+                    args.fail
+                        .then(|| Err(StreamError::failed("failed after its values"))),
+                ))
             })
             // Reads nothing until the gate opens, then yields every value of its input and
             // -1 for an error item (and ends there).
@@ -235,16 +250,16 @@ wire_test!(async fn return_values_stop_at_the_credit_and_a_grant_releases_exactl
         values.push(value_of(&data));
     }
     assert_eq!(values, [0, 1, 2, 3]);
-    // Nothing more comes, and the never-ending method is not even pulled.
+    // Nothing more comes, and the never-ending method is pulled one value ahead, no more.
     assert!(c.until_pong().await.is_empty());
-    assert_eq!(probe.produced.load(Ordering::SeqCst), 4);
+    assert_eq!(probe.produced.load(Ordering::SeqCst), 5);
     c.credit("flow", "produce", &cid(1), 10.into()).await;
     for expected in 4..14 {
         let (kind, data) = c.recv().await;
         assert_eq!((kind.as_str(), value_of(&data)), ("msm", expected));
     }
     assert!(c.until_pong().await.is_empty());
-    assert_eq!(probe.produced.load(Ordering::SeqCst), 14);
+    assert_eq!(probe.produced.load(Ordering::SeqCst), 15);
     // A cancel needs no credit.
     c.send("cmsc", json!({"en": "flow", "m": "produce", "cid": cid(1), "cr": "done"}))
         .await;
@@ -253,6 +268,84 @@ wire_test!(async fn return_values_stop_at_the_credit_and_a_grant_releases_exactl
     server
         .wait_for_stats("the call ended", |s| s.open_calls == 0)
         .await;
+});
+
+/// Frames of call `cid` up to and with its final `cmsc` (one without `p`), each within
+/// PATIENCE: a call whose end waits for credit fails here.
+async fn until_the_end(c: &mut Wire, cid: &str) -> Vec<(String, Json)> {
+    let mut frames = Vec::new();
+    loop {
+        let (kind, data) = c.recv().await;
+        assert_eq!(data["cid"].as_str(), Some(cid), "{kind} {data}");
+        let last = kind == "cmsc" && data.get("p").is_none_or(Json::is_null);
+        frames.push((kind, data));
+        if last {
+            return frames;
+        }
+    }
+}
+
+wire_test!(async fn a_calls_end_needs_no_credit(wire) {
+    let probe = Probe::default();
+    let server = probe.server();
+    let mut c = Wire::connect(&server, wire).await;
+    for window in [1u64, 2] {
+        // A Future: its result takes the last credit, and its end follows at once.
+        let call = cid(window as u8);
+        c.open(ENDPOINT, "intReturnFromStream", &call, &["stream"], Some(window)).await;
+        let (kind, omsr) = c.recv().await;
+        assert_eq!((kind.as_str(), omsr["res"].as_str()), ("omsr", Some("success")));
+        c.value(ENDPOINT, "intReturnFromStream", &call, "stream", 7).await;
+        let frames = until_the_end(&mut c, &call).await;
+        let values: Vec<i64> = frames.iter().filter(|f| f.0 == "msm").map(|f| value_of(&f.1)).collect();
+        assert_eq!(values, [7]);
+        assert_eq!(frames.last().unwrap().1["cr"].as_str(), Some("done"));
+
+        // A stream of exactly `window` values, then its end; then one that fails after them.
+        for (n, fail) in [(window, false), (window, true)] {
+            let call = cid(10 * window as u8 + fail as u8);
+            let args = json!({"n": n, "fail": fail});
+            c.open_with("flow", "count", &call, args, &[], Some(window)).await;
+            let (kind, omsr) = c.recv().await;
+            assert_eq!((kind.as_str(), omsr["res"].as_str()), ("omsr", Some("success")));
+            let frames = until_the_end(&mut c, &call).await;
+            let values: Vec<i64> = frames.iter().filter(|f| f.0 == "msm").map(|f| value_of(&f.1)).collect();
+            assert_eq!(values, (0..n as i64).collect::<Vec<_>>());
+            let reason = if fail { "error" } else { "done" };
+            assert_eq!(frames.last().unwrap().1["cr"].as_str(), Some(reason));
+        }
+    }
+    server.wait_for_stats("every call ended", |s| s.open_calls == 0).await;
+});
+
+wire_test!(async fn the_rust_client_delivers_an_end_that_arrived_at_zero_credit(wire) {
+    let probe = Probe::default();
+    let server = probe.server();
+    for window in [1u32, 2] {
+        let client = streampod::client::Client::builder(&server.http_url())
+            .config(ClientConfig::default().encoding(wire).window(Some(window)))
+            .build()
+            .unwrap();
+        for fail in [false, true] {
+            #[derive(serde::Serialize)]
+            struct Count {
+                n: i64,
+                fail: bool,
+            }
+            let n = i64::from(window) + 1;
+            let mut values = client.stream::<i64>("flow", "count", Count { n, fail }, Inputs::new());
+            // The first value opens the call; the rest, and the end, arrive while the
+            // consumer takes nothing (the client's window full).
+            assert_eq!(values.next().await, Some(Ok(0)));
+            server.wait_for_stats("the server's call ended", |s| s.open_calls == 0).await;
+            let rest: Vec<_> = values.collect().await;
+            let mut expected: Vec<_> = (1..n).map(Ok).collect();
+            if fail {
+                expected.push(Err(streampod::client::Error::ClosedWithError));
+            }
+            assert_eq!(rest, expected, "window {window}");
+        }
+    }
 });
 
 wire_test!(async fn a_stalled_input_leaves_the_other_calls_and_the_connection_alone(wire) {
@@ -409,9 +502,10 @@ wire_test!(async fn a_consumer_that_stops_polling_stops_its_own_call_only(wire) 
     let window = ClientConfig::default().window.expect("flow control is on by default");
     let mut stalled = client.stream::<i64>("flow", "produce", NoArgs {}, Inputs::new());
     assert_eq!(stalled.next().await, Some(Ok(0)));
-    // The server sends up to the window and then stops pulling the method.
+    // The server sends up to the window and then stops pulling the method (one ahead).
+    let paused_at = u64::from(window) + 1;
     wait_until("the window is sent", || {
-        probe.produced.load(Ordering::SeqCst) == u64::from(window)
+        probe.produced.load(Ordering::SeqCst) == paused_at
     })
     .await;
     // Meanwhile another call on the same client and socket runs to its end.
@@ -426,7 +520,7 @@ wire_test!(async fn a_consumer_that_stops_polling_stops_its_own_call_only(wire) 
     .await
     .expect("the other call is not held up");
     assert_eq!(echoed, (0..N).map(Ok).collect::<Vec<_>>());
-    assert_eq!(probe.produced.load(Ordering::SeqCst), u64::from(window));
+    assert_eq!(probe.produced.load(Ordering::SeqCst), paused_at);
     // The stalled call resumes where it stopped, losing nothing.
     let next: Vec<_> = stalled.by_ref().take(200).collect().await;
     assert_eq!(next, (1..201).map(Ok).collect::<Vec<_>>());
@@ -457,13 +551,14 @@ wire_test!(async fn a_client_pulls_an_input_only_as_far_as_the_server_grants(wir
             s.queued_inputs == WINDOW as usize
         })
         .await;
-    // Another call goes on, and the input is pulled no further than the window.
+    // Another call goes on, and the input is pulled no further than the window (and one
+    // value ahead, held until credit comes, so that the input's end would need none).
     let inputs = Inputs::new().values("stream", stream::iter([5i64]));
     let got = client
         .call::<i64>(ENDPOINT, "intReturnFromStream", NoArgs {}, inputs)
         .await;
     assert_eq!(got, Ok(5));
-    assert_eq!(pulled.load(Ordering::SeqCst), WINDOW);
+    assert_eq!(pulled.load(Ordering::SeqCst), WINDOW + 1);
     // Once the method takes values, credit comes back and the input flows again.
     probe.open_gate.notify_one();
     let (first, gated) = opened.await.unwrap();
@@ -501,8 +596,8 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 }
 
 /// Sends every step at once, then reads: no call ever gets more values than it was
-/// granted, and in the end each got exactly `min(COUNT, credit)`, and its end once it had
-/// credit left over after the last value (the end is seen when the method is pulled).
+/// granted, and in the end each got exactly `min(COUNT, credit)`, and its end as soon as it
+/// had every value (an end needs no credit).
 async fn random_session(wire: Encoding, steps: Vec<Step>) {
     let server = TestServer::start();
     let mut c = Wire::connect(&server, wire).await;
@@ -526,7 +621,7 @@ async fn random_session(wire: Encoding, steps: Vec<Step>) {
             Step::Ping => c.ping().await,
         }
     }
-    let expected: Vec<(u32, bool)> = credit.iter().map(|&c| (c.min(COUNT), c > COUNT)).collect();
+    let expected: Vec<(u32, bool)> = credit.iter().map(|&c| (c.min(COUNT), c >= COUNT)).collect();
     let mut got = vec![(0u32, false); credit.len()];
     while got != expected {
         let (kind, data) = c.recv().await;

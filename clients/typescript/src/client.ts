@@ -577,13 +577,17 @@ class Pump {
   }
 }
 
-/** `source`, pulled only when `pump` has credit for one more value. */
+/**
+ * `source`, pulled only as far as `pump` has credit, and one value ahead: that value waits
+ * for credit, while the source's end or failure, which need none, go at once (PROTOCOL.md
+ * §10).
+ */
 async function* credited(source: AsyncIterable<unknown> | Iterable<unknown>, pump: Pump): AsyncGenerator<unknown> {
   const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : fromSync(source[Symbol.iterator]());
   try {
-    while (await pump.take()) {
+    for (;;) {
       const next = await iterator.next();
-      if (next.done) return;
+      if (next.done || !(await pump.take())) return;
       yield next.value;
     }
   } finally {

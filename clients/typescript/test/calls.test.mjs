@@ -134,6 +134,33 @@ for (const wire of ['msgpack', 'json']) {
       assert.equal(next, 5000);
     });
 
+    it('flow control: an end or an error that arrives at zero credit is delivered', async () => {
+      for (const window of [1, 2]) {
+        const w = client(server.url, wire, { window });
+        // Other than the one asking.
+        const ended = async () => (await c.call(M, 'openCalls')) === 0;
+        // Values, then the end: it arrives while the consumer takes nothing.
+        const values = w.stream(M, 'intStreamFromValue', { value: window + 1 })[Symbol.asyncIterator]();
+        assert.deepEqual(await values.next(), { value: 0, done: false });
+        await waitUntil('the server ended the call', ended);
+        const rest = [];
+        for (let item = await values.next(); !item.done; item = await values.next()) rest.push(item.value);
+        assert.deepEqual(rest, Array.from({ length: window }, (_, i) => i + 1));
+        // Values, then an error: an echo of an input that fails after them.
+        async function* failing() {
+          for (let i = 0; i <= window; i++) yield i;
+          throw new Error('the input failed');
+        }
+        const echo = w.stream(M, 'intEchoStream', {}, { stream: failing() })[Symbol.asyncIterator]();
+        assert.deepEqual(await echo.next(), { value: 0, done: false });
+        await waitUntil('the server ended the echo', ended);
+        const after = await collect({ [Symbol.asyncIterator]: () => echo });
+        assert.deepEqual(after.values, Array.from({ length: window }, (_, i) => i + 1));
+        assert.ok(after.error instanceof ConnectionClosedError, String(after.error));
+        w.close();
+      }
+    });
+
     it('flow control: an input is pulled only as far as the server grants', async () => {
       let pulled = 0;
       function* endless() {
@@ -144,9 +171,10 @@ for (const wire of ['msgpack', 'json']) {
         c.stream(M, 'delayedNeverListenedInputStream', { delay: 30 }, { stream: endless() }, { signal: abort.signal }),
       );
       // The server's input window (256) is all the client sends of a stream it never reads.
-      await waitUntil('the window is pulled', () => pulled === 256);
+      // (and one value ahead, held until credit comes, so that the stream's end needs none).
+      await waitUntil('the window is pulled', () => pulled === 257);
       assert.equal(await c.call(M, 'intReturnFromStream', {}, { stream: [3] }), 3);
-      assert.equal(pulled, 256);
+      assert.equal(pulled, 257);
       abort.abort(new Error('done waiting'));
       assert.equal((await held).error.message, 'done waiting');
     });

@@ -2147,9 +2147,9 @@ var Pump = class {
 async function* credited(source, pump) {
   const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : fromSync(source[Symbol.iterator]());
   try {
-    while (await pump.take()) {
+    for (; ; ) {
       const next = await iterator.next();
-      if (next.done) return;
+      if (next.done || !await pump.take()) return;
       yield next.value;
     }
   } finally {
