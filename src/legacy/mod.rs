@@ -305,7 +305,9 @@ pub(crate) struct LegacyHandle {
     pub(crate) requirements: Requirements,
     pub(crate) counters: Arc<LegacyCounters>,
     start: Mutex<Option<Starter>>,
-    actor: OnceLock<Recipient<LegacyEvent>>,
+    /// Set once, by whichever connection comes first; a connection on another worker
+    /// that asks meanwhile waits for it (`OnceLock::get_or_init`), never sees it missing.
+    actor: OnceLock<Option<Recipient<LegacyEvent>>>,
     registry: Arc<Registry>,
 }
 
@@ -321,15 +323,15 @@ impl LegacyHandle {
     }
 
     /// The endpoint's actor, started if this is the first use.
+    /// (`None` only if starting it panicked.)
     pub(crate) fn actor(&self) -> Option<&Recipient<LegacyEvent>> {
-        if let Some(actor) = self.actor.get() {
-            return Some(actor);
-        }
-        let start = self.start.lock().ok()?.take()?;
-        let _ = self
-            .actor
-            .set(start(self.counters.clone(), self.registry.clone()));
-        self.actor.get()
+        self.actor
+            .get_or_init(|| {
+                // Runs once: the starter is there.
+                let start = self.start.lock().ok()?.take()?;
+                Some(start(self.counters.clone(), self.registry.clone()))
+            })
+            .as_ref()
     }
 }
 

@@ -115,3 +115,38 @@ async fn the_bus_reaches_subscribers_on_both_workers_in_order() {
         }
     }
 }
+
+/// The first connections of a fresh server race to start each legacy endpoint's actor from
+/// several workers at once: every session gets the endpoint (its message is echoed),
+/// however they interleave.
+#[tokio::test]
+async fn every_session_reaches_a_legacy_endpoint_started_by_a_racing_worker() {
+    use crate::support::method_streaming::SimpleData;
+    use streampod::client::LegacyClient;
+    const SESSIONS: i64 = 8;
+    for _ in 0..10 {
+        let server = TestServer::with_config(Config::default().workers(4));
+        let sessions = (0..SESSIONS).map(|num| {
+            let url = server.http_url();
+            async move {
+                let c = LegacyClient::new(&url, None).unwrap();
+                c.open_streaming_connection().await.unwrap();
+                let streaming = c.endpoint("streaming");
+                let mut echoes = streaming.stream();
+                streaming.send(&SimpleData { num }).unwrap();
+                let echo = tokio::time::timeout(PATIENCE, echoes.next())
+                    .await
+                    .expect("the endpoint answers every session");
+                assert_eq!(
+                    echo.unwrap().unwrap().decode::<SimpleData>().unwrap(),
+                    SimpleData { num }
+                );
+            }
+        });
+        futures::future::join_all(sessions).await;
+        assert_eq!(
+            server.server.legacy_stats("streaming").unwrap().opened,
+            SESSIONS as u64
+        );
+    }
+}
