@@ -307,7 +307,9 @@ impl Inner {
     async fn deliver(&self, frame: WsMessage) {
         let decoded = match (frame, self.config.encoding) {
             (WsMessage::Binary(bytes), Encoding::MessagePack) => LegacyMessage::decode(&bytes),
-            (WsMessage::Text(text), Encoding::Json) => LegacyMessage::decode_json(&text),
+            (WsMessage::Text(text), Encoding::Json) => {
+                LegacyMessage::decode_json_from_server(&text)
+            }
             _ => return,
         };
         match decoded {

@@ -172,8 +172,9 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
                     Some(_) => return Err(fields.invalid("args", "not a string")),
                     None => return Err(fields.missing("args")),
                 },
+                // Required, as Serverpod reads it (a list; null is not one).
                 inputs: match d.is {
-                    None | Some(Value::Null) => Vec::new(),
+                    None => return Err(fields.missing("is")),
                     Some(Value::Array(names)) => names
                         .into_iter()
                         .map(|n| match n {

@@ -29,11 +29,22 @@ impl LegacyMessage {
         Ok(Value::Object(frame).to_string())
     }
 
-    /// Reads one text frame. A command needs `args` only where it reads them (`auth`: an
-    /// object whose `key` is a string, or null to sign out); an endpoint message needs
+    /// Reads one text frame from a client, as Serverpod's server reads it. A command needs
+    /// an `args` map (`auth`'s has a `key` that is a string, or null to sign out), read
+    /// before the command; an endpoint message needs
     /// `endpoint` and a wrapped `object`. Whatever is not one of those is an error, which
     /// the server answers by ending the connection, as Serverpod does.
     pub fn decode_json(text: &str) -> Result<LegacyMessage, FrameError> {
+        Self::decode_json_as(text, true)
+    }
+
+    /// Reads one text frame from a server, as Serverpod's client reads it: the same, but a
+    /// command needs no `args` (the server's `pong` has none).
+    pub fn decode_json_from_server(text: &str) -> Result<LegacyMessage, FrameError> {
+        Self::decode_json_as(text, false)
+    }
+
+    fn decode_json_as(text: &str, args_required: bool) -> Result<LegacyMessage, FrameError> {
         let invalid = |field: &'static str, reason: &str| FrameError::InvalidField {
             message: "legacy",
             field,
@@ -43,27 +54,32 @@ impl LegacyMessage {
             serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
         let frame = frame.as_object().ok_or(FrameError::NotAMap)?;
         if let Some(command) = frame.get("command") {
+            // Every command needs its `args` map, read before the command, as Serverpod does.
+            let no_args = Map::new();
+            let args = match frame.get("args") {
+                Some(Value::Object(args)) => args,
+                None if !args_required => &no_args,
+                Some(_) => return Err(invalid("args", "not a map")),
+                None => {
+                    return Err(FrameError::MissingField {
+                        message: "command",
+                        field: "args",
+                    })
+                }
+            };
             let command = command
                 .as_str()
                 .ok_or_else(|| invalid("command", "not a string"))?;
             return Ok(match command {
                 "ping" => LegacyMessage::Ping,
                 "pong" => LegacyMessage::Pong,
-                "auth" => {
-                    let args = frame.get("args").and_then(Value::as_object).ok_or(
-                        FrameError::MissingField {
-                            message: "auth",
-                            field: "args",
-                        },
-                    )?;
-                    LegacyMessage::Auth {
-                        key: match args.get("key") {
-                            None | Some(Value::Null) => None,
-                            Some(Value::String(key)) => Some(key.clone()),
-                            Some(_) => return Err(invalid("args", "`key` is not a string")),
-                        },
-                    }
-                }
+                "auth" => LegacyMessage::Auth {
+                    key: match args.get("key") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::String(key)) => Some(key.clone()),
+                        Some(_) => return Err(invalid("args", "`key` is not a string")),
+                    },
+                },
                 other => LegacyMessage::OtherCommand(other.to_string()),
             });
         }
@@ -101,13 +117,17 @@ mod tests {
     #[test]
     fn ping_gets_exactly_serverpods_pong() {
         assert_eq!(
-            LegacyMessage::decode_json(r#"{"command":"ping"}"#).unwrap(),
+            LegacyMessage::decode_json(r#"{"command":"ping","args":{}}"#).unwrap(),
             LegacyMessage::Ping
         );
+        let pong = LegacyMessage::Pong.encode_json().unwrap();
+        assert_eq!(pong, r#"{"command":"pong"}"#);
+        // A client reads it; a server would not.
         assert_eq!(
-            LegacyMessage::Pong.encode_json().unwrap(),
-            r#"{"command":"pong"}"#
+            LegacyMessage::decode_json_from_server(&pong).unwrap(),
+            LegacyMessage::Pong
         );
+        assert!(LegacyMessage::decode_json(&pong).is_err());
     }
 
     #[test]
@@ -130,6 +150,9 @@ mod tests {
             "not json",
             "[]",
             r#"{"command":"auth"}"#,
+            r#"{"command":"ping"}"#,
+            r#"{"command":"ping","args":null}"#,
+            r#"{"command":"ping","args":[]}"#,
             r#"{"command":"auth","args":{"key":4}}"#,
             r#"{"command":4}"#,
             r#"{"endpoint":"e"}"#,

@@ -221,7 +221,7 @@ async fn a_binary_frame_on_a_json_connection_is_read_as_json_text() {
 async fn legacy_endpoints_speak_json_too() {
     let server = TestServer::start();
     let mut raw = RawClient::connect_legacy(&server).await;
-    raw.send_text(r#"{"command":"ping"}"#).await;
+    raw.send_text(r#"{"command":"ping","args":{}}"#).await;
     assert_eq!(raw.recv_text().await, r#"{"command":"pong"}"#);
     // The `streaming` endpoint echoes SimpleData; a 2.x client may leave out the class key.
     raw.send_text(
@@ -250,6 +250,44 @@ async fn legacy_endpoints_speak_json_too() {
         raw.next_text().await,
         Err(Ended::Closed(Some(1002)))
     ));
+}
+
+#[tokio::test]
+async fn an_open_without_is_is_a_bad_request_as_serverpod_reads_it() {
+    // Serverpod reads `is` as a required list: without it (or with null), the frame is not a
+    // message, where a MessagePack open without `is` already was.
+    for is in ["", r#","is":null"#] {
+        let server = TestServer::start();
+        let mut raw = RawClient::connect(&server).await;
+        let frame = format!(
+            r#"{{"type":"omsc","data":{{"en":"{EN}","m":"simpleStream","cid":"{}","args":"{{}}"{is}}}}}"#,
+            jcid(4)
+        );
+        raw.send_text(&frame).await;
+        let expected = serde_json::json!({"type": "brm", "data": {"req": frame}}).to_string();
+        assert_eq!(raw.recv_text().await, expected);
+        assert!(matches!(
+            raw.next_text().await,
+            Err(Ended::Closed(Some(1002)))
+        ));
+        assert_eq!(server.stats().calls_opened, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_command_without_args_ends_the_connection_with_no_reply() {
+    // Serverpod reads `args` as a required map before it looks at `command`: even a ping.
+    for frame in [r#"{"command":"ping"}"#, r#"{"command":"ping","args":null}"#] {
+        let server = TestServer::start();
+        let mut raw = RawClient::connect_legacy(&server).await;
+        raw.send_text(r#"{"command":"ping","args":{}}"#).await;
+        assert_eq!(raw.recv_text().await, r#"{"command":"pong"}"#);
+        raw.send_text(frame).await;
+        assert!(matches!(
+            raw.next_text().await,
+            Err(Ended::Closed(Some(1002)))
+        ));
+    }
 }
 
 #[tokio::test]
