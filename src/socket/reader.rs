@@ -14,7 +14,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio_util::codec::Decoder;
 
-/// Every frame decodable so far, in order; a protocol error ends a batch and the stream.
+/// Every frame decodable so far, in order; a WebSocket protocol error ends a batch and the
+/// stream, and so does the end of the transport (after the frames it completed).
 pub(crate) type Batch = Vec<Result<Frame, ProtocolError>>;
 
 /// The frames of a request body.
@@ -24,7 +25,7 @@ pub(crate) struct FrameReader<S> {
     codec: Codec,
     /// The body has ended (the peer closed its side).
     ended: bool,
-    /// A protocol error was reported: nothing more is read.
+    /// A WebSocket protocol error was reported: nothing more is read.
     failed: bool,
     /// Bytes read, for the metrics.
     received: metrics::Counter,
@@ -62,10 +63,12 @@ where
                     this.received.increment(chunk.len() as u64);
                     this.buf.extend_from_slice(&chunk);
                 }
+                // The transport failed (an EOF before a close frame, a reset): the peer's
+                // side is gone, which is no protocol error of its. Frames it completed are
+                // still handed over; then the stream ends and the connection stops.
                 Poll::Ready(Some(Err(e))) => {
-                    batch.push(Err(ProtocolError::Io(std::io::Error::other(e.to_string()))));
-                    this.failed = true;
-                    return Poll::Ready(Some(batch));
+                    log::debug!("reading a connection ended: {e}");
+                    this.ended = true;
                 }
                 Poll::Ready(None) => this.ended = true,
                 Poll::Pending => break,
