@@ -22,9 +22,11 @@
 //! The server admits twice the connections asked for; `ulimit -n` must allow the client
 //! process as many descriptors as connections.
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
 use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,35 +35,6 @@ use std::time::{Duration, Instant};
 use streampod::protocol::{Message, OpenCall};
 use streampod::{Config, Endpoint, InputStream, NoArgs, Server, StreamError};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-/// Counts the bytes the process has allocated and not freed.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 extern "C" {
     /// glibc: returns free memory at the top of the heap and free whole pages inside it to
@@ -98,7 +71,7 @@ fn serve(connections: usize) -> Result<(), Box<dyn std::error::Error>> {
                 Ok(vec![
                     s.open_connections as i64 - 1,
                     s.open_calls as i64 - 1,
-                    (LIVE.load(Ordering::Relaxed) / 1024) as i64,
+                    (counting_alloc::live() / 1024) as i64,
                 ])
             },
         )
