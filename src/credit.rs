@@ -7,10 +7,10 @@
 //! credit: the task that pulls the stream.
 
 use crate::protocol::MAX_CREDIT;
-use futures::task::AtomicWaker;
+use crate::sync::{AtomicU32, AtomicWaker};
 use futures::Stream;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -219,5 +219,47 @@ mod tests {
         // A value behind the error waits for credit like any other.
         assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Pending);
         assert_eq!(credit.available(), 0);
+    }
+}
+
+/// Every interleaving of grants and the task that pulls (`--cfg streampod_loom`).
+#[cfg(all(test, streampod_loom))]
+mod loom_tests {
+    use super::*;
+    use futures::StreamExt;
+
+    #[test]
+    fn loom_grants_from_another_thread_release_exactly_that_many() {
+        loom::model(|| {
+            let credit = Credit::shared(0);
+            let granter = {
+                let credit = credit.clone();
+                loom::thread::spawn(move || {
+                    credit.grant(1);
+                    credit.grant(1);
+                })
+            };
+            let mut values =
+                Credited::new(futures::stream::iter(0..), Some(credit.clone()), |_| true);
+            // A grant whose wake is lost is a deadlock, which loom reports.
+            let got = loom::future::block_on(async { (values.next().await, values.next().await) });
+            granter.join().unwrap();
+            assert_eq!(got, (Some(0), Some(1)));
+            assert_eq!(credit.available(), 0);
+        });
+    }
+
+    #[test]
+    fn loom_concurrent_grants_saturate_at_the_maximum() {
+        loom::model(|| {
+            let credit = Credit::shared(MAX_CREDIT - 1);
+            let other = {
+                let credit = credit.clone();
+                loom::thread::spawn(move || credit.grant(1))
+            };
+            credit.grant(1);
+            other.join().unwrap();
+            assert_eq!(credit.available(), MAX_CREDIT);
+        });
     }
 }

@@ -7,9 +7,9 @@
 //! holds no buffer at all. Producers rarely contend: a connection and its calls share a
 //! worker thread.
 
-use crate::sync::lock;
+use crate::sync::{lock, Mutex};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 /// A new, empty queue.
@@ -190,5 +190,51 @@ mod tests {
         drop(rx);
         assert!(tx.is_closed());
         assert_eq!(tx.send(1), Err(1));
+    }
+}
+
+/// Every interleaving of the queue's senders and its receiver (`--cfg streampod_loom`).
+#[cfg(all(test, streampod_loom))]
+mod loom_tests {
+    use super::*;
+    use futures::future::poll_fn;
+
+    #[test]
+    fn loom_items_from_two_threads_arrive_in_order_and_then_the_end() {
+        loom::model(|| {
+            let (tx, mut rx) = queue::<u8>();
+            let other = tx.clone();
+            let a = loom::thread::spawn(move || {
+                tx.send(1).unwrap();
+                tx.send(2).unwrap();
+            });
+            let b = loom::thread::spawn(move || other.send(3).unwrap());
+            // A wake lost on the way is a deadlock, which loom reports.
+            let got = loom::future::block_on(async {
+                let mut got = Vec::new();
+                while let Some(item) = poll_fn(|cx| rx.poll_recv(cx)).await {
+                    got.push(item);
+                }
+                got
+            });
+            a.join().unwrap();
+            b.join().unwrap();
+            assert_eq!(got.len(), 3);
+            let first: Vec<u8> = got.into_iter().filter(|&i| i != 3).collect();
+            assert_eq!(first, [1, 2], "one sender's items in its order");
+        });
+    }
+
+    #[test]
+    fn loom_nothing_is_lost_when_the_receiver_closes_during_sends() {
+        loom::model(|| {
+            let (tx, mut rx) = queue::<u8>();
+            let sender =
+                loom::thread::spawn(move || (0..2).filter(|&i| tx.send(i).is_err()).count());
+            let taken = rx.close().len();
+            let refused = sender.join().unwrap();
+            // Each item was handed back by `close` or refused to its sender.
+            assert_eq!(taken + refused, 2);
+        });
     }
 }

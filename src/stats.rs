@@ -91,7 +91,12 @@ impl Counters {
 
 /// Counts `n` out of a bounded queue and out of the server-wide gauge that mirrors it
 /// (never below zero); true when the queue just fell below `limit`, so waiters should wake.
-pub(crate) fn release(queued: &AtomicUsize, gauge: &AtomicUsize, n: usize, limit: usize) -> bool {
+pub(crate) fn release(
+    queued: &crate::sync::AtomicUsize,
+    gauge: &AtomicUsize,
+    n: usize,
+    limit: usize,
+) -> bool {
     let before = queued
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
             Some(q.saturating_sub(n))

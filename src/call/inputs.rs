@@ -11,8 +11,9 @@ use crate::error::StreamError;
 use crate::method::{InputCredit, InputSink, NamedSink};
 use crate::protocol::{CloseReason, Dynamic};
 use crate::sync::lock;
+use crate::sync::{Mutex, MutexGuard};
 use futures::future::BoxFuture;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// The open input streams of one call.
 pub(crate) struct CallInputs {

@@ -16,13 +16,12 @@
 //! The hub holds at most one waker per call: a call's waker is taken out when a wake is
 //! forwarded and registered again only when the call polls its stream.
 
-use crate::sync::lock;
-use futures::task::AtomicWaker;
+use crate::sync::{lock, AtomicBool, AtomicWaker, Mutex};
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 thread_local! {
@@ -228,5 +227,77 @@ mod tests {
         let second_hub = system.block_on(async { Hub::current() });
         assert!(!Arc::ptr_eq(&first_hub, &second_hub));
         assert!(second_hub.alive.load(Ordering::SeqCst));
+    }
+}
+
+/// Every interleaving of a foreign wake with the hub's task (`--cfg streampod_loom`). loom
+/// runs its threads on one OS thread, so the hub here belongs to no thread: every wake is
+/// foreign and goes through it.
+#[cfg(all(test, streampod_loom))]
+mod loom_tests {
+    use super::*;
+
+    /// The call's waker: records that it was woken.
+    struct Woken(AtomicBool);
+
+    impl Wake for Woken {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+
+    fn foreign_hub() -> Arc<Hub> {
+        Arc::new(Hub {
+            thread: usize::MAX,
+            pending: Mutex::new(Vec::new()),
+            scheduled: AtomicBool::new(false),
+            task: AtomicWaker::new(),
+            alive: AtomicBool::new(true),
+        })
+    }
+
+    /// A call that registered its waker with a forwarder on `hub`.
+    fn call_on(hub: &Arc<Hub>) -> (Arc<Woken>, Arc<Forward>) {
+        let woken = Arc::new(Woken(AtomicBool::new(false)));
+        let forward = Arc::new(Forward {
+            call: AtomicWaker::new(),
+            hub: hub.clone(),
+        });
+        forward.call.register(&Waker::from(woken.clone()));
+        (woken, forward)
+    }
+
+    #[test]
+    fn loom_a_foreign_wake_reaches_the_call_through_the_hubs_task() {
+        loom::model(|| {
+            let hub = foreign_hub();
+            let (woken, forward) = call_on(&hub);
+            let waker = loom::thread::spawn(move || Waker::from(forward).wake());
+            // The hub's task runs whenever it is woken; a wake lost on the way leaves it
+            // parked for ever, a deadlock loom reports.
+            let mut task = HubTask(hub.clone());
+            loom::future::block_on(futures::future::poll_fn(|cx| {
+                let _ = Pin::new(&mut task).poll(cx);
+                match woken.0.load(Ordering::Acquire) {
+                    true => Poll::Ready(()),
+                    false => Poll::Pending,
+                }
+            }));
+            waker.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_a_wake_racing_the_hubs_end_still_reaches_the_call() {
+        loom::model(|| {
+            let hub = foreign_hub();
+            let (woken, forward) = call_on(&hub);
+            let waker = loom::thread::spawn(move || Waker::from(forward).wake());
+            // The arbiter stops: its hub task goes, while the wake is on its way.
+            drop(HubTask(hub.clone()));
+            waker.join().unwrap();
+            assert!(woken.0.load(Ordering::Acquire));
+            assert!(lock(&hub.pending).is_empty());
+        });
     }
 }

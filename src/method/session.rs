@@ -6,8 +6,9 @@ use crate::bus::{BusError, BusStream, ListenerId, MessageBus, Scope};
 use crate::protocol::{Dynamic, Wire};
 use crate::stats::Stats;
 use crate::sync::lock;
+use crate::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
