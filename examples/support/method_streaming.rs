@@ -1,4 +1,4 @@
-//! The `methodStreaming` endpoint: Serverpod's test methods (reference §12.0), named exactly
+//! The `methodStreaming` endpoint: Serverpod's test methods (docs/PROTOCOL.md §6 uses them), named exactly
 //! as Serverpod names them. Shared by `examples/conformance_server.rs` and the tests.
 #![allow(dead_code)]
 
@@ -58,7 +58,7 @@ fn throwing<T: Send + 'static>(error: StreamError) -> Values<T> {
     stream::once(async move { Err(error) }).boxed()
 }
 
-/// Serverpod's test methods (reference §12.0), declared once: the conformance server
+/// Serverpod's test methods, declared once: the conformance server
 /// serves [`TestMethods`] through it, and every protocol test runs against it.
 #[streampod::endpoint(name = "methodStreaming")]
 pub trait MethodStreaming {

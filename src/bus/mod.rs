@@ -1,5 +1,5 @@
 //! The message bus: channels that connect calls to each other, in-process by default and
-//! across server nodes through Redis (reference §10).
+//! across server nodes through Redis (docs/MESSAGE_BUS.md).
 //!
 //! - **Local delivery** is in-process and in posting order per channel. Callback listeners
 //!   run synchronously when a message is delivered; streams read from a bounded buffer per

@@ -2,8 +2,8 @@
 //!
 //! The socket opens on the first call (concurrent first calls share one attempt), is
 //! checked with a `ping` that must be answered within the connect timeout, stays alive with
-//! a `ping` every 20 s, fails every call after 40 s without any frame, and closes as soon as
-//! no call is left. It runs in any tokio runtime; its futures and streams are `Send`.
+//! a `ping` every 20 s, fails every call after 40 s without any frame, and closes once no
+//! call has been left for `ClientConfig::linger` (1 s by default: the next call reuses it). It runs in any tokio runtime; its futures and streams are `Send`.
 
 mod auth;
 mod call;
@@ -395,7 +395,7 @@ impl ClientInner {
     }
 
     /// Opens a call; on `authenticationFailed`, refreshes the key once if the provider
-    /// can, and tries once more with a new `cid` (reference §5.2).
+    /// can, and tries once more with a new `cid` (docs/PROTOCOL.md §5).
     async fn open(
         &self,
         endpoint: Arc<str>,

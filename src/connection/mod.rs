@@ -131,7 +131,7 @@ impl Connection {
 
     /// A frame on a JSON connection (text, or binary taken as UTF-8 as Serverpod 4.0 does).
     /// One that cannot be read is answered with `brm` carrying the frame's own text, then
-    /// the connection closes (reference §15).
+    /// the connection closes (docs/PROTOCOL.md §9).
     fn on_json(&mut self, frame: &[u8], edge: &mut Edge<'_, Self>) {
         let Ok(text) = std::str::from_utf8(frame) else {
             log::debug!("connection {}: a JSON frame that is not UTF-8", self.id);
@@ -314,7 +314,7 @@ impl Protocol for Connection {
     const PATH: &'static str = crate::protocol::WEBSOCKET_PATH;
 
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
-        // The first data frame picks the encoding for the connection's life (reference §15).
+        // The first data frame picks the encoding for the connection's life (docs/PROTOCOL.md §9).
         let encoding = *self.encoding.get_or_insert(match data {
             Data::Binary(_) => Encoding::MessagePack,
             Data::Text(_) => Encoding::Json,

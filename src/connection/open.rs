@@ -1,4 +1,4 @@
-//! Opening a call: validation in Serverpod's order (reference §4.3), then the call actor.
+//! Opening a call: validation in Serverpod's order (docs/PROTOCOL.md §4.2), then the call actor.
 
 use super::Connection;
 use crate::auth::{check_access, AuthInfo, Denied};

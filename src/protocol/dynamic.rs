@@ -161,7 +161,7 @@ impl Dynamic {
     }
 
     /// This value in Serverpod's JSON form, `{"className": …, "data": …}`, as Serverpod's
-    /// server writes it (reference §2.3): a model's data starts with `"__className__"` and
+    /// server writes it (docs/PROTOCOL.md §9): a model's data starts with `"__className__"` and
     /// leaves out null fields, `ByteData` is `decode('<base64>', 'base64')`, and so on.
     pub fn to_json(&self) -> Result<serde_json::Value, DecodeError> {
         super::json::parts_to_json(self.class_name(), &self.data, 0)

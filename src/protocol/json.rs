@@ -1,4 +1,4 @@
-//! Wrapped values in Serverpod's JSON forms (reference §2.3 and §15): the first piece of
+//! Wrapped values in Serverpod's JSON forms (docs/PROTOCOL.md §3.1 and §9): the first piece of
 //! the JSON wire.
 //!
 //! A value's `data` is kept as MessagePack everywhere in the crate; these functions turn it

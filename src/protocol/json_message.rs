@@ -1,4 +1,4 @@
-//! Method-stream messages in Serverpod's JSON (reference §2, §3 and §15): the frames of the
+//! Method-stream messages in Serverpod's JSON (docs/PROTOCOL.md §2, §3 and §9): the frames of the
 //! JSON wire, byte for byte as Serverpod's server writes them (compact, its key order), and
 //! read as its server reads them.
 
@@ -517,7 +517,7 @@ mod tests {
         }
     }
 
-    /// Transcript A of reference §6, the server's side, byte for byte.
+    /// Transcript A of docs/PROTOCOL.md §6, the server's side, byte for byte.
     #[test]
     fn the_server_frames_of_transcript_a_are_serverpods() {
         assert_eq!(Message::Pong.encode_json().unwrap(), r#"{"type":"pong"}"#);

@@ -1,4 +1,4 @@
-//! Legacy streaming-endpoint messages in Serverpod's JSON (reference §9 and §15): what a
+//! Legacy streaming-endpoint messages in Serverpod's JSON (docs/PROTOCOL.md §7 and §9): what a
 //! 3.x Dart client sends on `/websocket`, and what its server sends back.
 
 use super::error::FrameError;

@@ -157,7 +157,7 @@ pub(crate) fn valid_credit(n: i64) -> Option<u32> {
         .filter(|n| (1..=MAX_CREDIT).contains(n))
 }
 
-/// The `am` value that asks for the handshake's auth cookie (reference §7.1).
+/// The `am` value that asks for the handshake's auth cookie (docs/PROTOCOL.md §4.6).
 pub const AUTH_MODE_COOKIE: &str = "cookie";
 
 /// `omsr`: the server answers an open.

@@ -1,5 +1,5 @@
-//! Authentication at open, in Serverpod's order (reference §4.3 steps 2–6, §12.1
-//! open_method_stream_command_test, authenticated cases).
+//! Authentication at open, in Serverpod's order (docs/PROTOCOL.md §4.2
+//! steps 2–6; Serverpod's open_method_stream_command_test, authenticated cases).
 
 use crate::support::conformance::{bearer, fixture_authentication, server_builder};
 use crate::support::*;

@@ -1,6 +1,6 @@
 //! Frames that are not valid messages get `brm`, then a close with a code; a `brm` from the
-//! client closes the connection (reference §12.1 bad_request_command_test,
-//! invalid_command_test, method_stream_message_test).
+//! client closes the connection (docs/PROTOCOL.md §4.1; Serverpod's
+//! bad_request_command_test, invalid_command_test and method_stream_message_test).
 
 use crate::support::*;
 

@@ -1,5 +1,6 @@
 //! Ending calls from the client, and tearing every call down when the connection goes
-//! (reference §4.6, §4.8, §12.1 close_method_stream_command_test, never_ending_yield_test).
+//! (docs/PROTOCOL.md §4.4, §4.5; Serverpod's close_method_stream_command_test and
+//! never_ending_yield_test).
 
 use crate::support::*;
 

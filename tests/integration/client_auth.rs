@@ -1,6 +1,6 @@
 //! Credentials on the client: status codes of refused opens, and refresh-and-retry-once
-//! (reference §5.2, §12.3 authenticated_streaming_method_test, §12.4
-//! open_method_stream_retry_test).
+//! (docs/PROTOCOL.md §5; Serverpod's
+//! authenticated_streaming_method_test and open_method_stream_retry_test).
 
 use crate::support::conformance::bearer;
 use crate::support::*;

@@ -1,5 +1,6 @@
 //! The Rust client against the real server: typed values, errors, inputs and outputs
-//! (reference §12.3 out_stream, out_future, input_parameter, open_stream tests).
+//! (docs/PROTOCOL.md §5; Serverpod's out_stream, out_future, input_parameter and
+//! open_stream tests).
 
 use crate::support::method_streaming::{ExceptionWithData, SimpleData};
 use crate::support::*;

@@ -1,6 +1,6 @@
 //! The client's one shared socket: lazy connect, handshake timeout, sharing, idle timeout,
-//! closing when idle, and failures (reference §5.1, §5.5, §12.4
-//! method_stream_manager_connection_test).
+//! closing when idle, and failures (docs/PROTOCOL.md §5;
+//! Serverpod's method_stream_manager_connection_test).
 
 use crate::support::*;
 use futures::channel::mpsc;

@@ -1,4 +1,4 @@
-//! Cookie mode (Serverpod 4.0, reference §4.3 step 3, §7.1): a call opened with
+//! Cookie mode (Serverpod 4.0, docs/PROTOCOL.md §4.2 step 3, §4.6): a call opened with
 //! `am: "cookie"` and no `auth` is authenticated with the server's auth cookie from the
 //! WebSocket handshake; without `am`, or with an `auth` value, the cookie is not used.
 

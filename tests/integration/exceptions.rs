@@ -1,6 +1,6 @@
 //! Errors crossing the wire: serializable exceptions as `msse` + `cmsc(error)`, anything
-//! else as `cmsc(error)` alone, and the socket staying usable (reference §4.7, §8, §12.1
-//! throwing_method_endpoint_test, method_return_websocket_connection_test).
+//! else as `cmsc(error)` alone, and the socket staying usable (docs/PROTOCOL.md §3.1,
+//! §4.3; Serverpod's throwing_method_endpoint_test and method_return_websocket_connection_test).
 
 use crate::support::*;
 

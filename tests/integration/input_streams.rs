@@ -1,6 +1,6 @@
 //! Input streams: values reach the method typed and in order; closes in both directions;
-//! a value of the wrong type fails only its stream (reference §4.5, §12.1 in_out_endpoint,
-//! multiple_input_streams, nullable_stream, dynamic_stream tests).
+//! a value of the wrong type fails only its stream (docs/PROTOCOL.md §4.3, §4.4; Serverpod's
+//! in_out_endpoint, multiple_input_streams, nullable_stream and dynamic_stream tests).
 
 use crate::support::*;
 use rmpv::Value;

@@ -1,4 +1,4 @@
-//! Serverpod's JSON wire (reference §15): a connection whose first data frame is text speaks
+//! Serverpod's JSON wire (docs/PROTOCOL.md §9): a connection whose first data frame is text speaks
 //! JSON for its life, in frames byte-identical to Serverpod's server's, on `/v1/websocket`
 //! and on the legacy `/websocket`.
 
@@ -314,7 +314,7 @@ async fn a_messagepack_legacy_connection_still_refuses_text() {
     assert_eq!(u16::from(close.code), 1003);
 }
 
-/// Transcript B of reference §6: a future from a stream, byte for byte.
+/// Transcript B of docs/PROTOCOL.md §6: a future from a stream, byte for byte.
 #[tokio::test]
 async fn transcript_b_in_json_byte_for_byte() {
     let server = TestServer::start();

@@ -1,5 +1,5 @@
 //! The server's WebSocket pings: a peer that answers none within the interval is closed
-//! with 1001 and its calls are torn down; a live peer stays (reference §1.3).
+//! with 1001 and its calls are torn down; a live peer stays (docs/PROTOCOL.md §1).
 
 use crate::support::conformance::server_builder;
 use crate::support::*;

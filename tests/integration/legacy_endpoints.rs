@@ -1,4 +1,4 @@
-//! Legacy streaming endpoints (reference §9, §9.5): lifecycle, order, access, user objects,
+//! Legacy streaming endpoints (docs/PROTOCOL.md §7): lifecycle, order, access, user objects,
 //! and no leaks.
 
 use crate::support::conformance::bearer;

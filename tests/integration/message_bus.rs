@@ -1,4 +1,4 @@
-//! The in-process message bus (reference §10): delivery, order, types, lag, and clean-up
+//! The in-process message bus (docs/MESSAGE_BUS.md): delivery, order, types, lag, and clean-up
 //! with the session.
 
 use crate::support::conformance::server_builder;

@@ -1,5 +1,5 @@
 //! Opening calls: every `omsc` gets exactly one `omsr`, in Serverpod's validation order
-//! (reference §4.3, §12.1 open_method_stream_command_test).
+//! (docs/PROTOCOL.md §4.2; Serverpod's open_method_stream_command_test).
 
 use crate::support::*;
 use rmpv::Value;

@@ -1,4 +1,4 @@
-//! The origin allow-list on the handshake (reference §1.1).
+//! The origin allow-list on the handshake (docs/PROTOCOL.md §1).
 
 use crate::support::conformance::server_builder;
 use crate::support::*;

@@ -1,5 +1,5 @@
-//! `ping` gets `pong`; `pong` and `omsr` from a client get nothing (reference §12.1,
-//! ping_pong_command_test and open_method_stream_response_test).
+//! `ping` gets `pong`; `pong` and `omsr` from a client get nothing (docs/PROTOCOL.md
+//! §3; Serverpod's ping_pong_command_test and open_method_stream_response_test).
 
 use crate::support::*;
 

@@ -1,7 +1,7 @@
 //! Random revocations over a random set of calls: calls of two users with two auth ids each,
 //! on an endpoint that requires the `admin` scope, one that requires login, and a public
 //! one, on separate clients; then revocations of users, auth ids and scopes (some of users
-//! or ids that have no call). Exactly the calls the rules of reference §7.2 name are closed,
+//! or ids that have no call). Exactly the calls the rules of docs/PROTOCOL.md §4.6 name are closed,
 //! with "closed with error"; every other call still echoes.
 
 use crate::support::conformance::bearer;

@@ -1,6 +1,6 @@
 //! Random sessions: sequences of well-formed frames, pipelined on one connection without
 //! waiting for answers, checked against the protocol's rules for what the server sends
-//! back (reference §4.3–§4.5, docs/PROTOCOL.md §4):
+//! back (docs/PROTOCOL.md §4.2–§4.4):
 //!
 //! - the connection stays open and every `omsc` gets exactly one `omsr`, first for its cid;
 //! - an opened call ends with exactly one `cmsc` without `p`; after it comes at most the

@@ -1,6 +1,6 @@
 //! Revoking authentication closes exactly the calls it should, on every connection, and
-//! nothing else (reference §7.2, §12.1 revoked_authentication_stream_test in-process,
-//! §12.3 authenticated_streaming_method_test).
+//! nothing else (docs/PROTOCOL.md §4.6; Serverpod's revoked_authentication_stream_test in-process
+//! and authenticated_streaming_method_test).
 
 use crate::support::conformance::bearer;
 use crate::support::*;

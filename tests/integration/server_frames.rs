@@ -1,6 +1,6 @@
 //! The frames a call produces, in order: `omsr(success)` first, every value before the
-//! final `cmsc`, nothing after it (reference §4.4, §12.1 method_stream_message_test,
-//! in_out_endpoint_test, void_return_endpoint_test).
+//! final `cmsc`, nothing after it (docs/PROTOCOL.md §4.3; Serverpod's
+//! method_stream_message_test, in_out_endpoint_test and void_return_endpoint_test).
 
 use crate::support::*;
 

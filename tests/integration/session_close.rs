@@ -1,5 +1,5 @@
-//! A session closes when its call ends, however it ends (reference §12.2,
-//! method_streaming_cancel_test): its `on_close` listeners run once and `closed()`
+//! A session closes when its call ends, however it ends (docs/PROTOCOL.md
+//! §4.4; Serverpod's method_streaming_cancel_test): its `on_close` listeners run once and `closed()`
 //! completes, when the method finishes, when the client cancels, when the connection
 //! drops, and when authentication is revoked.
 

@@ -1,5 +1,5 @@
-//! Graceful shutdown, and nothing left behind however a connection ends (reference §12.1
-//! method_websocket_connection_test).
+//! Graceful shutdown, and nothing left behind however a connection ends (docs/PROTOCOL.md
+//! §4.5, §4.7; Serverpod's method_websocket_connection_test).
 
 use crate::support::conformance::{bearer, server_builder};
 use crate::support::*;

@@ -1,5 +1,5 @@
 //! Every built-in class and typed container survives a round trip through a dynamic echo,
-//! nulls included (reference §12.3 basic_types_streaming_test, out_stream_test).
+//! nulls included (docs/PROTOCOL.md §3.1; Serverpod's basic_types_streaming_test and out_stream_test).
 
 use crate::support::method_streaming::SimpleData;
 use crate::support::*;

@@ -1,6 +1,7 @@
 /**
- * The client: one WebSocket shared by every call, opened on the first call and closed when
- * no call is left (PROTOCOL.md §5; Serverpod's `ClientMethodStreamManager`).
+ * The client: one WebSocket shared by every call, opened on the first call and closed once
+ * no call has been left for `lingerMs` (1 s by default), so that the next call reuses it
+ * (PROTOCOL.md §5; Serverpod's `ClientMethodStreamManager` closes at once).
  */
 
 import {

@@ -1,4 +1,4 @@
-// The end-to-end scenarios of reference §12.3 against the conformance server, on both
+// Serverpod's end-to-end client scenarios (docs/PROTOCOL.md §5) against the conformance server, on both
 // wires: every method shape, values and models, exceptions both ways, cancel, errors of
 // opens, auth, revocation, connection loss and a new socket on the next call.
 import assert from 'node:assert/strict';
