@@ -99,9 +99,9 @@ pub struct ReadmeDoctests;
 // Both sides.
 #[cfg(any(feature = "server", feature = "client"))]
 mod batches;
-#[cfg(any(feature = "server", feature = "client"))]
-mod credit;
 mod error;
+#[cfg(any(feature = "server", feature = "client"))]
+mod flow;
 pub mod protocol;
 #[cfg(any(feature = "server", feature = "client"))]
 mod recent;
@@ -120,17 +120,21 @@ mod call;
 #[cfg(feature = "server")]
 pub mod config;
 #[cfg(feature = "server")]
-mod connection;
-#[cfg(feature = "server")]
 mod instruments;
 #[cfg(feature = "server")]
 pub mod legacy;
 #[cfg(feature = "server")]
 mod method;
 #[cfg(feature = "server")]
+mod method_streams;
+#[cfg(feature = "server")]
+mod outbox;
+#[cfg(feature = "server")]
 mod queue;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
+mod shutdown;
 #[cfg(feature = "server")]
 mod socket;
 #[cfg(feature = "server")]
@@ -208,7 +212,7 @@ pub use error::{Source, StreamError};
 /// [`client::CallStream<T>`] for a stream method and `Result<T, client::Error>` for an
 /// `async` one.
 ///
-/// **Methods.** `&self` first, then optionally [`Session`], then plain serde parameters
+/// **CallSetup.** `&self` first, then optionally [`Session`], then plain serde parameters
 /// (they make the call's `args` map), [`InputStream<T>`] and `Option<InputStream<T>>`
 /// parameters (input streams), in any order. A method returns `impl Stream<Item =
 /// Result<T, StreamError>> + Send + 'static`, or is `async` and returns `Result<T,

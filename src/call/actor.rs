@@ -10,17 +10,18 @@
 use super::call_log::{CallRecord, Ending};
 use super::inputs::CallInputs;
 use super::local_wakes::LocalWakes;
-use super::messages::{CallEnded, CallRequest, Outbox, Shutdown};
+use super::messages::{CallEnded, CallRequest, Shutdown};
 use crate::auth::{Registration, Revoke};
 use crate::batches::Batches;
-use crate::credit::{Credit, Credited};
 use crate::error::StreamError;
+use crate::flow::{Credit, Credited};
+use crate::flow::{Gated, Grant, OutboundGate};
 use crate::instruments::MethodMetrics;
-use crate::method::{Grant, Prepared, Session};
+use crate::method::{Prepared, Session};
+use crate::outbox::{Outbox, Outgoing};
 use crate::protocol::registry::Scoped;
 use crate::protocol::{encode_exact, CloseReason, Dynamic, Encoding, Message, Target, ValueFrames};
 use crate::queue::Receiver;
-use crate::socket::{Gated, OutboundGate, Outgoing};
 use crate::stats::Counters;
 use actix::prelude::*;
 use bytes::Bytes;
@@ -48,7 +49,8 @@ pub(crate) struct CallActor {
     /// The call has input streams (they only ever go away): without any, there is nothing
     /// to look for before each value.
     has_inputs: bool,
-    connection: Outbox,
+    /// Where the call's frames go, in order, to its connection.
+    outbox: Outbox<CallEnded>,
     counters: Arc<Counters>,
     /// The call's entry in the revocation table, for calls that need authentication (boxed:
     /// most calls have none, and every call's task carries this field).
@@ -79,7 +81,7 @@ pub(crate) struct CallParts {
     pub(crate) session: Session,
     pub(crate) prepared: Prepared,
     pub(crate) inputs: Arc<CallInputs>,
-    pub(crate) connection: Outbox,
+    pub(crate) outbox: Outbox<CallEnded>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) revocation: Option<Registration>,
     pub(crate) gate: Arc<OutboundGate>,
@@ -98,7 +100,7 @@ impl CallActor {
             prepared: Some(Box::new(parts.prepared)),
             has_inputs: parts.inputs.has_inputs(),
             inputs: parts.inputs,
-            connection: parts.connection,
+            outbox: parts.outbox,
             counters: parts.counters,
             revocation: parts.revocation.map(Box::new),
             gate: parts.gate,
@@ -120,7 +122,7 @@ impl CallActor {
             Encoding::Json => match message.encode_json() {
                 Ok(text) => {
                     self.gate.add(text.len());
-                    let _ = self.connection.send(Outgoing::Text(text));
+                    let _ = self.outbox.send(Outgoing::Text(text));
                 }
                 Err(e) => {
                     log::warn!(
@@ -138,7 +140,7 @@ impl CallActor {
     fn send_frame(&self, frame: Bytes) {
         self.gate.add(frame.len());
         // The connection may be gone already; then so is everything it would have written.
-        let _ = self.connection.send(Outgoing::Frame(frame));
+        let _ = self.outbox.send(Outgoing::Frame(frame));
     }
 
     /// Sends one value on the call's return stream; false if it could not be written.
@@ -209,7 +211,7 @@ impl CallActor {
         self.ended = true;
         // The connection forgets the call's route, and has its supervisor forget the call.
         let _ = self
-            .connection
+            .outbox
             .send(Outgoing::Event(CallEnded(self.target.cid)));
         ctx.stop();
     }

@@ -6,9 +6,10 @@
 //! mailbox and a full queue is known before the next frame is read. Every frame the call
 //! answers with (`cmsc(p)`) still comes from the call actor, in order with its others.
 
-use crate::credit::Credit;
 use crate::error::StreamError;
-use crate::method::{InputCredit, InputSink, NamedSink};
+use crate::flow::Credit;
+use crate::flow::InputQueue;
+use crate::method::{InputSink, NamedSink};
 use crate::protocol::{CloseReason, Dynamic};
 use crate::sync::lock;
 use crate::sync::{Mutex, MutexGuard};
@@ -18,7 +19,7 @@ use std::sync::Arc;
 /// The open input streams of one call.
 pub(crate) struct CallInputs {
     open: Mutex<Open>,
-    credit: Arc<InputCredit>,
+    credit: Arc<InputQueue>,
     /// Values delivered to the method, for the metrics.
     received: metrics::Counter,
 }
@@ -70,7 +71,7 @@ impl CallInputs {
     /// flow-controlled call.
     pub(crate) fn new(
         sinks: Vec<NamedSink>,
-        credit: Arc<InputCredit>,
+        credit: Arc<InputQueue>,
         window: Option<u32>,
         received: metrics::Counter,
     ) -> Arc<Self> {
@@ -97,7 +98,7 @@ impl CallInputs {
     }
 
     /// The call's input queue, for waiting until it has room.
-    pub(crate) fn credit(&self) -> &Arc<InputCredit> {
+    pub(crate) fn credit(&self) -> &Arc<InputQueue> {
         &self.credit
     }
 

@@ -25,9 +25,6 @@ pub(crate) struct Shutdown;
 /// previous frame; forget its route.
 pub(crate) struct CallEnded(pub(crate) Uuid);
 
-/// Calls → connection: the socket's outbox, carrying frames and [`CallEnded`] news in order.
-pub(crate) type Outbox = crate::socket::Outbox<CallEnded>;
-
 /// Connection → supervisor, on [`CallEnded`]: the call has ended and stopped itself.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -8,7 +8,7 @@
 
 use super::messages::{Adopt, Forget, Shutdown, StopAll};
 use super::{CallActor, CallTable};
-use crate::socket::GoingAway;
+use crate::shutdown::GoingAway;
 use actix::prelude::*;
 
 /// The owner of one connection's calls.

@@ -2,7 +2,7 @@
 
 use super::connection::{Command, ConnectionHandle};
 use super::error::Error;
-use crate::credit::GrantBack;
+use crate::flow::GrantBack;
 use crate::protocol::registry::{self, Registry};
 use crate::protocol::Dynamic;
 use crate::protocol::Wire;

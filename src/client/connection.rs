@@ -14,8 +14,8 @@ use super::outgoing::Outgoing;
 pub(crate) use super::pump::InputSource;
 use super::pump::{InputItem, InputPump, INPUT_QUEUE};
 use super::ClientConfig;
-use crate::credit::Credit;
 use crate::error::StreamError;
+use crate::flow::Credit;
 use crate::protocol::{
     borrow, CloseReason, Dynamic, Encoding, Message, MessageRef, OpenCall, OpenResponse,
     OpenResult, Target, ValueFrames, WrappedRef,

@@ -23,8 +23,8 @@ pub use legacy::{
     ReconnectPolicy,
 };
 
-use crate::credit::GrantBack;
 use crate::error::StreamError;
+use crate::flow::GrantBack;
 use crate::protocol::registry::Registry;
 use crate::protocol::{Dynamic, OpenCall, OpenResult, Wire, AUTH_MODE_COOKIE, MAX_CREDIT};
 use crate::protocol::{Encoding, WEBSOCKET_PATH};

@@ -5,8 +5,8 @@
 //! fast as the connection sends.
 
 use crate::batches::Batches;
-use crate::credit::{Credit, Credited};
 use crate::error::StreamError;
+use crate::flow::{Credit, Credited};
 use crate::protocol::{Dynamic, ValueFrames};
 use futures::stream::BoxStream;
 use futures::StreamExt;

@@ -9,7 +9,7 @@ use super::{LegacyEndpoints, LegacyEvent, LegacySession, SessionOut};
 use crate::auth::{check_access, AuthInfo};
 use crate::protocol::{registry, Encoding};
 use crate::protocol::{unwrap_auth_value, Dynamic, LegacyMessage};
-use crate::socket::{CloseCode, Data, Edge, Protocol};
+use crate::socket::{CloseCode, Connection, Data, Edge};
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -184,7 +184,7 @@ impl LegacyConnection {
     }
 }
 
-impl Protocol for LegacyConnection {
+impl Connection for LegacyConnection {
     /// Legacy endpoints only send frames (and closes) through the outbox.
     type Event = Infallible;
     const PATH: &'static str = crate::protocol::LEGACY_WEBSOCKET_PATH;

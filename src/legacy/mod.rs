@@ -23,9 +23,10 @@ pub(crate) use endpoint_actor::{LegacyCounters, LegacyEvent};
 
 use crate::auth::{AuthInfo, AuthenticationHandler, Requirements};
 use crate::error::StreamError;
+use crate::flow::OutboundGate;
+use crate::outbox::{CloseCode, Outbox, Outgoing};
 use crate::protocol::registry::Registry;
 use crate::protocol::{Dynamic, EncodeError, Encoding, LegacyMessage, Wire};
-use crate::socket::{CloseCode, OutboundGate, Outbox, Outgoing};
 use actix::prelude::*;
 use endpoint_actor::{EndpointActor, EndpointState};
 use std::collections::HashMap;

@@ -7,11 +7,12 @@
 //! ([`Endpoint::future`]; `T = ()` for a void method). Each registration erases the types
 //! into a [`Method`], which the connection uses to validate an open and the call uses to run.
 
-use super::inputs::{InputCredit, InputSet, NamedSink};
+use super::inputs::{InputSet, NamedSink};
 use super::session::AppState;
 use super::session::Session;
 use crate::auth::Requirements;
 use crate::error::StreamError;
+use crate::flow::InputQueue;
 use crate::instruments::MethodMetrics;
 use crate::protocol::registry::Registry;
 use crate::protocol::{Dynamic, Wire};
@@ -47,7 +48,7 @@ pub(crate) enum PrepareError {
 }
 
 type Preparer =
-    dyn Fn(&[u8], &[String], &Arc<InputCredit>) -> Result<Prepared, PrepareError> + Send + Sync;
+    dyn Fn(&[u8], &[String], &Arc<InputQueue>) -> Result<Prepared, PrepareError> + Send + Sync;
 
 /// One registered method, with its types erased.
 #[derive(Clone)]
@@ -69,7 +70,7 @@ impl Method {
         &self,
         args: &[u8],
         requested: &[String],
-        credit: &Arc<InputCredit>,
+        credit: &Arc<InputQueue>,
     ) -> Result<Prepared, PrepareError> {
         (self.prepare)(args, requested, credit)
     }
@@ -115,7 +116,7 @@ pub struct Endpoint {
     methods: HashMap<Arc<str>, Method>,
     /// What every method asks of its callers, unless it has its own (`access`).
     requirements: Requirements,
-    /// Methods whose access differs from the endpoint's, by name.
+    /// CallSetup whose access differs from the endpoint's, by name.
     access: HashMap<String, Requirements>,
     /// The application state every call's session reaches (`Session::state`).
     state: Option<AppState>,
@@ -320,7 +321,7 @@ impl Endpoint {
         let run = Arc::new(run);
         let prepare = move |args: &[u8],
                             requested: &[String],
-                            credit: &Arc<InputCredit>|
+                            credit: &Arc<InputQueue>|
               -> Result<Prepared, PrepareError> {
             let args: A = read_args(args).map_err(PrepareError::Arguments)?;
             let (set, inputs) =

@@ -6,142 +6,17 @@
 //! statically. Each stream has a sink on the call's side that decodes incoming values into
 //! `T`: a value of the wrong class becomes an error item and ends that stream only.
 
-use crate::credit::GrantBack;
 use crate::error::StreamError;
+use crate::flow::{Grant, GrantBack, InputFlow, InputQueue};
 use crate::protocol::registry::Registry;
 use crate::protocol::{DecodeError, Wire};
 use crate::queue::{queue, Receiver, Sender};
-use crate::sync::{AtomicBool, AtomicUsize};
 use futures::future::BoxFuture;
 use futures::Stream;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{oneshot, Notify};
-
-/// Values a client sent on one call's input streams that the method has not taken yet.
-///
-/// The connection counts a value in when it routes it, and stops reading its socket while
-/// the count is at the limit; values are counted out as the method takes them, when they
-/// are discarded, and all at once when the call ends. This bounds what a client can queue
-/// on a method that does not keep up, without losing anything. A flow-controlled call has
-/// no limit here: its client's credit bounds each input stream instead.
-#[doc(hidden)]
-pub struct InputCredit {
-    queued: AtomicUsize,
-    limit: usize,
-    /// For a flow-controlled call: how its input streams give credit back.
-    flow: Option<InputFlow>,
-    closed: AtomicBool,
-    /// A method dropped one of the call's input streams since the call last looked.
-    dropped: AtomicBool,
-    room: Notify,
-    counters: Arc<crate::stats::Counters>,
-}
-
-/// How the input streams of a flow-controlled call give credit back to its client.
-pub(crate) struct InputFlow {
-    /// Values granted on each input stream at the open (`fc` of `omsr`).
-    pub(crate) window: u32,
-    /// Where the streams report values their method took; the call sends them as `crd`.
-    pub(crate) grants: Sender<Grant>,
-}
-
-/// Values the method took from one input stream, to be granted back to the client.
-#[derive(Debug)]
-pub(crate) struct Grant {
-    pub(crate) param: Arc<str>,
-    pub(crate) n: u32,
-}
-
-impl InputCredit {
-    /// The queue of a call that is not flow-controlled: at most `limit` values.
-    pub(crate) fn new(limit: usize, counters: Arc<crate::stats::Counters>) -> Arc<Self> {
-        Self::build(limit, None, counters)
-    }
-
-    /// The queue of a flow-controlled call, whose client gets `flow.window` values of
-    /// credit on each input stream.
-    pub(crate) fn flow_controlled(
-        flow: InputFlow,
-        counters: Arc<crate::stats::Counters>,
-    ) -> Arc<Self> {
-        Self::build(usize::MAX, Some(flow), counters)
-    }
-
-    fn build(
-        limit: usize,
-        flow: Option<InputFlow>,
-        counters: Arc<crate::stats::Counters>,
-    ) -> Arc<Self> {
-        Arc::new(InputCredit {
-            queued: AtomicUsize::new(0),
-            limit: limit.max(1),
-            flow,
-            closed: AtomicBool::new(false),
-            dropped: AtomicBool::new(false),
-            room: Notify::new(),
-            counters,
-        })
-    }
-
-    /// One more value is on its way to the method; true when that fills the queue.
-    pub(crate) fn sent(&self) -> bool {
-        if self.is_closed() {
-            return false;
-        }
-        self.counters.queued_inputs.fetch_add(1, Ordering::Relaxed);
-        self.queued.fetch_add(1, Ordering::AcqRel) + 1 >= self.limit
-    }
-
-    /// `n` values left the queue.
-    pub(crate) fn taken(&self, n: usize) {
-        if n == 0 {
-            return;
-        }
-        if crate::stats::release(&self.queued, &self.counters.queued_inputs, n, self.limit) {
-            self.room.notify_waiters();
-        }
-    }
-
-    /// The call ended: nothing will be taken any more, and nobody should wait.
-    pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        let left = self.queued.swap(0, Ordering::AcqRel);
-        self.counters
-            .queued_inputs
-            .fetch_sub(left, Ordering::Relaxed);
-        self.room.notify_waiters();
-    }
-
-    fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
-    /// Whether a method dropped an input stream since the last call; clears the mark. Lets
-    /// the call skip looking at its inputs before each value it sends.
-    pub(crate) fn take_dropped(&self) -> bool {
-        self.dropped.swap(false, Ordering::AcqRel)
-    }
-
-    fn has_room(&self) -> bool {
-        self.is_closed() || self.queued.load(Ordering::Acquire) < self.limit
-    }
-
-    /// Completes when the queue has room again (or the call ended).
-    pub(crate) async fn room(self: Arc<Self>) {
-        loop {
-            let notified = self.room.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.has_room() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
+use tokio::sync::oneshot;
 
 /// A stream of values the client sends for one stream parameter.
 ///
@@ -151,7 +26,7 @@ impl InputCredit {
 /// closes it, or when the call ends. Dropping it tells the client to stop sending.
 pub struct InputStream<T> {
     rx: Receiver<Result<T, StreamError>>,
-    credit: Arc<InputCredit>,
+    credit: Arc<InputQueue>,
     /// On a flow-controlled call: values taken and not yet granted back.
     returns: Option<Returns>,
     /// Last: fields drop in order, so the call hears of it only once `rx` is gone.
@@ -161,13 +36,13 @@ pub struct InputStream<T> {
 /// Tells the call that the method dropped one of its input streams: a mark it checks
 /// before each value it sends (set first), and a wake for it to report the input closed.
 struct DropSignal {
-    credit: Arc<InputCredit>,
+    credit: Arc<InputQueue>,
     _wake: oneshot::Sender<()>,
 }
 
 impl Drop for DropSignal {
     fn drop(&mut self) {
-        self.credit.dropped.store(true, Ordering::Release);
+        self.credit.mark_dropped();
     }
 }
 
@@ -198,7 +73,7 @@ impl<T> Stream for InputStream<T> {
         let item = this.rx.poll_recv(cx);
         if let Poll::Ready(Some(Ok(_))) = &item {
             this.credit.taken(1);
-            if let (Some(returns), Some(flow)) = (&mut this.returns, &this.credit.flow) {
+            if let (Some(returns), Some(flow)) = (&mut this.returns, this.credit.flow()) {
                 returns.taken(flow);
             }
         }
@@ -237,7 +112,7 @@ pub trait InputSink: Send {
 
 struct TypedSink<T> {
     tx: Sender<Result<T, StreamError>>,
-    credit: Arc<InputCredit>,
+    credit: Arc<InputQueue>,
     dropped: Option<oneshot::Receiver<()>>,
 }
 
@@ -278,7 +153,7 @@ pub(crate) type NamedSink = (Arc<str>, Box<dyn InputSink>);
 
 fn channel<T: Wire>(
     name: &'static str,
-    credit: &Arc<InputCredit>,
+    credit: &Arc<InputQueue>,
 ) -> (InputStream<T>, Box<dyn InputSink>) {
     let (tx, rx) = queue();
     let (dropped_tx, dropped_rx) = oneshot::channel();
@@ -286,7 +161,7 @@ fn channel<T: Wire>(
         InputStream {
             rx,
             credit: credit.clone(),
-            returns: credit.flow.as_ref().map(|flow| Returns {
+            returns: credit.flow().map(|flow| Returns {
                 param: Arc::from(name),
                 back: GrantBack::new(flow.window),
             }),
@@ -313,7 +188,7 @@ pub trait InputParam: Sized + Send + 'static {
     fn create(
         name: &'static str,
         requested: bool,
-        credit: &Arc<InputCredit>,
+        credit: &Arc<InputQueue>,
     ) -> (Self, Option<Box<dyn InputSink>>);
     /// Registers the element type with a server's class registry.
     #[doc(hidden)]
@@ -326,7 +201,7 @@ impl<T: Wire> InputParam for InputStream<T> {
     fn create(
         name: &'static str,
         _requested: bool,
-        credit: &Arc<InputCredit>,
+        credit: &Arc<InputQueue>,
     ) -> (Self, Option<Box<dyn InputSink>>) {
         let (stream, sink) = channel::<T>(name, credit);
         (stream, Some(sink))
@@ -342,7 +217,7 @@ impl<T: Wire> InputParam for Option<InputStream<T>> {
     fn create(
         name: &'static str,
         requested: bool,
-        credit: &Arc<InputCredit>,
+        credit: &Arc<InputQueue>,
     ) -> (Self, Option<Box<dyn InputSink>>) {
         if !requested {
             return (None, None);
@@ -365,7 +240,7 @@ pub trait InputSet<const N: usize>: Sized + Send + 'static {
     fn build(
         names: &[&'static str; N],
         requested: &[String],
-        credit: &Arc<InputCredit>,
+        credit: &Arc<InputQueue>,
     ) -> Result<(Self, Vec<NamedSink>), String>;
     /// Registers every element type with a server's class registry.
     #[doc(hidden)]
@@ -377,7 +252,7 @@ impl InputSet<0> for () {
     fn build(
         _: &[&'static str; 0],
         _: &[String],
-        _: &Arc<InputCredit>,
+        _: &Arc<InputQueue>,
     ) -> Result<(Self, Vec<NamedSink>), String> {
         Ok(((), Vec::new()))
     }
@@ -391,7 +266,7 @@ macro_rules! input_set {
             fn build(
                 names: &[&'static str; $n],
                 requested: &[String],
-                credit: &Arc<InputCredit>,
+                credit: &Arc<InputQueue>,
             ) -> Result<(Self, Vec<NamedSink>), String> {
                 let mut sinks = Vec::with_capacity($n);
                 let set = ($({
@@ -421,13 +296,3 @@ input_set!(3; A 0, B 1, C 2);
 input_set!(4; A 0, B 1, C 2, D 3);
 input_set!(5; A 0, B 1, C 2, D 3, E 4);
 input_set!(6; A 0, B 1, C 2, D 3, E 4, F 5);
-
-impl std::fmt::Debug for InputCredit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InputCredit")
-            .field("queued", &self.queued.load(Ordering::Relaxed))
-            .field("limit", &self.limit)
-            .field("window", &self.flow.as_ref().map(|flow| flow.window))
-            .finish_non_exhaustive()
-    }
-}

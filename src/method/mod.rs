@@ -10,8 +10,8 @@ mod session;
 
 pub use endpoint::{Access, Endpoint, NoArgs};
 pub(crate) use endpoint::{PrepareError, Prepared};
-pub(crate) use inputs::{Grant, InputCredit, InputFlow, InputSink, NamedSink};
 pub use inputs::{InputParam, InputSet, InputStream};
+pub(crate) use inputs::{InputSink, NamedSink};
 pub(crate) use services::Services;
 pub(crate) use session::SessionParts;
 pub use session::{Session, SessionMessages};

@@ -12,9 +12,10 @@ pub use running::RunningServer;
 use crate::auth::{AuthInfo, AuthenticationHandler, Revoked};
 use crate::bus::{BusError, MessageBus};
 use crate::config::{ping_interval_from_env, redis_url_from_env, Config, ConfigError};
-use crate::connection::{CallLimits, Connection, Methods};
+use crate::flow::InputQueue;
 use crate::legacy::{Legacy, LegacyConnection, LegacyEndpoints, LegacyHandle, LegacyStats};
-use crate::method::{Endpoint, InputCredit, Services};
+use crate::method::{Endpoint, Services};
+use crate::method_streams::{CallLimits, CallSetup, MethodConnection};
 use crate::protocol::registry::Registry;
 use crate::protocol::{Wire, LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH};
 use crate::socket::EdgeSettings;
@@ -199,7 +200,7 @@ impl ServerBuilder {
         Ok(Server {
             inner: Arc::new(ServerInner {
                 edge: Arc::new(EdgeSettings::new(&config, counters)),
-                methods: Arc::new(Methods {
+                methods: Arc::new(CallSetup {
                     endpoints: self.endpoints,
                     authentication: self.authentication.clone(),
                     services: services.clone(),
@@ -211,10 +212,7 @@ impl ServerBuilder {
                         remembered_ended_calls: config.remembered_ended_calls,
                         input_patience: config.websocket_ping_interval,
                     },
-                    no_inputs: InputCredit::new(
-                        config.max_queued_inputs,
-                        services.counters.clone(),
-                    ),
+                    no_inputs: InputQueue::new(config.max_queued_inputs, services.counters.clone()),
                 }),
                 legacy: Arc::new(LegacyEndpoints {
                     endpoints: self
@@ -254,7 +252,7 @@ pub struct Server {
 struct ServerInner {
     config: Config,
     edge: Arc<EdgeSettings>,
-    methods: Arc<Methods>,
+    methods: Arc<CallSetup>,
     legacy: Arc<LegacyEndpoints>,
     services: Services,
 }
@@ -345,8 +343,9 @@ impl Server {
                     .and_then(|name| req.cookie(name))
                     .map(|c| c.value().to_string());
                 let methods = methods.clone();
-                let upgraded =
-                    edge.upgrade(&req, body, |id| Connection::new(id, methods, cookie_key));
+                let upgraded = edge.upgrade(&req, body, |id| {
+                    MethodConnection::new(id, methods, cookie_key)
+                });
                 async move { upgraded }
             }),
         );

@@ -7,15 +7,11 @@
 //! which stops its calls and so frees a connection that waits for a method to take its
 //! input), then every connection, told to close with 1001.
 
+use crate::shutdown::GoingAway;
 use actix::prelude::*;
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-/// Tells a connection (or one of its helpers) that the server is going away.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct GoingAway;
 
 /// One live connection, as shutdown reaches it.
 struct LiveConnection {

@@ -1,30 +1,30 @@
-//! The WebSocket edge, once for every protocol: the upgrade (origin check, connection
+//! The WebSocket edge, once for every kind of connection: the upgrade (origin check, connection
 //! permit), joining fragmented messages within the size limit, answering pings, the
 //! keepalive, the byte-counted outbound gate, going away on shutdown, and the close
-//! handshake. A protocol (method streams, legacy endpoints) plugs in what it does with a
-//! whole message through [`Protocol`], and writes through [`Edge`].
+//! handshake. A kind of connection (method streams, legacy endpoints) plugs in what it does
+//! with a whole message through [`Connection`], and writes through [`Edge`].
 //!
-//! Frames are decoded here, a whole read at a time (`reader`), and handed to the protocol in
+//! Frames are decoded here, a whole read at a time (`reader`), and handed to the connection in
 //! order; actix-web-actors' `WebsocketContext` runs the actor and writes its frames.
 //!
 //! This is the only module that knows `actix-web-actors`: a move to `actix-ws` changes this
 //! module and nothing else.
 
 mod assembler;
+mod drain;
 mod keepalive;
 mod live;
-mod outbound;
-mod outbox;
 mod reader;
 mod send_timeout;
 
+use crate::shutdown::GoingAway;
 pub(crate) use assembler::Data;
-pub(crate) use live::{Connections, GoingAway};
-pub(crate) use outbound::{Gated, OutboundGate};
-pub(crate) use outbox::Outbox;
+pub(crate) use live::Connections;
 pub(crate) use send_timeout::hook as send_timeout_hook;
 
 use crate::config::{normalize_origin, Config};
+use crate::flow::OutboundGate;
+use crate::outbox::{Outbox, Outgoing};
 use crate::stats::Counters;
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -32,9 +32,9 @@ use actix_web_actors::ws;
 pub(crate) use actix_web_actors::ws::CloseCode;
 use assembler::{FrameAssembler, Incoming};
 use bytes::Bytes;
+use drain::Drain;
 use keepalive::Keepalive;
 use live::Permit;
-use outbound::Drain;
 use reader::FrameReader;
 use send_timeout::{SendTimeoutSet, Watch};
 use std::collections::{HashSet, VecDeque};
@@ -44,12 +44,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What one kind of connection does with its socket.
-pub(crate) trait Protocol: Sized + Unpin + 'static {
+pub(crate) trait Connection: Sized + Unpin + 'static {
     /// What producers outside the connection (its calls) tell it, in order with the frames
     /// they send, through its [`Outbox`].
     type Event: Send + 'static;
 
-    /// The path the protocol is served at: the label of its connections' metrics.
+    /// The path such connections are served at: the label of its connections' metrics.
     const PATH: &'static str;
 
     /// The connection is up.
@@ -63,18 +63,6 @@ pub(crate) trait Protocol: Sized + Unpin + 'static {
 
     /// The connection is gone, for whatever reason; nothing more can be written.
     fn stopped(&mut self, _id: u64) {}
-}
-
-/// What producers send a connection through its [`Outbox`].
-pub(crate) enum Outgoing<E> {
-    /// One binary frame, already counted in the connection's [`OutboundGate`].
-    Frame(Bytes),
-    /// One text frame, already counted in the connection's [`OutboundGate`].
-    Text(String),
-    /// Something for the protocol, after the frames sent before it.
-    Event(E),
-    /// Close the connection with this code, after the frames sent before it.
-    Close(CloseCode, &'static str),
 }
 
 /// What the edge needs of the server, shared by all its connections.
@@ -121,13 +109,13 @@ impl EdgeSettings {
         &self.connections
     }
 
-    /// Upgrades `req` to a connection running the protocol `make` builds for its id: 403
+    /// Upgrades `req` to a connection running the connection `make` builds for its id: 403
     /// for an `Origin` that is not allowed, 503 when the server is full.
-    pub(crate) fn upgrade<P: Protocol>(
+    pub(crate) fn upgrade<C: Connection>(
         self: &Arc<Self>,
         req: &HttpRequest,
         body: web::Payload,
-        make: impl FnOnce(u64) -> P,
+        make: impl FnOnce(u64) -> C,
     ) -> Result<HttpResponse, actix_web::Error> {
         if !self.origin_allowed(req) {
             crate::instruments::connection_refused("origin");
@@ -148,11 +136,11 @@ impl EdgeSettings {
             );
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (sent, received) = crate::instruments::byte_counters(P::PATH);
+        let (sent, received) = crate::instruments::byte_counters(C::PATH);
         let gate = OutboundGate::new(self.max_outbound_bytes, self.counters.clone(), sent);
         let socket = Socket {
             id,
-            protocol: make(id),
+            connection: make(id),
             frames: FrameAssembler::new(self.max_frame_size),
             keepalive: Keepalive::default(),
             unread: VecDeque::new(),
@@ -191,37 +179,37 @@ impl EdgeSettings {
     }
 }
 
-/// One WebSocket connection: the edge's state around a protocol.
-pub(crate) struct Socket<P: Protocol> {
+/// One WebSocket connection: the edge's state around its [`Connection`].
+pub(crate) struct Socket<C: Connection> {
     id: u64,
-    protocol: P,
+    connection: C,
     frames: FrameAssembler,
     keepalive: Keepalive,
-    /// Frames read and not yet handled: the rest of a batch, while the protocol waits.
+    /// Frames read and not yet handled: the rest of a batch, while the connection waits.
     unread: VecDeque<Result<ws::Frame, ws::ProtocolError>>,
     gate: Arc<OutboundGate>,
-    outbox: Option<Outbox<P::Event>>,
+    outbox: Option<Outbox<C::Event>>,
     settings: Arc<EdgeSettings>,
     _permit: Permit,
 }
 
-type Ctx<P> = ws::WebsocketContext<Socket<P>>;
+type Ctx<C> = ws::WebsocketContext<Socket<C>>;
 
-/// A protocol's handle on its socket while it handles something.
-pub(crate) struct Edge<'a, P: Protocol> {
-    ctx: &'a mut Ctx<P>,
+/// A connection's handle on its socket while it handles something.
+pub(crate) struct Edge<'a, C: Connection> {
+    ctx: &'a mut Ctx<C>,
     id: u64,
     gate: &'a Arc<OutboundGate>,
-    outbox: &'a mut Option<Outbox<P::Event>>,
+    outbox: &'a mut Option<Outbox<C::Event>>,
     settings: &'a EdgeSettings,
 }
 
-impl<P: Protocol> Socket<P> {
-    /// Runs `f` on the protocol with an edge.
+impl<C: Connection> Socket<C> {
+    /// Runs `f` on the connection with an edge.
     fn with_edge<R>(
         &mut self,
-        ctx: &mut Ctx<P>,
-        f: impl FnOnce(&mut P, &mut Edge<'_, P>) -> R,
+        ctx: &mut Ctx<C>,
+        f: impl FnOnce(&mut C, &mut Edge<'_, C>) -> R,
     ) -> R {
         let mut edge = Edge {
             ctx,
@@ -230,12 +218,12 @@ impl<P: Protocol> Socket<P> {
             outbox: &mut self.outbox,
             settings: &self.settings,
         };
-        f(&mut self.protocol, &mut edge)
+        f(&mut self.connection, &mut edge)
     }
 
-    /// Handles the frames left unread while the protocol waited, in order, until it waits
+    /// Handles the frames left unread while the connection waited, in order, until it waits
     /// again (then the rest waits with it) or the connection stops.
-    fn read_unread(&mut self, ctx: &mut Ctx<P>) {
+    fn read_unread(&mut self, ctx: &mut Ctx<C>) {
         while !ctx.waiting() {
             let Some(frame) = self.unread.pop_front() else {
                 // Its buffer goes too: most connections never wait.
@@ -246,7 +234,7 @@ impl<P: Protocol> Socket<P> {
         }
     }
 
-    fn on_frame(&mut self, frame: Result<ws::Frame, ws::ProtocolError>, ctx: &mut Ctx<P>) {
+    fn on_frame(&mut self, frame: Result<ws::Frame, ws::ProtocolError>, ctx: &mut Ctx<C>) {
         match self.frames.push(frame) {
             Incoming::Data(data) => self.with_edge(ctx, |p, edge| p.on_data(data, edge)),
             Incoming::Ping(payload) => ctx.pong(&payload),
@@ -262,7 +250,7 @@ impl<P: Protocol> Socket<P> {
     }
 }
 
-impl<P: Protocol> Edge<'_, P> {
+impl<C: Connection> Edge<'_, C> {
     /// Writes one binary frame, after everything written before.
     pub(crate) fn send(&mut self, frame: Bytes) {
         self.gate.add(frame.len());
@@ -290,11 +278,11 @@ impl<P: Protocol> Edge<'_, P> {
     /// less). A queue rather than the actor's mailbox: a frame costs no boxed envelope, the
     /// connection takes everything waiting at once, and a connection busy waiting (an
     /// authentication) still has it filled.
-    pub(crate) fn outbox(&mut self) -> Outbox<P::Event> {
+    pub(crate) fn outbox(&mut self) -> Outbox<C::Event> {
         if let Some(outbox) = self.outbox {
             return outbox.clone();
         }
-        let (outbox, inbox) = outbox::outbox();
+        let (outbox, inbox) = crate::outbox::outbox();
         self.ctx.add_stream(inbox);
         *self.outbox = Some(outbox.clone());
         outbox
@@ -305,13 +293,13 @@ impl<P: Protocol> Edge<'_, P> {
     pub(crate) fn wait<F>(
         &mut self,
         future: F,
-        then: impl FnOnce(&mut P, F::Output, &mut Edge<'_, P>) + 'static,
+        then: impl FnOnce(&mut C, F::Output, &mut Edge<'_, C>) + 'static,
     ) where
         F: Future + 'static,
     {
         self.ctx
             .wait(
-                actix::fut::wrap_future::<_, Socket<P>>(future).map(move |out, socket, ctx| {
+                actix::fut::wrap_future::<_, Socket<C>>(future).map(move |out, socket, ctx| {
                     socket.with_edge(ctx, |p, edge| then(p, out, edge));
                     socket.read_unread(ctx);
                 }),
@@ -336,12 +324,12 @@ where
     ctx.stop();
 }
 
-impl<P: Protocol> Actor for Socket<P> {
-    type Context = Ctx<P>;
+impl<C: Connection> Actor for Socket<C> {
+    type Context = Ctx<C>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.settings.counters.connection_opened();
-        crate::instruments::connection_opened(P::PATH);
+        crate::instruments::connection_opened(C::PATH);
         self.settings
             .connections
             .joined(self.id, ctx.address().recipient());
@@ -357,15 +345,15 @@ impl<P: Protocol> Actor for Socket<P> {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.protocol.stopped(self.id);
+        self.connection.stopped(self.id);
         self.settings.connections.left(self.id);
         self.settings.counters.connection_closed();
-        crate::instruments::connection_closed(P::PATH);
+        crate::instruments::connection_closed(C::PATH);
         log::debug!("connection {} closed", self.id);
     }
 }
 
-impl<P: Protocol> StreamHandler<reader::Batch> for Socket<P> {
+impl<C: Connection> StreamHandler<reader::Batch> for Socket<C> {
     fn handle(&mut self, batch: reader::Batch, ctx: &mut Self::Context) {
         // Not waiting, or the reader would not have been polled: nothing is left unread.
         let mut frames = batch.into_iter();
@@ -386,14 +374,14 @@ impl<P: Protocol> StreamHandler<reader::Batch> for Socket<P> {
 
 /// The context's own frame stream, which `WebsocketContext` requires: it reads a body that
 /// never yields, so this is never called.
-impl<P: Protocol> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Socket<P> {
+impl<C: Connection> StreamHandler<Result<ws::Message, ws::ProtocolError>> for Socket<C> {
     fn handle(&mut self, _: Result<ws::Message, ws::ProtocolError>, _: &mut Self::Context) {}
 }
 
 /// What the producers sent, in batches: everything waiting is taken in one go, so a burst
 /// of values leaves in one write.
-impl<P: Protocol> StreamHandler<VecDeque<Outgoing<P::Event>>> for Socket<P> {
-    fn handle(&mut self, batch: VecDeque<Outgoing<P::Event>>, ctx: &mut Self::Context) {
+impl<C: Connection> StreamHandler<VecDeque<Outgoing<C::Event>>> for Socket<C> {
+    fn handle(&mut self, batch: VecDeque<Outgoing<C::Event>>, ctx: &mut Self::Context) {
         for item in batch {
             match item {
                 Outgoing::Frame(bytes) => ctx.binary(bytes),
@@ -409,7 +397,7 @@ impl<P: Protocol> StreamHandler<VecDeque<Outgoing<P::Event>>> for Socket<P> {
     }
 }
 
-impl<P: Protocol> Handler<GoingAway> for Socket<P> {
+impl<C: Connection> Handler<GoingAway> for Socket<C> {
     type Result = ();
     fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
         close(CloseCode::Away, "server shutting down", ctx);

@@ -1,10 +1,11 @@
 //! Opening a call: validation in Serverpod's order (docs/PROTOCOL.md §4.2), then the call actor.
 
-use super::Connection;
+use super::MethodConnection;
 use crate::auth::{check_access, AuthInfo, Denied};
 use crate::call::{CallActor, CallInputs, CallParts};
-use crate::credit::Credit;
-use crate::method::{InputCredit, InputFlow, PrepareError, Session, SessionParts};
+use crate::flow::Credit;
+use crate::flow::{InputFlow, InputQueue};
+use crate::method::{PrepareError, Session, SessionParts};
 use crate::protocol::msgpack::Reader;
 use crate::protocol::{
     unwrap_auth_value, Encoding, Message, OpenCall, OpenResponse, OpenResult, Target,
@@ -15,7 +16,7 @@ use crate::socket::Edge;
 use actix::prelude::*;
 use std::time::Instant;
 
-impl Connection {
+impl MethodConnection {
     /// Validates an `omsc`, answers it with exactly one `omsr`, and on success starts the
     /// call. The call's input streams exist before the next frame is read: when the
     /// authentication handler has to run, the connection waits for it (`Edge::wait`) and reads
@@ -116,13 +117,13 @@ impl Connection {
         let (credit, grants) = match (open.inputs.is_empty(), window) {
             (true, _) => (methods.no_inputs.clone(), None),
             (false, None) => (
-                InputCredit::new(methods.limits.max_queued_inputs, counters),
+                InputQueue::new(methods.limits.max_queued_inputs, counters),
                 None,
             ),
             (false, Some(window)) => {
                 let (grants, granted) = queue();
                 let flow = InputFlow { window, grants };
-                (InputCredit::flow_controlled(flow, counters), Some(granted))
+                (InputQueue::flow_controlled(flow, counters), Some(granted))
             }
         };
         let mut prepared = match method.prepare(&open.args, &open.inputs, &credit) {
@@ -166,7 +167,7 @@ impl Connection {
             services: methods.services.clone(),
             state: endpoint.app_state().cloned(),
         });
-        let connection = edge.outbox();
+        let outbox = edge.outbox();
         let gate = edge.gate();
         let encoding = self.encoding.unwrap_or(Encoding::MessagePack);
         let call = CallActor::create(|call_ctx| {
@@ -184,7 +185,7 @@ impl Connection {
                 session,
                 prepared,
                 inputs: inputs.clone(),
-                connection,
+                outbox,
                 counters: methods.services.counters.clone(),
                 revocation,
                 gate,

@@ -1,11 +1,25 @@
 //! The queue a connection's producers (its calls, a legacy endpoint) write to, in order: the
-//! crate's [`queue`](crate::queue), taken whole by the connection each time it looks.
+//! crate's [`queue`](crate::queue), taken whole by the connection each time it looks. Below
+//! both the socket edge, which drains it, and the producers, which know no socket.
 
-use super::Outgoing;
 use crate::queue::{queue, Receiver, Sender};
+pub(crate) use actix_http::ws::CloseCode;
+use bytes::Bytes;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+/// What producers send a connection through its [`Outbox`].
+pub(crate) enum Outgoing<E> {
+    /// One binary frame, already counted in the connection's [`OutboundGate`].
+    Frame(Bytes),
+    /// One text frame, already counted in the connection's [`OutboundGate`].
+    Text(String),
+    /// Something for the protocol, after the frames sent before it.
+    Event(E),
+    /// Close the connection with this code, after the frames sent before it.
+    Close(CloseCode, &'static str),
+}
 
 /// The sending side; cheap to clone.
 pub(crate) type Outbox<E> = Sender<Outgoing<E>>;

@@ -1,14 +1,13 @@
-//! Flow control from methods to the socket.
+//! The outbound gate: bytes produced for one connection and not yet taken by its socket.
 //!
 //! Every frame written for a connection is counted in its [`OutboundGate`] when it is
 //! produced, and counted out when the HTTP layer takes its bytes for the socket (the
-//! [`Drain`] wrapper around the WebSocket context's output). Call actors poll their
+//! socket edge's `Drain` around the WebSocket context's output). Call actors poll their
 //! method's output only while the gate has room, so a client that stops reading makes its
 //! own methods wait instead of growing the server's memory; other connections are
 //! unaffected. Producers that cannot wait ([`OutboundGate::try_add`]) close the connection
 //! instead.
 
-use super::send_timeout::Watch;
 use crate::stats::{release, Counters};
 use crate::sync::{lock, AtomicUsize, Mutex};
 use futures::Stream;
@@ -22,7 +21,7 @@ pub(crate) struct OutboundGate {
     queued: AtomicUsize,
     limit: usize,
     waiting: Mutex<Vec<Waker>>,
-    counters: Arc<Counters>,
+    pub(crate) counters: Arc<Counters>,
     /// Bytes handed to the socket, for the metrics.
     sent: metrics::Counter,
 }
@@ -56,7 +55,7 @@ impl OutboundGate {
     }
 
     /// `n` bytes went to the socket.
-    fn drained(&self, n: usize) {
+    pub(crate) fn drained(&self, n: usize) {
         self.sent.increment(n as u64);
         if release(&self.queued, &self.counters.outbound_bytes, n, self.limit) {
             let waiting = std::mem::take(&mut *lock(&self.waiting));
@@ -97,44 +96,6 @@ impl<S: Stream + Unpin> Stream for Gated<S> {
             return Poll::Pending;
         }
         Pin::new(&mut self.inner).poll_next(cx)
-    }
-}
-
-/// The WebSocket context's output on its way to the socket: counts bytes out of the gate,
-/// and tells a peer that stopped reading from other drops (see `send_timeout`).
-pub(crate) struct Drain<S> {
-    pub(crate) inner: S,
-    pub(crate) gate: Arc<OutboundGate>,
-    pub(crate) watch: Watch,
-    /// The connection's id, for the log.
-    pub(crate) id: u64,
-}
-
-impl<S, E> Stream for Drain<S>
-where
-    S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
-{
-    type Item = Result<bytes::Bytes, E>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let item = Pin::new(&mut self.inner).poll_next(cx);
-        if let Poll::Ready(Some(Ok(bytes))) = &item {
-            self.gate.drained(bytes.len());
-        }
-        self.watch.polled(matches!(item, Poll::Ready(None)));
-        item
-    }
-}
-
-impl<S> Drop for Drain<S> {
-    fn drop(&mut self) {
-        if let Some(unpolled) = self.watch.peer_stopped_reading() {
-            log::info!(
-                "connection {}: the peer took nothing for {unpolled:.1?}; dropped",
-                self.id
-            );
-            self.gate.counters.peer_not_reading();
-            crate::instruments::connection_dropped("send_timeout");
-        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The method-stream protocol on one WebSocket (`/v1/websocket`): the [`Connection`] that
+//! The method-stream protocol on one WebSocket (`/v1/websocket`): the [`MethodConnection`] that
 //! the socket edge runs for each connection.
 //!
 //! It decodes each message and handles messages strictly in arrival order: an open is
@@ -13,14 +13,15 @@ mod open;
 use crate::auth::AuthenticationHandler;
 use crate::call::messages::{Adopt, CallEnded, CallRequest, Forget, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, CallTable, Delivery};
-use crate::credit::Credit;
-use crate::method::{Endpoint, InputCredit, Services};
+use crate::flow::Credit;
+use crate::flow::InputQueue;
+use crate::method::{Endpoint, Services};
 use crate::protocol::{decode_json_ref, registry};
 use crate::protocol::{
     CloseReason, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
 use crate::recent::RecentIds;
-use crate::socket::{CloseCode, Data, Edge, Protocol};
+use crate::socket::{CloseCode, Connection, Data, Edge};
 use actix::prelude::*;
 use actix::WeakAddr;
 use std::collections::HashMap;
@@ -29,14 +30,14 @@ use std::time::Duration;
 
 /// What the method-stream connections of one server share: the endpoints, the
 /// authentication handler, the services a session reaches, and the limits on calls.
-pub(crate) struct Methods {
+pub(crate) struct CallSetup {
     pub(crate) endpoints: HashMap<String, Endpoint>,
     pub(crate) authentication: Option<AuthenticationHandler>,
     pub(crate) services: Services,
     pub(crate) limits: CallLimits,
     /// The input queue of every call whose client listed no input streams: such a call
     /// gets no stream to queue for, so it needs no queue of its own.
-    pub(crate) no_inputs: Arc<InputCredit>,
+    pub(crate) no_inputs: Arc<InputQueue>,
 }
 
 /// The per-connection limits on calls (see [`Config`](crate::Config)).
@@ -73,9 +74,9 @@ impl Route {
 }
 
 /// The method-stream protocol of one connection.
-pub(crate) struct Connection {
+pub(crate) struct MethodConnection {
     id: u64,
-    methods: Arc<Methods>,
+    methods: Arc<CallSetup>,
     supervisor: Option<Addr<CallSupervisor>>,
     calls: CallTable<Route>,
     ended: RecentIds,
@@ -86,9 +87,9 @@ pub(crate) struct Connection {
     pub(super) encoding: Option<Encoding>,
 }
 
-impl Connection {
-    pub(crate) fn new(id: u64, methods: Arc<Methods>, cookie_key: Option<String>) -> Self {
-        Connection {
+impl MethodConnection {
+    pub(crate) fn new(id: u64, methods: Arc<CallSetup>, cookie_key: Option<String>) -> Self {
+        MethodConnection {
             id,
             ended: RecentIds::new(methods.limits.remembered_ended_calls),
             methods,
@@ -246,7 +247,7 @@ impl Connection {
     /// The method is behind its input: read nothing more until it catches up (TCP
     /// backpressure). A method that takes nothing for a whole ping interval would park the
     /// connection (and its keepalive) for good, so then the connection is closed with 1013.
-    fn wait_for_input_room(&mut self, credit: Arc<InputCredit>, edge: &mut Edge<'_, Self>) {
+    fn wait_for_input_room(&mut self, credit: Arc<InputQueue>, edge: &mut Edge<'_, Self>) {
         let patience = self.methods.limits.input_patience;
         let waited = async move {
             tokio::select! {
@@ -309,7 +310,7 @@ impl Connection {
     }
 }
 
-impl Protocol for Connection {
+impl Connection for MethodConnection {
     type Event = CallEnded;
     const PATH: &'static str = crate::protocol::WEBSOCKET_PATH;
 
