@@ -2,19 +2,17 @@
 //! crate's [`queue`](crate::queue), taken whole by the connection each time it looks. Below
 //! both the socket edge, which drains it, and the producers, which know no socket.
 
+use crate::protocol::Frame;
 use crate::queue::{queue, Receiver, Sender};
 pub(crate) use actix_http::ws::CloseCode;
-use bytes::Bytes;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// What producers send a connection through its [`Outbox`].
 pub(crate) enum Outgoing<E> {
-    /// One binary frame, already counted in the connection's [`OutboundGate`].
-    Frame(Bytes),
-    /// One text frame, already counted in the connection's [`OutboundGate`].
-    Text(String),
+    /// One frame, already counted in the connection's [`OutboundGate`](crate::flow::OutboundGate).
+    Frame(Frame),
     /// Something for the protocol, after the frames sent before it.
     Event(E),
     /// Close the connection with this code, after the frames sent before it.

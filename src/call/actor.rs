@@ -20,11 +20,12 @@ use crate::instruments::MethodMetrics;
 use crate::method::{Prepared, Session};
 use crate::outbox::{Outbox, Outgoing};
 use crate::protocol::registry::Scoped;
-use crate::protocol::{encode_exact, CloseReason, Dynamic, Encoding, Message, Target, ValueFrames};
+use crate::protocol::{
+    encode_exact, CloseReason, Dynamic, Encoding, Frame, Message, Target, ValueFrames,
+};
 use crate::queue::Receiver;
 use crate::stats::Counters;
 use actix::prelude::*;
-use bytes::Bytes;
 use futures::StreamExt;
 use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
@@ -117,27 +118,21 @@ impl CallActor {
     /// Sends `message` in the connection's encoding. On a JSON connection a value with no
     /// JSON form (a non-finite double) cannot be sent: false, and the caller ends the call.
     fn send(&self, message: Message) -> bool {
-        match self.encoding {
-            Encoding::MessagePack => self.send_frame(message.encode().into()),
-            Encoding::Json => match message.encode_json() {
-                Ok(text) => {
-                    self.gate.add(text.len());
-                    let _ = self.outbox.send(Outgoing::Text(text));
-                }
-                Err(e) => {
-                    log::warn!(
-                        "{}.{}: a value with no JSON form: {e}",
-                        self.target.endpoint,
-                        self.target.method
-                    );
-                    return false;
-                }
-            },
+        match message.to_frame(self.encoding) {
+            Ok(frame) => self.send_frame(frame),
+            Err(e) => {
+                log::warn!(
+                    "{}.{}: a value with no JSON form: {e}",
+                    self.target.endpoint,
+                    self.target.method
+                );
+                return false;
+            }
         }
         true
     }
 
-    fn send_frame(&self, frame: Bytes) {
+    fn send_frame(&self, frame: Frame) {
         self.gate.add(frame.len());
         // The connection may be gone already; then so is everything it would have written.
         let _ = self.outbox.send(Outgoing::Frame(frame));
@@ -159,7 +154,7 @@ impl CallActor {
             frames.encode_into(value, buf);
             Ok::<(), Infallible>(())
         });
-        self.send_frame(frame);
+        self.send_frame(Frame::Binary(frame));
         true
     }
 

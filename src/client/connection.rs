@@ -665,9 +665,6 @@ async fn lingered(lingering: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>
 }
 
 /// One frame of `message` on the `encoding`'s wire.
-fn frame(message: &Message, encoding: Encoding) -> Result<WsMessage, crate::protocol::DecodeError> {
-    Ok(match encoding {
-        Encoding::Json => WsMessage::Text(message.encode_json()?),
-        _ => WsMessage::Binary(message.encode()),
-    })
+fn frame(message: &Message, encoding: Encoding) -> Result<WsMessage, crate::protocol::EncodeError> {
+    message.to_frame(encoding).map(super::ws_frame)
 }

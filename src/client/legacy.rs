@@ -225,14 +225,10 @@ impl Inner {
 
     /// One frame of `message` on the client's wire.
     fn frame(&self, message: &LegacyMessage) -> Result<WsMessage, Error> {
-        Ok(match self.config.encoding {
-            Encoding::Json => WsMessage::Text(
-                message
-                    .encode_json()
-                    .map_err(|e| Error::protocol_from("a message with no JSON form", e))?,
-            ),
-            _ => WsMessage::Binary(message.encode()),
-        })
+        message
+            .to_frame(self.config.encoding)
+            .map(super::ws_frame)
+            .map_err(|e| Error::protocol_from("a message with no JSON form", e))
     }
 
     /// The socket task: reads frames into the endpoints' inboxes, writes what the client

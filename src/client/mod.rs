@@ -39,6 +39,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+/// A frame of the protocol as tungstenite writes it.
+fn ws_frame(frame: crate::protocol::Frame) -> tokio_tungstenite::tungstenite::Message {
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    match frame {
+        crate::protocol::Frame::Binary(bytes) => WsMessage::Binary(bytes.into()),
+        crate::protocol::Frame::Text(text) => WsMessage::Text(text),
+    }
+}
+
 /// Client settings. Build with [`ClientConfig::default`] and change what you need, with the
 /// setters of the same names: `ClientConfig::default().idle_timeout(Duration::from_secs(60))`.
 #[derive(Debug, Clone)]

@@ -13,7 +13,6 @@ use crate::socket::{CloseCode, Connection, Data, Edge};
 use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::OnceLock;
 
 /// The legacy protocol of one connection.
 pub(crate) struct LegacyConnection {
@@ -24,9 +23,6 @@ pub(crate) struct LegacyConnection {
     opened: BTreeSet<String>,
     /// The key from the `auth` query parameter, used once at start.
     initial_key: Option<String>,
-    /// MessagePack or JSON, set by the first data frame; shared with the endpoints'
-    /// [`SessionOut`]s, which may exist before it is known.
-    encoding: Arc<OnceLock<Encoding>>,
 }
 
 impl LegacyConnection {
@@ -42,7 +38,6 @@ impl LegacyConnection {
             auth: None,
             opened: BTreeSet::new(),
             initial_key,
-            encoding: Arc::new(OnceLock::new()),
         }
     }
 
@@ -85,7 +80,7 @@ impl LegacyConnection {
                     self.opened.insert(name.clone());
                     actor.do_send(LegacyEvent::Opened {
                         session: session.clone(),
-                        out: SessionOut::new(edge.outbox(), edge.gate(), self.encoding.clone()),
+                        out: SessionOut::new(edge.outbox(), edge.gate(), edge.encoding_handle()),
                     });
                 }
                 (false, true) => {
@@ -120,14 +115,12 @@ impl LegacyConnection {
             }
         };
         match message {
-            LegacyMessage::Ping => match encoding {
-                Encoding::MessagePack => edge.send(LegacyMessage::Pong.encode().into()),
-                Encoding::Json => {
-                    if let Ok(pong) = LegacyMessage::Pong.encode_json() {
-                        edge.send_text(pong);
-                    }
+            LegacyMessage::Ping => {
+                // A pong carries no value: it always has a form.
+                if let Ok(pong) = LegacyMessage::Pong.to_frame(encoding) {
+                    edge.send(pong);
                 }
-            },
+            }
             LegacyMessage::Pong | LegacyMessage::OtherCommand(_) => {}
             LegacyMessage::Auth { key } => match key.as_deref().map(unwrap_auth_value) {
                 // A value of the wrong shape is ignored, as Serverpod does.
@@ -195,20 +188,13 @@ impl Connection for LegacyConnection {
     }
 
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
-        // The first data frame picks the encoding for the connection's life.
-        let (text, frame) = match data {
-            Data::Binary(frame) => (false, frame),
-            Data::Text(frame) => (true, frame),
+        let encoding = edge.encoding();
+        let frame = match (encoding, data) {
+            (Encoding::MessagePack, Data::Text(_)) => {
+                return edge.close(CloseCode::Unsupported, "text frames are not supported")
+            }
+            (_, Data::Binary(frame) | Data::Text(frame)) => frame,
         };
-        let first = if text {
-            Encoding::Json
-        } else {
-            Encoding::MessagePack
-        };
-        let encoding = *self.encoding.get_or_init(|| first);
-        if encoding == Encoding::MessagePack && text {
-            return edge.close(CloseCode::Unsupported, "text frames are not supported");
-        }
         let registry = self.endpoints.registry.clone();
         registry::scoped(registry, || self.on_frame(&frame, encoding, edge))
     }

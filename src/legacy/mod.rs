@@ -75,23 +75,10 @@ impl SessionOut {
         if self.overflowed {
             return Ok(true);
         }
-        let (frame, len) = match self.encoding.get() {
-            Some(Encoding::Json) => {
-                let text = message
-                    .encode_json()
-                    .map_err(|e| EncodeError(e.to_string()))?;
-                let len = text.len();
-                (Outgoing::Text(text), len)
-            }
-            _ => {
-                let bytes = message.encode();
-                let len = bytes.len();
-                (Outgoing::Frame(bytes.into()), len)
-            }
-        };
-        if self.gate.try_add(len) {
+        let frame = message.to_frame(self.encoding.get().copied().unwrap_or_default())?;
+        if self.gate.try_add(frame.len()) {
             // The connection may be gone already; then so is everything it would have written.
-            let _ = self.outbox.send(frame);
+            let _ = self.outbox.send(Outgoing::Frame(frame));
             return Ok(true);
         }
         log::info!("legacy session {session_id} is not reading its socket; closing it");

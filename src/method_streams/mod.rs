@@ -83,8 +83,6 @@ pub(crate) struct MethodConnection {
     /// The handshake's auth cookie, when the server names one: the key of calls opened
     /// with `am: "cookie"` and no `auth`.
     cookie_key: Option<String>,
-    /// MessagePack or JSON, once the first data frame has said.
-    pub(super) encoding: Option<Encoding>,
 }
 
 impl MethodConnection {
@@ -96,20 +94,16 @@ impl MethodConnection {
             supervisor: None,
             calls: CallTable::new(),
             cookie_key,
-            encoding: None,
         }
     }
 
     /// Writes `message` in the connection's encoding (MessagePack until a first text frame
     /// made it a JSON connection).
     fn send(&self, message: &Message, edge: &mut Edge<'_, Self>) {
-        match self.encoding {
-            Some(Encoding::Json) => match message.encode_json() {
-                Ok(text) => edge.send_text(text),
-                // The connection's own messages carry no values: this does not happen.
-                Err(e) => log::error!("connection {}: no JSON for a frame: {e}", self.id),
-            },
-            _ => edge.send(message.encode().into()),
+        match message.to_frame(edge.encoding()) {
+            Ok(frame) => edge.send(frame),
+            // The connection's own messages carry no values: this does not happen.
+            Err(e) => log::error!("connection {}: no JSON for a frame: {e}", self.id),
         }
     }
 
@@ -315,11 +309,8 @@ impl Connection for MethodConnection {
     const PATH: &'static str = crate::protocol::WEBSOCKET_PATH;
 
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
-        // The first data frame picks the encoding for the connection's life (docs/PROTOCOL.md §9).
-        let encoding = *self.encoding.get_or_insert(match data {
-            Data::Binary(_) => Encoding::MessagePack,
-            Data::Text(_) => Encoding::Json,
-        });
+        // The socket's first data frame picked the wire (docs/PROTOCOL.md §9).
+        let encoding = edge.encoding();
         // Input values of dynamic streams are checked against this server's classes.
         let registry = self.methods.services.registry.clone();
         match (encoding, data) {

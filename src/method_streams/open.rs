@@ -169,7 +169,7 @@ impl MethodConnection {
         });
         let outbox = edge.outbox();
         let gate = edge.gate();
-        let encoding = self.encoding.unwrap_or(Encoding::MessagePack);
+        let encoding = edge.encoding();
         let call = CallActor::create(|call_ctx| {
             // Registered before the call runs, so a revocation cannot slip in between.
             let revocation = auth.filter(|_| requirements.any()).map(|auth| {
@@ -221,7 +221,7 @@ impl MethodConnection {
             "connection {}: open {endpoint}.{method} refused, {result}: {why}",
             self.id
         );
-        let why = (self.encoding != Some(Encoding::Json)).then_some(why);
+        let why = (edge.encoding() != Encoding::Json).then_some(why);
         self.answer(open, result, None, why, edge)
     }
 

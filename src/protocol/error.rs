@@ -1,6 +1,7 @@
 //! Errors of the protocol layer: one enum per job, one message per variant.
 
 use super::msgpack::ReadError;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// A value could not be turned into the requested type.
@@ -37,10 +38,36 @@ impl DecodeError {
     }
 }
 
-/// A value could not be written as MessagePack.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("cannot encode value: {0}")]
-pub struct EncodeError(pub String);
+/// A value could not be written to the wire.
+#[derive(Debug, Clone, Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// serde could not write the value as MessagePack.
+    #[error("the value cannot be written as MessagePack")]
+    MessagePack(#[source] Arc<rmp_serde::encode::Error>),
+    /// serde could not write the value as JSON.
+    #[error("the value cannot be written as JSON")]
+    Json(#[source] Arc<serde_json::Error>),
+    /// A number, length or duration does not fit the wire's integers.
+    #[error("{0} does not fit the wire's integers")]
+    TooLarge(String),
+    /// The value has no JSON form (a non-finite double), or its data is not what its class
+    /// says, so no JSON can be made of it.
+    #[error("the value has no JSON form")]
+    NoJson(#[from] DecodeError),
+}
+
+impl From<rmp_serde::encode::Error> for EncodeError {
+    fn from(e: rmp_serde::encode::Error) -> Self {
+        EncodeError::MessagePack(Arc::new(e))
+    }
+}
+
+impl From<serde_json::Error> for EncodeError {
+    fn from(e: serde_json::Error) -> Self {
+        EncodeError::Json(Arc::new(e))
+    }
+}
 
 /// A frame is not a valid protocol message. Its text becomes the `req` of the `brm` that
 /// answers it.

@@ -2,6 +2,7 @@
 //! JSON wire, byte for byte as Serverpod's server writes them (compact, its key order), and
 //! read as its server reads them.
 
+use super::error::EncodeError;
 use super::error::FrameError;
 use super::json::{any_json_to_msgpack, msgpack_to_any_json};
 use super::message::{
@@ -20,7 +21,7 @@ impl Message {
     /// (`omsr` is `cid, res, en, m`; `msm` is `en, m, cid, [p,] o`; …), values in their JSON
     /// forms ([`Dynamic::to_json`](super::Dynamic::to_json)). Fails only for a value that has
     /// no JSON form.
-    pub fn encode_json(&self) -> Result<String, DecodeError> {
+    pub fn encode_json(&self) -> Result<String, EncodeError> {
         // Written straight into one buffer, in order: no map is built for the envelope.
         let mut w = Writer::default();
         w.raw("{\"type\":");

@@ -3,14 +3,14 @@
 
 use super::error::FrameError;
 use super::legacy::LegacyMessage;
-use super::{DecodeError, Dynamic};
+use super::{Dynamic, EncodeError};
 use serde_json::{Map, Value};
 
 impl LegacyMessage {
     /// The message as one text frame: `{"endpoint":..,"object":{"className":..,"data":..}}`,
     /// or a command such as `{"command":"pong"}`. Fails only for a value that has no JSON
     /// form.
-    pub fn encode_json(&self) -> Result<String, DecodeError> {
+    pub fn encode_json(&self) -> Result<String, EncodeError> {
         let mut frame = Map::new();
         match self {
             LegacyMessage::Endpoint { endpoint, object } => {

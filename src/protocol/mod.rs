@@ -6,6 +6,7 @@ mod datetime;
 mod decode;
 mod dynamic;
 mod error;
+mod frame;
 mod json;
 mod json_message;
 mod json_model;
@@ -27,6 +28,7 @@ pub(crate) use decode::{MessageRef, WrappedRef};
 pub(crate) use dynamic::encode_exact;
 pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
+pub use frame::Frame;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use json_message::borrow;
 #[cfg(feature = "server")]

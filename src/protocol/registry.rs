@@ -37,7 +37,7 @@ impl Class {
             normalize: |data| {
                 let value = T::read_data(data)?;
                 super::value::encode_data(&value)
-                    .map_err(|e| DecodeError::malformed(&T::type_name(), e.0))
+                    .map_err(|e| DecodeError::malformed(&T::type_name(), e))
             },
             json: |data| {
                 let value = match T::read_data(data) {
@@ -45,7 +45,7 @@ impl Class {
                     Err(e) => return Some(Err(e)),
                 };
                 let json = value.model_json()?;
-                Some(json.map_err(|e| DecodeError::malformed(&T::type_name(), e.0)))
+                Some(json.map_err(|e| DecodeError::malformed(&T::type_name(), e)))
             },
         }
     }

@@ -83,7 +83,7 @@ pub trait Wire: Sized + Send + 'static {
 
 /// Writes a serde value as a MessagePack map of its fields (the `data` of a model).
 pub fn write_serde<T: serde::Serialize>(value: &T, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    rmp_serde::encode::write_named(out, value).map_err(|e| EncodeError(e.to_string()))
+    Ok(rmp_serde::encode::write_named(out, value)?)
 }
 
 /// Reads a serde value from MessagePack, refusing nesting deeper than the protocol allows.
@@ -126,7 +126,7 @@ macro_rules! model {
             {
                 Some(
                     $crate::protocol::internals::model_json(self, $name)
-                        .map_err(|e| $crate::protocol::EncodeError(e.to_string())),
+                        .map_err($crate::protocol::EncodeError::from),
                 )
             }
         }
@@ -153,7 +153,7 @@ macro_rules! wire_int {
                 Cow::Borrowed("int")
             }
             fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-                let v = i64::try_from(*self).map_err(|_| EncodeError(format!("{self} does not fit an int")))?;
+                let v = i64::try_from(*self).map_err(|_| EncodeError::TooLarge(format!("{self}")))?;
                 write::int(out, v);
                 Ok(())
             }
@@ -304,7 +304,8 @@ fn write_seq<'a, T: Wire + 'a>(
     len: usize,
     items: impl Iterator<Item = &'a T>,
 ) -> Result<(), EncodeError> {
-    let len = u32::try_from(len).map_err(|_| EncodeError("container too long".into()))?;
+    let len =
+        u32::try_from(len).map_err(|_| EncodeError::TooLarge("a container's length".into()))?;
     write::array_len(out, len);
     items
         .into_iter()
@@ -361,7 +362,8 @@ impl<T: Wire> Wire for HashMap<String, T> {
         }
     }
     fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let len = u32::try_from(self.len()).map_err(|_| EncodeError("map too long".into()))?;
+        let len = u32::try_from(self.len())
+            .map_err(|_| EncodeError::TooLarge("a map's length".into()))?;
         write::map_len(out, len);
         for (k, v) in self {
             write::str(out, k);
@@ -390,8 +392,8 @@ impl Wire for std::time::Duration {
         Cow::Borrowed("Duration")
     }
     fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let ms =
-            i64::try_from(self.as_millis()).map_err(|_| EncodeError("duration too long".into()))?;
+        let ms = i64::try_from(self.as_millis())
+            .map_err(|_| EncodeError::TooLarge("a duration".into()))?;
         write::int(out, ms);
         Ok(())
     }

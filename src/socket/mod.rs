@@ -25,6 +25,7 @@ pub(crate) use send_timeout::hook as send_timeout_hook;
 use crate::config::{normalize_origin, Config};
 use crate::flow::OutboundGate;
 use crate::outbox::{Outbox, Outgoing};
+use crate::protocol::{Encoding, Frame};
 use crate::stats::Counters;
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -40,7 +41,7 @@ use send_timeout::{SendTimeoutSet, Watch};
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// What one kind of connection does with its socket.
@@ -145,6 +146,7 @@ impl EdgeSettings {
             keepalive: Keepalive::default(),
             unread: VecDeque::new(),
             gate: gate.clone(),
+            encoding: Arc::new(OnceLock::new()),
             outbox: None,
             settings: self.clone(),
             _permit: permit,
@@ -188,6 +190,8 @@ pub(crate) struct Socket<C: Connection> {
     /// Frames read and not yet handled: the rest of a batch, while the connection waits.
     unread: VecDeque<Result<ws::Frame, ws::ProtocolError>>,
     gate: Arc<OutboundGate>,
+    /// The wire, once the first data frame has picked it.
+    encoding: Arc<OnceLock<Encoding>>,
     outbox: Option<Outbox<C::Event>>,
     settings: Arc<EdgeSettings>,
     _permit: Permit,
@@ -200,6 +204,7 @@ pub(crate) struct Edge<'a, C: Connection> {
     ctx: &'a mut Ctx<C>,
     id: u64,
     gate: &'a Arc<OutboundGate>,
+    encoding: &'a Arc<OnceLock<Encoding>>,
     outbox: &'a mut Option<Outbox<C::Event>>,
     settings: &'a EdgeSettings,
 }
@@ -215,6 +220,7 @@ impl<C: Connection> Socket<C> {
             ctx,
             id: self.id,
             gate: &self.gate,
+            encoding: &self.encoding,
             outbox: &mut self.outbox,
             settings: &self.settings,
         };
@@ -236,7 +242,14 @@ impl<C: Connection> Socket<C> {
 
     fn on_frame(&mut self, frame: Result<ws::Frame, ws::ProtocolError>, ctx: &mut Ctx<C>) {
         match self.frames.push(frame) {
-            Incoming::Data(data) => self.with_edge(ctx, |p, edge| p.on_data(data, edge)),
+            Incoming::Data(data) => {
+                // The first data frame picks the wire for the connection's life.
+                self.encoding.get_or_init(|| match data {
+                    Data::Binary(_) => Encoding::MessagePack,
+                    Data::Text(_) => Encoding::Json,
+                });
+                self.with_edge(ctx, |c, edge| c.on_data(data, edge))
+            }
             Incoming::Ping(payload) => ctx.pong(&payload),
             Incoming::Pong => self.keepalive.pong(),
             Incoming::Nothing => {}
@@ -251,16 +264,22 @@ impl<C: Connection> Socket<C> {
 }
 
 impl<C: Connection> Edge<'_, C> {
-    /// Writes one binary frame, after everything written before.
-    pub(crate) fn send(&mut self, frame: Bytes) {
+    /// Writes one frame, after everything written before.
+    pub(crate) fn send(&mut self, frame: Frame) {
         self.gate.add(frame.len());
-        self.ctx.binary(frame);
+        write(self.ctx, frame);
     }
 
-    /// Writes one text frame, after everything written before.
-    pub(crate) fn send_text(&mut self, text: String) {
-        self.gate.add(text.len());
-        self.ctx.text(text);
+    /// The connection's wire: picked by its first data frame (binary: MessagePack, text:
+    /// Serverpod's JSON) for its whole life; MessagePack until then.
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.encoding.get().copied().unwrap_or_default()
+    }
+
+    /// The connection's wire, for a producer that may start writing before the first data
+    /// frame has picked it (a legacy endpoint's session).
+    pub(crate) fn encoding_handle(&self) -> Arc<OnceLock<Encoding>> {
+        self.encoding.clone()
     }
 
     /// Sends a close frame with `code`, after whatever was already written, and stops: the
@@ -309,6 +328,16 @@ impl<C: Connection> Edge<'_, C> {
     /// `helper` hears [`GoingAway`] on shutdown before this connection does.
     pub(crate) fn attach_shutdown_helper(&mut self, helper: Recipient<GoingAway>) {
         self.settings.connections.attach(self.id, helper);
+    }
+}
+
+fn write<A>(ctx: &mut ws::WebsocketContext<A>, frame: Frame)
+where
+    A: Actor<Context = ws::WebsocketContext<A>>,
+{
+    match frame {
+        Frame::Binary(bytes) => ctx.binary(bytes),
+        Frame::Text(text) => ctx.text(text),
     }
 }
 
@@ -384,8 +413,7 @@ impl<C: Connection> StreamHandler<VecDeque<Outgoing<C::Event>>> for Socket<C> {
     fn handle(&mut self, batch: VecDeque<Outgoing<C::Event>>, ctx: &mut Self::Context) {
         for item in batch {
             match item {
-                Outgoing::Frame(bytes) => ctx.binary(bytes),
-                Outgoing::Text(text) => ctx.text(text),
+                Outgoing::Frame(frame) => write(ctx, frame),
                 Outgoing::Event(event) => self.with_edge(ctx, |p, edge| p.on_event(event, edge)),
                 Outgoing::Close(code, reason) => return close(code, reason, ctx),
             }
