@@ -1,6 +1,6 @@
 //! Errors of the protocol layer: one enum per job, one message per variant.
 
-use super::msgpack::ReadError;
+use crate::protocol::msgpack::ReadError;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -113,4 +113,10 @@ pub enum FrameError {
     /// A text frame: this protocol speaks binary frames only.
     #[error("text frames are not supported; send one binary MessagePack frame per message")]
     TextFrame,
+}
+
+impl From<ReadError> for FrameError {
+    fn from(e: ReadError) -> Self {
+        FrameError::NotMessagePack(e)
+    }
 }

@@ -3,7 +3,7 @@
 //! text frame), for the server's connections and calls, its legacy endpoints and the
 //! clients alike.
 
-use super::{EncodeError, Encoding, LegacyMessage, Message};
+use crate::protocol::{EncodeError, Encoding, LegacyMessage, Message};
 use bytes::Bytes;
 
 /// One WebSocket data frame.

@@ -1,46 +1,47 @@
-//! The wire protocol, pure: messages, wrapped values and their MessagePack codec. Nothing
-//! here knows about actors, sockets or runtimes.
+//! The wire protocol, pure: nothing here knows about actors, sockets or runtimes.
+//!
+//! - `msgpack`: MessagePack's primitives (a bounded reader, writers).
+//! - `values`: what a value is on the wire: [`Wire`] and its implementations, [`Dynamic`]
+//!   (a value of any registered class), the class registry, and their JSON forms.
+//! - `message`: the method-stream messages ([`Message`]), their MessagePack codec (and a
+//!   borrowed decoder for the hot path) and their JSON codec.
+//! - `legacy`: the legacy-endpoint messages ([`LegacyMessage`]), both codecs.
+//! - `frame`: a message as the frame its connection's [`Encoding`] asks for.
+//! - `auth_value`, `error`.
 
 mod auth_value;
-mod datetime;
-mod decode;
-mod dynamic;
 mod error;
 mod frame;
-mod json;
-mod json_message;
-mod json_model;
 mod legacy;
-mod legacy_json;
 mod message;
 pub(crate) mod msgpack;
-pub(crate) mod registry;
-mod value;
-mod wrapped;
+mod values;
 
 pub use auth_value::{basic_auth_value, unwrap_auth_value};
-pub use datetime::DateTime;
-#[cfg(feature = "server")]
-pub(crate) use decode::TargetRef;
-#[cfg(any(feature = "server", feature = "client"))]
-pub(crate) use decode::{MessageRef, WrappedRef};
-#[cfg(feature = "server")]
-pub(crate) use dynamic::encode_exact;
-pub use dynamic::Dynamic;
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use frame::Frame;
-#[cfg(any(feature = "server", feature = "client"))]
-pub(crate) use json_message::borrow;
-#[cfg(feature = "server")]
-pub(crate) use json_message::decode_json_ref;
 pub use legacy::LegacyMessage;
+#[cfg(feature = "server")]
+pub(crate) use message::decode::TargetRef;
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use message::decode::{MessageRef, WrappedRef};
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use message::json::borrow;
+#[cfg(feature = "server")]
+pub(crate) use message::json::decode_json_ref;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use message::ValueFrames;
 pub use message::{
     CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE, MAX_CREDIT,
 };
 pub use msgpack::ReadError;
-pub use value::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
+pub use values::datetime::DateTime;
+#[cfg(feature = "server")]
+pub(crate) use values::dynamic::encode_exact;
+pub use values::dynamic::Dynamic;
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use values::registry;
+pub use values::wire::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
 
 /// How a connection's frames are written. A server takes it from each connection's first
 /// data frame; a client chooses it (`ClientConfig::encoding`).
@@ -64,7 +65,7 @@ pub const LEGACY_WEBSOCKET_PATH: &str = "/websocket";
 /// part of the API: it changes whenever the decoder does.
 #[doc(hidden)]
 pub mod internals {
-    pub use super::decode::{MessageRef, TargetRef, WrappedRef};
-    pub use super::json_model::model_json;
+    pub use super::message::decode::{MessageRef, TargetRef, WrappedRef};
+    pub use super::values::model_json::model_json;
     pub use serde_json::Value as JsonValue;
 }

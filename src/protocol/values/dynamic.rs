@@ -1,10 +1,10 @@
 //! [`Dynamic`]: a wrapped value of any registered class, kept as its `className` and its raw
 //! MessagePack `data`, for dynamic streams that carry mixed types.
 
-use super::error::{DecodeError, EncodeError};
-use super::msgpack::{write, Kind, Reader, MAX_DEPTH};
-use super::value::Wire;
-use super::wrapped::split_wrapped;
+use crate::protocol::error::{DecodeError, EncodeError};
+use crate::protocol::msgpack::{write, Kind, Reader, MAX_DEPTH};
+use crate::protocol::values::wire::Wire;
+use crate::protocol::values::wrapped::split_wrapped;
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -108,7 +108,7 @@ impl Dynamic {
     /// A `Dynamic` from a `className` and raw `data`, checked against the registry: the class
     /// must be known and the data must decode as that class.
     pub fn checked(class: &str, data: &[u8]) -> Result<Self, DecodeError> {
-        super::registry::check(class, data)?;
+        crate::protocol::values::registry::check(class, data)?;
         Ok(Self::unchecked(class, data))
     }
 
@@ -164,7 +164,7 @@ impl Dynamic {
     /// server writes it (docs/PROTOCOL.md §9): a model's data starts with `"__className__"` and
     /// leaves out null fields, `ByteData` is `decode('<base64>', 'base64')`, and so on.
     pub fn to_json(&self) -> Result<serde_json::Value, DecodeError> {
-        super::json::parts_to_json(self.class_name(), &self.data, 0)
+        crate::protocol::values::json::parts_to_json(self.class_name(), &self.data, 0)
     }
 
     /// A value from its JSON form, `{"className": …, "data": …}`, read as leniently as
@@ -178,7 +178,10 @@ impl Dynamic {
         let data = json.get("data").unwrap_or(&serde_json::Value::Null);
         // Read by its own type where the class is known: what JSON left loose (a whole
         // number for a double field) comes out as the type writes it.
-        Dynamic::checked(class, &super::json::value_data(class, data)?)
+        Dynamic::checked(
+            class,
+            &crate::protocol::values::json::value_data(class, data)?,
+        )
     }
 
     /// A value from its JSON form as a frame carries it, unchecked: `None` without a
@@ -195,7 +198,7 @@ impl Dynamic {
         let class = class.trim();
         Dynamic {
             class: ClassName::Shared(Arc::from(class)),
-            data: Bytes::from(super::json::frame_data(class, data)),
+            data: Bytes::from(crate::protocol::values::json::frame_data(class, data)),
         }
     }
 

@@ -3,8 +3,10 @@
 //! Every message is one binary WebSocket frame holding `{"type": T, "data": D}`; see
 //! `docs/PROTOCOL.md`. Decoding is in the `decode` module.
 
-use super::dynamic::Dynamic;
-use super::msgpack::write;
+pub(crate) mod decode;
+pub(crate) mod json;
+use crate::protocol::msgpack::write;
+use crate::protocol::values::dynamic::Dynamic;
 use std::fmt;
 use std::sync::Arc;
 use uuid::Uuid;

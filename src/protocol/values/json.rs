@@ -15,10 +15,10 @@
 //! the class its own type writes the JSON (`json_model`), nested models named as Serverpod
 //! ≥ 3.0 names them; a class it does not know is written from the data's shape.
 
-use super::error::DecodeError;
-use super::msgpack::{write, Kind, Reader, MAX_DEPTH};
-use super::registry::generic;
-use super::wrapped::split_wrapped;
+use crate::protocol::error::DecodeError;
+use crate::protocol::msgpack::{write, Kind, Reader, MAX_DEPTH};
+use crate::protocol::values::registry::generic;
+use crate::protocol::values::wrapped::split_wrapped;
 use base64::Engine;
 use serde_json::{Map, Number, Value};
 
@@ -74,7 +74,7 @@ pub(crate) fn value_data(class: &str, json: &Value) -> Result<Vec<u8>, DecodeErr
     if is_exact(class) {
         Ok(data)
     } else {
-        super::registry::normalize(class, data)
+        crate::protocol::values::registry::normalize(class, data)
     }
 }
 
@@ -148,7 +148,7 @@ fn to_json(class: &str, r: &mut Reader<'_>, depth: usize) -> Result<Value, Decod
     if depth > MAX_DEPTH {
         return Err(DecodeError::malformed(class, "nested too deeply"));
     }
-    let bad = |e: super::msgpack::ReadError| DecodeError::malformed(class, e);
+    let bad = |e: crate::protocol::msgpack::ReadError| DecodeError::malformed(class, e);
     if r.try_nil().map_err(bad)? {
         return Ok(Value::Null);
     }
@@ -189,7 +189,7 @@ fn to_json(class: &str, r: &mut Reader<'_>, depth: usize) -> Result<Value, Decod
         None if is_model(class) => {
             let raw = r.read_raw().map_err(bad)?;
             // The model's own type writes it, nested models named, where it is known.
-            if let Some(json) = super::registry::model_json(class, raw) {
+            if let Some(json) = crate::protocol::values::registry::model_json(class, raw) {
                 return json;
             }
             model_from_shape(class, &mut Reader::new(raw), depth)
@@ -218,7 +218,7 @@ fn map_to_json(
     depth: usize,
     mut value: impl FnMut(&mut Reader<'_>, usize) -> Result<Value, DecodeError>,
 ) -> Result<Value, DecodeError> {
-    let bad = |e: super::msgpack::ReadError| DecodeError::malformed("Map", e);
+    let bad = |e: crate::protocol::msgpack::ReadError| DecodeError::malformed("Map", e);
     let len = r.read_map_len().map_err(bad)?;
     let mut entries = Vec::new();
     for _ in 0..len {
@@ -246,7 +246,7 @@ fn any_to_json(r: &mut Reader<'_>, depth: usize) -> Result<Value, DecodeError> {
     if depth > MAX_DEPTH {
         return Err(DecodeError::malformed("value", "nested too deeply"));
     }
-    let bad = |e: super::msgpack::ReadError| DecodeError::malformed("value", e);
+    let bad = |e: crate::protocol::msgpack::ReadError| DecodeError::malformed("value", e);
     Ok(match r.peek_kind().map_err(bad)? {
         Kind::Nil => {
             r.try_nil().map_err(bad)?;
@@ -329,8 +329,8 @@ fn from_json(
         }
         "DateTime" => {
             let at = match json {
-                Value::String(text) => super::DateTime::parse(text),
-                Value::Number(n) => n.as_i64().map(super::DateTime::from_millis),
+                Value::String(text) => crate::protocol::DateTime::parse(text),
+                Value::Number(n) => n.as_i64().map(crate::protocol::DateTime::from_millis),
                 _ => None,
             }
             .ok_or_else(|| bad("not an ISO-8601 date-time or epoch milliseconds"))?;
@@ -453,7 +453,7 @@ fn len(n: usize) -> Result<u32, DecodeError> {
 
 #[cfg(all(test, any(feature = "server", feature = "client")))]
 mod tests {
-    use super::super::{BigInt, ByteData, DateTime, Dynamic, Wire};
+    use crate::protocol::{BigInt, ByteData, DateTime, Dynamic, Wire};
     use serde_json::Value;
     use std::collections::{HashMap, HashSet};
 
@@ -472,7 +472,7 @@ mod tests {
     crate::model!(WithOptional);
 
     fn registered() {
-        let registry = crate::protocol::registry::Registry::new();
+        let registry = crate::protocol::values::registry::Registry::new();
         registry.register::<SimpleData>();
         registry.register::<WithOptional>();
     }
@@ -552,7 +552,7 @@ mod tests {
 
     #[test]
     fn nested_models_are_named_too_as_serverpod_writes_them() {
-        let registry = crate::protocol::registry::Registry::new();
+        let registry = crate::protocol::values::registry::Registry::new();
         registry.register::<Outer>();
         let outer = Outer {
             inner: SimpleData { num: 1 },
@@ -560,10 +560,11 @@ mod tests {
             list: vec![SimpleData { num: 2 }],
         };
         let expected = r#"{"className":"Outer","data":{"__className__":"Outer","inner":{"__className__":"SimpleData","num":1},"list":[{"__className__":"SimpleData","num":2}]}}"#;
-        let written = crate::protocol::registry::scoped(registry.clone(), || text(outer.clone()));
+        let written =
+            crate::protocol::values::registry::scoped(registry.clone(), || text(outer.clone()));
         assert_eq!(written, expected);
         // And read back (nested names are not fields), byte for byte.
-        let back = crate::protocol::registry::scoped(registry, || {
+        let back = crate::protocol::values::registry::scoped(registry, || {
             let value: Value = serde_json::from_str(expected).unwrap();
             let dynamic = Dynamic::from_json(&value).unwrap();
             assert_eq!(dynamic.decode::<Outer>().unwrap(), outer);

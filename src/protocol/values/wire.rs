@@ -6,11 +6,11 @@
 //! here; user models get an implementation from the [`model!`](crate::model) macro, through
 //! serde. Containers of plain values (`Vec<T>`, `HashSet<T>`, `HashMap<String, T>`) build
 //! their names from their element's, as Serverpod's typed containers do; containers of
-//! [`Dynamic`](super::Dynamic) elements are the untyped `List`, `Set` and `Map`, whose
+//! [`Dynamic`](crate::protocol::Dynamic) elements are the untyped `List`, `Set` and `Map`, whose
 //! elements are wrapped themselves.
 
-use super::error::{DecodeError, EncodeError};
-use super::msgpack::{write, Kind, Reader};
+use crate::protocol::error::{DecodeError, EncodeError};
+use crate::protocol::msgpack::{write, Kind, Reader};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -30,7 +30,7 @@ pub trait Wire: Sized + Send + 'static {
     fn type_name() -> Cow<'static, str>;
 
     /// The `className` this value is wrapped under. Differs from [`Wire::type_name`] only for
-    /// `None` (`null`) and for [`Dynamic`](super::Dynamic) values.
+    /// `None` (`null`) and for [`Dynamic`](crate::protocol::Dynamic) values.
     fn class_name(&self) -> Cow<'static, str> {
         Self::type_name()
     }
@@ -57,7 +57,7 @@ pub trait Wire: Sized + Send + 'static {
         Self::read_data(data)
     }
 
-    /// True for [`Dynamic`](super::Dynamic): inside containers its elements are wrapped.
+    /// True for [`Dynamic`](crate::protocol::Dynamic): inside containers its elements are wrapped.
     const DYNAMIC: bool = false;
 
     /// True for `()`: a method returning it sends no value, only its end.
@@ -92,7 +92,7 @@ pub fn read_serde<T: serde::de::DeserializeOwned>(
     data: &[u8],
 ) -> Result<T, DecodeError> {
     let mut de = rmp_serde::Deserializer::from_read_ref(data);
-    de.set_max_depth(super::msgpack::MAX_DEPTH);
+    de.set_max_depth(crate::protocol::msgpack::MAX_DEPTH);
     serde::Deserialize::deserialize(&mut de).map_err(|e| DecodeError::malformed(class, e))
 }
 
@@ -136,7 +136,7 @@ macro_rules! model {
 fn read_one<'a, T>(
     class: &str,
     data: &'a [u8],
-    f: impl FnOnce(&mut Reader<'a>) -> Result<T, super::msgpack::ReadError>,
+    f: impl FnOnce(&mut Reader<'a>) -> Result<T, crate::protocol::msgpack::ReadError>,
 ) -> Result<T, DecodeError> {
     let mut r = Reader::new(data);
     let v = f(&mut r).map_err(|e| DecodeError::malformed(class, e))?;
@@ -405,7 +405,7 @@ impl Wire for std::time::Duration {
     }
 }
 
-impl Wire for super::DateTime {
+impl Wire for crate::protocol::DateTime {
     fn type_name() -> Cow<'static, str> {
         Cow::Borrowed("DateTime")
     }
@@ -417,8 +417,8 @@ impl Wire for super::DateTime {
         read_one("DateTime", data, |r| match r.peek_kind()? {
             Kind::Int => r
                 .read_int()
-                .map(|ms| Some(super::DateTime::from_millis(ms))),
-            _ => r.read_str().map(super::DateTime::parse),
+                .map(|ms| Some(crate::protocol::DateTime::from_millis(ms))),
+            _ => r.read_str().map(crate::protocol::DateTime::parse),
         })?
         .ok_or_else(|| DecodeError::malformed("DateTime", "not an ISO-8601 date-time"))
     }
@@ -527,7 +527,7 @@ mod tests {
         round_trip(Some(3i64));
         round_trip(None::<i64>);
         round_trip(std::time::Duration::from_secs(1));
-        round_trip(super::super::DateTime::from_utc(1976, 9, 10, 2, 10, 0));
+        round_trip(crate::protocol::DateTime::from_utc(1976, 9, 10, 2, 10, 0));
         round_trip(uuid::Uuid::parse_str("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11").unwrap());
         round_trip(ByteData(vec![1, 2, 3]));
         round_trip(BigInt::parse("-12345678901234567890").unwrap());

@@ -5,9 +5,11 @@
 //! `{"command": NAME, "args": {...}}` (client to server; the server answers `ping` with
 //! `{"command": "pong"}`).
 
-use super::dynamic::Dynamic;
-use super::error::FrameError;
-use super::msgpack::{write, Kind, Reader};
+mod json;
+
+use crate::protocol::error::FrameError;
+use crate::protocol::msgpack::{write, Kind, Reader};
+use crate::protocol::values::dynamic::Dynamic;
 
 /// One legacy message.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,7 +147,7 @@ fn command(out: &mut Vec<u8>, name: &str, args: Option<&[(&str, &str)]>) {
     }
 }
 
-fn read_auth_key(args: &[u8]) -> Result<Option<String>, super::msgpack::ReadError> {
+fn read_auth_key(args: &[u8]) -> Result<Option<String>, crate::protocol::msgpack::ReadError> {
     let mut r = Reader::new(args);
     let len = r.read_map_len()?;
     let mut key = None;

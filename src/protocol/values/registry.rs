@@ -13,9 +13,9 @@
 //! application's own code, outside a method, decoding a `Vec<Dynamic>` it received), the
 //! check falls back to every class registered anywhere in the process: what a program knows.
 
-use super::error::DecodeError;
-use super::msgpack::{Reader, MAX_DEPTH};
-use super::value::{BigInt, ByteData, Wire};
+use crate::protocol::error::DecodeError;
+use crate::protocol::msgpack::{Reader, MAX_DEPTH};
+use crate::protocol::values::wire::{BigInt, ByteData, Wire};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
@@ -36,7 +36,7 @@ impl Class {
             check: |data| T::read_data(data).map(drop),
             normalize: |data| {
                 let value = T::read_data(data)?;
-                super::value::encode_data(&value)
+                crate::protocol::values::wire::encode_data(&value)
                     .map_err(|e| DecodeError::malformed(&T::type_name(), e))
             },
             json: |data| {
@@ -65,7 +65,7 @@ impl Registry {
         t.insert("double".into(), Class::of::<f64>());
         t.insert("String".into(), Class::of::<String>());
         t.insert("bool".into(), Class::of::<bool>());
-        t.insert("DateTime".into(), Class::of::<super::DateTime>());
+        t.insert("DateTime".into(), Class::of::<crate::protocol::DateTime>());
         t.insert("Duration".into(), Class::of::<std::time::Duration>());
         t.insert("UuidValue".into(), Class::of::<uuid::Uuid>());
         t.insert("ByteData".into(), Class::of::<ByteData>());
@@ -194,7 +194,7 @@ fn check_at(
     if depth > MAX_DEPTH {
         return Err(DecodeError::malformed(class, "nested too deeply"));
     }
-    let bad = |e: super::msgpack::ReadError| DecodeError::malformed(class, e);
+    let bad = |e: crate::protocol::msgpack::ReadError| DecodeError::malformed(class, e);
     let is_nil = data == [0xc0];
     if class == "null" {
         return if is_nil {
@@ -254,7 +254,7 @@ fn check_at(
 }
 
 fn check_wrapped(registry: &Registry, raw: &[u8], depth: usize) -> Result<(), DecodeError> {
-    let (class, data) = super::wrapped::split_wrapped(raw)?;
+    let (class, data) = crate::protocol::values::wrapped::split_wrapped(raw)?;
     check_at(registry, class, data, depth)
 }
 
@@ -283,7 +283,7 @@ pub(super) fn generic(class: &str) -> Option<(&str, Vec<&str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::value::encode_data;
+    use crate::protocol::values::wire::encode_data;
 
     #[test]
     fn data_must_match_its_class() {

@@ -2,14 +2,14 @@
 //! JSON wire, byte for byte as Serverpod's server writes them (compact, its key order), and
 //! read as its server reads them.
 
-use super::error::EncodeError;
-use super::error::FrameError;
-use super::json::{any_json_to_msgpack, msgpack_to_any_json};
-use super::message::{
+use crate::protocol::error::EncodeError;
+use crate::protocol::error::FrameError;
+use crate::protocol::message::{
     valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target,
 };
-use super::DecodeError;
-use super::Dynamic;
+use crate::protocol::values::json::{any_json_to_msgpack, msgpack_to_any_json};
+use crate::protocol::DecodeError;
+use crate::protocol::Dynamic;
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 impl Message {
     /// The message as one frame of Serverpod's JSON wire: compact, keys in Serverpod's order
     /// (`omsr` is `cid, res, en, m`; `msm` is `en, m, cid, [p,] o`; …), values in their JSON
-    /// forms ([`Dynamic::to_json`](super::Dynamic::to_json)). Fails only for a value that has
+    /// forms ([`Dynamic::to_json`](crate::protocol::Dynamic::to_json)). Fails only for a value that has
     /// no JSON form.
     pub fn encode_json(&self) -> Result<String, EncodeError> {
         // Written straight into one buffer, in order: no map is built for the envelope.
@@ -115,9 +115,9 @@ impl Message {
 #[cfg(feature = "server")]
 pub(crate) fn decode_json_ref<R>(
     text: &str,
-    f: impl FnOnce(super::MessageRef<'_>) -> R,
+    f: impl FnOnce(crate::protocol::MessageRef<'_>) -> R,
 ) -> Result<R, FrameError> {
-    use super::decode::{MessageRef, TargetRef, WrappedRef};
+    use crate::protocol::message::decode::{MessageRef, TargetRef, WrappedRef};
     let frame = parse(text)?;
     let d = frame.data.unwrap_or_default();
     let kind = &*frame.kind;
@@ -137,7 +137,7 @@ pub(crate) fn decode_json_ref<R>(
             };
             let wrapped = wrapped.as_ref().ok_or_else(|| fields.missing(field))?;
             let class = wrapped.class.trim();
-            let data = super::json::frame_data(class, &wrapped.data);
+            let data = crate::protocol::values::json::frame_data(class, &wrapped.data);
             let value = WrappedRef { class, data: &data };
             Ok(f(if kind == "msm" {
                 MessageRef::Value { target, value }
@@ -148,7 +148,7 @@ pub(crate) fn decode_json_ref<R>(
                 }
             }))
         }
-        _ => owned(kind, d).map(|message| f(super::borrow(&message))),
+        _ => owned(kind, d).map(|message| f(crate::protocol::borrow(&message))),
     }
 }
 
@@ -317,7 +317,7 @@ impl Writer {
         self.raw("{\"className\":");
         self.string(value.class_name());
         self.raw(",\"data\":");
-        self.value(&super::json::data_to_json(
+        self.value(&crate::protocol::values::json::data_to_json(
             value.class_name(),
             value.data(),
         )?);
@@ -365,8 +365,8 @@ impl Writer {
 /// A decoded JSON message as the MessagePack path's borrowed view, so that both wires take
 /// the same handlers.
 #[cfg(any(feature = "server", feature = "client"))]
-pub(crate) fn borrow(message: &Message) -> super::MessageRef<'_> {
-    use super::decode::{MessageRef, TargetRef, WrappedRef};
+pub(crate) fn borrow(message: &Message) -> crate::protocol::MessageRef<'_> {
+    use crate::protocol::message::decode::{MessageRef, TargetRef, WrappedRef};
     fn target_ref(target: &Target) -> TargetRef<'_> {
         TargetRef {
             endpoint: &target.endpoint,
@@ -474,7 +474,7 @@ impl Fields<'_> {
 
     fn cid(&self, value: &Option<Cow<'_, str>>) -> Result<Uuid, FrameError> {
         let text = self.text("cid", value)?;
-        super::decode::parse_cid_bytes(text.as_bytes())
+        crate::protocol::message::decode::parse_cid_bytes(text.as_bytes())
             .ok_or_else(|| self.invalid("cid", "not a UUID in 8-4-4-4-12 form"))
     }
 
@@ -500,7 +500,7 @@ impl Fields<'_> {
 
 /// The `type` names as the static strings errors carry.
 fn leak_type(kind: &str) -> &'static str {
-    super::decode::data_message(kind).unwrap_or("message")
+    crate::protocol::message::decode::data_message(kind).unwrap_or("message")
 }
 
 #[cfg(all(test, any(feature = "server", feature = "client")))]

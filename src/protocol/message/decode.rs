@@ -10,13 +10,13 @@
 //! Decoding is strict about what the engine needs (types of known fields, the `cid` form)
 //! and ignores fields it does not know, as Serverpod does.
 
-use super::dynamic::Dynamic;
-use super::error::FrameError;
-use super::message::{
+use crate::protocol::error::FrameError;
+use crate::protocol::message::{
     valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, REVOKED,
 };
-use super::msgpack::{Kind, ReadError, Reader};
-use super::wrapped::read_wrapped_parts;
+use crate::protocol::msgpack::{Kind, Reader};
+use crate::protocol::values::dynamic::Dynamic;
+use crate::protocol::values::wrapped::read_wrapped_parts;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -196,7 +196,7 @@ impl Message {
 }
 
 /// The message types that carry `data`, by wire name.
-pub(super) fn data_message(kind: &str) -> Option<&'static str> {
+pub(crate) fn data_message(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "omsc" => "omsc",
         "omsr" => "omsr",
@@ -213,7 +213,7 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-pub(super) fn parse_cid_bytes(text: &[u8]) -> Option<Uuid> {
+pub(crate) fn parse_cid_bytes(text: &[u8]) -> Option<Uuid> {
     if text.len() != 36 {
         return None;
     }
@@ -476,12 +476,6 @@ impl<'a> Fields<'a> {
             Some(Err(e)) => Err(self.invalid(field, e)),
             None => Err(self.missing(field)),
         }
-    }
-}
-
-impl From<ReadError> for FrameError {
-    fn from(e: ReadError) -> Self {
-        FrameError::NotMessagePack(e)
     }
 }
 

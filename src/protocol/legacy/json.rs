@@ -1,9 +1,9 @@
 //! Legacy streaming-endpoint messages in Serverpod's JSON (docs/PROTOCOL.md §7 and §9): what a
 //! 3.x Dart client sends on `/websocket`, and what its server sends back.
 
-use super::error::FrameError;
-use super::legacy::LegacyMessage;
-use super::{Dynamic, EncodeError};
+use crate::protocol::error::FrameError;
+use crate::protocol::LegacyMessage;
+use crate::protocol::{Dynamic, EncodeError};
 use serde_json::{Map, Value};
 
 impl LegacyMessage {

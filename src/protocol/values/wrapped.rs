@@ -1,8 +1,8 @@
 //! The envelope of a wrapped value, `{"className": …, "data": …}`, read without knowing the
 //! class: what both the dynamic values and the class registry build on.
 
-use super::error::DecodeError;
-use super::msgpack::Reader;
+use crate::protocol::error::DecodeError;
+use crate::protocol::msgpack::Reader;
 use std::fmt;
 
 /// Splits a wrapped value into its `className` and raw `data`.

@@ -1,0 +1,11 @@
+//! Values on the wire: the [`Wire`](wire::Wire) trait and its implementations, wrapped
+//! values of any class ([`Dynamic`](dynamic::Dynamic)), the class registry that checks them,
+//! and their JSON forms (docs/PROTOCOL.md §3.1, §9).
+
+pub(crate) mod datetime;
+pub(crate) mod dynamic;
+pub(crate) mod json;
+pub(crate) mod model_json;
+pub(crate) mod registry;
+pub(crate) mod wire;
+pub(crate) mod wrapped;
