@@ -26,6 +26,8 @@ pub(crate) enum LegacyEvent {
     Message { session_id: u64, message: Dynamic },
     /// The session is gone or lost access: call `stream_closed`, drop its user object.
     Closed { session_id: u64 },
+    /// Nothing: its answer says that everything sent before it has been handled.
+    Settle,
 }
 
 /// The live counters behind [`LegacyStats`].
@@ -173,6 +175,7 @@ impl<E: LegacyEndpoint> Handler<LegacyEvent> for EndpointActor<E> {
                 self.close_session(session_id, ctx);
                 self.update_gauges();
             }
+            LegacyEvent::Settle => {}
         }
     }
 }

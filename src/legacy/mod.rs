@@ -42,6 +42,18 @@ pub(crate) struct LegacyEndpoints {
     pub(crate) registry: Arc<Registry>,
 }
 
+impl LegacyEndpoints {
+    /// Completes once every started endpoint has handled what its sessions sent it so far
+    /// (their `stream_closed` included): shutdown waits for it after the last connection.
+    pub(crate) async fn settled(&self) {
+        for handle in self.endpoints.values() {
+            if let Some(Some(actor)) = handle.actor.get() {
+                let _ = actor.send(LegacyEvent::Settle).await;
+            }
+        }
+    }
+}
+
 /// The way from an endpoint to one session's socket.
 pub(crate) struct SessionOut {
     outbox: Outbox<Infallible>,

@@ -403,6 +403,11 @@ impl Server {
         RunningServer::start(self.clone(), listener, self.inner.config.workers.max(1))
     }
 
+    /// Completes once the legacy endpoints have handled what their sessions sent so far.
+    async fn legacy_settled(&self) {
+        self.inner.legacy.settled().await;
+    }
+
     /// The live connections, for [`RunningServer`]'s shutdown.
     fn connections(&self) -> &crate::socket::Connections {
         self.inner.edge.connections()

@@ -113,9 +113,12 @@ impl RunningServer {
         self.handle.pause().await;
         let connections = self.server.connections();
         connections.close_all();
-        let clean = tokio::time::timeout(deadline, connections.all_gone())
-            .await
-            .is_ok();
+        // Gone, and every legacy session's `stream_closed` run.
+        let gone = async {
+            connections.all_gone().await;
+            self.server.legacy_settled().await;
+        };
+        let clean = tokio::time::timeout(deadline, gone).await.is_ok();
         self.handle.stop(false).await;
         self.thread_finished().await;
         clean
