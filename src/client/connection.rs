@@ -17,8 +17,8 @@ use super::ClientConfig;
 use crate::error::StreamError;
 use crate::flow::Credit;
 use crate::protocol::{
-    borrow, CloseReason, Dynamic, Encoding, Message, MessageRef, OpenCall, OpenResponse,
-    OpenResult, Target, ValueFrames, WrappedRef,
+    borrow, CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, OpenCall,
+    OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef,
 };
 use crate::recent::RecentIds;
 use bytes::Bytes;
@@ -327,6 +327,7 @@ impl SocketTask {
         }
     }
 
+    /// One frame from the server: decoded on the connection's wire, then handled by kind.
     async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Stop> {
         let owned;
         // A MessagePack frame, which received values share.
@@ -345,53 +346,34 @@ impl SocketTask {
                 Err(e) => Err(e),
             },
             (WsMessage::Binary(_) | WsMessage::Text(_), _) => {
-                let request = "a frame of the other wire".to_string();
-                self.write(&Message::BadRequest {
-                    request: request.clone(),
-                });
-                return Err(Stop::Fail(Error::protocol(request)));
+                return Err(self.bad_frame("a frame of the other wire".to_string(), None))
             }
             _ => return Ok(()),
         };
-        let message = match message {
-            Ok(m) => m,
-            Err(e) => {
-                self.write(&Message::BadRequest {
-                    request: e.to_string(),
-                });
-                return Err(Stop::Fail(Error::protocol_from(
-                    "the server sent a bad frame",
-                    e,
-                )));
-            }
-        };
         match message {
-            MessageRef::Value { target, value } => match self.calls.get_mut(&target.cid) {
-                Some(call) => {
-                    let value = call.value(value, shared.as_ref());
-                    match call.values.try_send(value) {
-                        // A flow-controlled call has room for whatever the server may send:
-                        // a value beyond its credit fails that call alone.
-                        Err(mpsc::error::TrySendError::Full(_)) if call.flow_controlled => {
-                            self.beyond_credit(target.cid)
-                        }
-                        // Otherwise wait while the consumer is behind: the socket is not
-                        // read meanwhile.
-                        Err(mpsc::error::TrySendError::Full(value)) => {
-                            let _ = call.values.send(value).await;
-                        }
-                        _ => {}
-                    }
-                }
-                None if self.ended.contains(&target.cid) => {}
-                None => {
-                    self.write(&Message::Close {
-                        target: target.to_target().call(),
-                        reason: CloseReason::Error,
-                    });
-                    Ok(())?
-                }
-            },
+            Ok(message) => self.on_message(message, shared.as_ref()).await,
+            Err(e) => Err(self.bad_frame(e.to_string(), Some(e))),
+        }
+    }
+
+    /// Answers a frame the client cannot read with `brm`, and fails the socket.
+    fn bad_frame(&mut self, request: String, error: Option<FrameError>) -> Stop {
+        self.write(&Message::BadRequest {
+            request: request.clone(),
+        });
+        Stop::Fail(match error {
+            Some(e) => Error::protocol_from("the server sent a bad frame", e),
+            None => Error::protocol(request),
+        })
+    }
+
+    async fn on_message(
+        &mut self,
+        message: MessageRef<'_>,
+        shared: Option<&Bytes>,
+    ) -> Result<(), Stop> {
+        match message {
+            MessageRef::Value { target, value } => self.on_value(target, value, shared).await,
             MessageRef::Exception { target, exception } => {
                 if let Some(mut call) = self.remove_call(target.cid) {
                     call.fail(Error::ServerException(exception.to_dynamic()));
@@ -401,35 +383,8 @@ impl SocketTask {
                 target,
                 reason,
                 revoked,
-            } => match target.param {
-                Some(param) => {
-                    if let Some(pump) = self
-                        .calls
-                        .get_mut(&target.cid)
-                        .and_then(|c| c.pumps.remove(param))
-                    {
-                        pump.abort();
-                    }
-                }
-                None => {
-                    if let Some(mut call) = self.remove_call(target.cid) {
-                        if revoked {
-                            call.fail(Error::Revoked);
-                        } else if reason == CloseReason::Error {
-                            call.fail(Error::ClosedWithError);
-                        }
-                    }
-                }
-            },
-            // Credit for an input stream; the return stream's is the client's to give.
-            MessageRef::Credit { target, n } => {
-                let pump = target
-                    .param
-                    .and_then(|param| self.calls.get(&target.cid)?.pumps.get(param));
-                if let Some(credit) = pump.and_then(|pump| pump.credit.as_ref()) {
-                    credit.grant(n);
-                }
-            }
+            } => self.on_close(target, reason, revoked),
+            MessageRef::Credit { target, n } => self.on_credit(target, n),
             MessageRef::Control(Message::Ping) => {
                 self.write(&Message::Pong);
             }
@@ -443,6 +398,71 @@ impl SocketTask {
             MessageRef::Control(_) => {}
         }
         Ok(())
+    }
+
+    /// A value on a call's return stream.
+    async fn on_value(
+        &mut self,
+        target: TargetRef<'_>,
+        value: WrappedRef<'_>,
+        shared: Option<&Bytes>,
+    ) {
+        let Some(call) = self.calls.get_mut(&target.cid) else {
+            if !self.ended.contains(&target.cid) {
+                self.write(&Message::Close {
+                    target: target.to_target().call(),
+                    reason: CloseReason::Error,
+                });
+            }
+            return;
+        };
+        let value = call.value(value, shared);
+        match call.values.try_send(value) {
+            // A flow-controlled call has room for whatever the server may send: a value
+            // beyond its credit fails that call alone.
+            Err(mpsc::error::TrySendError::Full(_)) if call.flow_controlled => {
+                self.beyond_credit(target.cid)
+            }
+            // Otherwise wait while the consumer is behind: the socket is not read meanwhile.
+            Err(mpsc::error::TrySendError::Full(value)) => {
+                let _ = call.values.send(value).await;
+            }
+            _ => {}
+        }
+    }
+
+    /// A close: of an input stream (stop pulling it), or of the call (its end).
+    fn on_close(&mut self, target: TargetRef<'_>, reason: CloseReason, revoked: bool) {
+        match target.param {
+            Some(param) => {
+                if let Some(pump) = self
+                    .calls
+                    .get_mut(&target.cid)
+                    .and_then(|c| c.pumps.remove(param))
+                {
+                    pump.abort();
+                }
+            }
+            None => {
+                if let Some(mut call) = self.remove_call(target.cid) {
+                    if revoked {
+                        call.fail(Error::Revoked);
+                    } else if reason == CloseReason::Error {
+                        call.fail(Error::ClosedWithError);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Credit for an input stream; the return stream's is the client's to give.
+    fn on_credit(&mut self, target: TargetRef<'_>, n: u32) {
+        let pump = target
+            .param
+            .and_then(|param| self.calls.get(&target.cid)?.pumps.get(param));
+        if let Some(credit) = pump.and_then(|pump| pump.credit.as_ref()) {
+            credit.grant(n);
+        }
     }
 
     fn remove_call(&mut self, cid: Uuid) -> Option<OpenedCall> {

@@ -85,7 +85,7 @@ impl LegacyClient {
         auth: Option<Arc<dyn AuthKeyProvider>>,
         config: ClientConfig,
     ) -> Result<Self, Error> {
-        let base = super::websocket_url(url)?;
+        let base = super::url::websocket_url(url)?;
         super::handshake::check_scheme(&base)?;
         let url = base.replace(crate::protocol::WEBSOCKET_PATH, LEGACY_WEBSOCKET_PATH);
         let handshake = Handshake {

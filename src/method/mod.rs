@@ -13,5 +13,5 @@ pub(crate) use endpoint::{PrepareError, Prepared};
 pub use inputs::{InputParam, InputSet, InputStream};
 pub(crate) use inputs::{InputSink, NamedSink};
 pub(crate) use services::Services;
-pub(crate) use session::SessionParts;
+pub(crate) use session::{AppState, SessionParts};
 pub use session::{Session, SessionMessages};

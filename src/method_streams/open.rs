@@ -1,19 +1,21 @@
 //! Opening a call: validation in Serverpod's order (docs/PROTOCOL.md §4.2), then the call actor.
 
 use super::MethodConnection;
-use crate::auth::{check_access, AuthInfo, Denied};
+use crate::auth::{check_access, AuthInfo, Denied, Requirements};
 use crate::call::{CallActor, CallInputs, CallParts};
 use crate::flow::Credit;
-use crate::flow::{InputFlow, InputQueue};
-use crate::method::{PrepareError, Session, SessionParts};
+use crate::flow::{Grant, InputFlow, InputQueue};
+use crate::instruments::MethodMetrics;
+use crate::method::{AppState, PrepareError, Prepared, Session, SessionParts};
 use crate::protocol::msgpack::Reader;
 use crate::protocol::{
     unwrap_auth_value, Encoding, Message, OpenCall, OpenResponse, OpenResult, Target,
     AUTH_MODE_COOKIE,
 };
-use crate::queue::queue;
+use crate::queue::{queue, Receiver};
 use crate::socket::Edge;
 use actix::prelude::*;
+use std::sync::Arc;
 use std::time::Instant;
 
 impl MethodConnection {
@@ -84,22 +86,31 @@ impl MethodConnection {
         received: Instant,
         edge: &mut Edge<'_, Self>,
     ) {
-        let methods = self.methods.clone();
-        let Some(endpoint) = methods.endpoints.get(open.endpoint.as_ref()) else {
+        match self.prepare(&open, auth.as_ref()) {
+            Ok(ready) => self.start(open, auth, ready, received, edge),
+            Err(Refusal { result, why }) => self.refuse(&open, result, why, edge),
+        }
+    }
+
+    /// Steps 5 to 7: access, the method, its arguments and input streams.
+    fn prepare(&self, open: &OpenCall, auth: Option<&AuthInfo>) -> Result<Ready, Refusal> {
+        let setup = &self.methods;
+        let Some(endpoint) = setup.endpoints.get(open.endpoint.as_ref()) else {
             let why = format!("no endpoint `{}`", open.endpoint);
-            return self.refuse(&open, OpenResult::EndpointNotFound, why, edge);
+            return Err(Refusal::new(OpenResult::EndpointNotFound, why));
         };
         // 5. Access, before the method is looked up (as Serverpod does).
-        match check_access(endpoint.requirements(&open.method), auth.as_ref()) {
+        let requirements = endpoint.requirements(&open.method);
+        match check_access(requirements, auth) {
             Ok(()) => {}
             Err(Denied::Unauthenticated) => {
                 let why = "the method needs a signed-in caller, and the call's credentials \
                            gave none";
-                return self.refuse(&open, OpenResult::AuthenticationFailed, why, edge);
+                return Err(Refusal::new(OpenResult::AuthenticationFailed, why));
             }
             Err(Denied::Unauthorized) => {
                 let why = "the caller lacks a scope the method requires";
-                return self.refuse(&open, OpenResult::AuthorizationDeclined, why, edge);
+                return Err(Refusal::new(OpenResult::AuthorizationDeclined, why));
             }
         }
         // 6. The method.
@@ -108,16 +119,16 @@ impl MethodConnection {
                 "endpoint `{}` has no method `{}`",
                 open.endpoint, open.method
             );
-            return self.refuse(&open, OpenResult::EndpointNotFound, why, edge);
+            return Err(Refusal::new(OpenResult::EndpointNotFound, why));
         };
         // 7. Arguments and input streams, by their declared types. A flow-controlled call
         //    (`fc`) grants its client a window on each input, and gets its grants back.
-        let window = open.flow.map(|_| methods.limits.input_window);
-        let counters = methods.services.counters.clone();
-        let (credit, grants) = match (open.inputs.is_empty(), window) {
-            (true, _) => (methods.no_inputs.clone(), None),
+        let window = open.flow.map(|_| setup.limits.input_window);
+        let counters = setup.services.counters.clone();
+        let (queue_of_inputs, grants) = match (open.inputs.is_empty(), window) {
+            (true, _) => (setup.no_inputs.clone(), None),
             (false, None) => (
-                InputQueue::new(methods.limits.max_queued_inputs, counters),
+                InputQueue::new(setup.limits.max_queued_inputs, counters),
                 None,
             ),
             (false, Some(window)) => {
@@ -126,54 +137,82 @@ impl MethodConnection {
                 (InputQueue::flow_controlled(flow, counters), Some(granted))
             }
         };
-        let mut prepared = match method.prepare(&open.args, &open.inputs, &credit) {
+        let mut prepared = match method.prepare(&open.args, &open.inputs, &queue_of_inputs) {
             Ok(prepared) => prepared,
             Err(PrepareError::Arguments(e)) => {
                 let why = format!("`args` do not fit the method: {e}");
-                return self.refuse(&open, OpenResult::InvalidArguments, why, edge);
+                return Err(Refusal::new(OpenResult::InvalidArguments, why));
             }
             Err(PrepareError::MissingInput(name)) => {
                 let why = format!("the method's input stream `{name}` is not in `is`");
-                return self.refuse(&open, OpenResult::InvalidArguments, why, edge);
+                return Err(Refusal::new(OpenResult::InvalidArguments, why));
             }
         };
         let metrics = method.metrics(endpoint.shared_name(), method_name);
         let inputs = CallInputs::new(
             std::mem::take(&mut prepared.inputs),
-            credit,
+            queue_of_inputs,
             window,
             metrics.values_received.clone(),
         );
+        Ok(Ready {
+            // The registered names (the client's are equal): nothing of the decoded open
+            // stays.
+            target: Target {
+                endpoint: endpoint.shared_name().clone(),
+                method: method_name.clone(),
+                cid: open.cid,
+                param: None,
+            },
+            requirements: requirements.clone(),
+            state: endpoint.app_state().cloned(),
+            prepared,
+            inputs,
+            window,
+            grants,
+            metrics,
+        })
+    }
+
+    /// Step 8: the answer goes out before anything the call produces, then the call runs.
+    fn start(
+        &mut self,
+        open: OpenCall,
+        auth: Option<AuthInfo>,
+        ready: Ready,
+        received: Instant,
+        edge: &mut Edge<'_, Self>,
+    ) {
+        let setup = self.methods.clone();
         self.start_supervisor(edge);
-        // 8. Success: the answer goes out before anything the call produces.
-        self.answer(&open, OpenResult::Success, window, None, edge);
-        metrics.opened(received.elapsed());
+        self.answer(&open, OpenResult::Success, ready.window, None, edge);
+        ready.metrics.opened(received.elapsed());
         let return_credit = open.flow.map(Credit::shared);
-        // The registered names (the client's are equal): nothing of the decoded open stays.
-        let target = Target {
-            endpoint: endpoint.shared_name().clone(),
-            method: method_name.clone(),
-            cid: open.cid,
-            param: None,
-        };
-        methods.services.counters.call_opened();
-        let requirements = endpoint.requirements(&open.method).clone();
+        setup.services.counters.call_opened();
+        let Ready {
+            target,
+            requirements,
+            state,
+            prepared,
+            inputs,
+            grants,
+            metrics,
+            ..
+        } = ready;
         let session = Session::new(SessionParts {
             connection_id: self.id,
             endpoint: target.endpoint.clone(),
             method: target.method.clone(),
             call_id: target.cid,
             auth: auth.clone(),
-            services: methods.services.clone(),
-            state: endpoint.app_state().cloned(),
+            services: setup.services.clone(),
+            state,
         });
-        let outbox = edge.outbox();
-        let gate = edge.gate();
-        let encoding = edge.encoding();
+        let (outbox, gate, encoding) = (edge.outbox(), edge.gate(), edge.encoding());
         let call = CallActor::create(|call_ctx| {
             // Registered before the call runs, so a revocation cannot slip in between.
             let revocation = auth.filter(|_| requirements.any()).map(|auth| {
-                methods.services.revocations.register(
+                setup.services.revocations.register(
                     &auth.user_id,
                     auth.auth_id.clone(),
                     requirements.scopes.clone(),
@@ -186,7 +225,7 @@ impl MethodConnection {
                 prepared,
                 inputs: inputs.clone(),
                 outbox,
-                counters: methods.services.counters.clone(),
+                counters: setup.services.counters.clone(),
                 revocation,
                 gate,
                 encoding,
@@ -254,4 +293,32 @@ fn malformed_auth(open: &OpenCall) -> bool {
     open.auth
         .as_deref()
         .is_some_and(|v| unwrap_auth_value(v).is_none())
+}
+
+/// Why an open is refused: the answer, and the reason given with it.
+struct Refusal {
+    result: OpenResult,
+    why: String,
+}
+
+impl Refusal {
+    fn new(result: OpenResult, why: impl Into<String>) -> Self {
+        Refusal {
+            result,
+            why: why.into(),
+        }
+    }
+}
+
+/// A call whose open passed every check, with everything it starts with.
+struct Ready {
+    target: Target,
+    requirements: Requirements,
+    state: Option<AppState>,
+    prepared: Prepared,
+    inputs: Arc<CallInputs>,
+    /// The input credit of a flow-controlled call.
+    window: Option<u32>,
+    grants: Option<Receiver<Grant>>,
+    metrics: Arc<MethodMetrics>,
 }

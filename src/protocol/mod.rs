@@ -21,10 +21,8 @@ pub use auth_value::{basic_auth_value, unwrap_auth_value};
 pub use error::{DecodeError, EncodeError, FrameError};
 pub use frame::Frame;
 pub use legacy::LegacyMessage;
-#[cfg(feature = "server")]
-pub(crate) use message::decode::TargetRef;
 #[cfg(any(feature = "server", feature = "client"))]
-pub(crate) use message::decode::{MessageRef, WrappedRef};
+pub(crate) use message::decode::{MessageRef, TargetRef, WrappedRef};
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use message::json::borrow;
 #[cfg(feature = "server")]
