@@ -11,6 +11,11 @@ pub const REDIS_URL_ENV: &str = "STREAMPOD_REDIS_URL";
 
 /// Server settings. Build with [`Config::default`] and change what you need, with the
 /// setters of the same names: `Config::default().max_outbound_bytes(1 << 18)`.
+///
+/// Where a setting comes from, last wins: its default here; the value set in code (on
+/// this struct, or with the [`ServerBuilder`](crate::ServerBuilder)'s shortcuts); the
+/// environment ([`PING_INTERVAL_ENV`], [`REDIS_URL_ENV`]). The server checks them all
+/// when it is built ([`Config::resolved`]).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
@@ -48,7 +53,7 @@ pub struct Config {
     pub remembered_ended_calls: usize,
     /// Interval of the server's WebSocket ping frames; a peer that answers none within one
     /// interval is closed with code 1001. Default 30 s, Serverpod's: well inside the idle
-    /// timeouts of common load balancers (60 s). Also set by [`PING_INTERVAL_ENV`].
+    /// timeouts of common load balancers (60 s). [`PING_INTERVAL_ENV`] overrides it.
     pub websocket_ping_interval: Duration,
     /// How long a connection's peer may take none of the bytes the server has for it before
     /// the connection is dropped (its slot, calls and user objects freed). A peer that
@@ -74,7 +79,7 @@ pub struct Config {
     /// Default 1,024: a burst of a second or two of a busy chat room, a few hundred KiB.
     pub bus_buffer: usize,
     /// Redis, for global messages between server nodes (`redis://host:port`). Default none:
-    /// the bus is in-process. Also set by [`REDIS_URL_ENV`].
+    /// the bus is in-process. [`REDIS_URL_ENV`] overrides it.
     pub redis_url: Option<String>,
     /// Worker threads for [`Server::spawn`](crate::Server::spawn). Default 1: enough for
     /// tests and demos; an application that builds its own `HttpServer` sets its own.
@@ -149,9 +154,58 @@ pub enum ConfigError {
     },
 }
 
+impl Config {
+    /// The settings a server runs with: these, then the environment over them
+    /// ([`PING_INTERVAL_ENV`], [`REDIS_URL_ENV`]: an operator changes them without a
+    /// rebuild), then the defaults that derive from others ([`Config::send_timeout`]), all
+    /// checked. [`ServerBuilder::build`](crate::ServerBuilder::build) runs it.
+    pub fn resolved(mut self) -> Result<Config, ConfigError> {
+        if let Some(interval) = ping_interval_from_env()? {
+            self.websocket_ping_interval = interval;
+        }
+        if let Some(url) = redis_url_from_env() {
+            self.redis_url = Some(url);
+        }
+        let ping = self.websocket_ping_interval;
+        self.send_timeout.get_or_insert(ping * 2);
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Every setting in its range, and the pairs that need each other present.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, reason| Err(ConfigError::Invalid { setting, reason });
+        if self.websocket_ping_interval.is_zero() {
+            return invalid("websocket_ping_interval", "must be longer than zero");
+        }
+        let send_timeout = self
+            .send_timeout
+            .unwrap_or(self.websocket_ping_interval * 2);
+        if send_timeout.is_zero() || send_timeout.as_millis() > u128::from(u32::MAX) {
+            // TCP_USER_TIMEOUT takes milliseconds in 32 bits; zero would mean "the system's".
+            return invalid(
+                "send_timeout",
+                "must be longer than zero and at most 49 days",
+            );
+        }
+        if !(1..=crate::protocol::MAX_CREDIT).contains(&self.input_window) {
+            return invalid("input_window", "must be in 1..=2147483647");
+        }
+        if self.auth_cookie.is_some() && self.allowed_origins.is_none() {
+            // As Serverpod's config does: without an origin check, any web page could open
+            // calls as the user whose browser visits it.
+            return invalid(
+                "auth_cookie",
+                "needs allowed_origins, or any web page could use the cookie",
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Reads [`PING_INTERVAL_ENV`]: `None` when unset, an error when it is not a positive
 /// integer number of seconds.
-pub(crate) fn ping_interval_from_env() -> Result<Option<Duration>, ConfigError> {
+fn ping_interval_from_env() -> Result<Option<Duration>, ConfigError> {
     let Ok(value) = std::env::var(PING_INTERVAL_ENV) else {
         return Ok(None);
     };
@@ -166,7 +220,7 @@ pub(crate) fn ping_interval_from_env() -> Result<Option<Duration>, ConfigError> 
 }
 
 /// Reads [`REDIS_URL_ENV`], if set and not empty.
-pub(crate) fn redis_url_from_env() -> Option<String> {
+fn redis_url_from_env() -> Option<String> {
     std::env::var(REDIS_URL_ENV)
         .ok()
         .filter(|v| !v.trim().is_empty())

@@ -21,15 +21,17 @@ fn the_environment_sets_the_ping_interval_and_bad_values_stop_the_build() {
         Duration::from_secs(7)
     );
 
-    // An explicit builder setting wins over the environment.
+    // The environment wins over code: an operator changes it without a rebuild.
     let server = Server::builder()
         .websocket_ping_interval(Duration::from_secs(3))
         .build()
         .unwrap();
     assert_eq!(
         server.config().websocket_ping_interval,
-        Duration::from_secs(3)
+        Duration::from_secs(7)
     );
+    // And the send timeout that derives from it follows.
+    assert_eq!(server.config().send_timeout, Some(Duration::from_secs(14)));
 
     for bad in ["0", "-5", "1.5", "ten", ""] {
         std::env::set_var(PING_INTERVAL_ENV, bad);

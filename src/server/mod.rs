@@ -11,7 +11,7 @@ pub use running::RunningServer;
 
 use crate::auth::{AuthInfo, AuthenticationHandler, Revoked};
 use crate::bus::{BusError, MessageBus};
-use crate::config::{ping_interval_from_env, redis_url_from_env, Config, ConfigError};
+use crate::config::{Config, ConfigError};
 use crate::flow::InputQueue;
 use crate::legacy::{Legacy, LegacyConnection, LegacyEndpoints, LegacyHandle, LegacyStats};
 use crate::method::{Endpoint, Services};
@@ -34,10 +34,6 @@ use std::time::Duration;
 pub struct ServerBuilder {
     endpoints: HashMap<String, Endpoint>,
     config: Config,
-    ping_interval: Option<Duration>,
-    allowed_origins: Option<Vec<String>>,
-    auth_cookie: Option<String>,
-    redis_url: Option<String>,
     authentication: Option<AuthenticationHandler>,
     legacy: Vec<Legacy>,
     /// Classes registered with [`ServerBuilder::model`].
@@ -66,39 +62,36 @@ impl ServerBuilder {
         self
     }
 
-    /// Replaces the settings. The builder's own setters (`websocket_ping_interval`,
-    /// `allowed_origins`, `auth_cookie`, `redis_url`) win over these, whatever the order of
-    /// the calls.
+    /// Replaces the settings, those the builder's shortcuts below set included: call it
+    /// first. The environment still wins over them (see [`Config`]).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
 
-    /// Sets the interval of the server's WebSocket pings. Set here, it wins over the
-    /// `STREAMPOD_WEBSOCKET_PING_INTERVAL` environment variable, which in turn wins over
-    /// [`Config::websocket_ping_interval`].
+    /// Sets [`Config::websocket_ping_interval`].
     pub fn websocket_ping_interval(mut self, interval: Duration) -> Self {
-        self.ping_interval = Some(interval);
+        self.config.websocket_ping_interval = interval;
         self
     }
 
-    /// Only browsers from these origins may connect (see [`Config::allowed_origins`]).
+    /// Only browsers from these origins may connect: sets [`Config::allowed_origins`].
     pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
+        self.config.allowed_origins = Some(origins.into_iter().map(Into::into).collect());
         self
     }
 
     /// Lets calls opened with `am: "cookie"` authenticate with the handshake's cookie of
-    /// this name (see [`Config::auth_cookie`]). Needs [`ServerBuilder::allowed_origins`].
+    /// this name: sets [`Config::auth_cookie`]. Needs [`ServerBuilder::allowed_origins`].
     pub fn auth_cookie(mut self, name: impl Into<String>) -> Self {
-        self.auth_cookie = Some(name.into());
+        self.config.auth_cookie = Some(name.into());
         self
     }
 
-    /// Connects the message bus to Redis, for global messages between nodes. Set here, it
-    /// wins over `STREAMPOD_REDIS_URL`, which wins over [`Config::redis_url`].
+    /// Connects the message bus to Redis, for global messages between nodes: sets
+    /// [`Config::redis_url`].
     pub fn redis_url(mut self, url: impl Into<String>) -> Self {
-        self.redis_url = Some(url.into());
+        self.config.redis_url = Some(url.into());
         self
     }
 
@@ -136,67 +129,21 @@ impl ServerBuilder {
     }
 
     /// Builds the server. Fails if a setting, or the environment, is not valid.
-    pub fn build(mut self) -> Result<Server, ConfigError> {
-        match (self.ping_interval, ping_interval_from_env()?) {
-            (Some(interval), _) | (None, Some(interval)) => {
-                self.config.websocket_ping_interval = interval
-            }
-            (None, None) => {}
-        }
-        if self.config.websocket_ping_interval.is_zero() {
-            return Err(ConfigError::Invalid {
-                setting: "websocket_ping_interval",
-                reason: "must be longer than zero",
-            });
-        }
-        let send_timeout = *self
-            .config
-            .send_timeout
-            .get_or_insert(self.config.websocket_ping_interval * 2);
-        if send_timeout.is_zero() || send_timeout.as_millis() > u128::from(u32::MAX) {
-            // TCP_USER_TIMEOUT takes milliseconds in 32 bits; zero would mean "the system's".
-            return Err(ConfigError::Invalid {
-                setting: "send_timeout",
-                reason: "must be longer than zero and at most 49 days",
-            });
-        }
-        if !(1..=crate::protocol::MAX_CREDIT).contains(&self.config.input_window) {
-            return Err(ConfigError::Invalid {
-                setting: "input_window",
-                reason: "must be in 1..=2147483647",
-            });
-        }
-        if let Some(origins) = self.allowed_origins {
-            self.config.allowed_origins = Some(origins);
-        }
-        if let Some(name) = self.auth_cookie {
-            self.config.auth_cookie = Some(name);
-        }
-        if self.config.auth_cookie.is_some() && self.config.allowed_origins.is_none() {
-            // As Serverpod's config does: without an origin check, any web page could open
-            // calls as the user whose browser visits it.
-            return Err(ConfigError::Invalid {
-                setting: "auth_cookie",
-                reason: "needs allowed_origins, or any web page could use the cookie",
-            });
-        }
-        if let Some(url) = self.redis_url.or_else(redis_url_from_env) {
-            self.config.redis_url = Some(url);
-        }
+    pub fn build(self) -> Result<Server, ConfigError> {
+        let config = self.config.resolved()?;
         let registry = Registry::new();
         self.models.iter().for_each(|register| register(&registry));
         self.endpoints
             .values()
             .for_each(|endpoint| endpoint.register_classes(&registry));
         let bus = MessageBus::new(
-            self.config.bus_buffer,
-            self.config.redis_url.as_deref(),
+            config.bus_buffer,
+            config.redis_url.as_deref(),
             registry.clone(),
         )
         .map_err(ConfigError::Bus)?;
         let counters = Arc::new(Counters::default());
         let services = Services::new(bus, counters.clone(), registry.clone());
-        let config = self.config;
         Ok(Server {
             inner: Arc::new(ServerInner {
                 edge: Arc::new(EdgeSettings::new(&config, counters)),
