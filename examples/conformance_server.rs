@@ -22,7 +22,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::init();
     let mut args = std::env::args().skip(1);
     let mut bind = "127.0.0.1:8080".to_string();
-    let mut builder = conformance::server_builder();
     let mut origins = Vec::new();
     let mut config = Config::default().workers(2);
     while let Some(arg) = args.next() {
@@ -33,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let secs: u64 = value()?
                     .parse()
                     .map_err(|_| "--ping-interval takes whole seconds")?;
-                builder = builder.websocket_ping_interval(Duration::from_secs(secs));
+                config = config.websocket_ping_interval(Duration::from_secs(secs));
             }
             "--max-connections" => {
                 let n: usize = value()?
@@ -42,15 +41,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 config = config.max_connections(n);
             }
             "--allowed-origin" => origins.push(value()?),
-            "--auth-cookie" => builder = builder.auth_cookie(value()?),
-            "--redis" => builder = builder.redis_url(value()?),
+            "--auth-cookie" => config = config.auth_cookie(Some(value()?)),
+            "--redis" => config = config.redis_url(Some(value()?)),
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
     if !origins.is_empty() {
-        builder = builder.allowed_origins(origins);
+        config = config.allowed_origins(Some(origins));
     }
-    let server = builder.config(config).build()?;
+    let server = conformance::server_builder().config(config).build()?;
     let running = server.spawn(TcpListener::bind(&bind)?)?;
     println!("listening on {}", running.addr());
     // Serve until the process is killed.

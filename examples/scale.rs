@@ -82,16 +82,16 @@ fn serve(connections: usize) -> Result<(), Box<dyn std::error::Error>> {
         });
     let server = Server::builder()
         .endpoint(idle)
-        .websocket_ping_interval(if std::env::var("NOPING").is_ok() {
-            Duration::from_secs(1000)
-        } else {
-            PING_INTERVAL
-        })
         .config(
             Config::default()
                 .max_calls_per_connection(CALLS)
                 .max_connections(connections * 2),
         )
+        .websocket_ping_interval(if std::env::var("NOPING").is_ok() {
+            Duration::from_secs(1000)
+        } else {
+            PING_INTERVAL
+        })
         .build()?;
     let running = server.spawn(std::net::TcpListener::bind("127.0.0.1:0")?)?;
     println!("{}", running.addr());

@@ -471,8 +471,8 @@ fn a_minute_of_random_traffic_leaves_nothing_behind() {
     let refusals: &'static Refusals = Box::leak(Box::default());
     metrics::set_global_recorder(refusals).unwrap();
     let server = conformance::server_builder()
-        .websocket_ping_interval(PING)
         .config(streampod::Config::default().workers(1))
+        .websocket_ping_interval(PING)
         .build()
         .unwrap();
     let running = server

@@ -87,8 +87,8 @@ impl Probe {
         TestServer::from_builder(
             server_builder()
                 .endpoint(self.endpoint())
-                .websocket_ping_interval(Duration::from_millis(400))
-                .config(Config::default().input_window(WINDOW as u32)),
+                .config(Config::default().input_window(WINDOW as u32))
+                .websocket_ping_interval(Duration::from_millis(400)),
         )
     }
 }

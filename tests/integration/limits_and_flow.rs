@@ -152,8 +152,8 @@ async fn a_client_that_stops_reading_pauses_its_own_methods_only() {
 async fn a_method_behind_its_input_stops_the_connection_reading_then_closes_it() {
     let server = TestServer::from_builder(
         server_builder()
-            .websocket_ping_interval(Duration::from_millis(500))
-            .config(Config::default().max_queued_inputs(16)),
+            .config(Config::default().max_queued_inputs(16))
+            .websocket_ping_interval(Duration::from_millis(500)),
     );
     let mut raw = RawClient::connect(&server).await;
     let m = "delayedNeverListenedInputStream";

@@ -57,11 +57,17 @@ async fn requests_without_origin_are_allowed() {
 }
 
 #[tokio::test]
-async fn the_list_survives_a_later_config() {
+async fn the_builders_list_is_the_configs() {
     let builder = server_builder()
-        .allowed_origins(["https://app.example.com"])
-        .config(streampod::Config::default());
+        .config(streampod::Config::default().max_connections(10))
+        .allowed_origins(["https://app.example.com"]);
     let server = TestServer::from_builder(builder);
+    let config = server.server.config();
+    assert_eq!(config.max_connections, 10);
+    assert_eq!(
+        config.allowed_origins.as_deref(),
+        Some(&["https://app.example.com".to_string()][..])
+    );
     assert!(handshake(&server, Some("https://evil.example.com"))
         .await
         .is_err());
