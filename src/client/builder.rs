@@ -4,7 +4,8 @@ use super::slot::{ClientInner, Slot};
 use super::url::{cookie_pair, websocket_url};
 use super::{handshake, AuthKeyProvider, Client, ClientConfig, Error};
 use crate::protocol::registry::Registry;
-use std::sync::{Arc, Mutex};
+use crate::sync::Mutex;
+use std::sync::Arc;
 
 /// Builds a [`Client`].
 pub struct ClientBuilder {

@@ -125,17 +125,13 @@ impl LegacyClient {
         listener: impl Fn(ConnectionStatus) + Send + Sync + 'static,
     ) -> u64 {
         let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut listeners) = self.inner.listeners.lock() {
-            listeners.push((id, Arc::new(listener)));
-        }
+        lock(&self.inner.listeners).push((id, Arc::new(listener)));
         id
     }
 
     /// Stops calling a listener.
     pub fn remove_status_listener(&self, id: u64) {
-        if let Ok(mut listeners) = self.inner.listeners.lock() {
-            listeners.retain(|(i, _)| *i != id);
-        }
+        lock(&self.inner.listeners).retain(|(i, _)| *i != id);
     }
 
     /// Opens the connection: connects with the current credentials (`?auth=<key>`), sends
@@ -171,7 +167,7 @@ impl LegacyClient {
 
     /// Closes the connection; the status becomes `disconnected`.
     pub async fn close_streaming_connection(&self) {
-        let tx = self.inner.outgoing.lock().ok().and_then(|mut o| o.take());
+        let tx = lock(&self.inner.outgoing).take();
         if let Some(tx) = tx {
             let _ = tx.send(WsMessage::Close(None));
             self.inner.end_streams();
@@ -207,10 +203,10 @@ impl Inner {
         if self.status.send_replace(status) == status {
             return;
         }
-        let listeners: Vec<Listener> = match self.listeners.lock() {
-            Ok(l) => l.iter().map(|(_, f)| f.clone()).collect(),
-            Err(_) => return,
-        };
+        let listeners: Vec<Listener> = lock(&self.listeners)
+            .iter()
+            .map(|(_, f)| f.clone())
+            .collect();
         for listener in listeners {
             listener(status);
         }
@@ -218,7 +214,7 @@ impl Inner {
 
     fn send(&self, message: LegacyMessage) -> Result<(), Error> {
         let frame = self.frame(&message)?;
-        let outgoing = self.outgoing.lock().map_err(|_| Error::ConnectionClosed)?;
+        let outgoing = lock(&self.outgoing);
         let tx = outgoing.as_ref().ok_or(Error::ConnectionClosed)?;
         tx.send(frame).map_err(|_| Error::ConnectionClosed)
     }

@@ -33,6 +33,7 @@ pub use legacy::{
 
 use crate::protocol::registry::Registry;
 use crate::protocol::Wire;
+use crate::sync::lock;
 use connection::Command;
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
@@ -143,10 +144,7 @@ impl Client {
     /// Closes the socket; every open call fails with [`Error::ConnectionClosed`]. The next
     /// call opens a new socket.
     pub async fn close(&self) {
-        let slot = match self.inner.connection.lock() {
-            Ok(mut slot) => std::mem::replace(&mut *slot, Slot::Empty),
-            Err(_) => return,
-        };
+        let slot = std::mem::replace(&mut *lock(&self.inner.connection), Slot::Empty);
         if let Slot::Ready(conn) = slot {
             let _ = conn.commands.send(Command::CloseAll);
         }

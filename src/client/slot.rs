@@ -8,9 +8,10 @@ use super::{handshake, AuthKeyProvider, ClientConfig, Error, Inputs};
 use crate::flow::GrantBack;
 use crate::protocol::registry::Registry;
 use crate::protocol::{OpenCall, OpenResult, AUTH_MODE_COOKIE, MAX_CREDIT};
+use crate::sync::{lock, Mutex};
 use futures::future::{BoxFuture, Shared};
 use futures::FutureExt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -32,10 +33,7 @@ impl ClientInner {
     /// it is not being polled (a lazily opened stream waiting in a `select!`).
     pub(super) async fn connection(&self) -> Result<ConnectionHandle, Error> {
         let attempt = {
-            let mut slot = self
-                .connection
-                .lock()
-                .map_err(|_| Error::ConnectionClosed)?;
+            let mut slot = lock(&self.connection);
             match &*slot {
                 Slot::Ready(conn) if !conn.is_closed() => return Ok(conn.clone()),
                 Slot::Connecting(attempt) => attempt.clone(),
@@ -57,15 +55,15 @@ impl ClientInner {
             }
         };
         let result = attempt.clone().await;
-        if let Ok(mut slot) = self.connection.lock() {
-            // Only the attempt still in the slot may settle it.
-            if matches!(&*slot, Slot::Connecting(current) if current.ptr_eq(&attempt)) {
-                *slot = match &result {
-                    Ok(conn) => Slot::Ready(conn.clone()),
-                    Err(_) => Slot::Empty,
-                };
-            }
+        let mut slot = lock(&self.connection);
+        // Only the attempt still in the slot may settle it.
+        if matches!(&*slot, Slot::Connecting(current) if current.ptr_eq(&attempt)) {
+            *slot = match &result {
+                Ok(conn) => Slot::Ready(conn.clone()),
+                Err(_) => Slot::Empty,
+            };
         }
+        drop(slot);
         result
     }
 

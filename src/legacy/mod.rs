@@ -27,11 +27,12 @@ use crate::flow::OutboundGate;
 use crate::outbox::{CloseCode, Outbox, Outgoing};
 use crate::protocol::registry::Registry;
 use crate::protocol::{Dynamic, EncodeError, Encoding, LegacyMessage, Wire};
+use crate::sync::{lock, Mutex};
 use actix::prelude::*;
 use endpoint_actor::{EndpointActor, EndpointState};
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// What the legacy connections of one server share.
@@ -328,7 +329,7 @@ impl LegacyHandle {
         self.actor
             .get_or_init(|| {
                 // Runs once: the starter is there.
-                let start = self.start.lock().ok()?.take()?;
+                let start = lock(&self.start).take()?;
                 Some(start(self.counters.clone(), self.registry.clone()))
             })
             .as_ref()

@@ -180,10 +180,7 @@ impl Session {
         for listener in on_close {
             run_close_listener(listener);
         }
-        let listeners = match self.inner.listeners.lock() {
-            Ok(mut l) => std::mem::take(&mut *l),
-            Err(_) => return,
-        };
+        let listeners = std::mem::take(&mut *lock(&self.inner.listeners));
         for (channel, id) in listeners {
             self.bus().remove_listener(&channel, id);
         }
@@ -223,19 +220,20 @@ impl SessionMessages<'_> {
     ) -> ListenerId {
         let inner = &self.session.inner;
         let id = self.session.bus().add_listener(channel, listener);
-        match inner.listeners.lock() {
-            Ok(mut l) if !self.session.is_closed() => l.push((channel.to_string(), id)),
+        let mut listeners = lock(&inner.listeners);
+        if self.session.is_closed() {
             // The call already ended: the listener must not outlive it.
-            _ => self.session.bus().remove_listener(channel, id),
+            drop(listeners);
+            self.session.bus().remove_listener(channel, id);
+        } else {
+            listeners.push((channel.to_string(), id));
         }
         id
     }
 
     /// Removes a listener.
     pub fn remove_listener(&self, channel: &str, id: ListenerId) {
-        if let Ok(mut l) = self.session.inner.listeners.lock() {
-            l.retain(|(_, i)| *i != id);
-        }
+        lock(&self.session.inner.listeners).retain(|(_, i)| *i != id);
         self.session.bus().remove_listener(channel, id);
     }
 

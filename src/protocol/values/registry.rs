@@ -18,7 +18,7 @@ use crate::protocol::msgpack::{Reader, MAX_DEPTH};
 use crate::protocol::values::wire::{BigInt, ByteData, Wire};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// What the registry knows of one class: how to check its `data`, and how to write it back
 /// the way its own type does (a model read from JSON, whose `3` is an `f64` field, comes out
@@ -89,13 +89,14 @@ impl Registry {
         if T::DYNAMIC || self.lookup(name.as_ref()).is_some() {
             return;
         }
-        if let Ok(mut t) = self.table.write() {
-            t.insert(name.into_owned(), Class::of::<T>());
-        }
+        // A panic cannot leave the table half-written: an insert is all that happens.
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        table.insert(name.into_owned(), Class::of::<T>());
     }
 
     fn lookup(&self, class: &str) -> Option<Class> {
-        self.table.read().ok()?.get(class).copied()
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        table.get(class).copied()
     }
 }
 
