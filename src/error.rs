@@ -7,21 +7,28 @@ use std::sync::Arc;
 
 /// An underlying error (I/O, TLS, WebSocket, Redis, decoding) that one of ours keeps as its
 /// [`source`](std::error::Error::source). Shared, so that the errors holding it stay `Clone`
-/// (as tonic's `Status` keeps its source).
-pub type Source = Arc<dyn std::error::Error + Send + Sync>;
+/// (as tonic's `Status` keeps its source). It derefs to the error itself, and is that error
+/// in the chain: `source()` gives the I/O or Redis error, which `downcast_ref` finds.
+#[derive(Clone)]
+pub struct Source(Arc<dyn std::error::Error + Send + Sync>);
 
-/// A [`Source`] from any error.
-#[cfg(any(feature = "server", feature = "client"))]
-pub(crate) fn shared(error: impl std::error::Error + Send + Sync + 'static) -> Option<Source> {
-    Some(Arc::new(error))
+impl std::ops::Deref for Source {
+    type Target = dyn std::error::Error + Send + Sync;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
 }
 
-/// [`std::error::Error::source`] of an optional [`Source`].
-#[cfg(any(feature = "server", feature = "client"))]
-pub(crate) fn source_of(source: &Option<Source>) -> Option<&(dyn std::error::Error + 'static)> {
-    source
-        .as_deref()
-        .map(|e| e as &(dyn std::error::Error + 'static))
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// A [`Source`] from any error.
+#[cfg(any(feature = "client", feature = "redis"))]
+pub(crate) fn shared(error: impl std::error::Error + Send + Sync + 'static) -> Option<Source> {
+    Some(Source(Arc::new(error)))
 }
 
 /// An error on a stream: the item a method yields to end its return stream with an error,
@@ -31,12 +38,14 @@ pub(crate) fn source_of(source: &Option<Source>) -> Option<&(dyn std::error::Err
 /// Only [`StreamError::Exception`] crosses the wire as a value (`msse`, then
 /// `cmsc(error)`); [`StreamError::Failed`] crosses only as "closed with error", its message
 /// is logged where it happened.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamError {
     /// A serializable exception: a registered model that reaches the other side as itself.
+    #[error("exception {0:?}")]
     Exception(Dynamic),
     /// Any other failure.
+    #[error("{0}")]
     Failed(String),
 }
 
@@ -68,17 +77,6 @@ impl StreamError {
         StreamError::Failed("stream closed with error".into())
     }
 }
-
-impl fmt::Display for StreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StreamError::Exception(d) => write!(f, "exception {d:?}"),
-            StreamError::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for StreamError {}
 
 impl From<crate::protocol::DecodeError> for StreamError {
     fn from(e: crate::protocol::DecodeError) -> Self {

@@ -55,9 +55,11 @@ pub enum RedisState {
     Disconnected,
 }
 
-use crate::error::{shared, source_of, Source};
+#[cfg(feature = "redis")]
+use crate::error::shared;
+use crate::error::Source;
 use crate::protocol::registry::{self, Registry};
-use crate::protocol::{Dynamic, Wire};
+use crate::protocol::{DecodeError, Dynamic, EncodeError, Wire};
 use dashmap::DashMap;
 use futures::future::BoxFuture;
 use futures::Stream;
@@ -90,29 +92,31 @@ impl From<BusError> for crate::StreamError {
     }
 }
 
-/// What can go wrong on the bus.
-#[derive(Debug, Clone)]
+/// What can go wrong on the bus. Where another layer's error caused it,
+/// [`std::error::Error::source`] gives it (the message does not repeat it).
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum BusError {
     /// A global post on a server without Redis.
+    #[error("global messages need Redis, and none is configured")]
     NoRedis,
     /// Redis could not take the message (it was not posted), or cannot be used at all.
+    #[error("redis is unavailable: {reason}")]
     Redis {
         /// What happened.
         reason: String,
         /// Redis's own error, if it gave one.
+        #[source]
         source: Option<Source>,
     },
     /// The message could not be encoded.
-    Encode {
-        /// Why.
-        reason: String,
-        /// The encoding error.
-        source: Option<Source>,
-    },
+    #[error("cannot encode the message")]
+    Encode(#[source] EncodeError),
     /// A message on a typed stream was of another type (the stream goes on).
-    WrongType(String),
+    #[error("a message of another type on the channel")]
+    WrongType(#[source] DecodeError),
     /// The stream fell behind and lost this many of the oldest messages (it goes on).
+    #[error("stream fell behind and missed {0} messages")]
     Lagged(u64),
 }
 
@@ -130,31 +134,8 @@ impl BusError {
         error: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         BusError::Redis {
-            reason: format!("{reason}: {error}"),
+            reason: reason.to_string(),
             source: shared(error),
-        }
-    }
-}
-
-impl fmt::Display for BusError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BusError::NoRedis => f.write_str("global messages need Redis, and none is configured"),
-            BusError::Redis { reason, .. } => write!(f, "redis is unavailable: {reason}"),
-            BusError::Encode { reason, .. } => write!(f, "cannot encode message: {reason}"),
-            BusError::WrongType(what) => {
-                write!(f, "message of another type on the channel: {what}")
-            }
-            BusError::Lagged(n) => write!(f, "stream fell behind and missed {n} messages"),
-        }
-    }
-}
-
-impl std::error::Error for BusError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            BusError::Redis { source, .. } | BusError::Encode { source, .. } => source_of(source),
-            _ => None,
         }
     }
 }
@@ -254,10 +235,7 @@ impl MessageBus {
         message: &T,
         scope: Scope,
     ) -> Result<(), BusError> {
-        let message = Dynamic::new(message).map_err(|e| BusError::Encode {
-            reason: e.to_string(),
-            source: shared(e),
-        })?;
+        let message = Dynamic::new(message).map_err(BusError::Encode)?;
         self.post_dynamic(channel, message, scope).await
     }
 
@@ -465,7 +443,7 @@ impl<T: Wire> Stream for BusStream<T> {
                 Some(registry) => registry::scoped(registry.clone(), || decode(message)),
                 None => decode(message),
             }
-            .map_err(|e| BusError::WrongType(e.to_string())),
+            .map_err(BusError::WrongType),
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 if let Some(bus) = self.bus.upgrade() {
                     bus.metrics.lagged.increment(1);

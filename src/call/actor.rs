@@ -122,9 +122,10 @@ impl CallActor {
             Ok(frame) => self.send_frame(frame),
             Err(e) => {
                 log::warn!(
-                    "{}.{}: a value with no JSON form: {e}",
+                    "{}.{}: a value with no JSON form: {}",
                     self.target.endpoint,
-                    self.target.method
+                    self.target.method,
+                    crate::protocol::report(&e)
                 );
                 return false;
             }

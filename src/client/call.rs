@@ -101,7 +101,7 @@ impl<T: Wire> Stream for CallStream<T> {
                             registry::scoped(self.registry.clone(), || {
                                 T::from_wrapped(v.class_name(), v.data())
                             })
-                            .map_err(Error::decode_from)
+                            .map_err(Error::decode_from::<T>)
                         }
                         // Every value is read; the call ended, cleanly or not.
                         Poll::Ready(None) => {

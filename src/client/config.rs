@@ -17,7 +17,7 @@ pub struct ClientConfig {
     /// Time without any frame after which every call fails. Default 40 s.
     pub idle_timeout: Duration,
     /// Largest message the client accepts from the server; a larger one fails every call on
-    /// the socket with [`Error::Protocol`] and closes it. Default 16 MiB: far above any sane
+    /// the socket with [`Error::Protocol`](super::Error::Protocol) and closes it. Default 16 MiB: far above any sane
     /// stream value (the server's own default for what clients send is 1 MiB), small enough
     /// that a broken or hostile server cannot make the client hold much per value.
     pub max_message_size: usize,

@@ -17,7 +17,7 @@ use super::ClientConfig;
 use crate::error::StreamError;
 use crate::flow::Credit;
 use crate::protocol::{
-    borrow, CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, OpenCall,
+    borrow, report, CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, OpenCall,
     OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef,
 };
 use crate::recent::RecentIds;
@@ -321,7 +321,7 @@ impl SocketTask {
                 true
             }
             Err(e) => {
-                log::warn!("a message with no JSON form: {e}");
+                log::warn!("a message with no JSON form: {}", report(&e));
                 false
             }
         }
@@ -352,7 +352,7 @@ impl SocketTask {
         };
         match message {
             Ok(message) => self.on_message(message, shared.as_ref()).await,
-            Err(e) => Err(self.bad_frame(e.to_string(), Some(e))),
+            Err(e) => Err(self.bad_frame(report(&e), Some(e))),
         }
     }
 

@@ -1,34 +1,42 @@
 //! The client's one error type. It stays `Clone` (one failed socket fails every call on it),
 //! so an underlying error is kept behind an `Arc`, as tonic's `Status` keeps its source.
 
-use crate::error::{shared, source_of, Source};
+use crate::error::{shared, Source};
 use crate::protocol::{Dynamic, OpenResult, Wire};
 use std::fmt;
 
 /// Everything that can go wrong with a call, as the client sees it. Where it came from an
-/// error of another layer, [`std::error::Error::source`] gives that error.
-#[derive(Debug, Clone)]
+/// error of another layer, [`std::error::Error::source`] gives that error (the message does
+/// not repeat it: print the chain to see both).
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The URL, or a setting of the builder (a cookie, a root certificate), cannot be used.
+    #[error("invalid client setting: {reason}")]
     InvalidSetting {
         /// What is wrong with it.
         reason: String,
         /// The error that said so, if another layer did.
+        #[source]
         source: Option<Source>,
     },
     /// The WebSocket could not be opened.
+    #[error("could not connect: {reason}")]
     ConnectFailed {
         /// Why.
         reason: String,
         /// The I/O, TLS or WebSocket error, if there was one.
+        #[source]
         source: Option<Source>,
     },
     /// The WebSocket opened but the server sent nothing within the connect timeout.
+    #[error("connection attempt timed out")]
     ConnectTimedOut,
     /// The WebSocket closed while the call was open.
+    #[error("method stream connection closed")]
     ConnectionClosed,
     /// The server refused to open the call.
+    #[error("open failed: {response} ({code}){}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     OpenFailed {
         /// The server's answer.
         response: OpenResult,
@@ -39,69 +47,37 @@ pub enum Error {
         reason: Option<String>,
     },
     /// The call ended with an error the server did not send as a value.
+    #[error("method stream closed with an error")]
     ClosedWithError,
     /// The server closed the call because the caller's authentication was revoked (a
     /// streampod server on the MessagePack wire says so; otherwise a revocation is
     /// [`Error::ClosedWithError`]).
+    #[error("the call was closed: its authentication was revoked")]
     Revoked,
     /// The method failed with a serializable exception.
+    #[error("server exception {0:?}")]
     ServerException(Dynamic),
     /// No frame arrived within the idle timeout.
+    #[error("method stream connection idle timeout")]
     IdleTimeout,
     /// The server sent something this client cannot read, or reported that the client did.
+    #[error("protocol error: {reason}")]
     Protocol {
         /// What happened.
         reason: String,
         /// The decoding or WebSocket error, if there was one.
+        #[source]
         source: Option<Source>,
     },
     /// A value did not decode into the type the call expects.
+    #[error("unexpected value: {reason}")]
     Decode {
         /// What did not fit.
         reason: String,
         /// The decoding error.
+        #[source]
         source: Option<Source>,
     },
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::InvalidSetting { reason, .. } => write!(f, "invalid client setting: {reason}"),
-            Error::ConnectFailed { reason, .. } => write!(f, "could not connect: {reason}"),
-            Error::ConnectTimedOut => f.write_str("connection attempt timed out"),
-            Error::ConnectionClosed => f.write_str("method stream connection closed"),
-            Error::OpenFailed {
-                response,
-                code,
-                reason,
-            } => {
-                write!(f, "open failed: {response} ({code})")?;
-                match reason {
-                    Some(reason) => write!(f, ": {reason}"),
-                    None => Ok(()),
-                }
-            }
-            Error::ClosedWithError => f.write_str("method stream closed with an error"),
-            Error::Revoked => f.write_str("the call was closed: its authentication was revoked"),
-            Error::ServerException(d) => write!(f, "server exception {d:?}"),
-            Error::IdleTimeout => f.write_str("method stream connection idle timeout"),
-            Error::Protocol { reason, .. } => write!(f, "protocol error: {reason}"),
-            Error::Decode { reason, .. } => write!(f, "unexpected value: {reason}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::InvalidSetting { source, .. }
-            | Error::ConnectFailed { source, .. }
-            | Error::Protocol { source, .. }
-            | Error::Decode { source, .. } => source_of(source),
-            _ => None,
-        }
-    }
 }
 
 /// Equal when they say the same; sources are not compared.
@@ -147,7 +123,7 @@ impl Error {
         error: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         Error::InvalidSetting {
-            reason: format!("{reason}: {error}"),
+            reason: reason.to_string(),
             source: shared(error),
         }
     }
@@ -160,10 +136,11 @@ impl Error {
     }
 
     pub(crate) fn connect_failed_from(
+        reason: impl fmt::Display,
         error: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         Error::ConnectFailed {
-            reason: error.to_string(),
+            reason: reason.to_string(),
             source: shared(error),
         }
     }
@@ -180,14 +157,15 @@ impl Error {
         error: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
         Error::Protocol {
-            reason: format!("{reason}: {error}"),
+            reason: reason.to_string(),
             source: shared(error),
         }
     }
 
-    pub(crate) fn decode_from(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+    /// A value that is not a `T`, which `error` explains.
+    pub(crate) fn decode_from<T: Wire>(error: crate::protocol::DecodeError) -> Self {
         Error::Decode {
-            reason: error.to_string(),
+            reason: format!("not a `{}`", T::type_name()),
             source: shared(error),
         }
     }

@@ -43,14 +43,17 @@ impl Handshake {
         socket
             .send(ping)
             .await
-            .map_err(Error::connect_failed_from)?;
+            .map_err(|e| Error::connect_failed_from("the WebSocket handshake failed", e))?;
         match timeout(config.connect_timeout, socket.next()).await {
             Err(_) => {
                 let _ = socket.close(None).await;
                 Err(Error::ConnectTimedOut)
             }
             Ok(None) => Err(Error::connect_failed("closed during handshake")),
-            Ok(Some(Err(e))) => Err(Error::connect_failed_from(e)),
+            Ok(Some(Err(e))) => Err(Error::connect_failed_from(
+                "reading the first frame failed",
+                e,
+            )),
             Ok(Some(Ok(first))) => Ok((socket, first)),
         }
     }
@@ -93,7 +96,7 @@ impl Handshake {
         let (socket, _) = timeout(within, connecting)
             .await
             .map_err(|_| Error::ConnectTimedOut)?
-            .map_err(Error::connect_failed_from)?;
+            .map_err(|e| Error::connect_failed_from("the WebSocket could not be opened", e))?;
         Ok(socket)
     }
 }

@@ -6,6 +6,7 @@ use super::error::Error;
 use super::handshake::{Handshake, Socket};
 use super::keepalive::{Keepalive, Tick};
 use super::ClientConfig;
+use crate::protocol::report;
 use crate::protocol::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
 use crate::protocol::{Dynamic, Encoding, LegacyMessage, Wire};
 use crate::sync::lock;
@@ -316,7 +317,7 @@ impl Inner {
                 let _ = inbox.send(Ok(object)).await;
             }
             Ok(_) => {}
-            Err(e) => log::warn!("legacy client: malformed frame: {e}"),
+            Err(e) => log::warn!("legacy client: malformed frame: {}", report(&e)),
         }
     }
 }

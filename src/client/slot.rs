@@ -44,8 +44,9 @@ impl ClientInner {
                         connection::connect(&url, &config, &handshake).await
                     });
                     let attempt = async move {
-                        task.await
-                            .unwrap_or_else(|e| Err(Error::connect_failed_from(e)))
+                        task.await.unwrap_or_else(|e| {
+                            Err(Error::connect_failed_from("the connecting task failed", e))
+                        })
                     }
                     .boxed()
                     .shared();

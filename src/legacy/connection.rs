@@ -7,6 +7,7 @@
 
 use super::{LegacyEndpoints, LegacyEvent, LegacySession, SessionOut};
 use crate::auth::{check_access, AuthInfo};
+use crate::protocol::report;
 use crate::protocol::{registry, Encoding};
 use crate::protocol::{unwrap_auth_value, Dynamic, LegacyMessage};
 use crate::socket::{CloseCode, Connection, Data, Edge};
@@ -110,7 +111,11 @@ impl LegacyConnection {
             Ok(m) => m,
             Err(e) => {
                 // Serverpod ends the connection without a reply.
-                log::debug!("legacy connection {}: malformed frame: {e}", self.id);
+                log::debug!(
+                    "legacy connection {}: malformed frame: {}",
+                    self.id,
+                    report(&e)
+                );
                 return edge.close(CloseCode::Protocol, "malformed message");
             }
         };

@@ -16,7 +16,7 @@ use crate::call::{CallActor, CallInputs, CallSupervisor, CallTable, Delivery};
 use crate::flow::Credit;
 use crate::flow::InputQueue;
 use crate::method::{Endpoint, Services};
-use crate::protocol::{decode_json_ref, registry};
+use crate::protocol::{decode_json_ref, registry, report};
 use crate::protocol::{
     CloseReason, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
@@ -103,24 +103,24 @@ impl MethodConnection {
         match message.to_frame(edge.encoding()) {
             Ok(frame) => edge.send(frame),
             // The connection's own messages carry no values: this does not happen.
-            Err(e) => log::error!("connection {}: no JSON for a frame: {e}", self.id),
+            Err(e) => log::error!(
+                "connection {}: no JSON for a frame: {}",
+                self.id,
+                report(&e)
+            ),
         }
     }
 
     /// Answers a frame that is not a valid message with `brm`, then closes.
     fn bad_request(&mut self, error: FrameError, edge: &mut Edge<'_, Self>) {
-        log::debug!("connection {}: bad request: {error}", self.id);
+        let request = report(&error);
+        log::debug!("connection {}: bad request: {request}", self.id);
         crate::instruments::protocol_error(&error);
         let code = match error {
             FrameError::TextFrame => CloseCode::Unsupported,
             _ => CloseCode::Protocol,
         };
-        self.send(
-            &Message::BadRequest {
-                request: error.to_string(),
-            },
-            edge,
-        );
+        self.send(&Message::BadRequest { request }, edge);
         edge.close(code, "bad request");
     }
 
@@ -134,7 +134,7 @@ impl MethodConnection {
         };
         // Stream traffic takes the same way as a MessagePack frame's, borrowed from here.
         if let Err(error) = decode_json_ref(text, |message| self.on_message(message, edge)) {
-            log::debug!("connection {}: bad request: {error}", self.id);
+            log::debug!("connection {}: bad request: {}", self.id, report(&error));
             crate::instruments::protocol_error(&error);
             let answer = Message::BadRequest {
                 request: text.to_string(),

@@ -69,14 +69,14 @@ impl From<serde_json::Error> for EncodeError {
     }
 }
 
-/// A frame is not a valid protocol message. Its text becomes the `req` of the `brm` that
-/// answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+/// A frame is not a valid protocol message. Its [`report`] becomes the `req` of the `brm`
+/// that answers it on the MessagePack wire.
+#[derive(Debug, Clone, Error)]
 #[non_exhaustive]
 pub enum FrameError {
     /// The bytes are not one MessagePack value.
-    #[error("frame is not valid MessagePack: {0}")]
-    NotMessagePack(ReadError),
+    #[error("frame is not valid MessagePack")]
+    NotMessagePack(#[source] ReadError),
     /// Bytes follow the message.
     #[error("frame has trailing bytes after the message")]
     TrailingBytes,
@@ -108,8 +108,8 @@ pub enum FrameError {
         reason: String,
     },
     /// Not JSON (on the JSON wire).
-    #[error("frame is not valid JSON: {0}")]
-    Json(String),
+    #[error("frame is not valid JSON")]
+    Json(#[source] Arc<serde_json::Error>),
     /// A text frame: this protocol speaks binary frames only.
     #[error("text frames are not supported; send one binary MessagePack frame per message")]
     TextFrame,
@@ -119,4 +119,17 @@ impl From<ReadError> for FrameError {
     fn from(e: ReadError) -> Self {
         FrameError::NotMessagePack(e)
     }
+}
+
+/// An error and every error beneath it, as one line (`a: b: c`): what a log line or a
+/// `brm` should say, where each error's own message names only itself.
+pub fn report(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        line.push_str(": ");
+        line.push_str(&e.to_string());
+        source = e.source();
+    }
+    line
 }

@@ -18,7 +18,7 @@ pub(crate) mod msgpack;
 mod values;
 
 pub use auth_value::{basic_auth_value, unwrap_auth_value};
-pub use error::{DecodeError, EncodeError, FrameError};
+pub use error::{report, DecodeError, EncodeError, FrameError};
 pub use frame::Frame;
 pub use legacy::LegacyMessage;
 #[cfg(any(feature = "server", feature = "client"))]

@@ -7,18 +7,19 @@
 //! is parsed without copying its payload.
 
 use rmp::Marker;
-use std::fmt;
 
 /// Deepest nesting of arrays and maps a frame may carry.
 pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Why a MessagePack buffer could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadError {
     /// The buffer ended in the middle of a value.
+    #[error("truncated MessagePack value")]
     Truncated,
     /// A value of another kind was found.
+    #[error("expected {expected}, found {found}")]
     Unexpected {
         /// What the reader needed.
         expected: &'static str,
@@ -26,28 +27,15 @@ pub enum ReadError {
         found: &'static str,
     },
     /// Text that is not UTF-8.
+    #[error("string is not valid UTF-8")]
     InvalidUtf8,
     /// Arrays and maps nested deeper than 64 levels (`MAX_DEPTH`).
+    #[error("value nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
     /// The reserved marker `0xc1`.
+    #[error("reserved MessagePack marker")]
     Reserved,
 }
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadError::Truncated => write!(f, "truncated MessagePack value"),
-            ReadError::Unexpected { expected, found } => {
-                write!(f, "expected {expected}, found {found}")
-            }
-            ReadError::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
-            ReadError::TooDeep => write!(f, "value nested deeper than {MAX_DEPTH} levels"),
-            ReadError::Reserved => write!(f, "reserved MessagePack marker"),
-        }
-    }
-}
-
-impl std::error::Error for ReadError {}
 
 /// The kind of the next value, as far as the protocol cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

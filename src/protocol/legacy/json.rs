@@ -51,7 +51,7 @@ impl LegacyMessage {
             reason: reason.to_string(),
         };
         let frame: Value =
-            serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| FrameError::Json(std::sync::Arc::new(e)))?;
         let frame = frame.as_object().ok_or(FrameError::NotAMap)?;
         if let Some(command) = frame.get("command") {
             // Every command needs its `args` map, read before the command, as Serverpod does.

@@ -154,7 +154,7 @@ pub(crate) fn decode_json_ref<R>(
 
 /// The envelope of a frame, its strings borrowed from it where they need no unescaping.
 fn parse(text: &str) -> Result<Envelope<'_>, FrameError> {
-    serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))
+    serde_json::from_str(text).map_err(|e| FrameError::Json(Arc::new(e)))
 }
 
 /// The owned message of a frame of type `kind` with data `d`.
