@@ -11,15 +11,9 @@ use streampod::protocol::{Message, Target};
 use streampod::Dynamic;
 
 fn message(payload: usize) -> Message {
-    Message::Value {
-        target: Target {
-            endpoint: "methodStreaming".into(),
-            method: "intEchoStream".into(),
-            cid: uuid::Uuid::new_v4(),
-            param: Some("stream".into()),
-        },
-        value: Dynamic::new(&"x".repeat(payload)).unwrap(),
-    }
+    let target =
+        Target::new("methodStreaming", "intEchoStream", uuid::Uuid::new_v4()).with_param("stream");
+    Message::value(target, Dynamic::new(&"x".repeat(payload)).unwrap())
 }
 
 fn codec(c: &mut Criterion) {

@@ -222,10 +222,7 @@ async fn open_and_close(ws: &mut Ws, n: u64, in_flight: u64) -> Duration {
         let frame = next_binary(ws).await;
         match Message::decode(&frame).unwrap() {
             Message::Value { target, .. } => {
-                let close = Message::Close {
-                    target,
-                    reason: CloseReason::Done,
-                };
+                let close = Message::close(target, CloseReason::Done);
                 ws.send(WsMessage::Binary(close.encode())).await.unwrap();
             }
             Message::Close { .. } => {

@@ -236,16 +236,19 @@ impl Sockets {
         let answered = self.frames.load(Ordering::Relaxed);
         let n = self.sinks.len();
         for i in 0..calls {
-            let open = Message::OpenCall(OpenCall {
-                endpoint: "idle".into(),
-                method: if input { "hold" } else { "wait" }.into(),
-                cid: uuid::Uuid::new_v4(),
-                args: vec![0x80],
-                inputs: if input { vec!["stream".into()] } else { vec![] },
-                auth: None,
-                auth_mode: None,
-                flow: None,
-            });
+            let (method, inputs) = if input {
+                ("hold", &["stream"][..])
+            } else {
+                ("wait", &[][..])
+            };
+            let cid = uuid::Uuid::new_v4();
+            let open = Message::OpenCall(OpenCall::new(
+                "idle",
+                method,
+                cid,
+                vec![0x80],
+                inputs.iter().copied(),
+            ));
             self.sinks[i % n]
                 .send(WsMessage::Binary(open.encode()))
                 .await?;

@@ -379,17 +379,14 @@ async fn client(addr: std::net::SocketAddr, seed: u64, until: Instant, tally: Ar
 
 /// An `omsc` for `methodStreaming.method` without arguments.
 fn open(method: &str, inputs: &[&str]) -> Vec<u8> {
-    Message::OpenCall(OpenCall {
-        endpoint: M.into(),
-        method: method.into(),
-        cid: uuid::Uuid::new_v4(),
-        args: vec![0x80],
-        inputs: inputs.iter().map(|i| i.to_string()).collect(),
-        auth: None,
-        auth_mode: None,
-        flow: None,
-    })
-    .encode()
+    let open = OpenCall::new(
+        M,
+        method,
+        uuid::Uuid::new_v4(),
+        vec![0x80],
+        inputs.iter().copied(),
+    );
+    Message::OpenCall(open).encode()
 }
 
 /// A raw connection with a 4 KiB receive buffer that opens a flood and never reads.
@@ -411,17 +408,8 @@ async fn non_reading(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
     rmp::encode::write_map_len(&mut args, 1).unwrap();
     rmp::encode::write_str(&mut args, "value").unwrap();
     rmp::encode::write_sint(&mut args, 1 << 40).unwrap();
-    let flood = Message::OpenCall(OpenCall {
-        endpoint: M.into(),
-        method: "intStreamFromValue".into(),
-        cid: uuid::Uuid::new_v4(),
-        args,
-        inputs: vec![],
-        auth: None,
-        auth_mode: None,
-        flow: None,
-    })
-    .encode();
+    let open = OpenCall::new(M, "intStreamFromValue", uuid::Uuid::new_v4(), args, [""; 0]);
+    let flood = Message::OpenCall(open).encode();
     // One masked binary frame (a zero mask).
     let mut frame = vec![0x82, 0x80 | 126];
     frame.extend_from_slice(&(flood.len() as u16).to_be_bytes());

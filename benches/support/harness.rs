@@ -120,11 +120,10 @@ pub async fn connect(url: &str) -> Ws {
 }
 
 pub fn target(method: &str, cid: uuid::Uuid, param: Option<&str>) -> Target {
-    Target {
-        endpoint: "bench".into(),
-        method: method.into(),
-        cid,
-        param: param.map(Into::into),
+    let target = Target::new("bench", method, cid);
+    match param {
+        Some(param) => target.with_param(param),
+        None => target,
     }
 }
 
@@ -133,16 +132,7 @@ pub fn omsc(method: &str, cid: uuid::Uuid, inputs: &[&str]) -> Vec<u8> {
 }
 
 fn open_call(method: &str, cid: uuid::Uuid, inputs: &[&str]) -> OpenCall {
-    OpenCall {
-        endpoint: "bench".into(),
-        method: method.into(),
-        cid,
-        args: vec![0x80],
-        inputs: inputs.iter().map(|s| s.to_string()).collect(),
-        auth: None,
-        auth_mode: None,
-        flow: None,
-    }
+    OpenCall::new("bench", method, cid, vec![0x80], inputs.iter().copied())
 }
 
 /// Opens `bench.echo` on `ws`; returns the frame to send for one 64-byte value.
@@ -155,16 +145,17 @@ pub async fn open_echo(ws: &mut Ws) -> Vec<u8> {
 /// flight against a window of 256, it is never needed before it comes.
 pub async fn open_echo_with(ws: &mut Ws, flow: Option<u32>) -> Vec<u8> {
     let cid = uuid::Uuid::new_v4();
-    let open = Message::OpenCall(OpenCall {
-        flow,
-        ..open_call("echo", cid, &["stream"])
+    let open = open_call("echo", cid, &["stream"]);
+    let open = Message::OpenCall(match flow {
+        Some(credit) => open.with_flow(credit),
+        None => open,
     });
     ws.send(WsMessage::Binary(open.encode())).await.unwrap();
     next_binary(ws).await;
-    Message::Value {
-        target: target("echo", cid, Some("stream")),
-        value: Dynamic::new(&ByteData(vec![7; 64])).unwrap(),
-    }
+    Message::value(
+        target("echo", cid, Some("stream")),
+        Dynamic::new(&ByteData(vec![7; 64])).unwrap(),
+    )
     .encode()
 }
 
@@ -227,10 +218,10 @@ pub async fn open_echo_json(ws: &mut Ws) -> WsMessage {
         .await
         .unwrap();
     next_data(ws).await;
-    let value = Message::Value {
-        target: target("echo", cid, Some("stream")),
-        value: Dynamic::new(&ByteData(vec![7; 64])).unwrap(),
-    };
+    let value = Message::value(
+        target("echo", cid, Some("stream")),
+        Dynamic::new(&ByteData(vec![7; 64])).unwrap(),
+    );
     WsMessage::Text(value.encode_json().unwrap())
 }
 

@@ -136,7 +136,9 @@ impl Client {
         }
         match result {
             Some(v) => Ok(v),
-            None if T::VOID => T::read_data(&[0xc0]).map_err(Error::decode_from::<T>),
+            None if crate::protocol::is_void::<T>() => {
+                T::read_data(&[0xc0]).map_err(Error::decode_from::<T>)
+            }
             None => Err(Error::protocol("the call ended without a value")),
         }
     }

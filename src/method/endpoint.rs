@@ -286,7 +286,7 @@ impl Endpoint {
             futures::stream::once(handler(session, args, set))
                 .filter_map(|result| async move {
                     match result {
-                        Ok(_) if T::VOID => None,
+                        Ok(_) if crate::protocol::is_void::<T>() => None,
                         Ok(v) => Some(wrap(&v).map(Some)),
                         Err(e) => Some(Err(e)),
                     }

@@ -178,9 +178,20 @@ fn channel<T: Wire>(
     )
 }
 
+/// Seals [`InputParam`] and [`InputSet`]: the crate's implementations are the only ones.
+mod sealed {
+    #[allow(unreachable_pub)]
+    pub trait Sealed {}
+}
+
+impl<T> sealed::Sealed for InputStream<T> {}
+impl<T> sealed::Sealed for Option<InputStream<T>> {}
+impl sealed::Sealed for () {}
+
 /// One stream parameter: [`InputStream<T>`] (required) or `Option<InputStream<T>>`
-/// (optional; `None` when the client did not list it in `is`).
-pub trait InputParam: Sized + Send + 'static {
+/// (optional; `None` when the client did not list it in `is`). Sealed: implemented by
+/// those two only.
+pub trait InputParam: sealed::Sealed + Sized + Send + 'static {
     /// Whether the client must list this parameter in `is`.
     const REQUIRED: bool;
     /// Builds parameter `name`; `requested` tells whether the client listed it.
@@ -232,8 +243,8 @@ impl<T: Wire> InputParam for Option<InputStream<T>> {
 }
 
 /// The full set of a method's stream parameters: `()` or a tuple of [`InputParam`]s, with
-/// `N` names.
-pub trait InputSet<const N: usize>: Sized + Send + 'static {
+/// `N` names. Sealed: implemented for those only.
+pub trait InputSet<const N: usize>: sealed::Sealed + Sized + Send + 'static {
     /// Builds the streams for the inputs the client requested in `is`. Fails with the name
     /// of a required parameter that is missing from `is`.
     #[doc(hidden)]
@@ -262,6 +273,7 @@ impl InputSet<0> for () {
 
 macro_rules! input_set {
     ($n:literal; $($p:ident $i:tt),+) => {
+        impl<$($p: InputParam),+> sealed::Sealed for ($($p,)+) {}
         impl<$($p: InputParam),+> InputSet<$n> for ($($p,)+) {
             fn build(
                 names: &[&'static str; $n],

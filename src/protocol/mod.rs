@@ -39,6 +39,8 @@ pub(crate) use values::dynamic::encode_exact;
 pub use values::dynamic::Dynamic;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use values::registry;
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use values::wire::is_void;
 pub use values::wire::{encode_data, read_serde, write_serde, BigInt, ByteData, Wire};
 
 /// How a connection's frames are written. A server takes it from each connection's first

@@ -60,14 +60,12 @@ async fn fake_server(reply: bool) -> (String, Arc<AtomicUsize>) {
                             }
                         }
                         Ok(Message::OpenCall(open)) if reply => {
-                            let answer = Message::OpenResponse(OpenResponse {
-                                cid: open.cid,
-                                result: OpenResult::Success,
-                                endpoint: open.endpoint,
-                                method: open.method,
-                                flow: None,
-                                why: None,
-                            });
+                            let answer = Message::OpenResponse(OpenResponse::new(
+                                open.cid,
+                                OpenResult::Success,
+                                open.endpoint,
+                                open.method,
+                            ));
                             let _ = ws.send(WsMessage::Binary(answer.encode())).await;
                         }
                         _ => {}

@@ -87,39 +87,28 @@ fn valid_message() -> impl Strategy<Value = Message> {
         0u8..5,
     )
         .prop_map(|(cid, en, m, p, v, which)| {
-            let target = Target {
-                endpoint: en.as_str().into(),
-                method: m.as_str().into(),
-                cid,
-                param: p.map(|p| p.as_str().into()),
+            let target = Target::new(en.as_str(), m.as_str(), cid);
+            let target = match p {
+                Some(p) => target.with_param(p.as_str()),
+                None => target,
             };
             match which {
-                0 => Message::Value {
-                    target,
-                    value: Dynamic::new(&v).unwrap(),
-                },
-                1 => Message::Close {
-                    target,
-                    reason: CloseReason::Error,
-                },
-                2 => Message::OpenCall(OpenCall {
-                    endpoint: target.endpoint,
-                    method: target.method,
-                    cid,
-                    args: vec![0x80],
-                    inputs: vec!["stream".into()],
-                    auth: Some(format!("Bearer {v}")),
-                    auth_mode: (v % 2 == 0).then(|| "cookie".into()),
-                    flow: (v % 3 == 0).then_some(v as u32 % 1000 + 1),
-                }),
-                3 => Message::Credit {
-                    target,
-                    n: (v as u32 % streampod::protocol::MAX_CREDIT).max(1),
-                },
-                _ => Message::Exception {
-                    target,
-                    exception: Dynamic::new(&v.to_string()).unwrap(),
-                },
+                0 => Message::value(target, Dynamic::new(&v).unwrap()),
+                1 => Message::close(target, CloseReason::Error),
+                2 => {
+                    let open = OpenCall::new(en.as_str(), m.as_str(), cid, vec![0x80], ["stream"])
+                        .with_auth(format!("Bearer {v}"));
+                    let open = match v % 2 == 0 {
+                        true => open.with_auth_mode("cookie"),
+                        false => open,
+                    };
+                    Message::OpenCall(match v % 3 == 0 {
+                        true => open.with_flow(v as u32 % 1000 + 1),
+                        false => open,
+                    })
+                }
+                3 => Message::credit(target, (v as u32 % streampod::protocol::MAX_CREDIT).max(1)),
+                _ => Message::exception(target, Dynamic::new(&v.to_string()).unwrap()),
             }
         })
 }

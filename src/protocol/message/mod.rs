@@ -92,6 +92,7 @@ impl CloseReason {
 /// Which stream a message is about: the call (`en`, `m`, `cid`) and, for an input stream,
 /// the parameter `p`. Without `p` it is the call's return stream.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Target {
     /// `en`: the endpoint name exactly as the client sent it.
     pub endpoint: Arc<str>,
@@ -104,6 +105,22 @@ pub struct Target {
 }
 
 impl Target {
+    /// Call `cid` of `endpoint.method`, aimed at its return stream.
+    pub fn new(endpoint: impl Into<Arc<str>>, method: impl Into<Arc<str>>, cid: Uuid) -> Self {
+        Target {
+            endpoint: endpoint.into(),
+            method: method.into(),
+            cid,
+            param: None,
+        }
+    }
+
+    /// Aimed at input stream `param` instead.
+    pub fn with_param(mut self, param: impl Into<Arc<str>>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
     /// The same call, aimed at its return stream.
     pub fn call(&self) -> Target {
         Target {
@@ -121,8 +138,10 @@ impl Target {
     }
 }
 
-/// `omsc`: the client opens a call.
+/// `omsc`: the client opens a call. Built with [`OpenCall::new`] and the `with_` methods,
+/// so that a field added to the protocol breaks nobody.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct OpenCall {
     /// `en`.
     pub endpoint: Arc<str>,
@@ -145,6 +164,47 @@ pub struct OpenCall {
     pub flow: Option<u32>,
 }
 
+impl OpenCall {
+    /// Opens call `cid` of `endpoint.method` with `args` (a MessagePack map) and the input
+    /// streams `inputs`; no credentials, no flow control.
+    pub fn new(
+        endpoint: impl Into<Arc<str>>,
+        method: impl Into<Arc<str>>,
+        cid: Uuid,
+        args: Vec<u8>,
+        inputs: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        OpenCall {
+            endpoint: endpoint.into(),
+            method: method.into(),
+            cid,
+            args,
+            inputs: inputs.into_iter().map(Into::into).collect(),
+            auth: None,
+            auth_mode: None,
+            flow: None,
+        }
+    }
+
+    /// With an `Authorization`-style `auth` value.
+    pub fn with_auth(mut self, value: impl Into<String>) -> Self {
+        self.auth = Some(value.into());
+        self
+    }
+
+    /// With an auth mode (`am`), such as [`AUTH_MODE_COOKIE`].
+    pub fn with_auth_mode(mut self, mode: impl Into<String>) -> Self {
+        self.auth_mode = Some(mode.into());
+        self
+    }
+
+    /// Flow-controlled, granting the server `credit` values on the return stream (`fc`).
+    pub fn with_flow(mut self, credit: u32) -> Self {
+        self.flow = Some(credit);
+        self
+    }
+}
+
 /// The largest credit a `fc` or `crd` may carry, and the most a stream's credit adds up
 /// to (more is kept at this): 2³¹ − 1, exact in every client language's integers.
 pub const MAX_CREDIT: u32 = i32::MAX as u32;
@@ -162,8 +222,10 @@ pub(crate) fn valid_credit(n: i64) -> Option<u32> {
 /// The `am` value that asks for the handshake's auth cookie (docs/PROTOCOL.md §4.6).
 pub const AUTH_MODE_COOKIE: &str = "cookie";
 
-/// `omsr`: the server answers an open.
+/// `omsr`: the server answers an open. Built with [`OpenResponse::new`] and the `with_`
+/// methods.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OpenResponse {
     /// `cid`.
     pub cid: Uuid,
@@ -181,7 +243,40 @@ pub struct OpenResponse {
     pub why: Option<String>,
 }
 
-/// One protocol message.
+impl OpenResponse {
+    /// The answer `result` to the open of call `cid` of `endpoint.method`.
+    pub fn new(
+        cid: Uuid,
+        result: OpenResult,
+        endpoint: impl Into<Arc<str>>,
+        method: impl Into<Arc<str>>,
+    ) -> Self {
+        OpenResponse {
+            cid,
+            result,
+            endpoint: endpoint.into(),
+            method: method.into(),
+            flow: None,
+            why: None,
+        }
+    }
+
+    /// Granting the client `credit` values on each input stream (`fc`).
+    pub fn with_flow(mut self, credit: u32) -> Self {
+        self.flow = Some(credit);
+        self
+    }
+
+    /// Saying why the open was refused (`why`).
+    pub fn with_why(mut self, why: impl Into<String>) -> Self {
+        self.why = Some(why.into());
+        self
+    }
+}
+
+/// One protocol message. The variants with fields are built with the functions of the same
+/// names (`Message::value(target, value)`), so that a field added to the protocol breaks
+/// nobody.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Message {
@@ -194,6 +289,7 @@ pub enum Message {
     /// `omsr`.
     OpenResponse(OpenResponse),
     /// `msm`: one value on a stream.
+    #[non_exhaustive]
     Value {
         /// The stream.
         target: Target,
@@ -201,6 +297,7 @@ pub enum Message {
         value: Dynamic,
     },
     /// `msse`: a serializable exception on a stream; a `cmsc` with `error` follows.
+    #[non_exhaustive]
     Exception {
         /// The stream.
         target: Target,
@@ -208,6 +305,7 @@ pub enum Message {
         exception: Dynamic,
     },
     /// `cmsc`: a stream (with `p`) or a whole call (without) is closed.
+    #[non_exhaustive]
     Close {
         /// The stream.
         target: Target,
@@ -218,12 +316,14 @@ pub enum Message {
     /// revoked: on the MessagePack wire it carries `why: "revoked"` (streampod's
     /// extension), so that a client can tell a revocation from a failure; on the JSON wire
     /// it is Serverpod's plain `cmsc`.
+    #[non_exhaustive]
     Revoked {
         /// The call.
         target: Target,
     },
     /// `crd`: the peer may send `n` more values on a stream of a flow-controlled call (the
     /// return stream without `p`, client to server; input stream `p`, server to client).
+    #[non_exhaustive]
     Credit {
         /// The stream.
         target: Target,
@@ -231,6 +331,7 @@ pub enum Message {
         n: u32,
     },
     /// `brm`: the peer sent something that is not a valid message; the connection closes.
+    #[non_exhaustive]
     BadRequest {
         /// `req`: a description of what was wrong.
         request: String,
@@ -238,6 +339,38 @@ pub enum Message {
 }
 
 impl Message {
+    /// `msm`: `value` on the stream `target`.
+    pub fn value(target: Target, value: Dynamic) -> Self {
+        Message::Value { target, value }
+    }
+
+    /// `msse`: `exception` on the stream `target`.
+    pub fn exception(target: Target, exception: Dynamic) -> Self {
+        Message::Exception { target, exception }
+    }
+
+    /// `cmsc`: the stream `target` is closed for `reason`.
+    pub fn close(target: Target, reason: CloseReason) -> Self {
+        Message::Close { target, reason }
+    }
+
+    /// `cmsc` of a call closed by a revocation.
+    pub fn revoked(target: Target) -> Self {
+        Message::Revoked { target }
+    }
+
+    /// `crd`: `n` more values on the stream `target`.
+    pub fn credit(target: Target, n: u32) -> Self {
+        Message::Credit { target, n }
+    }
+
+    /// `brm`: `request` was not a valid message.
+    pub fn bad_request(request: impl Into<String>) -> Self {
+        Message::BadRequest {
+            request: request.into(),
+        }
+    }
+
     /// The `type` key.
     pub fn type_key(&self) -> &'static str {
         match self {

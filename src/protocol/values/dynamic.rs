@@ -235,7 +235,6 @@ impl Wire for Dynamic {
     fn from_wrapped(class: &str, data: &[u8]) -> Result<Self, DecodeError> {
         Dynamic::checked(class, data)
     }
-    const DYNAMIC: bool = true;
     fn write_element(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.write_wrapped(out);
         Ok(())

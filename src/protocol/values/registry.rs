@@ -86,7 +86,8 @@ impl Registry {
     #[cfg(any(feature = "server", feature = "client"))]
     fn add<T: Wire>(&self) {
         let name = T::type_name();
-        if T::DYNAMIC || self.lookup(name.as_ref()).is_some() {
+        if crate::protocol::values::wire::is_dynamic::<T>() || self.lookup(name.as_ref()).is_some()
+        {
             return;
         }
         // A panic cannot leave the table half-written: an insert is all that happens.

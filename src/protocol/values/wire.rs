@@ -57,12 +57,6 @@ pub trait Wire: Sized + Send + 'static {
         Self::read_data(data)
     }
 
-    /// True for [`Dynamic`](crate::protocol::Dynamic): inside containers its elements are wrapped.
-    const DYNAMIC: bool = false;
-
-    /// True for `()`: a method returning it sends no value, only its end.
-    const VOID: bool = false;
-
     /// Appends this value as an element of a container.
     fn write_element(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.write_data(out)
@@ -79,6 +73,19 @@ pub trait Wire: Sized + Send + 'static {
     fn model_json(&self) -> Option<Result<serde_json::Value, EncodeError>> {
         None
     }
+}
+
+/// Whether `T` is [`Dynamic`](crate::protocol::Dynamic), whose elements inside containers
+/// are wrapped. Decided by the type itself, not by anything an implementation of [`Wire`]
+/// could claim; the comparison folds away once `T` is known.
+pub(crate) fn is_dynamic<T: Wire>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<crate::protocol::Dynamic>()
+}
+
+/// Whether `T` is `()`: a method returning it sends no value, only its end.
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) fn is_void<T: Wire>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>()
 }
 
 /// Writes a serde value as a MessagePack map of its fields (the `data` of a model).
@@ -237,7 +244,6 @@ impl Wire for () {
                 .ok_or_else(|| DecodeError::malformed("null", "data is not nil"))
         })
     }
-    const VOID: bool = true;
 }
 
 impl<T: Wire> Wire for Option<T> {
@@ -292,7 +298,7 @@ impl<T: Wire> Wire for Option<T> {
 }
 
 fn container_name<T: Wire>(kind: &str) -> Cow<'static, str> {
-    if T::DYNAMIC {
+    if is_dynamic::<T>() {
         Cow::Owned(kind.to_string())
     } else {
         Cow::Owned(format!("{kind}<{}>", T::type_name()))
@@ -355,7 +361,7 @@ impl<T: Wire + Eq + Hash> Wire for HashSet<T> {
 
 impl<T: Wire> Wire for HashMap<String, T> {
     fn type_name() -> Cow<'static, str> {
-        if T::DYNAMIC {
+        if is_dynamic::<T>() {
             Cow::Borrowed("Map")
         } else {
             Cow::Owned(format!("Map<String,{}>", T::type_name()))
