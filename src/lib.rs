@@ -291,7 +291,7 @@ pub use protocol::{
 };
 
 #[cfg(feature = "server")]
-pub use auth::{AuthInfo, Revoked};
+pub use auth::{AuthInfo, AuthenticationFn, Handshake, Revoked};
 #[cfg(feature = "server")]
 pub use call::CALL_LOG_TARGET;
 #[cfg(feature = "server")]

@@ -6,11 +6,15 @@
 //! the decoded text, any other scheme the whole value: `protocol::auth_value`) and hands the
 //! key to the application's authentication handler, once, when the call opens.
 
+mod handler;
+mod handshake;
 mod revocation;
 
+pub use handler::AuthenticationFn;
+pub(crate) use handler::{guarded, AuthenticationHandler};
+pub use handshake::Handshake;
 pub(crate) use revocation::{Registration, Revocations, Revoke};
 
-use futures::future::BoxFuture;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -54,11 +58,6 @@ impl AuthInfo {
         self
     }
 }
-
-/// The application's authentication handler: from an unwrapped key to who it belongs to,
-/// or `None` when the key is not valid.
-pub(crate) type AuthenticationHandler =
-    Arc<dyn Fn(String) -> BoxFuture<'static, Option<AuthInfo>> + Send + Sync>;
 
 /// What revoking a user's authentication takes away.
 #[derive(Debug, Clone, PartialEq, Eq)]

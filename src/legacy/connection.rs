@@ -6,7 +6,7 @@
 //! connection ends, for any reason, every opened endpoint hears `stream_closed`.
 
 use super::{LegacyEndpoints, LegacyEvent, LegacySession, SessionOut};
-use crate::auth::{check_access, AuthInfo};
+use crate::auth::{check_access, AuthInfo, Handshake};
 use crate::protocol::report;
 use crate::protocol::{registry, Encoding};
 use crate::protocol::{unwrap_auth_value, Dynamic, LegacyMessage};
@@ -24,6 +24,8 @@ pub(crate) struct LegacyConnection {
     opened: BTreeSet<String>,
     /// The key from the `auth` query parameter, used once at start.
     initial_key: Option<String>,
+    /// The handshake that opened the connection, for the authentication handler.
+    handshake: Handshake,
 }
 
 impl LegacyConnection {
@@ -32,6 +34,7 @@ impl LegacyConnection {
         id: u64,
         endpoints: Arc<LegacyEndpoints>,
         initial_key: Option<String>,
+        handshake: Handshake,
     ) -> Self {
         LegacyConnection {
             id,
@@ -39,6 +42,7 @@ impl LegacyConnection {
             auth: None,
             opened: BTreeSet::new(),
             initial_key,
+            handshake,
         }
     }
 
@@ -54,7 +58,7 @@ impl LegacyConnection {
     fn authenticate(&mut self, key: Option<String>, edge: &mut Edge<'_, Self>) {
         match (key, self.endpoints.authentication.clone()) {
             (Some(key), Some(handler)) => {
-                edge.wait(handler(key), |conn, auth, edge| {
+                edge.wait(handler(key, self.handshake.clone()), |conn, auth, edge| {
                     conn.auth = auth;
                     conn.sync_endpoints(edge);
                 });

@@ -1,6 +1,7 @@
 //! [`Session`]: what a running method knows about its call.
 
 use super::Services;
+use crate::auth::Handshake;
 use crate::auth::{AuthInfo, Revoked};
 use crate::bus::{BusError, BusStream, ListenerId, MessageBus, Scope};
 use crate::protocol::{Dynamic, Wire};
@@ -28,6 +29,8 @@ struct SessionInner {
     call_id: Uuid,
     /// Boxed: most calls carry none, and an `AuthInfo` is 96 bytes.
     auth: Option<Box<AuthInfo>>,
+    /// The connection's handshake, shared by its calls.
+    handshake: Handshake,
     /// Set once, when the call ends; `closing` wakes whoever waits for it. Not a `watch`
     /// channel: its state is 280 bytes of every call, this is 40.
     closed: AtomicBool,
@@ -54,6 +57,7 @@ pub(crate) struct SessionParts {
     pub(crate) method: Arc<str>,
     pub(crate) call_id: Uuid,
     pub(crate) auth: Option<AuthInfo>,
+    pub(crate) handshake: Handshake,
     pub(crate) services: Services,
     pub(crate) state: Option<AppState>,
 }
@@ -67,6 +71,7 @@ impl Session {
                 method: parts.method,
                 call_id: parts.call_id,
                 auth: parts.auth.map(Box::new),
+                handshake: parts.handshake,
                 closed: AtomicBool::new(false),
                 closing: Notify::new(),
                 services: parts.services,
@@ -107,6 +112,12 @@ impl Session {
     /// Who the call is authenticated as: `None` when it carried no valid credentials.
     pub fn auth(&self) -> Option<&AuthInfo> {
         self.inner.auth.as_deref()
+    }
+
+    /// The handshake of the connection the call came on: the peer's address and the
+    /// headers (for an app that rate-limits or audits by address).
+    pub fn handshake(&self) -> &Handshake {
+        &self.inner.handshake
     }
 
     /// The server's activity now (the same snapshot as `Server::stats`).
@@ -277,6 +288,7 @@ mod tests {
             method: "m".into(),
             call_id: Uuid::nil(),
             auth: None,
+            handshake: Default::default(),
             services: {
                 let registry = crate::protocol::registry::Registry::new();
                 let bus = MessageBus::new(16, None, registry.clone()).unwrap();

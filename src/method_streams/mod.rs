@@ -10,7 +10,7 @@
 
 mod open;
 
-use crate::auth::AuthenticationHandler;
+use crate::auth::{AuthenticationHandler, Handshake};
 use crate::call::messages::{Adopt, CallEnded, CallRequest, Forget, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, CallTable, Delivery};
 use crate::flow::Credit;
@@ -83,10 +83,18 @@ pub(crate) struct MethodConnection {
     /// The handshake's auth cookie, when the server names one: the key of calls opened
     /// with `am: "cookie"` and no `auth`.
     cookie_key: Option<String>,
+    /// The handshake that opened the connection: for the authentication handler, and every
+    /// call's session.
+    handshake: Handshake,
 }
 
 impl MethodConnection {
-    pub(crate) fn new(id: u64, methods: Arc<CallSetup>, cookie_key: Option<String>) -> Self {
+    pub(crate) fn new(
+        id: u64,
+        methods: Arc<CallSetup>,
+        cookie_key: Option<String>,
+        handshake: Handshake,
+    ) -> Self {
         MethodConnection {
             id,
             ended: RecentIds::new(methods.limits.remembered_ended_calls),
@@ -94,6 +102,7 @@ impl MethodConnection {
             supervisor: None,
             calls: CallTable::new(),
             cookie_key,
+            handshake,
         }
     }
 

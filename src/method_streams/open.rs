@@ -70,9 +70,10 @@ impl MethodConnection {
         // 4. Who is calling: the handler runs only for calls that carry credentials.
         match (key, self.methods.authentication.clone()) {
             (Some(key), Some(handler)) => {
-                edge.wait(handler(key), move |conn, auth, edge| {
-                    conn.open_as(open, auth, received, edge)
-                });
+                edge.wait(
+                    handler(key, self.handshake.clone()),
+                    move |conn, auth, edge| conn.open_as(open, auth, received, edge),
+                );
             }
             _ => self.open_as(open, None, received, edge),
         }
@@ -205,6 +206,7 @@ impl MethodConnection {
             method: target.method.clone(),
             call_id: target.cid,
             auth: auth.clone(),
+            handshake: self.handshake.clone(),
             services: setup.services.clone(),
             state,
         });

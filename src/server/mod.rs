@@ -9,7 +9,7 @@ mod running;
 
 pub use running::RunningServer;
 
-use crate::auth::{AuthInfo, AuthenticationHandler, Revoked};
+use crate::auth::{guarded, AuthenticationFn, AuthenticationHandler, Handshake, Revoked};
 use crate::bus::{BusError, MessageBus};
 use crate::config::{Config, ConfigError};
 use crate::flow::InputQueue;
@@ -21,10 +21,7 @@ use crate::protocol::{Wire, LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH};
 use crate::socket::EdgeSettings;
 use crate::stats::{Counters, Stats};
 use actix_web::{web, HttpRequest};
-use futures::future::BoxFuture;
-use futures::FutureExt;
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,34 +94,12 @@ impl ServerBuilder {
 
     /// Sets the authentication handler: from the key unwrapped from a call's `auth` value
     /// to who it belongs to, or `None` for a key that is not valid. It runs once per call,
-    /// when the call opens, and only for calls that carry an `auth` value.
-    pub fn authentication_handler<F, Fut>(mut self, handler: F) -> Self
-    where
-        F: Fn(String) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Option<AuthInfo>> + Send + 'static,
-    {
-        self.authentication = Some(Arc::new(
-            move |key| -> BoxFuture<'static, Option<AuthInfo>> {
-                // A handler that panics authenticates nobody, and takes no connection with it.
-                let started =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(key)));
-                match started {
-                    Ok(future) => std::panic::AssertUnwindSafe(future)
-                        .catch_unwind()
-                        .map(|result| {
-                            result.unwrap_or_else(|_| {
-                                log::error!("the authentication handler panicked");
-                                None
-                            })
-                        })
-                        .boxed(),
-                    Err(_) => {
-                        log::error!("the authentication handler panicked");
-                        Box::pin(async { None })
-                    }
-                }
-            },
-        ));
+    /// when the call opens, and only for calls that carry an `auth` value. It takes the key
+    /// alone (`|key: String| async move { .. }`), or the key and the connection's
+    /// [`Handshake`](crate::Handshake) (`|key: String, handshake: Handshake| ..`: the
+    /// peer's address, the headers). A handler that panics authenticates nobody.
+    pub fn authentication_handler<M>(mut self, handler: impl AuthenticationFn<M>) -> Self {
+        self.authentication = Some(guarded(handler));
         self
     }
 
@@ -290,8 +265,9 @@ impl Server {
                     .and_then(|name| req.cookie(name))
                     .map(|c| c.value().to_string());
                 let methods = methods.clone();
+                let handshake = handshake_of(&req);
                 let upgraded = edge.upgrade(&req, body, |id| {
-                    MethodConnection::new(id, methods, cookie_key)
+                    MethodConnection::new(id, methods, cookie_key, handshake)
                 });
                 async move { upgraded }
             }),
@@ -306,8 +282,10 @@ impl Server {
                     .and_then(|q| q.into_inner().remove("auth"))
                     .filter(|k| !k.is_empty());
                 let legacy = legacy.clone();
-                let upgraded =
-                    edge.upgrade(&req, body, |id| LegacyConnection::new(id, legacy, key));
+                let handshake = handshake_of(&req);
+                let upgraded = edge.upgrade(&req, body, |id| {
+                    LegacyConnection::new(id, legacy, key, handshake)
+                });
                 async move { upgraded }
             }),
         );
@@ -359,4 +337,13 @@ impl Server {
     fn connections(&self) -> &crate::socket::Connections {
         self.inner.edge.connections()
     }
+}
+
+/// The peer's address and the headers of a WebSocket handshake.
+fn handshake_of(req: &HttpRequest) -> Handshake {
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    Handshake::new(req.peer_addr(), headers)
 }

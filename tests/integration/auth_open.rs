@@ -164,3 +164,62 @@ async fn frames_after_an_open_wait_for_its_authentication() {
         assert_eq!(raw.recv().await.int(), v);
     }
 }
+
+#[tokio::test]
+async fn the_handler_and_the_session_see_the_handshake() {
+    use std::sync::{Arc, Mutex};
+    use streampod::{AuthInfo, Endpoint, Handshake, NoArgs, Session};
+    // A handler that refuses a client without the proxy's header, and records the peer.
+    let seen = Arc::new(Mutex::new(None));
+    let record = seen.clone();
+    let handler = move |key: String, handshake: Handshake| {
+        *record.lock().unwrap() = handshake.peer_addr();
+        let allowed = handshake.header("X-Tenant") == Some("acme");
+        async move { allowed.then(|| AuthInfo::user(key)) }
+    };
+    // A method that reports what its session knows of the handshake.
+    let whois = Endpoint::new("whois")
+        .future("peer", [], |session: Session, _: NoArgs, ()| async move {
+            let handshake = session.handshake();
+            let peer = handshake.peer_addr().map(|a| a.ip().to_string());
+            Ok(format!(
+                "{} {}",
+                peer.unwrap_or_default(),
+                handshake.header("x-tenant").unwrap_or("-")
+            ))
+        })
+        .require_login();
+    let server = TestServer::from_builder(
+        server_builder()
+            .endpoint(whois)
+            .authentication_handler(handler),
+    );
+    for (tenant, expected) in [
+        (Some("acme"), "success"),
+        (Some("other"), "authenticationFailed"),
+        (None, "authenticationFailed"),
+    ] {
+        let headers: Vec<(&'static str, &str)> = tenant.iter().map(|t| ("X-Tenant", *t)).collect();
+        let mut raw = RawClient::connect_with_headers(&server, &headers).await;
+        raw.send(omsc_to(
+            "whois",
+            "peer",
+            &cid(1),
+            no_args(),
+            &[],
+            Some("Bearer alice"),
+        ))
+        .await;
+        let answer = raw.recv().await;
+        answer.assert_open_at("whois", &cid(1), expected);
+        if expected == "success" {
+            let (_, said) = raw.recv().await.wrapped("o");
+            assert_eq!(said.as_str(), Some("127.0.0.1 acme"));
+        }
+    }
+    let peer = seen
+        .lock()
+        .unwrap()
+        .expect("the handler saw the peer's address");
+    assert!(peer.ip().is_loopback());
+}
