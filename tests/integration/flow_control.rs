@@ -93,152 +93,10 @@ impl Probe {
     }
 }
 
-/// A raw client speaking either wire, with frames written and read as JSON values (the
-/// MessagePack wire's maps are the same maps).
-struct Wire {
-    raw: RawClient,
-    wire: Encoding,
-}
-
-impl Wire {
-    async fn connect(server: &TestServer, wire: Encoding) -> Self {
-        Wire {
-            raw: RawClient::connect(server).await,
-            wire,
-        }
-    }
-
-    async fn send(&mut self, kind: &str, data: Json) {
-        let frame = json!({"type": kind, "data": data});
-        match self.wire {
-            Encoding::Json => self.raw.send_text(&frame.to_string()).await,
-            _ => self.raw.send(encode(&to_msgpack(&frame))).await,
-        }
-    }
-
-    /// Opens `en.m` with no arguments and inputs `is`, granting `fc` when given.
-    async fn open(&mut self, en: &str, m: &str, cid: &str, is: &[&str], fc: Option<u64>) {
-        self.open_with(en, m, cid, json!({}), is, fc).await
-    }
-
-    async fn open_with(
-        &mut self,
-        en: &str,
-        m: &str,
-        cid: &str,
-        args: Json,
-        is: &[&str],
-        fc: Option<u64>,
-    ) {
-        // The JSON wire carries `args` as a JSON string.
-        let args = match self.wire {
-            Encoding::Json => Json::from(args.to_string()),
-            _ => args,
-        };
-        let mut data = json!({"en": en, "m": m, "cid": cid, "args": args, "is": is});
-        if let Some(fc) = fc {
-            data["fc"] = fc.into();
-        }
-        self.send("omsc", data).await;
-    }
-
-    async fn value(&mut self, en: &str, m: &str, cid: &str, p: &str, v: i64) {
-        let o = json!({"className": "int", "data": v});
-        self.send("msm", json!({"en": en, "m": m, "cid": cid, "p": p, "o": o}))
-            .await;
-    }
-
-    async fn credit(&mut self, en: &str, m: &str, cid: &str, n: Json) {
-        self.send("crd", json!({"en": en, "m": m, "cid": cid, "n": n}))
-            .await;
-    }
-
-    async fn ping(&mut self) {
-        match self.wire {
-            Encoding::Json => self.raw.send_text(r#"{"type":"ping"}"#).await,
-            _ => self.raw.send(ping()).await,
-        }
-    }
-
-    /// The next frame: its type and its data.
-    async fn next(&mut self) -> Result<(String, Json), Ended> {
-        let frame: Json = match self.wire {
-            Encoding::Json => serde_json::from_str(&self.raw.next_text().await?).unwrap(),
-            _ => {
-                let f = self.raw.next().await?;
-                json!({"type": f.kind, "data": f.data.as_ref().map(to_json)})
-            }
-        };
-        Ok((
-            frame["type"].as_str().unwrap().to_string(),
-            frame["data"].clone(),
-        ))
-    }
-
-    async fn recv(&mut self) -> (String, Json) {
-        self.next().await.expect("a frame")
-    }
-
-    /// Sends `ping` and reads up to its `pong`; returns what came before it.
-    async fn until_pong(&mut self) -> Vec<(String, Json)> {
-        self.ping().await;
-        let mut before = Vec::new();
-        loop {
-            let frame = self.recv().await;
-            if frame.0 == "pong" {
-                return before;
-            }
-            before.push(frame);
-        }
-    }
-}
-
-fn to_msgpack(v: &Json) -> rmpv::Value {
-    match v {
-        Json::Null => rmpv::Value::Nil,
-        Json::Bool(b) => rmpv::Value::from(*b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => rmpv::Value::from(i),
-            None => rmpv::Value::from(n.as_f64().unwrap()),
-        },
-        Json::String(s) => rmpv::Value::from(s.as_str()),
-        Json::Array(items) => rmpv::Value::Array(items.iter().map(to_msgpack).collect()),
-        Json::Object(entries) => rmpv::Value::Map(
-            entries
-                .iter()
-                .map(|(k, v)| (rmpv::Value::from(k.as_str()), to_msgpack(v)))
-                .collect(),
-        ),
-    }
-}
-
-fn to_json(v: &rmpv::Value) -> Json {
-    match v {
-        rmpv::Value::Nil => Json::Null,
-        rmpv::Value::Boolean(b) => Json::from(*b),
-        rmpv::Value::Integer(i) => Json::from(i.as_i64().unwrap()),
-        rmpv::Value::F64(f) => Json::from(*f),
-        rmpv::Value::String(s) => Json::from(s.as_str().unwrap()),
-        rmpv::Value::Array(items) => Json::Array(items.iter().map(to_json).collect()),
-        rmpv::Value::Map(entries) => Json::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.as_str().unwrap().to_string(), to_json(v)))
-                .collect(),
-        ),
-        other => panic!("no JSON for {other:?}"),
-    }
-}
-
-/// The value an `msm`'s data carries.
-fn value_of(data: &Json) -> i64 {
-    data["o"]["data"].as_i64().expect("an int value")
-}
-
 wire_test!(async fn return_values_stop_at_the_credit_and_a_grant_releases_exactly_that_many(wire) {
     let probe = Probe::default();
     let server = probe.server();
-    let mut c = Wire::connect(&server, wire).await;
+    let mut c = EitherWire::connect(&server, wire).await;
     c.open("flow", "produce", &cid(1), &[], Some(4)).await;
     let (kind, omsr) = c.recv().await;
     assert_eq!((kind.as_str(), omsr["res"].as_str()), ("omsr", Some("success")));
@@ -272,7 +130,7 @@ wire_test!(async fn return_values_stop_at_the_credit_and_a_grant_releases_exactl
 
 /// Frames of call `cid` up to and with its final `cmsc` (one without `p`), each within
 /// PATIENCE: a call whose end waits for credit fails here.
-async fn until_the_end(c: &mut Wire, cid: &str) -> Vec<(String, Json)> {
+async fn until_the_end(c: &mut EitherWire, cid: &str) -> Vec<(String, Json)> {
     let mut frames = Vec::new();
     loop {
         let (kind, data) = c.recv().await;
@@ -288,7 +146,7 @@ async fn until_the_end(c: &mut Wire, cid: &str) -> Vec<(String, Json)> {
 wire_test!(async fn a_calls_end_needs_no_credit(wire) {
     let probe = Probe::default();
     let server = probe.server();
-    let mut c = Wire::connect(&server, wire).await;
+    let mut c = EitherWire::connect(&server, wire).await;
     for window in [1u64, 2] {
         // A Future: its result takes the last credit, and its end follows at once.
         let call = cid(window as u8);
@@ -351,7 +209,7 @@ wire_test!(async fn the_rust_client_delivers_an_end_that_arrived_at_zero_credit(
 wire_test!(async fn a_stalled_input_leaves_the_other_calls_and_the_connection_alone(wire) {
     let probe = Probe::default();
     let server = probe.server();
-    let mut c = Wire::connect(&server, wire).await;
+    let mut c = EitherWire::connect(&server, wire).await;
     // A: its method takes nothing until the gate opens. B: an echo.
     c.open("flow", "gated", &cid(1), &["stream"], Some(100)).await;
     let (_, omsr) = c.recv().await;
@@ -422,7 +280,7 @@ wire_test!(async fn a_stalled_input_leaves_the_other_calls_and_the_connection_al
 
 wire_test!(async fn input_credit_comes_back_in_batches_as_the_method_takes_values(wire) {
     let server = Probe::default().server();
-    let mut c = Wire::connect(&server, wire).await;
+    let mut c = EitherWire::connect(&server, wire).await;
     let echo = "intEchoStream";
     c.open(ENDPOINT, echo, &cid(1), &["stream"], Some(1_000)).await;
     assert_eq!(c.recv().await.1["fc"], Json::from(WINDOW));
@@ -461,7 +319,7 @@ wire_test!(async fn input_credit_comes_back_in_batches_as_the_method_takes_value
 
 wire_test!(async fn credit_that_means_nothing_is_ignored_and_a_malformed_credit_is_a_bad_request(wire) {
     let server = Probe::default().server();
-    let mut c = Wire::connect(&server, wire).await;
+    let mut c = EitherWire::connect(&server, wire).await;
     // A call that never opened, a call that is not flow-controlled, and input credit from
     // a client: all ignored.
     c.credit("flow", "produce", &cid(9), 5.into()).await;
@@ -600,7 +458,7 @@ fn step() -> impl proptest::strategy::Strategy<Value = Step> {
 /// had every value (an end needs no credit).
 async fn random_session(wire: Encoding, steps: Vec<Step>) {
     let server = TestServer::start();
-    let mut c = Wire::connect(&server, wire).await;
+    let mut c = EitherWire::connect(&server, wire).await;
     let method = "intStreamFromValue";
     let mut credit: Vec<u32> = Vec::new();
     for step in &steps {

@@ -1,14 +1,16 @@
 //! Shared helpers: an in-process server with the `methodStreaming` endpoint, a raw
 //! WebSocket client that builds frames by hand (with `rmpv`, independently of the crate's
 //! own encoder), and condition waits.
-#![allow(dead_code)]
 
 #[path = "../../../examples/support/conformance.rs"]
 pub mod conformance;
+pub mod either_wire;
 #[path = "../../../examples/support/method_streaming.rs"]
 pub mod method_streaming;
 #[cfg(feature = "redis")]
 pub mod redis;
+
+pub use either_wire::{value_of, EitherWire};
 
 use futures::{SinkExt, StreamExt};
 use rmpv::Value;
@@ -16,7 +18,6 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 use streampod::{Config, RunningServer, Server, Stats};
 
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
@@ -564,10 +565,6 @@ pub async fn raw_handshake_on(
     }
     let status = String::from_utf8_lossy(&head[9..12]).to_string();
     (status, tcp)
-}
-
-pub fn close_code(code: CloseCode) -> u16 {
-    u16::from(code)
 }
 
 /// Runs a test once on each wire: `wire_test!(async fn name(wire) { .. })` makes the tests
