@@ -129,9 +129,32 @@ struct Method {
     access: Access,
 }
 
+/// Every mistake found so far: the macro reports them all at once, not the first alone.
+#[derive(Default)]
+struct Errors(Option<Error>);
+
+impl Errors {
+    fn push(&mut self, error: Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    /// `result`'s value, its error kept for the report.
+    fn keep<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        result.map_err(|e| self.push(e)).ok()
+    }
+
+    fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
 fn expand(options: EndpointOptions, mut item: ItemTrait) -> syn::Result<Tokens> {
+    let mut errors = Errors::default();
     if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
-        return Err(Error::new(
+        errors.push(Error::new(
             item.generics.span(),
             "an endpoint trait cannot be generic: its methods are served and called by name",
         ));
@@ -144,17 +167,18 @@ fn expand(options: EndpointOptions, mut item: ItemTrait) -> syn::Result<Tokens> 
     let mut methods = Vec::new();
     for trait_item in &mut item.items {
         let TraitItem::Fn(f) = trait_item else {
-            return Err(Error::new(
+            errors.push(Error::new(
                 trait_item.span(),
                 "an endpoint trait holds only methods",
             ));
+            continue;
         };
-        methods.push(method(f)?);
+        methods.extend(errors.keep(method(f)));
     }
     let mut seen = std::collections::HashMap::new();
     for m in &methods {
         if let Some(first) = seen.insert(m.wire.clone(), m.ident.clone()) {
-            return Err(Error::new(
+            errors.push(Error::new(
                 m.ident.span(),
                 format!(
                     "`{}` and `{first}` are both `{}` on the wire: rename one with \
@@ -164,6 +188,7 @@ fn expand(options: EndpointOptions, mut item: ItemTrait) -> syn::Result<Tokens> 
             ));
         }
     }
+    errors.finish()?;
     let args_structs = methods.iter().map(|m| args_struct(&trait_ident, m));
     let server = server(&item, &endpoint_name, &options.access, &methods);
     let client = client(&item, &endpoint_name, &methods);
@@ -177,9 +202,10 @@ fn expand(options: EndpointOptions, mut item: ItemTrait) -> syn::Result<Tokens> 
 /// Reads one method and rewrites it for the trait: `async fn` becomes a function returning
 /// a `Send` future, and the macro's own attributes go.
 fn method(f: &mut TraitItemFn) -> syn::Result<Method> {
+    let mut errors = Errors::default();
     let mut wire = camel(&f.sig.ident.to_string());
     let mut access = Access::default();
-    take_options(&mut f.attrs, &mut wire, &mut access)?;
+    errors.keep(take_options(&mut f.attrs, &mut wire, &mut access));
     let docs = f
         .attrs
         .iter()
@@ -187,7 +213,7 @@ fn method(f: &mut TraitItemFn) -> syn::Result<Method> {
         .cloned()
         .collect();
     if f.default.is_some() {
-        return Err(Error::new(
+        errors.push(Error::new(
             f.sig.ident.span(),
             "an endpoint method has no default body: the implementation provides it",
         ));
@@ -195,10 +221,14 @@ fn method(f: &mut TraitItemFn) -> syn::Result<Method> {
     match f.sig.inputs.first() {
         Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => {}
         _ => {
-            return Err(Error::new(
+            errors.push(Error::new(
                 f.sig.span(),
                 "an endpoint method takes `&self` first (one implementation serves every call)",
-            ))
+            ));
+            // Nothing else can be read of a method without its receiver.
+            return Err(errors
+                .0
+                .unwrap_or_else(|| Error::new(f.sig.span(), "no receiver")));
         }
     }
     let mut params = Vec::new();
@@ -207,19 +237,20 @@ fn method(f: &mut TraitItemFn) -> syn::Result<Method> {
             unreachable!("only the first input is a receiver")
         };
         let Pat::Ident(pat) = &*pt.pat else {
-            return Err(Error::new(
+            errors.push(Error::new(
                 pt.pat.span(),
                 "name the parameter with a plain identifier: it is its name on the wire",
             ));
+            continue;
         };
         let ident = pat.ident.clone();
         let mut param_wire = camel(&ident.to_string());
         let mut unused = Access::default();
-        take_options(&mut pt.attrs, &mut param_wire, &mut unused)?;
+        errors.keep(take_options(&mut pt.attrs, &mut param_wire, &mut unused));
         let ty = (*pt.ty).clone();
         params.push(if last_ident(&ty).as_deref() == Some("Session") {
             if position != 0 {
-                return Err(Error::new(
+                errors.push(Error::new(
                     ty.span(),
                     "`Session` comes first, after `&self`",
                 ));
@@ -241,19 +272,25 @@ fn method(f: &mut TraitItemFn) -> syn::Result<Method> {
             }
         });
     }
-    check_unique(&params)?;
+    check_unique(&params, &mut errors);
     let returns = if f.sig.asyncness.is_some() {
         let ReturnType::Type(_, ty) = &f.sig.output else {
-            return Err(Error::new(
+            errors.push(Error::new(
                 f.sig.span(),
                 "an `async` endpoint method returns `Result<T, StreamError>` (`T` = `()` for none)",
             ));
+            return Err(errors
+                .0
+                .unwrap_or_else(|| Error::new(f.sig.span(), "no output")));
         };
         let Some(value) = result_ok(ty) else {
-            return Err(Error::new(
+            errors.push(Error::new(
                 ty.span(),
                 "an `async` endpoint method returns `Result<T, StreamError>` (`T` = `()` for none)",
             ));
+            return Err(errors
+                .0
+                .unwrap_or_else(|| Error::new(ty.span(), "no result")));
         };
         // The server runs the future on any thread: it must be `Send`.
         let output = ty.clone();
@@ -263,8 +300,17 @@ fn method(f: &mut TraitItemFn) -> syn::Result<Method> {
         };
         Returns::Future(value)
     } else {
-        Returns::Stream(stream_item(&f.sig.output)?)
+        match stream_item(&f.sig.output) {
+            Ok(item) => Returns::Stream(item),
+            Err(e) => {
+                errors.push(e);
+                return Err(errors
+                    .0
+                    .unwrap_or_else(|| Error::new(f.sig.span(), "no stream")));
+            }
+        }
     };
+    errors.finish()?;
     Ok(Method {
         ident: f.sig.ident.clone(),
         wire,
@@ -303,7 +349,7 @@ fn take_options(
     result
 }
 
-fn check_unique(params: &[Param]) -> syn::Result<()> {
+fn check_unique(params: &[Param], errors: &mut Errors) {
     let mut args = std::collections::HashMap::new();
     let mut inputs = std::collections::HashMap::new();
     for p in params {
@@ -313,7 +359,7 @@ fn check_unique(params: &[Param]) -> syn::Result<()> {
             Param::Session => continue,
         };
         if let Some(first) = seen.insert(wire.clone(), ident.clone()) {
-            return Err(Error::new(
+            errors.push(Error::new(
                 ident.span(),
                 format!(
                     "two {what} are `{wire}` on the wire (`{first}` and `{ident}`): rename one \
@@ -322,7 +368,6 @@ fn check_unique(params: &[Param]) -> syn::Result<()> {
             ));
         }
     }
-    Ok(())
 }
 
 /// `snake_case` (or `CamelCase`) as Serverpod's `lowerCamelCase`.
@@ -681,5 +726,34 @@ fn client(item: &ItemTrait, endpoint: &str, methods: &[Method]) -> Tokens {
 
             #(#fns)*
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{camel, camel_upper};
+
+    /// Wire names are Serverpod's lowerCamelCase of the Rust names.
+    #[test]
+    fn snake_case_becomes_serverpods_lower_camel_case() {
+        for (rust, wire) in [
+            ("int_echo_stream", "intEchoStream"),
+            ("interval_ms", "intervalMs"),
+            ("stream", "stream"),
+            ("value_2", "value2"),
+            ("a_b_c", "aBC"),
+            // Leading and doubled underscores make no empty words.
+            ("_private", "private"),
+            ("two__words", "twoWords"),
+            // A trait's name: only the first letter goes down.
+            ("Chat", "chat"),
+            ("ChatRoom", "chatRoom"),
+            ("MethodStreaming", "methodStreaming"),
+            // Already lowerCamelCase: unchanged.
+            ("intEchoStream", "intEchoStream"),
+        ] {
+            assert_eq!(camel(rust), wire, "{rust}");
+        }
+        assert_eq!(camel_upper("int_echo_stream"), "IntEchoStream");
     }
 }
