@@ -58,7 +58,7 @@ pub enum RedisState {
 #[cfg(feature = "redis")]
 use crate::error::shared;
 use crate::error::Source;
-use crate::protocol::registry::{self, Registry};
+use crate::protocol::registry::Registry;
 use crate::protocol::{DecodeError, Dynamic, EncodeError, Wire};
 use dashmap::DashMap;
 use futures::future::BoxFuture;
@@ -336,7 +336,7 @@ impl BusInner {
         };
         for listener in listeners {
             // A listener that panics must not take the poster (or the Redis link) with it.
-            let heard = || registry::scoped(self.registry.clone(), || listener(message));
+            let heard = || self.registry.within(|| listener(message));
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(heard)).is_err() {
                 log::error!("a bus listener on {channel} panicked");
             }
@@ -437,11 +437,11 @@ impl<T: Wire> Stream for BusStream<T> {
         };
         self.next = Some(Box::pin(receive(rx)));
         let registry = self.bus.upgrade().map(|bus| bus.registry.clone());
-        let decode = |message: Dynamic| message.decode::<T>();
         Poll::Ready(Some(match result {
             Ok(message) => match &registry {
-                Some(registry) => registry::scoped(registry.clone(), || decode(message)),
-                None => decode(message),
+                Some(registry) => registry.decode::<T>(message.class_name(), message.data()),
+                // The bus is gone with its server: against the process's classes.
+                None => message.decode::<T>(),
             }
             .map_err(BusError::WrongType),
             Err(broadcast::error::RecvError::Lagged(n)) => {

@@ -19,7 +19,7 @@ use crate::flow::{Gated, Grant, OutboundGate};
 use crate::instruments::MethodMetrics;
 use crate::method::{Prepared, Session};
 use crate::outbox::{Outbox, Outgoing};
-use crate::protocol::registry::Scoped;
+use crate::protocol::registry::Within;
 use crate::protocol::{
     encode_exact, CloseReason, Dynamic, Encoding, Frame, Message, Target, ValueFrames,
 };
@@ -118,7 +118,15 @@ impl CallActor {
     /// Sends `message` in the connection's encoding. On a JSON connection a value with no
     /// JSON form (a non-finite double) cannot be sent: false, and the caller ends the call.
     fn send(&self, message: Message) -> bool {
-        match message.to_frame(self.encoding) {
+        // On the JSON wire a model is written as its own type writes it: this server's.
+        let frame = match self.encoding {
+            Encoding::Json => self
+                .session
+                .registry()
+                .within(|| message.to_frame(self.encoding)),
+            _ => message.to_frame(self.encoding),
+        };
+        match frame {
             Ok(frame) => self.send_frame(frame),
             Err(e) => {
                 log::warn!(
@@ -231,7 +239,7 @@ impl Actor for CallActor {
         let run = prepared.run;
         let session = self.session.clone();
         let registry = self.session.registry().clone();
-        let started = move || crate::protocol::registry::scoped(registry, || run(session));
+        let started = move || registry.within(|| run(session));
         match std::panic::catch_unwind(AssertUnwindSafe(started)) {
             Ok(output) => {
                 let output = AssertUnwindSafe(output).catch_unwind().map(|item| {
@@ -246,7 +254,7 @@ impl Actor for CallActor {
                 // when the wake comes from another thread (see `local_wakes`).
                 // The gate is checked before each value; the waker and the class registry
                 // are set once per batch.
-                ctx.add_stream(LocalWakes::new(Scoped {
+                ctx.add_stream(LocalWakes::new(Within {
                     inner: Batches::new(
                         Gated {
                             inner: output,

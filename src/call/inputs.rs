@@ -10,6 +10,7 @@ use crate::error::StreamError;
 use crate::flow::Credit;
 use crate::flow::InputQueue;
 use crate::method::{InputSink, NamedSink};
+use crate::protocol::registry::Registry;
 use crate::protocol::{CloseReason, Dynamic};
 use crate::sync::lock;
 use crate::sync::{Mutex, MutexGuard};
@@ -102,8 +103,14 @@ impl CallInputs {
         &self.credit
     }
 
-    /// Delivers a wrapped value to input `param`.
-    pub(crate) fn deliver(&self, param: &str, class: &str, data: &[u8]) -> Delivery {
+    /// Delivers a wrapped value to input `param`, decoded against the server's classes.
+    pub(crate) fn deliver(
+        &self,
+        registry: &Arc<Registry>,
+        param: &str,
+        class: &str,
+        data: &[u8],
+    ) -> Delivery {
         let mut open = self.open();
         if open.ended {
             return Delivery::Ended;
@@ -120,7 +127,7 @@ impl CallInputs {
             return Delivery::Refused;
         }
         let full = self.credit.sent();
-        match open.inputs[i].sink.push(class, data) {
+        match open.inputs[i].sink.push(registry, class, data) {
             Ok(()) => {
                 self.received.increment(1);
                 if full {

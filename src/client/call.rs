@@ -3,7 +3,7 @@
 use super::connection::{Command, ConnectionHandle};
 use super::error::Error;
 use crate::flow::GrantBack;
-use crate::protocol::registry::{self, Registry};
+use crate::protocol::registry::Registry;
 use crate::protocol::Dynamic;
 use crate::protocol::Wire;
 use futures::future::BoxFuture;
@@ -98,10 +98,9 @@ impl<T: Wire> Stream for CallStream<T> {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Some(v)) => {
                             handle.took_one();
-                            registry::scoped(self.registry.clone(), || {
-                                T::from_wrapped(v.class_name(), v.data())
-                            })
-                            .map_err(Error::decode_from::<T>)
+                            self.registry
+                                .decode::<T>(v.class_name(), v.data())
+                                .map_err(Error::decode_from::<T>)
                         }
                         // Every value is read; the call ended, cleanly or not.
                         Poll::Ready(None) => {

@@ -8,7 +8,7 @@
 use super::{LegacyEndpoints, LegacyEvent, LegacySession, SessionOut};
 use crate::auth::{check_access, AuthInfo, Handshake};
 use crate::protocol::report;
-use crate::protocol::{registry, Encoding};
+use crate::protocol::Encoding;
 use crate::protocol::{unwrap_auth_value, Dynamic, LegacyMessage};
 use crate::socket::{CloseCode, Connection, Data, Edge};
 use std::collections::BTreeSet;
@@ -106,8 +106,12 @@ impl LegacyConnection {
         let decoded = match encoding {
             Encoding::MessagePack => LegacyMessage::decode(frame),
             // Binary frames too, as UTF-8 text (as on the method path).
+            // A JSON value's class is normalized to this server's models as it is read.
             Encoding::Json => match std::str::from_utf8(frame) {
-                Ok(text) => LegacyMessage::decode_json(text),
+                Ok(text) => self
+                    .endpoints
+                    .registry
+                    .within(|| LegacyMessage::decode_json(text)),
                 Err(_) => return edge.close(CloseCode::Invalid, "not UTF-8"),
             },
         };
@@ -163,7 +167,11 @@ impl LegacyConnection {
             );
             return;
         }
-        let message = match Dynamic::checked(object.class_name(), object.data()) {
+        let checked = self
+            .endpoints
+            .registry
+            .decode::<Dynamic>(object.class_name(), object.data());
+        let message = match checked {
             Ok(message) => message,
             Err(e) => {
                 // Often a model nobody registered: say so where the server's owner looks.
@@ -204,8 +212,7 @@ impl Connection for LegacyConnection {
             }
             (_, Data::Binary(frame) | Data::Text(frame)) => frame,
         };
-        let registry = self.endpoints.registry.clone();
-        registry::scoped(registry, || self.on_frame(&frame, encoding, edge))
+        self.on_frame(&frame, encoding, edge)
     }
 
     fn stopped(&mut self, _: u64) {

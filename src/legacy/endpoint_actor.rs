@@ -3,7 +3,7 @@
 
 use super::{LegacyContext, LegacyEndpoint, LegacySession, LegacyStats, SessionOut};
 use crate::instruments::LegacyGauges;
-use crate::protocol::registry::{self, Registry};
+use crate::protocol::registry::Registry;
 use crate::protocol::Dynamic;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -102,7 +102,7 @@ impl<E: LegacyEndpoint> EndpointActor<E> {
             actix: ctx,
         };
         let endpoint = &mut self.endpoint;
-        let run = || registry::scoped(self.registry.clone(), || f(endpoint, &mut lctx));
+        let run = || self.registry.within(|| f(endpoint, &mut lctx));
         if catch_unwind(AssertUnwindSafe(run)).is_err() {
             log::error!("legacy endpoint {} panicked", self.state.name);
         }

@@ -99,9 +99,10 @@ impl<T> std::fmt::Debug for InputStream<T> {
 /// name it; not reachable from outside the crate.
 #[doc(hidden)]
 pub trait InputSink: Send {
-    /// Decodes and delivers a wrapped value (`className` and raw `data`). An error means the
-    /// value was not a valid `T`.
-    fn push(&self, class: &str, data: &[u8]) -> Result<(), DecodeError>;
+    /// Decodes (against `registry`) and delivers a wrapped value (`className` and raw
+    /// `data`). An error means the value was not a valid `T`.
+    #[allow(private_interfaces)]
+    fn push(&self, registry: &Arc<Registry>, class: &str, data: &[u8]) -> Result<(), DecodeError>;
     /// Delivers an error item.
     fn fail(&self, error: StreamError);
     /// True when the method dropped its stream.
@@ -117,8 +118,9 @@ struct TypedSink<T> {
 }
 
 impl<T: Wire> InputSink for TypedSink<T> {
-    fn push(&self, class: &str, data: &[u8]) -> Result<(), DecodeError> {
-        let decoded = match T::from_wrapped(class, data) {
+    #[allow(private_interfaces)]
+    fn push(&self, registry: &Arc<Registry>, class: &str, data: &[u8]) -> Result<(), DecodeError> {
+        let decoded = match registry.decode::<T>(class, data) {
             Ok(decoded) => decoded,
             Err(e) => {
                 self.credit.taken(1);

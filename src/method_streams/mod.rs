@@ -16,7 +16,7 @@ use crate::call::{CallActor, CallInputs, CallSupervisor, CallTable, Delivery};
 use crate::flow::Credit;
 use crate::flow::InputQueue;
 use crate::method::{Endpoint, Services};
-use crate::protocol::{decode_json_ref, registry, report};
+use crate::protocol::{decode_json_ref, report};
 use crate::protocol::{
     CloseReason, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
 };
@@ -141,8 +141,11 @@ impl MethodConnection {
             log::debug!("connection {}: a JSON frame that is not UTF-8", self.id);
             return edge.close(CloseCode::Invalid, "not UTF-8");
         };
-        // Stream traffic takes the same way as a MessagePack frame's, borrowed from here.
-        if let Err(error) = decode_json_ref(text, |message| self.on_message(message, edge)) {
+        // Stream traffic takes the same way as a MessagePack frame's, borrowed from here. A
+        // JSON value's class is normalized to this server's models as it is read.
+        let registry = self.methods.services.registry.clone();
+        let decoded = registry.within(|| decode_json_ref(text, |m| self.on_message(m, edge)));
+        if let Err(error) = decoded {
             log::debug!("connection {}: bad request: {}", self.id, report(&error));
             crate::instruments::protocol_error(&error);
             let answer = Message::BadRequest {
@@ -208,7 +211,12 @@ impl MethodConnection {
             return edge.close(CloseCode::Protocol, "bad request");
         };
         match self.route(&target) {
-            Some(route) => match route.inputs.deliver(param, value.class, value.data) {
+            Some(route) => match route.inputs.deliver(
+                &self.methods.services.registry,
+                param,
+                value.class,
+                value.data,
+            ) {
                 Delivery::Queued | Delivery::Ended => {}
                 Delivery::Full => {
                     let credit = route.inputs.credit().clone();
@@ -320,16 +328,10 @@ impl Connection for MethodConnection {
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
         // The socket's first data frame picked the wire (docs/PROTOCOL.md §9).
         let encoding = edge.encoding();
-        // Input values of dynamic streams are checked against this server's classes.
-        let registry = self.methods.services.registry.clone();
         match (encoding, data) {
-            (Encoding::MessagePack, Data::Binary(frame)) => {
-                registry::scoped(registry, || self.on_frame(&frame, edge))
-            }
+            (Encoding::MessagePack, Data::Binary(frame)) => self.on_frame(&frame, edge),
             (Encoding::MessagePack, Data::Text(_)) => self.bad_request(FrameError::TextFrame, edge),
-            (Encoding::Json, Data::Text(frame) | Data::Binary(frame)) => {
-                registry::scoped(registry, || self.on_json(&frame, edge))
-            }
+            (Encoding::Json, Data::Text(frame) | Data::Binary(frame)) => self.on_json(&frame, edge),
         }
     }
 

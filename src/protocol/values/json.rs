@@ -560,11 +560,10 @@ mod tests {
             list: vec![SimpleData { num: 2 }],
         };
         let expected = r#"{"className":"Outer","data":{"__className__":"Outer","inner":{"__className__":"SimpleData","num":1},"list":[{"__className__":"SimpleData","num":2}]}}"#;
-        let written =
-            crate::protocol::values::registry::scoped(registry.clone(), || text(outer.clone()));
+        let written = registry.within(|| text(outer.clone()));
         assert_eq!(written, expected);
         // And read back (nested names are not fields), byte for byte.
-        let back = crate::protocol::values::registry::scoped(registry, || {
+        let back = registry.within(|| {
             let value: Value = serde_json::from_str(expected).unwrap();
             let dynamic = Dynamic::from_json(&value).unwrap();
             assert_eq!(dynamic.decode::<Outer>().unwrap(), outer);

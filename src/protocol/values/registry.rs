@@ -6,12 +6,16 @@
 //! only the stream it arrived on. Each server and each client has its own [`Registry`]: a
 //! class one server registers is unknown to another in the same process.
 //!
-//! Dynamic values are checked deep inside generic decoding (`Wire::read_data` of a `List`
-//! of dynamic values, say), where no server is in reach. So the crate runs every decode it
-//! does for a server or client inside [`scoped`], which makes that registry the current one
-//! on this thread for the duration; [`check`] reads it. Outside any scope (the
-//! application's own code, outside a method, decoding a `Vec<Dynamic>` it received), the
-//! check falls back to every class registered anywhere in the process: what a program knows.
+//! **The one piece of ambient state.** A dynamic value nested in a typed one (a
+//! `Vec<Dynamic>` field of a model) is checked deep inside `Wire::read_data`, a public
+//! trait method that takes no context: a user's `model!` type implements it. So the check
+//! reads the registry *current on this thread* ([`Registry::within`], its only writer), and
+//! outside of any (the application's own code, decoding a value it received), every class
+//! registered in the process: what a program knows. Everything else takes its registry
+//! explicitly: the crate decodes a wrapped value for a server or client with
+//! [`Registry::decode`], which runs the decode within that registry, and runs the
+//! application's code (a method's polls, a bus listener, a legacy endpoint) within it, so
+//! that what that code decodes sees the classes its server knows.
 
 use crate::protocol::error::DecodeError;
 use crate::protocol::msgpack::{Reader, MAX_DEPTH};
@@ -106,52 +110,68 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Registry>>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with `registry` as the current one on this thread (nesting restores the outer
-/// one, a panic in `f` too).
 #[cfg(any(feature = "server", feature = "client"))]
-pub(crate) fn scoped<R>(registry: Arc<Registry>, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<Arc<Registry>>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let outer = self.0.take();
-            CURRENT.with(|c| *c.borrow_mut() = outer);
+impl Registry {
+    /// Runs `f` with these classes current on this thread (nesting restores the outer ones,
+    /// a panic in `f` too): application code, whose own decoding of dynamic values should
+    /// see the classes of the server or client running it.
+    pub(crate) fn within<R>(self: &Arc<Self>, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Arc<Registry>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let outer = self.0.take();
+                CURRENT.with(|c| *c.borrow_mut() = outer);
+            }
         }
+        let _restore = Restore(CURRENT.with(|c| c.replace(Some(self.clone()))));
+        f()
     }
-    let _restore = Restore(CURRENT.with(|c| c.replace(Some(registry))));
-    f()
+
+    /// A wrapped value (`className` and `data`) as `T`, against these classes: its class
+    /// checked, dynamic values inside it too.
+    pub(crate) fn decode<T: Wire>(
+        self: &Arc<Self>,
+        class: &str,
+        data: &[u8],
+    ) -> Result<T, DecodeError> {
+        self.within(|| T::from_wrapped(class, data))
+    }
 }
 
-/// A stream polled with `registry` current: a running method, whose code may decode
+/// A stream polled with its registry current: a running method, whose code may decode
 /// dynamic values at any poll.
 #[cfg(feature = "server")]
-pub(crate) struct Scoped<S> {
+pub(crate) struct Within<S> {
     pub(crate) inner: S,
     pub(crate) registry: Arc<Registry>,
 }
 
 #[cfg(feature = "server")]
-impl<S: futures::Stream + Unpin> futures::Stream for Scoped<S> {
+impl<S: futures::Stream + Unpin> futures::Stream for Within<S> {
     type Item = S::Item;
     fn poll_next(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<S::Item>> {
         let this = &mut *self;
-        scoped(this.registry.clone(), || {
-            std::pin::Pin::new(&mut this.inner).poll_next(cx)
-        })
+        this.registry
+            .within(|| std::pin::Pin::new(&mut this.inner).poll_next(cx))
+    }
+}
+
+/// The registry current on this thread, or the process's: the one reader of the ambient
+/// state (see the module's docs).
+fn current<R>(f: impl FnOnce(&Registry) -> R) -> R {
+    match CURRENT.with(|c| c.borrow().clone()) {
+        Some(registry) => f(&registry),
+        None => f(process()),
     }
 }
 
 /// `data` of `class` as the class's own type writes it, when the current registry (or the
 /// process) knows the class by that exact name; unchanged otherwise.
 pub(crate) fn normalize(class: &str, data: Vec<u8>) -> Result<Vec<u8>, DecodeError> {
-    let current = CURRENT.with(|c| c.borrow().clone());
-    let known = match &current {
-        Some(registry) => registry.lookup(class),
-        None => process().lookup(class),
-    };
-    match known {
+    match current(|registry| registry.lookup(class)) {
         Some(known) => (known.normalize)(&data),
         None => Ok(data),
     }
@@ -163,11 +183,7 @@ pub(crate) fn model_json(
     class: &str,
     data: &[u8],
 ) -> Option<Result<serde_json::Value, DecodeError>> {
-    let current = CURRENT.with(|c| c.borrow().clone());
-    let known = match &current {
-        Some(registry) => registry.lookup(class),
-        None => process().lookup(class),
-    }?;
+    let known = current(|registry| registry.lookup(class))?;
     (known.json)(data)
 }
 
@@ -180,11 +196,7 @@ fn process() -> &'static Registry {
 /// Checks that `data` is a valid value of `class`, against the current registry (outside
 /// of any, against every class the process has registered).
 pub(crate) fn check(class: &str, data: &[u8]) -> Result<(), DecodeError> {
-    let current = CURRENT.with(|c| c.borrow().clone());
-    match current {
-        Some(registry) => check_at(&registry, class, data, 0),
-        None => check_at(process(), class, data, 0),
-    }
+    current(|registry| check_at(registry, class, data, 0))
 }
 
 fn check_at(
