@@ -427,7 +427,7 @@ struct Fields<'a> {
 impl Fields<'_> {
     fn invalid(&self, field: &'static str, reason: &str) -> FrameError {
         FrameError::InvalidField {
-            message: leak_type(self.message),
+            message: static_type_name(self.message),
             field,
             reason: reason.to_string(),
         }
@@ -435,7 +435,7 @@ impl Fields<'_> {
 
     fn missing(&self, field: &'static str) -> FrameError {
         FrameError::MissingField {
-            message: leak_type(self.message),
+            message: static_type_name(self.message),
             field,
         }
     }
@@ -499,7 +499,7 @@ impl Fields<'_> {
 }
 
 /// The `type` names as the static strings errors carry.
-fn leak_type(kind: &str) -> &'static str {
+fn static_type_name(kind: &str) -> &'static str {
     crate::protocol::message::decode::data_message(kind).unwrap_or("message")
 }
 
