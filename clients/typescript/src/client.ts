@@ -12,8 +12,8 @@ import {
   StreampodError,
   openFailed,
 } from './errors.js';
-import { Frame, decodeFrame, encodeFrame } from './frames.js';
-import { WireName, fromWrapped, toPlain, toWrapped } from './values.js';
+import { Frame, OpenResult, Target, WireValue, decodeFrame, encodeFrame } from './frames.js';
+import { Encoding, fromWrapped, toPlain, toWrapped } from './values.js';
 
 /** What the client needs of a WebSocket: the browser's, Node ≥ 22's, or the `ws` package's. */
 export interface WebSocketLike {
@@ -41,7 +41,7 @@ export interface ClientOptions {
    */
   refreshAuthKey?: () => boolean | Promise<boolean>;
   /** MessagePack in binary frames (default) or Serverpod's JSON in text frames. */
-  wire?: WireName;
+  encoding?: Encoding;
   /** The WebSocket implementation, where there is no global one (Node 20: the `ws` package). */
   WebSocket?: WebSocketConstructor;
   /** Interval of the client's `ping`. Default 20 s. */
@@ -84,7 +84,7 @@ export class Client {
     Pick<ClientOptions, 'pingIntervalMs' | 'idleTimeoutMs' | 'connectTimeoutMs' | 'lingerMs'>
   > &
     ClientOptions;
-  private readonly wire: WireName;
+  private readonly encoding: Encoding;
   /** `fc` of every open, if flow control is on. */
   private readonly window: number | undefined;
   private socket: Promise<Socket> | undefined;
@@ -105,7 +105,7 @@ export class Client {
     };
     const window = options.window === undefined ? 1024 : options.window;
     this.window = window === null ? undefined : Math.min(Math.max(1, Math.floor(window)), MAX_CREDIT);
-    this.wire = options.wire ?? 'msgpack';
+    this.encoding = options.encoding ?? 'msgpack';
   }
 
   /** Calls a method that returns a stream; see {@link CallStream}. */
@@ -119,7 +119,11 @@ export class Client {
     return { [Symbol.asyncIterator]: () => this.run<T>(endpoint, method, args, inputs, options) };
   }
 
-  /** Calls a method that returns a value (`undefined` for void): resolves with it. */
+  /**
+   * Calls a method that returns one value: resolves with it, or rejects with a
+   * {@link ProtocolError} when the call ends without one (a void method: use
+   * {@link Client.callVoid}).
+   */
   async call<T = unknown>(
     endpoint: string,
     method: string,
@@ -127,13 +131,26 @@ export class Client {
     inputs: Inputs = {},
     options: CallOptions = {},
   ): Promise<T> {
-    let first: T | undefined;
-    let got = false;
+    let result: { value: T } | undefined;
     // Read to the end: the call ends by itself, no cancel needed.
     for await (const value of this.stream<T>(endpoint, method, args, inputs, options)) {
-      if (!got) [first, got] = [value, true];
+      result ??= { value };
     }
-    return first as T;
+    if (!result) throw new ProtocolError(`${endpoint}.${method} ended without a value`);
+    return result.value;
+  }
+
+  /** Calls a method that returns nothing: resolves when it has ended. */
+  async callVoid(
+    endpoint: string,
+    method: string,
+    args: Record<string, unknown> = {},
+    inputs: Inputs = {},
+    options: CallOptions = {},
+  ): Promise<void> {
+    for await (const _ of this.stream(endpoint, method, args, inputs, options)) {
+      // A void method sends no value; one that does is read past.
+    }
   }
 
   /** Closes the socket; every open call fails with {@link ConnectionClosedError}. */
@@ -152,14 +169,17 @@ export class Client {
   ): AsyncGenerator<T> {
     options.signal?.throwIfAborted();
     const call = await this.open(endpoint, method, args, inputs);
-    const abort = () => call.cancel(options.signal?.reason ?? new StreampodError('aborted'));
+    const abort = () => {
+      const reason: unknown = options.signal?.reason;
+      call.cancel(reason instanceof Error ? reason : new StreampodError('aborted', { cause: reason }));
+    };
     options.signal?.addEventListener('abort', abort);
     try {
       for (;;) {
         const value = await call.next();
         if (value === undefined) return;
         call.tookOne();
-        yield fromWrapped(value.className, value.data, this.wire) as T;
+        yield fromWrapped(value.className, value.data, this.encoding) as T;
       }
     } finally {
       options.signal?.removeEventListener('abort', abort);
@@ -178,7 +198,7 @@ export class Client {
         en: endpoint,
         m: method,
         cid: call.cid,
-        args: toPlain(args, this.wire),
+        args: toPlain(args, this.encoding),
         is: Object.keys(inputs),
         ...(key === undefined ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` }),
         ...(this.window === undefined ? {} : { fc: this.window }),
@@ -211,7 +231,7 @@ export class Client {
     if (!Ctor) {
       return Promise.reject(new StreampodError('no WebSocket here: pass options.WebSocket (e.g. the ws package)'));
     }
-    const opening = Socket.open(Ctor, this.url, this.wire, this.options);
+    const opening = Socket.open(Ctor, this.url, this.encoding, this.options);
     this.socket = opening;
     opening.catch(() => {
       if (this.socket === opening) this.socket = undefined;
@@ -222,14 +242,8 @@ export class Client {
 
 /** The server's answer to an open: `res`, and on the MessagePack wire why it refused. */
 interface Answer {
-  res: string;
+  res: OpenResult;
   why?: string;
-}
-
-/** A received value, decoded when its consumer takes it (a bad one fails that call only). */
-interface WireValue {
-  className: string;
-  data: unknown;
 }
 
 /** One open WebSocket and the calls on it. */
@@ -242,10 +256,12 @@ class Socket {
   /** Running while no call is open: when it fires, the socket closes. */
   private linger: ReturnType<typeof setTimeout> | undefined;
   private readonly ping: ReturnType<typeof setInterval>;
+  /** Resolves when the send buffer has drained, while some pump waits for it. */
+  private draining: Promise<void> | undefined;
 
   private constructor(
     private readonly ws: WebSocketLike,
-    readonly wire: WireName,
+    readonly encoding: Encoding,
     private readonly options: { pingIntervalMs: number; idleTimeoutMs: number; lingerMs: number },
   ) {
     ws.onmessage = (event) => this.receive(event.data);
@@ -259,7 +275,7 @@ class Socket {
   static open(
     Ctor: WebSocketConstructor,
     url: string,
-    wire: WireName,
+    encoding: Encoding,
     options: { pingIntervalMs: number; idleTimeoutMs: number; connectTimeoutMs: number; lingerMs: number },
   ): Promise<Socket> {
     return new Promise((resolve, reject) => {
@@ -275,10 +291,10 @@ class Socket {
       };
       ws.onerror = failed;
       ws.onclose = failed;
-      ws.onopen = () => ws.send(encodeFrame({ type: 'ping' }, wire));
+      ws.onopen = () => ws.send(encodeFrame({ type: 'ping' }, encoding));
       ws.onmessage = (event) => {
         clearTimeout(timer);
-        const socket = new Socket(ws, wire, options);
+        const socket = new Socket(ws, encoding, options);
         socket.receive(event.data);
         resolve(socket);
       };
@@ -291,16 +307,35 @@ class Socket {
 
   send(frame: Frame): void {
     if (this.closed) return;
-    this.ws.send(encodeFrame(frame, this.wire));
+    this.ws.send(encodeFrame(frame, this.encoding));
   }
 
-  /** Bytes written and not yet sent: input pumps wait while there are many. */
-  buffered(): number {
-    return this.ws.bufferedAmount;
+  /**
+   * Resolves once the socket holds less than {@link SEND_BUFFER} unsent (or has closed):
+   * input pumps wait on it, so a fast source is pulled only as fast as the connection
+   * sends. A WebSocket has no event for its buffer draining, so one timer per socket,
+   * running only while some pump waits, looks at it, backing off from 4 ms to 64 ms; all
+   * the waiting pumps share it.
+   */
+  drained(): Promise<void> {
+    if (this.closed || this.ws.bufferedAmount <= SEND_BUFFER) return Promise.resolve();
+    this.draining ??= new Promise<void>((resolve) => {
+      let wait = 4;
+      const check = () => {
+        if (this.closed || this.ws.bufferedAmount <= SEND_BUFFER) {
+          this.draining = undefined;
+          return resolve();
+        }
+        wait = Math.min(wait * 2, 64);
+        setTimeout(check, wait);
+      };
+      setTimeout(check, wait);
+    });
+    return this.draining;
   }
 
   /** Sends an open and resolves with its answer (its `fc` goes to the call). */
-  open(call: Call, data: Record<string, unknown>): Promise<Answer> {
+  open(call: Call, data: Extract<Frame, { type: 'omsc' }>['data']): Promise<Answer> {
     if (this.closed) return Promise.reject(this.closed);
     clearTimeout(this.linger);
     this.linger = undefined;
@@ -362,63 +397,70 @@ class Socket {
     this.resetIdle();
     let frame: Frame;
     try {
-      frame = decodeFrame(raw, this.wire);
+      frame = decodeFrame(raw, this.encoding);
     } catch (e) {
-      this.send({ type: 'brm', data: { req: (e as Error).message } });
-      return this.fail(e as StreampodError);
+      const error = e instanceof StreampodError ? e : new ProtocolError('a frame that cannot be read', { cause: e });
+      this.send({ type: 'brm', data: { req: error.message } });
+      return this.fail(error);
     }
-    const d = frame.data ?? {};
-    const call = typeof d.cid === 'string' ? this.calls.get(d.cid) : undefined;
     switch (frame.type) {
       case 'ping':
         return this.send({ type: 'pong' });
+      case 'pong':
+        return;
       case 'omsr': {
-        const open = this.opening.get(d.cid as string);
-        this.opening.delete(d.cid as string);
-        if (call && typeof d.fc === 'number') call.flowControlled(d.fc);
-        return open?.resolve({ res: String(d.res), why: typeof d.why === 'string' ? d.why : undefined });
+        const d = frame.data;
+        const open = this.opening.get(d.cid);
+        this.opening.delete(d.cid);
+        if (d.fc !== undefined) this.calls.get(d.cid)?.flowControlled(d.fc);
+        return open?.resolve({ res: d.res, why: d.why });
       }
       case 'msm': {
-        const o = d.o as WireValue | undefined;
-        if (call && o && typeof o.className === 'string') {
-          if (call.push(o)) return;
-          // Beyond the credit the call granted: that call fails, and is cancelled.
-          call.cancel(new ProtocolError('the server sent beyond the call’s credit'), 'error');
-          return this.forget(call.cid);
-        }
-        if (!call) this.send({ type: 'cmsc', data: { en: d.en, m: d.m, cid: d.cid, cr: 'error' } });
-        return;
+        const d = frame.data;
+        const call = this.calls.get(d.cid);
+        if (!call) return this.send({ type: 'cmsc', data: { en: d.en, m: d.m, cid: d.cid, cr: 'error' } });
+        if (call.push(d.o)) return;
+        // Beyond the credit the call granted: that call fails, and is cancelled.
+        call.cancel(new ProtocolError('the server sent beyond the call’s credit'), 'error');
+        return this.forget(call.cid);
       }
       case 'msse': {
-        const ex = d.ex as WireValue | undefined;
-        if (!call || !ex) return;
+        const { cid, ex } = frame.data;
+        const call = this.calls.get(cid);
+        if (!call) return;
         let data: unknown = ex.data;
         try {
           // The exception's fields, without the class name the error carries already.
-          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.wire) as Record<string, unknown>;
+          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.encoding) as Record<string, unknown>;
           data = fields;
         } catch {
           // Left as it came.
         }
         call.finish(new SerializableExceptionError(ex.className, data));
-        return this.forget(call.cid);
+        return this.forget(cid);
       }
-      case 'cmsc':
+      case 'cmsc': {
+        const d = frame.data;
+        const call = this.calls.get(d.cid);
         if (!call) return;
-        if (typeof d.p === 'string') return call.stopPump(d.p);
+        if (d.p !== undefined) return call.stopPump(d.p);
         if (d.why === 'revoked') call.finish(new RevokedError('the call was closed: its authentication was revoked'));
         else call.finish(d.cr === 'error' ? new ConnectionClosedError('the call closed with an error') : undefined);
         return this.forget(call.cid);
-      case 'crd':
-        if (call && typeof d.p === 'string' && typeof d.n === 'number') call.grant(d.p, d.n);
+      }
+      case 'crd': {
+        const d = frame.data;
+        if (d.p !== undefined) this.calls.get(d.cid)?.grant(d.p, d.n);
         return;
+      }
       case 'brm':
-        return this.fail(new ProtocolError(`the server reported a bad request: ${String(d.req)}`));
-      default:
-        // `pong`.
+        return this.fail(new ProtocolError(`the server reported a bad request: ${frame.data.req}`));
+      case 'omsc':
+        // Not the server's to send.
         return;
     }
   }
+
 }
 
 /** One open call: its values in arrival order, its end, its input pumps. */
@@ -510,22 +552,22 @@ class Call {
   pump(name: string, source: AsyncIterable<unknown> | Iterable<unknown>): void {
     const state = new Pump(this.inputWindow);
     this.pumps.set(name, state);
-    const wire = this.socket.wire;
+    const encoding = this.socket.encoding;
     void (async () => {
       try {
         // Pulled only as far as the server's credit goes, with flow control.
         for await (const value of credited(source, state)) {
           if (state.stopped) return;
-          this.socket.send({ type: 'msm', data: this.target({ p: name, o: toWrapped(value, wire) }) });
+          this.socket.send({ type: 'msm', data: this.target({ p: name, o: toWrapped(value, encoding) }) });
           // Waits while the socket is behind, so a fast source is pulled only as fast as
           // the connection sends.
-          while (this.socket.buffered() > 1 << 20 && !state.stopped) await delay(5);
+          await this.socket.drained();
         }
         if (!state.stopped) this.socket.send({ type: 'cmsc', data: this.target({ p: name, cr: 'done' }) });
       } catch (e) {
         if (state.stopped) return;
         if (e instanceof SerializableExceptionError) {
-          const ex = toWrapped({ __className__: e.className, ...(e.data as object) }, wire);
+          const ex = toWrapped({ __className__: e.className, ...(e.data as object) }, encoding);
           this.socket.send({ type: 'msse', data: this.target({ p: name, ex }) });
         }
         this.socket.send({ type: 'cmsc', data: this.target({ p: name, cr: 'error' }) });
@@ -540,7 +582,8 @@ class Call {
     this.pumps.get(name)?.stop();
   }
 
-  private target(rest: Record<string, unknown>): Record<string, unknown> {
+  /** The call's target, with `rest` (an input's `p`, and the frame's own fields). */
+  private target<R extends object>(rest: R): Target & R {
     return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
   }
 }
@@ -607,9 +650,8 @@ async function* fromSync(iterator: Iterator<unknown>): AsyncGenerator<unknown> {
 /** The largest credit a frame may carry (PROTOCOL.md §10). */
 const MAX_CREDIT = 2 ** 31 - 1;
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** Bytes the socket may hold unsent before input pumps wait. */
+const SEND_BUFFER = 1 << 20;
 
 function randomUuid(): string {
   const c = globalThis.crypto;

@@ -3,10 +3,13 @@
  * refused carries the HTTP-like status code Serverpod's clients use (404, 401, 403, 400).
  */
 
+import type { OpenResult } from './frames.js';
+
 /** The base of every error the client reports. */
 export class StreampodError extends Error {
-  constructor(message: string) {
-    super(message);
+  /** `options.cause`: the error beneath this one, if another layer's caused it. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }
@@ -81,13 +84,13 @@ export class SerializableExceptionError extends StreampodError {
 export class ProtocolError extends StreampodError {}
 
 /** The error for an open answered with `res` (and, from streampod, why). */
-export function openFailed(res: string, endpoint: string, method: string, why?: string): StreampodError {
+export function openFailed(res: OpenResult, endpoint: string, method: string, why?: string): StreampodError {
   const error = openError(res, endpoint, method);
   if (why !== undefined) error.message += `: ${why}`;
   return error;
 }
 
-function openError(res: string, endpoint: string, method: string): StreampodError {
+function openError(res: OpenResult, endpoint: string, method: string): StreampodError {
   switch (res) {
     case 'endpointNotFound':
       return new EndpointNotFoundError(endpoint, method);
@@ -97,7 +100,7 @@ function openError(res: string, endpoint: string, method: string): StreampodErro
       return new AuthorizationDeclinedError(endpoint, method);
     case 'invalidArguments':
       return new InvalidArgumentsError(endpoint, method);
-    default:
-      return new ProtocolError(`unknown open response ${res}`);
+    case 'success':
+      return new ProtocolError('an open that succeeded reported as a failure');
   }
 }

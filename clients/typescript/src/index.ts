@@ -27,4 +27,5 @@ export {
   StreampodError,
 } from './errors.js';
 export { wrap, Wrapped } from './values.js';
-export type { WireName } from './values.js';
+export type { Encoding } from './values.js';
+export type { OpenResult } from './frames.js';

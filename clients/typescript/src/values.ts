@@ -12,8 +12,9 @@
 
 import { ProtocolError } from './errors.js';
 
-/** The two wires: MessagePack in binary frames, or Serverpod's JSON in text frames. */
-export type WireName = 'msgpack' | 'json';
+/** The two wires (`encoding`, as the Rust client names it): MessagePack in binary frames, or
+ * Serverpod's JSON in text frames. */
+export type Encoding = 'msgpack' | 'json';
 
 /** A value with its class named explicitly; see {@link wrap}. */
 export class Wrapped {
@@ -32,7 +33,7 @@ export function wrap(className: string, data: unknown): Wrapped {
 }
 
 /** `{className, data}` of a JS value. */
-export function toWrapped(value: unknown, wire: WireName): { className: string; data: unknown } {
+export function toWrapped(value: unknown, encoding: Encoding): { className: string; data: unknown } {
   if (value instanceof Wrapped) return { className: value.className, data: value.data };
   if (value === null || value === undefined) return { className: 'null', data: null };
   switch (typeof value) {
@@ -46,17 +47,17 @@ export function toWrapped(value: unknown, wire: WireName): { className: string; 
       return { className: 'BigInt', data: value.toString() };
   }
   if (value instanceof Date) return { className: 'DateTime', data: value.toISOString() };
-  if (value instanceof Uint8Array) return { className: 'ByteData', data: bytes(value, wire) };
+  if (value instanceof Uint8Array) return { className: 'ByteData', data: bytes(value, encoding) };
   if (Array.isArray(value)) {
-    return { className: 'List', data: value.map((v) => toWrapped(v, wire)) };
+    return { className: 'List', data: value.map((v) => toWrapped(v, encoding)) };
   }
   if (typeof value === 'object') {
     const object = value as Record<string, unknown>;
     if (typeof object.__className__ === 'string') {
-      return { className: object.__className__, data: modelData(object, wire) };
+      return { className: object.__className__, data: modelData(object, encoding) };
     }
     const data: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(object)) data[k] = toWrapped(v, wire);
+    for (const [k, v] of Object.entries(object)) data[k] = toWrapped(v, encoding);
     return { className: 'Map', data };
   }
   throw new TypeError(`no class for a ${typeof value}; use wrap(className, data)`);
@@ -67,74 +68,74 @@ export function toWrapped(value: unknown, wire: WireName): { className: string; 
  * bytes as binary (JSON: Serverpod's base64 text), big integers as text, models as their
  * fields (named with `__className__` on the JSON wire only).
  */
-export function toPlain(value: unknown, wire: WireName): unknown {
+export function toPlain(value: unknown, encoding: Encoding): unknown {
   if (value instanceof Wrapped) return value.data;
   if (value === undefined) return null;
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return bytes(value, wire);
-  if (Array.isArray(value)) return value.map((v) => toPlain(v, wire));
+  if (value instanceof Uint8Array) return bytes(value, encoding);
+  if (Array.isArray(value)) return value.map((v) => toPlain(v, encoding));
   if (value !== null && typeof value === 'object') {
     const object = value as Record<string, unknown>;
-    if (typeof object.__className__ === 'string') return modelData(object, wire);
+    if (typeof object.__className__ === 'string') return modelData(object, encoding);
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(object)) out[k] = toPlain(v, wire);
+    for (const [k, v] of Object.entries(object)) out[k] = toPlain(v, encoding);
     return out;
   }
   return value;
 }
 
-function modelData(model: Record<string, unknown>, wire: WireName): Record<string, unknown> {
+function modelData(model: Record<string, unknown>, encoding: Encoding): Record<string, unknown> {
   // Serverpod's JSON names the model first and leaves out null fields.
-  const out: Record<string, unknown> = wire === 'json' ? { __className__: model.__className__ } : {};
+  const out: Record<string, unknown> = encoding === 'json' ? { __className__: model.__className__ } : {};
   for (const [k, v] of Object.entries(model)) {
-    if (k === '__className__' || (wire === 'json' && (v === null || v === undefined))) continue;
-    out[k] = toPlain(v, wire);
+    if (k === '__className__' || (encoding === 'json' && (v === null || v === undefined))) continue;
+    out[k] = toPlain(v, encoding);
   }
   return out;
 }
 
-function bytes(value: Uint8Array, wire: WireName): unknown {
-  return wire === 'json' ? `decode('${base64(value)}', 'base64')` : value;
+function bytes(value: Uint8Array, encoding: Encoding): unknown {
+  return encoding === 'json' ? `decode('${base64(value)}', 'base64')` : value;
 }
 
 /** A received value as JS. Throws {@link ProtocolError} for data its class cannot hold. */
-export function fromWrapped(className: string, data: unknown, wire: WireName): unknown {
+export function fromWrapped(className: string, data: unknown, encoding: Encoding): unknown {
   switch (className) {
     case 'List':
     case 'Set':
       if (!Array.isArray(data)) throw bad(className, data);
-      return data.map((item) => fromWrappedValue(item, wire));
+      return data.map((item) => fromWrappedValue(item, encoding));
     case 'Map':
       if (Array.isArray(data)) {
         // Keys that are not strings: `[{"k": .., "v": ..}]`.
         return new Map(
           data.map((e: { k: unknown; v: unknown }) => [
-            fromWrappedValue(e.k, wire),
-            fromWrappedValue(e.v, wire),
+            fromWrappedValue(e.k, encoding),
+            fromWrappedValue(e.v, encoding),
           ]),
         );
       }
       if (!isObject(data)) throw bad(className, data);
       return Object.fromEntries(
-        Object.entries(data).map(([k, v]) => [k, fromWrappedValue(v, wire)]),
+        Object.entries(data).map(([k, v]) => [k, fromWrappedValue(v, encoding)]),
       );
   }
-  return fromData(className, data, wire);
+  return fromData(className, data, encoding);
 }
 
 /** A wrapped value found inside a dynamic container. */
-function fromWrappedValue(item: unknown, wire: WireName): unknown {
+function fromWrappedValue(item: unknown, encoding: Encoding): unknown {
   if (!isObject(item) || typeof item.className !== 'string') {
     throw new ProtocolError('an element of a dynamic container is not a wrapped value');
   }
-  return fromWrapped(item.className, item.data, wire);
+  return fromWrapped(item.className, item.data, encoding);
 }
 
 /** Data of a class whose elements are not wrapped: built-ins, typed containers, models. */
-function fromData(className: string, data: unknown, wire: WireName): unknown {
+function fromData(className: string, data: unknown, encoding: Encoding): unknown {
   if (className.endsWith('?')) {
-    return data === null || data === undefined ? null : fromData(className.slice(0, -1), data, wire);
+    return data === null || data === undefined ? null : fromData(className.slice(0, -1), data, encoding);
   }
   const generic = /^(List|Set|Map)<(.*)>$/.exec(className);
   if (generic) {
@@ -143,11 +144,11 @@ function fromData(className: string, data: unknown, wire: WireName): unknown {
       if (!isObject(data)) throw bad(className, data);
       const valueClass = args[1] ?? 'dynamic';
       return Object.fromEntries(
-        Object.entries(data).map(([k, v]) => [k, fromData(valueClass, v, wire)]),
+        Object.entries(data).map(([k, v]) => [k, fromData(valueClass, v, encoding)]),
       );
     }
     if (!Array.isArray(data)) throw bad(className, data);
-    return data.map((v) => fromData(args[0] ?? 'dynamic', v, wire));
+    return data.map((v) => fromData(args[0] ?? 'dynamic', v, encoding));
   }
   switch (className) {
     case 'null':
@@ -173,7 +174,7 @@ function fromData(className: string, data: unknown, wire: WireName): unknown {
       return date;
     }
     case 'ByteData':
-      return bytesFrom(data, wire);
+      return bytesFrom(data, encoding);
     case 'BigInt':
       try {
         return BigInt(data as string);
@@ -189,9 +190,9 @@ function fromData(className: string, data: unknown, wire: WireName): unknown {
   return { __className__: className, ...fields };
 }
 
-function bytesFrom(data: unknown, wire: WireName): Uint8Array {
+function bytesFrom(data: unknown, encoding: Encoding): Uint8Array {
   if (data instanceof Uint8Array) return data;
-  if (wire === 'json' && typeof data === 'string') {
+  if (encoding === 'json' && typeof data === 'string') {
     const m = /^decode\('(.*)', 'base64'\)$/s.exec(data);
     if (m) return unbase64(m[1]);
   }
@@ -221,7 +222,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function bad(className: string, data: unknown): ProtocolError {
-  const shown = typeof data === 'object' ? JSON.stringify(data) ?? String(data) : String(data);
+  const shown =
+    typeof data === 'string' || typeof data === 'number' || typeof data === 'boolean' || typeof data === 'bigint'
+      ? data.toString()
+      : (JSON.stringify(data) ?? typeof data);
   return new ProtocolError(`not a ${className}: ${shown.slice(0, 64)}`);
 }
 

@@ -91,7 +91,7 @@ describe('in a browser', { skip }, () => {
     await two.evaluate(async (pixels) => {
       const { Client } = await import('/streampod.js');
       const c = new Client(location.origin);
-      await Promise.all(pixels.map((pixelIndex) => c.call('pixorama', 'setPixel', { pixelIndex, colorIndex: 13 })));
+      await Promise.all(pixels.map((pixelIndex) => c.callVoid('pixorama', 'setPixel', { pixelIndex, colorIndex: 13 })));
       c.close();
     }, smiley);
     await waitUntil('the first page shows the smiley', async () =>
@@ -109,7 +109,7 @@ describe('in a browser', { skip }, () => {
       const { Client, EndpointNotFoundError, SerializableExceptionError } = await import('/streampod.js');
       const out = {};
       for (const wire of ['msgpack', 'json']) {
-        const c = new Client(url, { wire });
+        const c = new Client(url, { encoding: wire });
         const M = 'methodStreaming';
         const simple = [];
         for await (const v of c.stream(M, 'simpleStream')) simple.push(v);

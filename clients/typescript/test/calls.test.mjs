@@ -9,6 +9,7 @@ import {
   ConnectionClosedError,
   EndpointNotFoundError,
   InvalidArgumentsError,
+  ProtocolError,
   RevokedError,
   SerializableExceptionError,
   wrap,
@@ -77,9 +78,11 @@ for (const wire of ['msgpack', 'json']) {
       assert.deepEqual(echoed, [...values.slice(0, 11), [4, 5]]);
     });
 
-    it('returns a future’s value, and void as undefined', async () => {
+    it('returns a future’s value; a void one ends with nothing', async () => {
       assert.equal(await c.call(M, 'intReturnFromStream', {}, { stream: [1, 2, 3] }), 1);
-      assert.equal(await c.call(M, 'voidReturnAfterStream', {}, { stream: [1, 2, 3] }), undefined);
+      assert.equal(await c.callVoid(M, 'voidReturnAfterStream', {}, { stream: [1, 2, 3] }), undefined);
+      // `call` promises a value: a method that ends without one is an error, not `undefined`.
+      await assert.rejects(c.call(M, 'voidReturnAfterStream', {}, { stream: [1] }), ProtocolError);
     });
 
     it('reports a method’s exceptions', async () => {

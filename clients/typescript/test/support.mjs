@@ -41,7 +41,7 @@ export async function startExample(name, args = []) {
 
 /** A client of `url` on `wire`, with the `ws` package as its WebSocket (Node 20 has none). */
 export function client(url, wire, options = {}) {
-  return new Client(url, { wire, WebSocket, ...options });
+  return new Client(url, { encoding: wire, WebSocket, ...options });
 }
 
 /** The `auth` key the conformance server's fixture handler accepts. */

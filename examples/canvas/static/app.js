@@ -45,7 +45,7 @@ canvas.addEventListener('click', async (event) => {
   const x = Math.floor(((event.clientX - rect.left) / rect.width) * width);
   const y = Math.floor(((event.clientY - rect.top) / rect.height) * width);
   try {
-    await client.call('pixorama', 'setPixel', { pixelIndex: y * width + x, colorIndex: chosen });
+    await client.callVoid('pixorama', 'setPixel', { pixelIndex: y * width + x, colorIndex: chosen });
   } catch (error) {
     status.textContent = `could not paint: ${error.message}`;
   }

@@ -4,16 +4,17 @@ var __publicField = (obj, key, value) => __defNormalProp(obj, typeof key !== "sy
 
 // src/errors.ts
 var StreampodError = class extends Error {
-  constructor(message) {
-    super(message);
+  /** `options.cause`: the error beneath this one, if another layer's caused it. */
+  constructor(message, options) {
+    super(message, options);
     this.name = new.target.name;
   }
 };
 var OpenFailedError = class extends StreampodError {
   constructor(message, response, statusCode) {
     super(message);
-    this.response = response;
-    this.statusCode = statusCode;
+    __publicField(this, "response", response);
+    __publicField(this, "statusCode", statusCode);
   }
 };
 var EndpointNotFoundError = class extends OpenFailedError {
@@ -43,8 +44,8 @@ var RevokedError = class extends ConnectionClosedError {
 var SerializableExceptionError = class extends StreampodError {
   constructor(className, data) {
     super(`the method threw ${className}`);
-    this.className = className;
-    this.data = data;
+    __publicField(this, "className", className);
+    __publicField(this, "data", data);
   }
 };
 var ProtocolError = class extends StreampodError {
@@ -64,8 +65,8 @@ function openError(res, endpoint, method) {
       return new AuthorizationDeclinedError(endpoint, method);
     case "invalidArguments":
       return new InvalidArgumentsError(endpoint, method);
-    default:
-      return new ProtocolError(`unknown open response ${res}`);
+    case "success":
+      return new ProtocolError("an open that succeeded reported as a failure");
   }
 }
 
@@ -1515,17 +1516,17 @@ function decode(buffer, options) {
 }
 
 // src/frames.ts
-function encodeFrame(frame, wire) {
-  if (wire === "msgpack") return encode(frame);
-  if (frame.type === "omsc" && frame.data) {
-    frame = { ...frame, data: { ...frame.data, args: JSON.stringify(frame.data.args) } };
+function encodeFrame(frame, encoding) {
+  if (encoding === "msgpack") return encode(frame);
+  if (frame.type === "omsc") {
+    return JSON.stringify({ ...frame, data: { ...frame.data, args: JSON.stringify(frame.data.args) } });
   }
   return JSON.stringify(frame);
 }
-function decodeFrame(raw, wire) {
+function decodeFrame(raw, encoding) {
   let frame;
   try {
-    if (wire === "json") {
+    if (encoding === "json") {
       if (typeof raw !== "string") throw new Error("a binary message on the JSON wire");
       frame = JSON.parse(raw);
     } else {
@@ -1533,25 +1534,101 @@ function decodeFrame(raw, wire) {
       frame = decode(raw instanceof ArrayBuffer ? new Uint8Array(raw) : raw);
     }
   } catch (e) {
-    throw new ProtocolError(`a frame that cannot be read: ${e.message}`);
+    throw new ProtocolError("a frame that cannot be read", { cause: e });
   }
-  if (frame === null || typeof frame !== "object" || typeof frame.type !== "string") {
-    throw new ProtocolError("a frame that is not a message");
+  return checked(frame);
+}
+var OPEN_RESULTS = [
+  "success",
+  "endpointNotFound",
+  "authenticationFailed",
+  "authorizationDeclined",
+  "invalidArguments"
+];
+function checked(frame) {
+  if (!isRecord(frame) || typeof frame.type !== "string") throw new ProtocolError("a frame that is not a message");
+  const { type } = frame;
+  if (type === "ping" || type === "pong") return { type };
+  const d = frame.data;
+  if (!isRecord(d)) throw new ProtocolError(`a ${type} without its data`);
+  const bad2 = (field) => new ProtocolError(`a ${type} with a bad \`${field}\``);
+  const text = (field) => {
+    const v = d[field];
+    if (typeof v !== "string") throw bad2(field);
+    return v;
+  };
+  const optionalText = (field) => {
+    const v = d[field];
+    if (v === void 0 || v === null) return void 0;
+    if (typeof v !== "string") throw bad2(field);
+    return v;
+  };
+  const count = (field, optional) => {
+    const v = d[field];
+    if ((v === void 0 || v === null) && optional) return void 0;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw bad2(field);
+    return v;
+  };
+  const target = () => {
+    const p = optionalText("p");
+    return { en: text("en"), m: text("m"), cid: text("cid"), ...p === void 0 ? {} : { p } };
+  };
+  const value = (field) => {
+    const v = d[field];
+    if (!isRecord(v) || typeof v.className !== "string") throw bad2(field);
+    return { className: v.className, data: v.data };
+  };
+  switch (type) {
+    case "omsr": {
+      const res = text("res");
+      if (!OPEN_RESULTS.includes(res)) throw bad2("res");
+      const fc = count("fc", true);
+      const why = optionalText("why");
+      return {
+        type,
+        data: {
+          cid: text("cid"),
+          res,
+          en: text("en"),
+          m: text("m"),
+          ...fc === void 0 ? {} : { fc },
+          ...why === void 0 ? {} : { why }
+        }
+      };
+    }
+    case "msm":
+      return { type, data: { ...target(), o: value("o") } };
+    case "msse":
+      return { type, data: { ...target(), ex: value("ex") } };
+    case "cmsc": {
+      const cr = text("cr");
+      if (cr !== "done" && cr !== "error") throw bad2("cr");
+      const why = optionalText("why");
+      return { type, data: { ...target(), cr, ...why === void 0 ? {} : { why } } };
+    }
+    case "crd":
+      return { type, data: { ...target(), n: count("n", false) } };
+    case "brm":
+      return { type, data: { req: String(d.req) } };
+    default:
+      throw new ProtocolError(`an unexpected \`${type}\` frame`);
   }
-  return frame;
+}
+function isRecord(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 // src/values.ts
 var Wrapped = class {
   constructor(className, data) {
-    this.className = className;
-    this.data = data;
+    __publicField(this, "className", className);
+    __publicField(this, "data", data);
   }
 };
 function wrap(className, data) {
   return new Wrapped(className, data);
 }
-function toWrapped(value, wire) {
+function toWrapped(value, encoding) {
   if (value instanceof Wrapped) return { className: value.className, data: value.data };
   if (value === null || value === void 0) return { className: "null", data: null };
   switch (typeof value) {
@@ -1565,79 +1642,79 @@ function toWrapped(value, wire) {
       return { className: "BigInt", data: value.toString() };
   }
   if (value instanceof Date) return { className: "DateTime", data: value.toISOString() };
-  if (value instanceof Uint8Array) return { className: "ByteData", data: bytes(value, wire) };
+  if (value instanceof Uint8Array) return { className: "ByteData", data: bytes(value, encoding) };
   if (Array.isArray(value)) {
-    return { className: "List", data: value.map((v) => toWrapped(v, wire)) };
+    return { className: "List", data: value.map((v) => toWrapped(v, encoding)) };
   }
   if (typeof value === "object") {
     const object = value;
     if (typeof object.__className__ === "string") {
-      return { className: object.__className__, data: modelData(object, wire) };
+      return { className: object.__className__, data: modelData(object, encoding) };
     }
     const data = {};
-    for (const [k, v] of Object.entries(object)) data[k] = toWrapped(v, wire);
+    for (const [k, v] of Object.entries(object)) data[k] = toWrapped(v, encoding);
     return { className: "Map", data };
   }
   throw new TypeError(`no class for a ${typeof value}; use wrap(className, data)`);
 }
-function toPlain(value, wire) {
+function toPlain(value, encoding) {
   if (value instanceof Wrapped) return value.data;
   if (value === void 0) return null;
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return bytes(value, wire);
-  if (Array.isArray(value)) return value.map((v) => toPlain(v, wire));
+  if (value instanceof Uint8Array) return bytes(value, encoding);
+  if (Array.isArray(value)) return value.map((v) => toPlain(v, encoding));
   if (value !== null && typeof value === "object") {
     const object = value;
-    if (typeof object.__className__ === "string") return modelData(object, wire);
+    if (typeof object.__className__ === "string") return modelData(object, encoding);
     const out = {};
-    for (const [k, v] of Object.entries(object)) out[k] = toPlain(v, wire);
+    for (const [k, v] of Object.entries(object)) out[k] = toPlain(v, encoding);
     return out;
   }
   return value;
 }
-function modelData(model, wire) {
-  const out = wire === "json" ? { __className__: model.__className__ } : {};
+function modelData(model, encoding) {
+  const out = encoding === "json" ? { __className__: model.__className__ } : {};
   for (const [k, v] of Object.entries(model)) {
-    if (k === "__className__" || wire === "json" && (v === null || v === void 0)) continue;
-    out[k] = toPlain(v, wire);
+    if (k === "__className__" || encoding === "json" && (v === null || v === void 0)) continue;
+    out[k] = toPlain(v, encoding);
   }
   return out;
 }
-function bytes(value, wire) {
-  return wire === "json" ? `decode('${base64(value)}', 'base64')` : value;
+function bytes(value, encoding) {
+  return encoding === "json" ? `decode('${base64(value)}', 'base64')` : value;
 }
-function fromWrapped(className, data, wire) {
+function fromWrapped(className, data, encoding) {
   switch (className) {
     case "List":
     case "Set":
       if (!Array.isArray(data)) throw bad(className, data);
-      return data.map((item) => fromWrappedValue(item, wire));
+      return data.map((item) => fromWrappedValue(item, encoding));
     case "Map":
       if (Array.isArray(data)) {
         return new Map(
           data.map((e) => [
-            fromWrappedValue(e.k, wire),
-            fromWrappedValue(e.v, wire)
+            fromWrappedValue(e.k, encoding),
+            fromWrappedValue(e.v, encoding)
           ])
         );
       }
       if (!isObject(data)) throw bad(className, data);
       return Object.fromEntries(
-        Object.entries(data).map(([k, v]) => [k, fromWrappedValue(v, wire)])
+        Object.entries(data).map(([k, v]) => [k, fromWrappedValue(v, encoding)])
       );
   }
-  return fromData(className, data, wire);
+  return fromData(className, data, encoding);
 }
-function fromWrappedValue(item, wire) {
+function fromWrappedValue(item, encoding) {
   if (!isObject(item) || typeof item.className !== "string") {
     throw new ProtocolError("an element of a dynamic container is not a wrapped value");
   }
-  return fromWrapped(item.className, item.data, wire);
+  return fromWrapped(item.className, item.data, encoding);
 }
-function fromData(className, data, wire) {
+function fromData(className, data, encoding) {
   if (className.endsWith("?")) {
-    return data === null || data === void 0 ? null : fromData(className.slice(0, -1), data, wire);
+    return data === null || data === void 0 ? null : fromData(className.slice(0, -1), data, encoding);
   }
   const generic = /^(List|Set|Map)<(.*)>$/.exec(className);
   if (generic) {
@@ -1646,11 +1723,11 @@ function fromData(className, data, wire) {
       if (!isObject(data)) throw bad(className, data);
       const valueClass = args[1] ?? "dynamic";
       return Object.fromEntries(
-        Object.entries(data).map(([k, v]) => [k, fromData(valueClass, v, wire)])
+        Object.entries(data).map(([k, v]) => [k, fromData(valueClass, v, encoding)])
       );
     }
     if (!Array.isArray(data)) throw bad(className, data);
-    return data.map((v) => fromData(args[0] ?? "dynamic", v, wire));
+    return data.map((v) => fromData(args[0] ?? "dynamic", v, encoding));
   }
   switch (className) {
     case "null":
@@ -1676,7 +1753,7 @@ function fromData(className, data, wire) {
       return date;
     }
     case "ByteData":
-      return bytesFrom(data, wire);
+      return bytesFrom(data, encoding);
     case "BigInt":
       try {
         return BigInt(data);
@@ -1690,9 +1767,9 @@ function fromData(className, data, wire) {
   const { __className__: _named, ...fields } = data;
   return { __className__: className, ...fields };
 }
-function bytesFrom(data, wire) {
+function bytesFrom(data, encoding) {
   if (data instanceof Uint8Array) return data;
-  if (wire === "json" && typeof data === "string") {
+  if (encoding === "json" && typeof data === "string") {
     const m = /^decode\('(.*)', 'base64'\)$/s.exec(data);
     if (m) return unbase64(m[1]);
   }
@@ -1718,7 +1795,7 @@ function isObject(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 function bad(className, data) {
-  const shown = typeof data === "object" ? JSON.stringify(data) ?? String(data) : String(data);
+  const shown = typeof data === "string" || typeof data === "number" || typeof data === "boolean" || typeof data === "bigint" ? data.toString() : JSON.stringify(data) ?? typeof data;
   return new ProtocolError(`not a ${className}: ${shown.slice(0, 64)}`);
 }
 var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1755,6 +1832,12 @@ function unbase64(text) {
 var Client = class {
   /** A client of the server at `url` (`http(s)://host:port`, any path). */
   constructor(url, options = {}) {
+    __publicField(this, "url");
+    __publicField(this, "options");
+    __publicField(this, "encoding");
+    /** `fc` of every open, if flow control is on. */
+    __publicField(this, "window");
+    __publicField(this, "socket");
     const u = new URL(url);
     u.protocol = u.protocol === "https:" || u.protocol === "wss:" ? "wss:" : "ws:";
     u.pathname = "/v1/websocket";
@@ -1769,20 +1852,29 @@ var Client = class {
     };
     const window = options.window === void 0 ? 1024 : options.window;
     this.window = window === null ? void 0 : Math.min(Math.max(1, Math.floor(window)), MAX_CREDIT);
-    this.wire = options.wire ?? "msgpack";
+    this.encoding = options.encoding ?? "msgpack";
   }
   /** Calls a method that returns a stream; see {@link CallStream}. */
   stream(endpoint, method, args = {}, inputs = {}, options = {}) {
     return { [Symbol.asyncIterator]: () => this.run(endpoint, method, args, inputs, options) };
   }
-  /** Calls a method that returns a value (`undefined` for void): resolves with it. */
+  /**
+   * Calls a method that returns one value: resolves with it, or rejects with a
+   * {@link ProtocolError} when the call ends without one (a void method: use
+   * {@link Client.callVoid}).
+   */
   async call(endpoint, method, args = {}, inputs = {}, options = {}) {
-    let first;
-    let got = false;
+    let result;
     for await (const value of this.stream(endpoint, method, args, inputs, options)) {
-      if (!got) [first, got] = [value, true];
+      result ?? (result = { value });
     }
-    return first;
+    if (!result) throw new ProtocolError(`${endpoint}.${method} ended without a value`);
+    return result.value;
+  }
+  /** Calls a method that returns nothing: resolves when it has ended. */
+  async callVoid(endpoint, method, args = {}, inputs = {}, options = {}) {
+    for await (const _ of this.stream(endpoint, method, args, inputs, options)) {
+    }
   }
   /** Closes the socket; every open call fails with {@link ConnectionClosedError}. */
   close() {
@@ -1794,14 +1886,17 @@ var Client = class {
   async *run(endpoint, method, args, inputs, options) {
     options.signal?.throwIfAborted();
     const call = await this.open(endpoint, method, args, inputs);
-    const abort = () => call.cancel(options.signal?.reason ?? new StreampodError("aborted"));
+    const abort = () => {
+      const reason = options.signal?.reason;
+      call.cancel(reason instanceof Error ? reason : new StreampodError("aborted", { cause: reason }));
+    };
     options.signal?.addEventListener("abort", abort);
     try {
       for (; ; ) {
         const value = await call.next();
         if (value === void 0) return;
         call.tookOne();
-        yield fromWrapped(value.className, value.data, this.wire);
+        yield fromWrapped(value.className, value.data, this.encoding);
       }
     } finally {
       options.signal?.removeEventListener("abort", abort);
@@ -1818,7 +1913,7 @@ var Client = class {
         en: endpoint,
         m: method,
         cid: call.cid,
-        args: toPlain(args, this.wire),
+        args: toPlain(args, this.encoding),
         is: Object.keys(inputs),
         ...key === void 0 ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` },
         ...this.window === void 0 ? {} : { fc: this.window }
@@ -1849,7 +1944,7 @@ var Client = class {
     if (!Ctor) {
       return Promise.reject(new StreampodError("no WebSocket here: pass options.WebSocket (e.g. the ws package)"));
     }
-    const opening = Socket.open(Ctor, this.url, this.wire, this.options);
+    const opening = Socket.open(Ctor, this.url, this.encoding, this.options);
     this.socket = opening;
     opening.catch(() => {
       if (this.socket === opening) this.socket = void 0;
@@ -1858,13 +1953,20 @@ var Client = class {
   }
 };
 var Socket = class _Socket {
-  constructor(ws, wire, options) {
-    this.ws = ws;
-    this.wire = wire;
-    this.options = options;
-    this.calls = /* @__PURE__ */ new Map();
+  constructor(ws, encoding, options) {
+    __publicField(this, "ws", ws);
+    __publicField(this, "encoding", encoding);
+    __publicField(this, "options", options);
+    __publicField(this, "calls", /* @__PURE__ */ new Map());
     /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
-    this.opening = /* @__PURE__ */ new Map();
+    __publicField(this, "opening", /* @__PURE__ */ new Map());
+    __publicField(this, "closed");
+    __publicField(this, "idle");
+    /** Running while no call is open: when it fires, the socket closes. */
+    __publicField(this, "linger");
+    __publicField(this, "ping");
+    /** Resolves when the send buffer has drained, while some pump waits for it. */
+    __publicField(this, "draining");
     ws.onmessage = (event) => this.receive(event.data);
     ws.onclose = () => this.fail(new ConnectionClosedError("the method stream socket closed"));
     ws.onerror = () => this.fail(new ConnectionClosedError("the method stream socket failed"));
@@ -1872,7 +1974,7 @@ var Socket = class _Socket {
     this.resetIdle();
   }
   /** Connects, sends `ping` and waits for the first frame (Serverpod's handshake). */
-  static open(Ctor, url, wire, options) {
+  static open(Ctor, url, encoding, options) {
     return new Promise((resolve, reject) => {
       const ws = new Ctor(url);
       ws.binaryType = "arraybuffer";
@@ -1886,10 +1988,10 @@ var Socket = class _Socket {
       };
       ws.onerror = failed;
       ws.onclose = failed;
-      ws.onopen = () => ws.send(encodeFrame({ type: "ping" }, wire));
+      ws.onopen = () => ws.send(encodeFrame({ type: "ping" }, encoding));
       ws.onmessage = (event) => {
         clearTimeout(timer);
-        const socket = new _Socket(ws, wire, options);
+        const socket = new _Socket(ws, encoding, options);
         socket.receive(event.data);
         resolve(socket);
       };
@@ -1900,11 +2002,30 @@ var Socket = class _Socket {
   }
   send(frame) {
     if (this.closed) return;
-    this.ws.send(encodeFrame(frame, this.wire));
+    this.ws.send(encodeFrame(frame, this.encoding));
   }
-  /** Bytes written and not yet sent: input pumps wait while there are many. */
-  buffered() {
-    return this.ws.bufferedAmount;
+  /**
+   * Resolves once the socket holds less than {@link SEND_BUFFER} unsent (or has closed):
+   * input pumps wait on it, so a fast source is pulled only as fast as the connection
+   * sends. A WebSocket has no event for its buffer draining, so one timer per socket,
+   * running only while some pump waits, looks at it, backing off from 4 ms to 64 ms; all
+   * the waiting pumps share it.
+   */
+  drained() {
+    if (this.closed || this.ws.bufferedAmount <= SEND_BUFFER) return Promise.resolve();
+    this.draining ?? (this.draining = new Promise((resolve) => {
+      let wait = 4;
+      const check = () => {
+        if (this.closed || this.ws.bufferedAmount <= SEND_BUFFER) {
+          this.draining = void 0;
+          return resolve();
+        }
+        wait = Math.min(wait * 2, 64);
+        setTimeout(check, wait);
+      };
+      setTimeout(check, wait);
+    }));
+    return this.draining;
   }
   /** Sends an open and resolves with its answer (its `fc` goes to the call). */
   open(call, data) {
@@ -1962,74 +2083,84 @@ var Socket = class _Socket {
     this.resetIdle();
     let frame;
     try {
-      frame = decodeFrame(raw, this.wire);
+      frame = decodeFrame(raw, this.encoding);
     } catch (e) {
-      this.send({ type: "brm", data: { req: e.message } });
-      return this.fail(e);
+      const error = e instanceof StreampodError ? e : new ProtocolError("a frame that cannot be read", { cause: e });
+      this.send({ type: "brm", data: { req: error.message } });
+      return this.fail(error);
     }
-    const d = frame.data ?? {};
-    const call = typeof d.cid === "string" ? this.calls.get(d.cid) : void 0;
     switch (frame.type) {
       case "ping":
         return this.send({ type: "pong" });
+      case "pong":
+        return;
       case "omsr": {
+        const d = frame.data;
         const open = this.opening.get(d.cid);
         this.opening.delete(d.cid);
-        if (call && typeof d.fc === "number") call.flowControlled(d.fc);
-        return open?.resolve({ res: String(d.res), why: typeof d.why === "string" ? d.why : void 0 });
+        if (d.fc !== void 0) this.calls.get(d.cid)?.flowControlled(d.fc);
+        return open?.resolve({ res: d.res, why: d.why });
       }
       case "msm": {
-        const o = d.o;
-        if (call && o && typeof o.className === "string") {
-          if (call.push(o)) return;
-          call.cancel(new ProtocolError("the server sent beyond the call\u2019s credit"), "error");
-          return this.forget(call.cid);
-        }
-        if (!call) this.send({ type: "cmsc", data: { en: d.en, m: d.m, cid: d.cid, cr: "error" } });
-        return;
+        const d = frame.data;
+        const call = this.calls.get(d.cid);
+        if (!call) return this.send({ type: "cmsc", data: { en: d.en, m: d.m, cid: d.cid, cr: "error" } });
+        if (call.push(d.o)) return;
+        call.cancel(new ProtocolError("the server sent beyond the call\u2019s credit"), "error");
+        return this.forget(call.cid);
       }
       case "msse": {
-        const ex = d.ex;
-        if (!call || !ex) return;
+        const { cid, ex } = frame.data;
+        const call = this.calls.get(cid);
+        if (!call) return;
         let data = ex.data;
         try {
-          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.wire);
+          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.encoding);
           data = fields;
         } catch {
         }
         call.finish(new SerializableExceptionError(ex.className, data));
-        return this.forget(call.cid);
+        return this.forget(cid);
       }
-      case "cmsc":
+      case "cmsc": {
+        const d = frame.data;
+        const call = this.calls.get(d.cid);
         if (!call) return;
-        if (typeof d.p === "string") return call.stopPump(d.p);
+        if (d.p !== void 0) return call.stopPump(d.p);
         if (d.why === "revoked") call.finish(new RevokedError("the call was closed: its authentication was revoked"));
         else call.finish(d.cr === "error" ? new ConnectionClosedError("the call closed with an error") : void 0);
         return this.forget(call.cid);
-      case "crd":
-        if (call && typeof d.p === "string" && typeof d.n === "number") call.grant(d.p, d.n);
+      }
+      case "crd": {
+        const d = frame.data;
+        if (d.p !== void 0) this.calls.get(d.cid)?.grant(d.p, d.n);
         return;
+      }
       case "brm":
-        return this.fail(new ProtocolError(`the server reported a bad request: ${String(d.req)}`));
-      default:
+        return this.fail(new ProtocolError(`the server reported a bad request: ${frame.data.req}`));
+      case "omsc":
         return;
     }
   }
 };
 var Call = class {
   constructor(socket, endpoint, method, cid, window) {
-    this.socket = socket;
-    this.endpoint = endpoint;
-    this.method = method;
-    this.cid = cid;
-    this.window = window;
-    this.values = [];
-    this.ended = false;
-    this.pumps = /* @__PURE__ */ new Map();
+    __publicField(this, "socket", socket);
+    __publicField(this, "endpoint", endpoint);
+    __publicField(this, "method", method);
+    __publicField(this, "cid", cid);
+    __publicField(this, "window", window);
+    __publicField(this, "values", []);
+    __publicField(this, "ended", false);
+    __publicField(this, "error");
+    __publicField(this, "wake");
+    __publicField(this, "pumps", /* @__PURE__ */ new Map());
+    /** With flow control: the server's credit for each input (`fc`, then `crd(p)`). */
+    __publicField(this, "inputWindow");
     /** With flow control: values the consumer took and the server has not been granted back. */
-    this.taken = 0;
+    __publicField(this, "taken", 0);
     /** Values received and not taken, against the window. */
-    this.unread = 0;
+    __publicField(this, "unread", 0);
   }
   /** The server answered the open with its input credit: the call is flow-controlled. */
   flowControlled(inputWindow) {
@@ -2090,19 +2221,19 @@ var Call = class {
   pump(name, source) {
     const state = new Pump(this.inputWindow);
     this.pumps.set(name, state);
-    const wire = this.socket.wire;
+    const encoding = this.socket.encoding;
     void (async () => {
       try {
         for await (const value of credited(source, state)) {
           if (state.stopped) return;
-          this.socket.send({ type: "msm", data: this.target({ p: name, o: toWrapped(value, wire) }) });
-          while (this.socket.buffered() > 1 << 20 && !state.stopped) await delay(5);
+          this.socket.send({ type: "msm", data: this.target({ p: name, o: toWrapped(value, encoding) }) });
+          await this.socket.drained();
         }
         if (!state.stopped) this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "done" }) });
       } catch (e) {
         if (state.stopped) return;
         if (e instanceof SerializableExceptionError) {
-          const ex = toWrapped({ __className__: e.className, ...e.data }, wire);
+          const ex = toWrapped({ __className__: e.className, ...e.data }, encoding);
           this.socket.send({ type: "msse", data: this.target({ p: name, ex }) });
         }
         this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "error" }) });
@@ -2115,14 +2246,16 @@ var Call = class {
   stopPump(name) {
     this.pumps.get(name)?.stop();
   }
+  /** The call's target, with `rest` (an input's `p`, and the frame's own fields). */
   target(rest) {
     return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
   }
 };
 var Pump = class {
   constructor(credit) {
-    this.credit = credit;
-    this.stopped = false;
+    __publicField(this, "credit", credit);
+    __publicField(this, "stopped", false);
+    __publicField(this, "wake");
   }
   stop() {
     this.stopped = true;
@@ -2164,9 +2297,7 @@ async function* fromSync(iterator) {
   }
 }
 var MAX_CREDIT = 2 ** 31 - 1;
-function delay(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+var SEND_BUFFER = 1 << 20;
 function randomUuid() {
   const c = globalThis.crypto;
   if (typeof c?.randomUUID === "function") return c.randomUUID();
