@@ -8,36 +8,41 @@
 //!
 //! # Layout
 //!
-//! Bottom up; each module uses only those above it in this list (the full map, who owns
-//! what and every teardown path: `docs/ARCHITECTURE.md`).
+//! Bottom up; each module uses only those above it in this list (the full map, a glossary,
+//! who owns what and every teardown path: `docs/ARCHITECTURE.md`).
 //!
-//! - [`protocol`]: pure. The messages (`omsc`, `omsr`, `msm`, `msse`, `cmsc`, `brm`, `ping`,
-//!   `pong`), wrapped values ([`Wire`], [`Dynamic`]), their MessagePack codec, and their JSON
-//!   forms ([`Encoding`] names the two wires).
+//! - [`protocol`]: pure. The messages (`omsc`, `omsr`, `msm`, `msse`, `cmsc`, `crd`, `brm`,
+//!   `ping`, `pong`), wrapped values ([`Wire`], [`Dynamic`]), the class registry, both
+//!   codecs, and a message as the frame of a connection's [`Encoding`].
+//! - `error`, `instruments` (metrics), `queue` (the one queue that hands items to a task).
 //! - [`bus`]: the message bus between calls, local or cluster-wide through Redis.
-//! - `auth`: [`AuthInfo`], what endpoints require, access checks, the revocation table.
+//! - `stats`, [`config`]: the counters behind [`Server::stats`]; every server setting with
+//!   its default, the environment over it, and its check.
+//! - `flow`: every bound on what one party makes another hold: per-call credit, the input
+//!   queue, the outbound gate.
+//! - `outbox`: what a connection's producers write to it, in order.
+//! - `auth`: [`AuthInfo`], the connection's [`Handshake`], the authentication handler,
+//!   access checks, the revocation table.
 //! - `method`: what a method is: [`Endpoint`] definitions, the [`Session`] a running method
 //!   gets, [`InputStream`], and the services a session may reach (bus, revocation, stats).
-//! - [`config`]: every server limit with its default and why.
-//! - `socket`: the WebSocket edge, once for both protocols: upgrade, connection permits,
-//!   message assembly, keepalive, the outbound gate, going away, the close handshake.
+//! - `socket`: the WebSocket edge, once for every kind of connection: upgrade, permits,
+//!   message assembly, the encoding, keepalive, the send timeout, going away, the close.
 //! - `call`: the call actor (one per call, owning the running method and its input
 //!   streams, which its connection feeds directly), the supervisor that owns the calls of
 //!   one connection, the hub that gathers wakes of calls from other threads, and the call
-//!   log (one line per ended call under [`CALL_LOG_TARGET`]).
-//! - `connection`: the method-stream protocol on a socket: validation, routing, opening calls.
+//!   log (one line per ended call under [`CALL_LOG_TARGET`]). It knows no socket.
+//! - `method_streams`: the method-stream connection: validation, routing, opening calls.
 //! - [`legacy`]: legacy streaming endpoints (`GET /websocket`): the endpoint actor with
-//!   per-session user objects, and the legacy protocol on a socket.
+//!   per-session user objects, and the legacy connection.
 //! - `server`: the assembly: [`ServerBuilder`], [`Server`] (mounting on an actix-web `App`),
 //!   [`RunningServer`].
-//! - [`client`]: the Rust client, for any tokio runtime, with a legacy client. Uses
-//!   `protocol` only.
+//! - [`client`]: the Rust client, for any tokio runtime, with a legacy client (no actix).
 //!
 //! # Lifecycle of a call
 //!
 //! ```text
 //! client                 socket + connection        supervisor      call actor
-//!   │ omsc ───────────────▶ validate (§4.3 order)
+//!   │ omsc ───────────────▶ validate (PROTOCOL.md §4.2 order)
 //!   │ ◀─────────── omsr    start ─────────────────────────────────▶ run method
 //!   │                      adopt ──────────────────▶ owns it
 //!   │ msm(p) ─────────────▶ route ───────────────────────────────▶ input stream
