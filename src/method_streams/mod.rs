@@ -328,8 +328,13 @@ impl Connection for MethodConnection {
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
         // The socket's first data frame picked the wire (docs/PROTOCOL.md §9).
         let encoding = edge.encoding();
+        // What a frame brings is decoded against this server's classes: entered once per
+        // frame, so that each value's `Registry::decode` finds it current.
+        let registry = self.methods.services.registry.clone();
         match (encoding, data) {
-            (Encoding::MessagePack, Data::Binary(frame)) => self.on_frame(&frame, edge),
+            (Encoding::MessagePack, Data::Binary(frame)) => {
+                registry.within(|| self.on_frame(&frame, edge))
+            }
             (Encoding::MessagePack, Data::Text(_)) => self.bad_request(FrameError::TextFrame, edge),
             (Encoding::Json, Data::Text(frame) | Data::Binary(frame)) => self.on_json(&frame, edge),
         }

@@ -116,6 +116,12 @@ impl Registry {
     /// a panic in `f` too): application code, whose own decoding of dynamic values should
     /// see the classes of the server or client running it.
     pub(crate) fn within<R>(self: &Arc<Self>, f: impl FnOnce() -> R) -> R {
+        // Already current (a value decoded inside a frame handled within): nothing to set,
+        // and no reference count touched per value.
+        let current = CURRENT.with(|c| c.borrow().as_ref().is_some_and(|r| Arc::ptr_eq(r, self)));
+        if current {
+            return f();
+        }
         struct Restore(Option<Arc<Registry>>);
         impl Drop for Restore {
             fn drop(&mut self) {
