@@ -30,7 +30,8 @@ pub(crate) use message::json::decode_json_ref;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use message::ValueFrames;
 pub use message::{
-    CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, AUTH_MODE_COOKIE, MAX_CREDIT,
+    CloseReason, Message, OpenCall, OpenResponse, OpenResult, ResumeRefusal, Target,
+    AUTH_MODE_COOKIE, MAX_CREDIT, MAX_POSITION,
 };
 pub use msgpack::ReadError;
 pub use values::datetime::DateTime;

@@ -12,7 +12,8 @@
 
 use crate::protocol::error::FrameError;
 use crate::protocol::message::{
-    valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target, REVOKED,
+    valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, ResumeRefusal, Target,
+    MAX_POSITION, REVOKED,
 };
 use crate::protocol::msgpack::{Kind, Reader};
 use crate::protocol::values::dynamic::Dynamic;
@@ -205,6 +206,10 @@ pub(crate) fn data_message(kind: &str) -> Option<&'static str> {
         "cmsc" => "cmsc",
         "crd" => "crd",
         "brm" => "brm",
+        "rst" => "rst",
+        "rsr" => "rsr",
+        "rsx" => "rsx",
+        "ack" => "ack",
         _ => return None,
     })
 }
@@ -243,6 +248,9 @@ struct Fields<'a> {
     reason: Option<&'a str>,
     request: Option<&'a str>,
     why: Option<&'a str>,
+    /// `tok` and `win` of the resume frames.
+    tok: Option<&'a str>,
+    win: Option<i64>,
 }
 
 impl<'a> Fields<'a> {
@@ -264,6 +272,8 @@ impl<'a> Fields<'a> {
             reason: None,
             request: None,
             why: None,
+            tok: None,
+            win: None,
         };
         // The key of the message's wrapped value, if it has one.
         let wrapped_key: Option<&[u8]> = match message {
@@ -294,6 +304,8 @@ impl<'a> Fields<'a> {
                 b"cr" => f.reason = Some(f.string(r, "cr")?),
                 b"req" => f.request = Some(f.string(r, "req")?),
                 b"why" => f.why = f.optional_string(r, "why")?,
+                b"tok" => f.tok = Some(f.string(r, "tok")?),
+                b"win" => f.win = f.optional_int(r, "win")?,
                 b"args" => f.args = Some(r.read_raw()?),
                 key if Some(key) == wrapped_key => {
                     let mut value = r.clone();
@@ -391,6 +403,22 @@ impl<'a> Fields<'a> {
                     },
                 })
             }
+            "rst" => Message::ResumeState {
+                token: self.tok.ok_or(self.missing("tok"))?.to_string(),
+                received: self.position("n", self.n)?,
+                window_ms: self.position("win", self.win)?,
+            },
+            "rsr" => Message::Resume {
+                token: self.tok.ok_or(self.missing("tok"))?.to_string(),
+                received: self.position("n", self.n)?,
+                auth: self.auth.map(str::to_owned),
+            },
+            "rsx" => Message::ResumeRefused {
+                reason: ResumeRefusal::parse(self.why.ok_or(self.missing("why"))?),
+            },
+            "ack" => Message::Ack {
+                received: self.position("n", self.n)?,
+            },
             _ => Message::BadRequest {
                 request: self.request.ok_or(self.missing("req"))?.to_string(),
             },
@@ -447,6 +475,15 @@ impl<'a> Fields<'a> {
             _ => self.m,
         };
         v.ok_or(self.missing(field))
+    }
+
+    /// A required position or count: an integer in 0..=2⁵³.
+    fn position(&self, field: &'static str, value: Option<i64>) -> Result<u64, FrameError> {
+        let n = value.ok_or(self.missing(field))?;
+        u64::try_from(n)
+            .ok()
+            .filter(|n| *n <= MAX_POSITION)
+            .ok_or_else(|| self.invalid(field, "not in 0..=2^53"))
     }
 
     /// An optional credit field, which must be in 1..=`MAX_CREDIT` when present.

@@ -5,7 +5,8 @@
 use crate::protocol::error::EncodeError;
 use crate::protocol::error::FrameError;
 use crate::protocol::message::{
-    valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target,
+    valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, ResumeRefusal, Target,
+    MAX_POSITION,
 };
 use crate::protocol::values::json::{any_json_to_msgpack, msgpack_to_any_json};
 use crate::protocol::DecodeError;
@@ -91,6 +92,44 @@ impl Message {
             Message::BadRequest { request } => {
                 w.raw(",\"data\":{\"req\":");
                 w.string(request);
+                w.raw("}");
+            }
+            Message::ResumeState {
+                token,
+                received,
+                window_ms,
+            } => {
+                w.raw(",\"data\":{\"tok\":");
+                w.string(token);
+                w.raw(",\"n\":");
+                w.raw(&received.to_string());
+                w.raw(",\"win\":");
+                w.raw(&window_ms.to_string());
+                w.raw("}");
+            }
+            Message::Resume {
+                token,
+                received,
+                auth,
+            } => {
+                w.raw(",\"data\":{\"tok\":");
+                w.string(token);
+                w.raw(",\"n\":");
+                w.raw(&received.to_string());
+                if let Some(auth) = auth {
+                    w.raw(",\"auth\":");
+                    w.string(auth);
+                }
+                w.raw("}");
+            }
+            Message::ResumeRefused { reason } => {
+                w.raw(",\"data\":{\"why\":");
+                w.string(reason.as_str());
+                w.raw("}");
+            }
+            Message::Ack { received } => {
+                w.raw(",\"data\":{\"n\":");
+                w.raw(&received.to_string());
                 w.raw("}");
             }
         }
@@ -225,6 +264,22 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
             "brm" => Message::BadRequest {
                 request: fields.text("req", &d.req)?.to_string(),
             },
+            "rst" => Message::ResumeState {
+                token: fields.text("tok", &d.tok)?.to_string(),
+                received: fields.position("n", &d.n)?,
+                window_ms: fields.position("win", &d.win)?,
+            },
+            "rsr" => Message::Resume {
+                token: fields.text("tok", &d.tok)?.to_string(),
+                received: fields.position("n", &d.n)?,
+                auth: d.auth.map(Cow::into_owned),
+            },
+            "rsx" => Message::ResumeRefused {
+                reason: ResumeRefusal::parse(fields.text("why", &d.why)?),
+            },
+            "ack" => Message::Ack {
+                received: fields.position("n", &d.n)?,
+            },
             other => return Err(FrameError::UnknownType(other.to_string())),
         })
     }
@@ -260,6 +315,12 @@ struct Data<'a> {
     auth: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     am: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tok: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    why: Option<Cow<'a, str>>,
+    #[serde(default)]
+    win: Option<Value>,
     #[serde(default)]
     args: Option<Value>,
     #[serde(default)]
@@ -430,6 +491,17 @@ impl Fields<'_> {
             message: static_type_name(self.message),
             field,
             reason: reason.to_string(),
+        }
+    }
+
+    /// A required position or count: an integer in 0..=2⁵³.
+    fn position(&self, field: &'static str, value: &Option<Value>) -> Result<u64, FrameError> {
+        match value {
+            None | Some(Value::Null) => Err(self.missing(field)),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n <= MAX_POSITION)
+                .ok_or_else(|| self.invalid(field, "not in 0..=2^53")),
         }
     }
 

@@ -336,6 +336,91 @@ pub enum Message {
         /// `req`: a description of what was wrong.
         request: String,
     },
+    /// `rst`: the server's side of a resumable connection (docs/PROTOCOL.md §11): the
+    /// session's token, how many of the client's call frames it has received, and how long
+    /// it keeps the session when the socket drops.
+    #[non_exhaustive]
+    ResumeState {
+        /// `tok`: the session's resume token. A secret: never logged.
+        token: String,
+        /// `n`: the client's call frames the server has received.
+        received: u64,
+        /// `win`: the resume window, in milliseconds.
+        window_ms: u64,
+    },
+    /// `rsr`: the client resumes a session on a new socket (its first frame).
+    #[non_exhaustive]
+    Resume {
+        /// `tok`: the token the server gave.
+        token: String,
+        /// `n`: the server's call frames the client has received.
+        received: u64,
+        /// `auth`: the credentials, re-checked for every call that required them.
+        auth: Option<String>,
+    },
+    /// `rsx`: a resume refused; the connection closes and the session's calls are lost.
+    #[non_exhaustive]
+    ResumeRefused {
+        /// `why`.
+        reason: ResumeRefusal,
+    },
+    /// `ack`: the sender has received this many of the other side's call frames; the other
+    /// side may forget them.
+    #[non_exhaustive]
+    Ack {
+        /// `n`.
+        received: u64,
+    },
+}
+
+/// Why a resume was refused (`why` of `rsx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResumeRefusal {
+    /// `unknown`: no session ever had this token here.
+    Unknown,
+    /// `expired`: the session's window ran out before the client came back.
+    Expired,
+    /// `closed`: the session ended (its client closed it, or the server shut down).
+    Closed,
+    /// `elsewhere`: the token belongs to another server node.
+    Elsewhere,
+    /// `encoding`: the new socket speaks another wire than the session did.
+    Encoding,
+    /// `off`: this server does not resume sessions.
+    Off,
+}
+
+impl ResumeRefusal {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResumeRefusal::Unknown => "unknown",
+            ResumeRefusal::Expired => "expired",
+            ResumeRefusal::Closed => "closed",
+            ResumeRefusal::Elsewhere => "elsewhere",
+            ResumeRefusal::Encoding => "encoding",
+            ResumeRefusal::Off => "off",
+        }
+    }
+
+    /// From its wire name (a name this version does not know reads as `Unknown`).
+    pub fn parse(name: &str) -> ResumeRefusal {
+        match name {
+            "expired" => ResumeRefusal::Expired,
+            "closed" => ResumeRefusal::Closed,
+            "elsewhere" => ResumeRefusal::Elsewhere,
+            "encoding" => ResumeRefusal::Encoding,
+            "off" => ResumeRefusal::Off,
+            _ => ResumeRefusal::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for ResumeRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Message {
@@ -371,6 +456,49 @@ impl Message {
         }
     }
 
+    /// `rst`: a resumable session's state.
+    pub fn resume_state(token: impl Into<String>, received: u64, window_ms: u64) -> Self {
+        Message::ResumeState {
+            token: token.into(),
+            received,
+            window_ms,
+        }
+    }
+
+    /// `rsr`: resume the session `token`, having received `received` of its frames.
+    pub fn resume(token: impl Into<String>, received: u64, auth: Option<String>) -> Self {
+        Message::Resume {
+            token: token.into(),
+            received,
+            auth,
+        }
+    }
+
+    /// `rsx`: a resume refused.
+    pub fn resume_refused(reason: ResumeRefusal) -> Self {
+        Message::ResumeRefused { reason }
+    }
+
+    /// `ack`: `received` of the other side's call frames have arrived.
+    pub fn ack(received: u64) -> Self {
+        Message::Ack { received }
+    }
+
+    /// Whether the message is a call frame, which a resumable connection numbers, keeps
+    /// until acknowledged and replays: everything but `ping`, `pong` and the resume frames
+    /// (`rst`, `rsr`, `rsx`, `ack`).
+    pub fn is_counted(&self) -> bool {
+        !matches!(
+            self,
+            Message::Ping
+                | Message::Pong
+                | Message::ResumeState { .. }
+                | Message::Resume { .. }
+                | Message::ResumeRefused { .. }
+                | Message::Ack { .. }
+        )
+    }
+
     /// The `type` key.
     pub fn type_key(&self) -> &'static str {
         match self {
@@ -383,6 +511,10 @@ impl Message {
             Message::Close { .. } | Message::Revoked { .. } => "cmsc",
             Message::Credit { .. } => "crd",
             Message::BadRequest { .. } => "brm",
+            Message::ResumeState { .. } => "rst",
+            Message::Resume { .. } => "rsr",
+            Message::ResumeRefused { .. } => "rsx",
+            Message::Ack { .. } => "ack",
         }
     }
 
@@ -477,9 +609,48 @@ impl Message {
                 write::map_len(out, 1);
                 entry_str(out, "req", request);
             }
+            Message::ResumeState {
+                token,
+                received,
+                window_ms,
+            } => {
+                write::map_len(out, 3);
+                entry_str(out, "tok", token);
+                entry_position(out, "n", *received);
+                entry_position(out, "win", *window_ms);
+            }
+            Message::Resume {
+                token,
+                received,
+                auth,
+            } => {
+                write::map_len(out, 2 + u32::from(auth.is_some()));
+                entry_str(out, "tok", token);
+                entry_position(out, "n", *received);
+                if let Some(auth) = auth {
+                    entry_str(out, "auth", auth);
+                }
+            }
+            Message::ResumeRefused { reason } => {
+                write::map_len(out, 1);
+                entry_str(out, "why", reason.as_str());
+            }
+            Message::Ack { received } => {
+                write::map_len(out, 1);
+                entry_position(out, "n", *received);
+            }
         }
     }
 }
+
+/// A position or a count: an integer from 0 to 2⁵³ (exact in every client's numbers).
+fn entry_position(out: &mut Vec<u8>, key: &str, n: u64) {
+    write::str(out, key);
+    write::int(out, n.min(MAX_POSITION) as i64);
+}
+
+/// The largest position (or count) a resume frame carries: 2⁵³, exact in JavaScript.
+pub const MAX_POSITION: u64 = 1 << 53;
 
 /// `{"type": kind, "data": ` of a message with data.
 fn write_envelope(out: &mut Vec<u8>, kind: &str) {
@@ -646,9 +817,42 @@ mod tests {
             Message::BadRequest {
                 request: "nope".into(),
             },
+            Message::resume_state("tok-1", 0, 30_000),
+            Message::resume("tok-1", MAX_POSITION, Some("Bearer k".into())),
+            Message::resume("tok-1", 7, None),
+            Message::resume_refused(ResumeRefusal::Expired),
+            Message::ack(12),
         ];
         for m in messages {
             assert_eq!(Message::decode(&m.encode()).unwrap(), m);
+            // The resume frames, on the JSON wire too (`why` and `revoked` are not on it).
+            if !m.is_counted() && !matches!(m, Message::Ping | Message::Pong) {
+                let json = m.encode_json().unwrap();
+                assert_eq!(Message::decode_json(&json).unwrap(), m, "{json}");
+            }
+        }
+    }
+
+    #[test]
+    fn resume_frames_are_not_counted_and_positions_are_bounded() {
+        assert!(!Message::ack(1).is_counted());
+        assert!(!Message::resume_state("t", 0, 1).is_counted());
+        assert!(!Message::Ping.is_counted());
+        assert!(Message::bad_request("x").is_counted());
+        assert_eq!(
+            Message::resume_state("abc", 5, 30_000)
+                .encode_json()
+                .unwrap(),
+            r#"{"type":"rst","data":{"tok":"abc","n":5,"win":30000}}"#
+        );
+        for bad in [
+            r#"{"type":"ack","data":{"n":-1}}"#,
+            r#"{"type":"ack","data":{"n":9007199254740993}}"#,
+            r#"{"type":"ack","data":{}}"#,
+            r#"{"type":"rsr","data":{"n":1}}"#,
+            r#"{"type":"rsx","data":{}}"#,
+        ] {
+            assert!(Message::decode_json(bad).is_err(), "{bad}");
         }
     }
 
