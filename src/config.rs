@@ -65,6 +65,18 @@ pub struct Config {
     /// Default `None`: two ping intervals, so a client on a congested link has a whole ping
     /// interval more than the pong timeout gives it.
     pub send_timeout: Option<Duration>,
+    /// How long the server keeps a resumable connection's session when its socket goes
+    /// without a close (docs/PROTOCOL.md §11): its calls go on, their output waits within
+    /// [`Config::resume_buffer`], and a client that reconnects with the session's token in
+    /// time finds them as they were. Past it the session ends as a closed connection does.
+    /// Only for clients that ask (`?resume` on the WebSocket URL); zero turns resume off.
+    /// Default 30 s: a phone changing networks, a proxy's restart, a load balancer's cut.
+    pub resume_window: Duration,
+    /// Bytes of call frames a resumable connection keeps until its client acknowledges
+    /// them; when full, its calls are not polled until the client acknowledges (as
+    /// [`Config::max_outbound_bytes`] does for a socket). Default 1 MiB, the outbound
+    /// bound's: what a detached session may hold.
+    pub resume_buffer: usize,
     /// If set, a handshake whose `Origin` header (lower-cased, trailing `/` removed) is not
     /// in this list gets HTTP 403. Requests without `Origin` (non-browser clients) are
     /// always allowed. Default: no check.
@@ -97,6 +109,8 @@ crate::setters::setters!(Config {
     remembered_ended_calls: usize,
     websocket_ping_interval: Duration,
     send_timeout: Option<Duration>,
+    resume_window: Duration,
+    resume_buffer: usize,
     allowed_origins: Option<Vec<String>>,
     auth_cookie: Option<String>,
     bus_buffer: usize,
@@ -117,6 +131,8 @@ impl Default for Config {
             remembered_ended_calls: 256,
             websocket_ping_interval: Duration::from_secs(30),
             send_timeout: None,
+            resume_window: Duration::from_secs(30),
+            resume_buffer: 1 << 20,
             allowed_origins: None,
             auth_cookie: None,
             bus_buffer: 1024,

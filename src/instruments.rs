@@ -26,6 +26,15 @@ pub(crate) const CLOSES: &str = "streampod_closes_total";
 /// Connections dropped without a close handshake, by reason (`send_timeout`: the peer
 /// took none of our bytes for `Config::send_timeout`).
 pub(crate) const CONNECTIONS_DROPPED: &str = "streampod_connections_dropped_total";
+/// Resumable sessions resumed on a new socket.
+pub(crate) const RESUMES: &str = "streampod_resumes_total";
+/// Resumes refused, by reason (`unknown`, `expired`, `closed`, `elsewhere`, `encoding`,
+/// `off`).
+pub(crate) const RESUMES_REFUSED: &str = "streampod_resumes_refused_total";
+/// Resumable sessions whose socket is gone, kept for their client to come back.
+pub(crate) const DETACHED: &str = "streampod_connections_detached";
+/// Call frames written again to a resumed session's client.
+pub(crate) const FRAMES_REPLAYED: &str = "streampod_frames_replayed_total";
 /// Frames that were not valid messages, by kind.
 pub(crate) const PROTOCOL_ERRORS: &str = "streampod_protocol_errors_total";
 /// Open calls, by endpoint and method.
@@ -181,6 +190,22 @@ pub(crate) fn closed_with(code: u16) {
 
 pub(crate) fn connection_dropped(reason: &'static str) {
     counter!(CONNECTIONS_DROPPED, "reason" => reason).increment(1);
+}
+
+pub(crate) fn resumed() {
+    counter!(RESUMES).increment(1);
+}
+
+pub(crate) fn resume_refused(reason: &'static str) {
+    counter!(RESUMES_REFUSED, "reason" => reason).increment(1);
+}
+
+pub(crate) fn detached(change: f64) {
+    gauge!(DETACHED).increment(change);
+}
+
+pub(crate) fn frames_replayed(n: usize) {
+    counter!(FRAMES_REPLAYED).increment(n as u64);
 }
 
 pub(crate) fn protocol_error(error: &FrameError) {

@@ -31,6 +31,13 @@ pub(crate) fn outbox<E>() -> (Outbox<E>, Inbox<E>) {
     (tx, Inbox(rx))
 }
 
+impl<E> From<Receiver<Outgoing<E>>> for Inbox<E> {
+    /// A receiver taken over from another connection's inbox ([`Sender::take_over`]).
+    fn from(receiver: Receiver<Outgoing<E>>) -> Self {
+        Inbox(receiver)
+    }
+}
+
 impl<E> futures::Stream for Inbox<E> {
     type Item = VecDeque<Outgoing<E>>;
 

@@ -19,12 +19,16 @@ pub(crate) fn queue<T>() -> (Sender<T>, Receiver<T>) {
         waker: None,
         senders: 1,
         receiver_gone: false,
+        receiver: 0,
     }));
     (
         Sender {
             shared: shared.clone(),
         },
-        Receiver { shared },
+        Receiver {
+            shared,
+            generation: 0,
+        },
     )
 }
 
@@ -35,6 +39,8 @@ struct State<T> {
     senders: usize,
     /// Nothing is queued any more.
     receiver_gone: bool,
+    /// The generation of the receiver that receives: an older one was taken over.
+    receiver: u64,
 }
 
 /// The sending side; every clone counts until dropped.
@@ -45,6 +51,9 @@ pub(crate) struct Sender<T> {
 /// The receiving side.
 pub(crate) struct Receiver<T> {
     shared: Arc<Mutex<State<T>>>,
+    /// Which receiver this is: one taken over ([`Sender::take_over`]) sees the end, and
+    /// closes nothing when dropped.
+    generation: u64,
 }
 
 impl<T> Sender<T> {
@@ -71,6 +80,26 @@ impl<T> Sender<T> {
     /// True once the receiver is gone.
     pub(crate) fn is_closed(&self) -> bool {
         lock(&self.shared).receiver_gone
+    }
+
+    /// A new receiver for the same queue, which gets everything queued and to come; the one
+    /// it replaces sees the end. For a queue whose receiving task goes away while its
+    /// senders must go on (a resumable connection's socket). `None` once the queue is
+    /// closed.
+    pub(crate) fn take_over(&self) -> Option<Receiver<T>> {
+        let mut state = lock(&self.shared);
+        if state.receiver_gone {
+            return None;
+        }
+        state.receiver += 1;
+        // The old receiver's task hears of it once, and stops looking.
+        if let Some(waker) = state.waker.take() {
+            waker.wake();
+        }
+        Some(Receiver {
+            shared: self.shared.clone(),
+            generation: state.receiver,
+        })
     }
 }
 
@@ -120,6 +149,9 @@ impl<T> Receiver<T> {
         take: impl FnOnce(&mut VecDeque<T>) -> Option<R>,
     ) -> Poll<Option<R>> {
         let mut state = lock(&self.shared);
+        if state.receiver != self.generation {
+            return Poll::Ready(None);
+        }
         if let Some(taken) = take(&mut state.items) {
             return Poll::Ready(Some(taken));
         }
@@ -139,6 +171,10 @@ impl<T> Receiver<T> {
     /// Closes the queue and takes what it held.
     pub(crate) fn close(&mut self) -> VecDeque<T> {
         let mut state = lock(&self.shared);
+        if state.receiver != self.generation {
+            // Taken over: the queue is another receiver's now.
+            return VecDeque::new();
+        }
         state.receiver_gone = true;
         state.waker = None;
         std::mem::take(&mut state.items)
@@ -180,6 +216,22 @@ mod tests {
             drop(other);
             assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, Some(4));
             assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, None);
+        });
+    }
+
+    #[test]
+    fn a_receiver_taken_over_ends_and_the_new_one_gets_everything() {
+        let (tx, mut old) = queue::<u8>();
+        tx.send(1).unwrap();
+        let mut new = tx.take_over().unwrap();
+        tx.send(2).unwrap();
+        futures::executor::block_on(async {
+            assert_eq!(poll_fn(|cx| old.poll_recv(cx)).await, None);
+            // Dropping the old one closes nothing.
+            drop(old);
+            assert!(!tx.is_closed());
+            let all = poll_fn(|cx| new.poll_recv_all(cx)).await.unwrap();
+            assert_eq!(all, [1, 2]);
         });
     }
 

@@ -25,6 +25,9 @@ pub struct Stats {
     /// Connections dropped since the server started because their peer took none of the
     /// bytes the server had for it within `Config::send_timeout`.
     pub peers_not_reading: u64,
+    /// Resumable sessions whose socket is gone, kept for their client to resume
+    /// (`Config::resume_window`); each still holds its connection slot.
+    pub detached_connections: usize,
     /// Bytes written for connections and not yet handed to their sockets (bounded per
     /// connection by `Config::max_outbound_bytes`).
     pub outbound_queued_bytes: usize,
@@ -44,6 +47,7 @@ pub(crate) struct Counters {
     calls_opened: AtomicU64,
     calls_cancelled: AtomicU64,
     peers_not_reading: AtomicU64,
+    detached: AtomicUsize,
     pub(crate) outbound_bytes: AtomicUsize,
     pub(crate) queued_inputs: AtomicUsize,
 }
@@ -58,6 +62,7 @@ impl Counters {
             calls_opened: self.calls_opened.load(Ordering::Relaxed),
             calls_cancelled: self.calls_cancelled.load(Ordering::Relaxed),
             peers_not_reading: self.peers_not_reading.load(Ordering::Relaxed),
+            detached_connections: self.detached.load(Ordering::Relaxed),
             outbound_queued_bytes: self.outbound_bytes.load(Ordering::Relaxed),
             queued_inputs: self.queued_inputs.load(Ordering::Relaxed),
             authenticated_calls: 0,
@@ -70,6 +75,15 @@ impl Counters {
 
     pub(crate) fn connection_closed(&self) {
         self.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn session_detached(&self) {
+        self.detached.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A detached session was resumed or ended.
+    pub(crate) fn session_resumed(&self) {
+        self.detached.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub(crate) fn peer_not_reading(&self) {

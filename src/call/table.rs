@@ -59,6 +59,14 @@ impl<V> CallTable<V> {
         }
     }
 
+    /// Every value, in no particular order.
+    pub(crate) fn values(&self) -> Box<dyn Iterator<Item = &V> + '_> {
+        match self {
+            CallTable::Few(list) => Box::new(list.iter().map(|(_, v)| v)),
+            CallTable::Many(map) => Box::new(map.values()),
+        }
+    }
+
     /// Takes every value out.
     pub(crate) fn drain(&mut self) -> Vec<V> {
         match std::mem::replace(self, CallTable::new()) {

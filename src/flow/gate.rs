@@ -22,18 +22,15 @@ pub(crate) struct OutboundGate {
     limit: usize,
     waiting: Mutex<Vec<Waker>>,
     pub(crate) counters: Arc<Counters>,
-    /// Bytes handed to the socket, for the metrics.
-    sent: metrics::Counter,
 }
 
 impl OutboundGate {
-    pub(crate) fn new(limit: usize, counters: Arc<Counters>, sent: metrics::Counter) -> Arc<Self> {
+    pub(crate) fn new(limit: usize, counters: Arc<Counters>) -> Arc<Self> {
         Arc::new(OutboundGate {
             queued: AtomicUsize::new(0),
             limit: limit.max(1),
             waiting: Mutex::new(Vec::new()),
             counters,
-            sent,
         })
     }
 
@@ -54,9 +51,9 @@ impl OutboundGate {
         true
     }
 
-    /// `n` bytes went to the socket.
-    pub(crate) fn drained(&self, n: usize) {
-        self.sent.increment(n as u64);
+    /// `n` bytes left: taken by the socket, or (on a resumable connection) acknowledged by
+    /// the peer.
+    pub(crate) fn release(&self, n: usize) {
         if release(&self.queued, &self.counters.outbound_bytes, n, self.limit) {
             let waiting = std::mem::take(&mut *lock(&self.waiting));
             waiting.into_iter().for_each(Waker::wake);
@@ -119,15 +116,14 @@ mod loom_tests {
     #[test]
     fn loom_room_freed_on_another_thread_wakes_the_waiting_producer() {
         loom::model(|| {
-            let gate =
-                OutboundGate::new(10, Arc::new(Counters::default()), metrics::Counter::noop());
+            let gate = OutboundGate::new(10, Arc::new(Counters::default()));
             gate.add(6);
             gate.add(6);
             let drain = {
                 let gate = gate.clone();
                 loom::thread::spawn(move || {
-                    gate.drained(6);
-                    gate.drained(6);
+                    gate.release(6);
+                    gate.release(6);
                 })
             };
             // A wake lost between the check and the registration is a deadlock.
@@ -141,8 +137,7 @@ mod loom_tests {
     #[test]
     fn loom_a_producer_that_cannot_wait_never_passes_the_limit_by_more_than_its_frame() {
         loom::model(|| {
-            let gate =
-                OutboundGate::new(10, Arc::new(Counters::default()), metrics::Counter::noop());
+            let gate = OutboundGate::new(10, Arc::new(Counters::default()));
             let other = {
                 let gate = gate.clone();
                 loom::thread::spawn(move || gate.try_add(8))

@@ -9,8 +9,11 @@
 //! reason, its supervisor stops every call.
 
 mod open;
+mod resume;
 
-use crate::auth::{AuthenticationHandler, Handshake};
+pub(crate) use resume::Sessions;
+
+use crate::auth::{AuthInfo, AuthenticationHandler, Handshake};
 use crate::call::messages::{Adopt, CallEnded, CallRequest, Forget, StopAll};
 use crate::call::{CallActor, CallInputs, CallSupervisor, CallTable, Delivery};
 use crate::flow::Credit;
@@ -18,10 +21,11 @@ use crate::flow::InputQueue;
 use crate::method::{Endpoint, Services};
 use crate::protocol::{decode_json_ref, report};
 use crate::protocol::{
-    CloseReason, Encoding, FrameError, Message, MessageRef, Target, TargetRef, WrappedRef,
+    CloseReason, Encoding, FrameError, Message, MessageRef, ResumeRefusal, Target, TargetRef,
+    WrappedRef,
 };
 use crate::recent::RecentIds;
-use crate::socket::{CloseCode, Connection, Data, Edge};
+use crate::socket::{CloseCode, Connection, Data, Detached, Edge};
 use actix::prelude::*;
 use actix::WeakAddr;
 use std::collections::HashMap;
@@ -38,6 +42,8 @@ pub(crate) struct CallSetup {
     /// The input queue of every call whose client listed no input streams: such a call
     /// gets no stream to queue for, so it needs no queue of its own.
     pub(crate) no_inputs: Arc<InputQueue>,
+    /// The resumable sessions.
+    pub(crate) sessions: Arc<Sessions>,
 }
 
 /// The per-connection limits on calls (see [`Config`](crate::Config)).
@@ -62,6 +68,8 @@ struct Route {
     inputs: Arc<CallInputs>,
     /// What the client has granted on the return stream, for a flow-controlled call.
     credit: Option<Arc<Credit>>,
+    /// Who opened a call that required authentication: a resume must come from them.
+    auth: Option<Box<AuthInfo>>,
 }
 
 impl Route {
@@ -86,6 +94,19 @@ pub(crate) struct MethodConnection {
     /// The handshake that opened the connection: for the authentication handler, and every
     /// call's session.
     handshake: Handshake,
+    /// Whether the connection is resumable, and its session's key once it has one.
+    resume: Resume,
+}
+
+/// A connection's resumability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resume {
+    /// Its client did not ask, or the server resumes nothing.
+    Off,
+    /// Its client asked: the first frame opens a session, or resumes one.
+    Asked,
+    /// Its session.
+    On(resume::Key),
 }
 
 impl MethodConnection {
@@ -94,6 +115,7 @@ impl MethodConnection {
         methods: Arc<CallSetup>,
         cookie_key: Option<String>,
         handshake: Handshake,
+        resume: Resume,
     ) -> Self {
         MethodConnection {
             id,
@@ -103,20 +125,30 @@ impl MethodConnection {
             calls: CallTable::new(),
             cookie_key,
             handshake,
+            resume,
         }
     }
 
     /// Writes `message` in the connection's encoding (MessagePack until a first text frame
-    /// made it a JSON connection).
+    /// made it a JSON connection): a call frame, or one of the frames that are not
+    /// (`pong`, the resume frames).
     fn send(&self, message: &Message, edge: &mut Edge<'_, Self>) {
         match message.to_frame(edge.encoding()) {
-            Ok(frame) => edge.send(frame),
+            Ok(frame) if message.is_counted() => edge.send(frame),
+            Ok(frame) => edge.send_control(frame),
             // The connection's own messages carry no values: this does not happen.
             Err(e) => log::error!(
                 "connection {}: no JSON for a frame: {}",
                 self.id,
                 report(&e)
             ),
+        }
+    }
+
+    /// Ends the connection's calls: the connection is gone for good.
+    pub(super) fn end(&mut self, _id: u64) {
+        if let Some(supervisor) = self.supervisor.take() {
+            supervisor.do_send(StopAll);
         }
     }
 
@@ -164,6 +196,25 @@ impl MethodConnection {
     }
 
     fn on_message(&mut self, message: MessageRef<'_>, edge: &mut Edge<'_, Self>) {
+        if self.resume == Resume::Asked {
+            // The first frame: a resume, or (anything else) the start of a new session.
+            if let MessageRef::Control(Message::Resume {
+                token,
+                received,
+                auth,
+            }) = message
+            {
+                return self.resume_session(token, received, auth, edge);
+            }
+            self.open_session(edge);
+        }
+        let counted = match &message {
+            MessageRef::Control(message) => message.is_counted(),
+            _ => true,
+        };
+        if counted {
+            edge.received_call_frame();
+        }
         match message {
             MessageRef::Control(message) => self.on_control(message, edge),
             MessageRef::Value { target, value } => self.on_value(target, value, edge),
@@ -250,6 +301,21 @@ impl MethodConnection {
                 );
                 edge.close(CloseCode::Normal, "peer sent brm");
             }
+            Message::Ack { received } if !edge.acknowledged(received) => {
+                let request = format!("ack of {received} frames, more than were sent");
+                self.send(&Message::bad_request(request), edge);
+                edge.close(CloseCode::Protocol, "bad request");
+            }
+            // A resume that is not a connection's first frame, or on a server (or a
+            // connection) that does not resume.
+            Message::Resume { .. } => {
+                let why = if edge.is_resumable() {
+                    ResumeRefusal::Unknown
+                } else {
+                    ResumeRefusal::Off
+                };
+                self.refuse_resume(why, edge);
+            }
             // Stream messages arrive as `MessageRef`s; a pong needs nothing.
             _ => {}
         }
@@ -300,6 +366,7 @@ impl MethodConnection {
         call: Addr<CallActor>,
         inputs: Arc<CallInputs>,
         credit: Option<Arc<Credit>>,
+        auth: Option<AuthInfo>,
     ) {
         let weak = call.downgrade();
         if let Some(supervisor) = &self.supervisor {
@@ -316,6 +383,7 @@ impl MethodConnection {
                 call: weak,
                 inputs,
                 credit,
+                auth: auth.map(Box::new),
             },
         );
     }
@@ -348,9 +416,33 @@ impl Connection for MethodConnection {
         }
     }
 
-    fn stopped(&mut self, _: u64) {
-        if let Some(supervisor) = self.supervisor.take() {
-            supervisor.do_send(StopAll);
+    fn stopped(&mut self, id: u64) {
+        if let Resume::On(key) = self.resume {
+            self.methods.sessions.closed(key);
         }
+        self.end(id);
+    }
+
+    fn detach(&mut self, edge: Detached<CallEnded>) -> Result<(), Detached<CallEnded>> {
+        let Resume::On(key) = self.resume else {
+            return Err(edge);
+        };
+        log::debug!(
+            "connection {}: socket lost; its session is kept for {:?}",
+            self.id,
+            self.methods.sessions.window()
+        );
+        // What is left here is an empty shell: the socket that resumes takes it all.
+        let shell = MethodConnection::new(
+            self.id,
+            self.methods.clone(),
+            None,
+            Handshake::default(),
+            Resume::Off,
+        );
+        let connection = std::mem::replace(self, shell);
+        let sessions = connection.methods.sessions.clone();
+        sessions.park(key, resume::Parked { connection, edge });
+        Ok(())
     }
 }

@@ -211,6 +211,9 @@ impl MethodConnection {
             state,
         });
         let (outbox, gate, encoding) = (edge.outbox(), edge.gate(), edge.encoding());
+        // A call that required authentication remembers who opened it: a resume must be
+        // theirs.
+        let caller = auth.clone().filter(|_| requirements.any());
         let call = CallActor::create(|call_ctx| {
             // Registered before the call runs, so a revocation cannot slip in between.
             let revocation = auth.filter(|_| requirements.any()).map(|auth| {
@@ -236,7 +239,7 @@ impl MethodConnection {
                 metrics,
             })
         });
-        self.adopt(&target, call, inputs, return_credit);
+        self.adopt(&target, call, inputs, return_credit, caller);
     }
 
     /// Refuses an open, saying why: in the log (at WARN for what the client's code got

@@ -15,7 +15,7 @@ use crate::config::{Config, ConfigError};
 use crate::flow::InputQueue;
 use crate::legacy::{Legacy, LegacyConnection, LegacyEndpoints, LegacyHandle, LegacyStats};
 use crate::method::{Endpoint, Services};
-use crate::method_streams::{CallLimits, CallSetup, MethodConnection};
+use crate::method_streams::{CallLimits, CallSetup, MethodConnection, Resume, Sessions};
 use crate::protocol::registry::Registry;
 use crate::protocol::{Wire, LEGACY_WEBSOCKET_PATH, WEBSOCKET_PATH};
 use crate::socket::EdgeSettings;
@@ -135,6 +135,10 @@ impl ServerBuilder {
                         input_patience: config.websocket_ping_interval,
                     },
                     no_inputs: InputQueue::new(config.max_queued_inputs, services.counters.clone()),
+                    sessions: Arc::new(Sessions::new(
+                        config.resume_window,
+                        services.counters.clone(),
+                    )),
                 }),
                 legacy: Arc::new(LegacyEndpoints {
                     endpoints: self
@@ -209,6 +213,7 @@ impl Server {
     /// `App`, call this before stopping the `HttpServer`; [`RunningServer::shutdown`] does
     /// both, with a deadline.
     pub fn close_all_connections(&self) {
+        self.inner.methods.sessions.close_all();
         self.inner.edge.connections().close_all();
     }
 
@@ -257,6 +262,10 @@ impl Server {
     pub fn mount(&self, cfg: &mut web::ServiceConfig) {
         let (edge, methods) = (self.inner.edge.clone(), self.inner.methods.clone());
         let cookie = self.inner.config.auth_cookie.clone();
+        let (resume_window, resume_buffer) = (
+            self.inner.config.resume_window,
+            self.inner.config.resume_buffer,
+        );
         cfg.route(
             WEBSOCKET_PATH,
             web::get().to(move |req: HttpRequest, body: web::Payload| {
@@ -266,8 +275,19 @@ impl Server {
                     .map(|c| c.value().to_string());
                 let methods = methods.clone();
                 let handshake = handshake_of(&req);
-                let upgraded = edge.upgrade(&req, body, |id| {
-                    MethodConnection::new(id, methods, cookie_key, handshake)
+                // A client that can resume asks with `?resume` (docs/PROTOCOL.md §11).
+                let asked = req
+                    .query_string()
+                    .split('&')
+                    .any(|p| p == "resume" || p.starts_with("resume="));
+                let resume = if asked && !resume_window.is_zero() {
+                    Resume::Asked
+                } else {
+                    Resume::Off
+                };
+                let buffer = (resume == Resume::Asked).then_some(resume_buffer);
+                let upgraded = edge.upgrade(&req, body, buffer, |id| {
+                    MethodConnection::new(id, methods, cookie_key, handshake, resume)
                 });
                 async move { upgraded }
             }),
@@ -283,7 +303,8 @@ impl Server {
                     .filter(|k| !k.is_empty());
                 let legacy = legacy.clone();
                 let handshake = handshake_of(&req);
-                let upgraded = edge.upgrade(&req, body, |id| {
+                // Legacy connections are not resumable.
+                let upgraded = edge.upgrade(&req, body, None, |id| {
                     LegacyConnection::new(id, legacy, key, handshake)
                 });
                 async move { upgraded }
@@ -326,6 +347,11 @@ impl Server {
     /// an application with its own `HttpServer` uses [`Server::mount`] instead.
     pub fn spawn(&self, listener: TcpListener) -> std::io::Result<RunningServer> {
         RunningServer::start(self.clone(), listener, self.inner.config.workers.max(1))
+    }
+
+    /// Ends every detached session (the server shuts down).
+    fn end_detached(&self) {
+        self.inner.methods.sessions.close_all();
     }
 
     /// Completes once the legacy endpoints have handled what their sessions sent so far.

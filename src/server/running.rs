@@ -112,6 +112,7 @@ impl RunningServer {
     pub async fn shutdown(mut self, deadline: Duration) -> bool {
         self.handle.pause().await;
         let connections = self.server.connections();
+        self.server.end_detached();
         connections.close_all();
         // Gone, and every legacy session's `stream_closed` run.
         let gone = async {

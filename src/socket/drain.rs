@@ -3,6 +3,7 @@
 
 use super::send_timeout::Watch;
 use crate::flow::OutboundGate;
+use crate::stats::Counters;
 use futures::Stream;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,7 +13,12 @@ use std::task::{Context, Poll};
 /// and tells a peer that stopped reading from other drops (see `send_timeout`).
 pub(crate) struct Drain<S> {
     pub(crate) inner: S,
-    pub(crate) gate: Arc<OutboundGate>,
+    /// Counted out as the socket takes its bytes; none on a resumable connection, whose
+    /// bytes leave the gate when the peer acknowledges them.
+    pub(crate) gate: Option<Arc<OutboundGate>>,
+    pub(crate) counters: Arc<Counters>,
+    /// Bytes handed to the socket, for the metrics.
+    pub(crate) sent: metrics::Counter,
     pub(crate) watch: Watch,
     /// The connection's id, for the log.
     pub(crate) id: u64,
@@ -26,7 +32,10 @@ where
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let item = Pin::new(&mut self.inner).poll_next(cx);
         if let Poll::Ready(Some(Ok(bytes))) = &item {
-            self.gate.drained(bytes.len());
+            self.sent.increment(bytes.len() as u64);
+            if let Some(gate) = &self.gate {
+                gate.release(bytes.len());
+            }
         }
         self.watch.polled(matches!(item, Poll::Ready(None)));
         item
@@ -40,7 +49,7 @@ impl<S> Drop for Drain<S> {
                 "connection {}: the peer took nothing for {unpolled:.1?}; dropped",
                 self.id
             );
-            self.gate.counters.peer_not_reading();
+            self.counters.peer_not_reading();
             crate::instruments::connection_dropped("send_timeout");
         }
     }

@@ -15,6 +15,7 @@ mod drain;
 mod keepalive;
 mod live;
 mod reader;
+mod replay;
 mod send_timeout;
 
 use crate::shutdown::GoingAway;
@@ -24,7 +25,7 @@ pub(crate) use send_timeout::hook as send_timeout_hook;
 
 use crate::config::{normalize_origin, Config};
 use crate::flow::OutboundGate;
-use crate::outbox::{Outbox, Outgoing};
+use crate::outbox::{Inbox, Outbox, Outgoing};
 use crate::protocol::{Encoding, Frame};
 use crate::stats::Counters;
 use actix::prelude::*;
@@ -37,6 +38,7 @@ use drain::Drain;
 use keepalive::Keepalive;
 use live::Permit;
 use reader::FrameReader;
+use replay::Replay;
 use send_timeout::{SendTimeoutSet, Watch};
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -64,6 +66,38 @@ pub(crate) trait Connection: Sized + Unpin + 'static {
 
     /// The connection is gone, for whatever reason; nothing more can be written.
     fn stopped(&mut self, _id: u64) {}
+
+    /// The socket of a resumable connection is gone without a close (a lost network, a
+    /// peer that stopped answering, a takeover): keep the session, edge and all, for the
+    /// peer to resume (then `stopped` is not called), or give the edge back to end it.
+    fn detach(&mut self, edge: Detached<Self::Event>) -> Result<(), Detached<Self::Event>> {
+        Err(edge)
+    }
+}
+
+/// Tells a resumable connection's socket that another socket resumes its session: it
+/// detaches at once (its connection keeps the session) and closes.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct TakeOver;
+
+/// What of a resumable connection's edge outlives its socket, until another socket adopts
+/// it ([`Edge::adopt`]) or the session ends.
+pub(crate) struct Detached<E> {
+    pub(crate) encoding: Encoding,
+    gate: Arc<OutboundGate>,
+    outbox: Outbox<E>,
+    inbox: Inbox<E>,
+    /// The connection's slot among `max_connections`: a detached connection keeps it.
+    _permit: Permit,
+    replay: Replay,
+}
+
+impl<E> Detached<E> {
+    /// Call frames received from the peer since the session began.
+    pub(crate) fn received(&self) -> u64 {
+        self.replay.received()
+    }
 }
 
 /// What the edge needs of the server, shared by all its connections.
@@ -111,11 +145,14 @@ impl EdgeSettings {
     }
 
     /// Upgrades `req` to a connection running the connection `make` builds for its id: 403
-    /// for an `Origin` that is not allowed, 503 when the server is full.
+    /// for an `Origin` that is not allowed, 503 when the server is full. A resumable one
+    /// (`resume_buffer`: the bytes it may keep for its peer) numbers its call frames and
+    /// keeps them until acknowledged.
     pub(crate) fn upgrade<C: Connection>(
         self: &Arc<Self>,
         req: &HttpRequest,
         body: web::Payload,
+        resume_buffer: Option<usize>,
         make: impl FnOnce(u64) -> C,
     ) -> Result<HttpResponse, actix_web::Error> {
         if !self.origin_allowed(req) {
@@ -138,18 +175,26 @@ impl EdgeSettings {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sent, received) = crate::instruments::byte_counters(C::PATH);
-        let gate = OutboundGate::new(self.max_outbound_bytes, self.counters.clone(), sent);
+        // A resumable connection's bytes leave its gate when the peer acknowledges them,
+        // not when the socket takes them: the gate bounds what it keeps for the peer.
+        let limit = resume_buffer.unwrap_or(self.max_outbound_bytes);
+        let gate = OutboundGate::new(limit, self.counters.clone());
         let socket = Socket {
-            id,
             connection: make(id),
             frames: FrameAssembler::new(self.max_frame_size),
             keepalive: Keepalive::default(),
             unread: VecDeque::new(),
-            gate: gate.clone(),
-            encoding: Arc::new(OnceLock::new()),
-            outbox: None,
-            settings: self.clone(),
-            _permit: permit,
+            edge: EdgeState {
+                id,
+                gate: gate.clone(),
+                encoding: Arc::new(OnceLock::new()),
+                outbox: None,
+                settings: self.clone(),
+                permit: Some(permit),
+                replay: resume_buffer.map(|_| Replay::default()),
+                lost: true,
+                ack_scheduled: false,
+            },
         };
         let codec = actix_http::ws::Codec::new().max_size(self.max_frame_size);
         // The context gets a body that never yields: the socket reads its frames itself, a
@@ -163,7 +208,9 @@ impl EdgeSettings {
         );
         Ok(response.streaming(Drain {
             inner: Box::pin(output),
-            gate,
+            gate: resume_buffer.is_none().then_some(gate),
+            counters: self.counters.clone(),
+            sent,
             watch: Watch::new(self.ping_interval, self.send_timeout),
             id,
         }))
@@ -183,18 +230,32 @@ impl EdgeSettings {
 
 /// One WebSocket connection: the edge's state around its [`Connection`].
 pub(crate) struct Socket<C: Connection> {
-    id: u64,
     connection: C,
     frames: FrameAssembler,
     keepalive: Keepalive,
     /// Frames read and not yet handled: the rest of a batch, while the connection waits.
     unread: VecDeque<Result<ws::Frame, ws::ProtocolError>>,
+    edge: EdgeState<C::Event>,
+}
+
+/// The edge's own state: what a connection reaches through [`Edge`], and what a resumable
+/// one hands over ([`Detached`]).
+struct EdgeState<E> {
+    id: u64,
     gate: Arc<OutboundGate>,
     /// The wire, once the first data frame has picked it.
     encoding: Arc<OnceLock<Encoding>>,
-    outbox: Option<Outbox<C::Event>>,
+    outbox: Option<Outbox<E>>,
     settings: Arc<EdgeSettings>,
-    _permit: Permit,
+    /// Taken when a resumable connection detaches.
+    permit: Option<Permit>,
+    /// A resumable connection's positions and kept frames.
+    replay: Option<Replay>,
+    /// The socket went without a close handshake of our own or the peer's: a resumable
+    /// session is worth keeping.
+    lost: bool,
+    /// An acknowledgement is on its way (a timer runs).
+    ack_scheduled: bool,
 }
 
 type Ctx<C> = ws::WebsocketContext<Socket<C>>;
@@ -202,11 +263,38 @@ type Ctx<C> = ws::WebsocketContext<Socket<C>>;
 /// A connection's handle on its socket while it handles something.
 pub(crate) struct Edge<'a, C: Connection> {
     ctx: &'a mut Ctx<C>,
-    id: u64,
-    gate: &'a Arc<OutboundGate>,
-    encoding: &'a Arc<OnceLock<Encoding>>,
-    outbox: &'a mut Option<Outbox<C::Event>>,
-    settings: &'a EdgeSettings,
+    state: &'a mut EdgeState<C::Event>,
+}
+
+/// How long a received call frame may wait for its acknowledgement.
+const ACK_DELAY: Duration = Duration::from_millis(100);
+
+impl<E: Send + 'static> EdgeState<E> {
+    /// Writes a call frame: numbered and kept, on a resumable connection.
+    fn write_counted<A>(&mut self, ctx: &mut ws::WebsocketContext<A>, frame: Frame)
+    where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        if let Some(replay) = &mut self.replay {
+            replay.sent(&frame);
+        }
+        write(ctx, frame);
+    }
+
+    /// Closes with `code`, after whatever was written. A deliberate close (`lost` false)
+    /// ends a resumable session; one for a peer that stopped answering keeps it.
+    fn close<A>(
+        &mut self,
+        ctx: &mut ws::WebsocketContext<A>,
+        code: CloseCode,
+        reason: &str,
+        lost: bool,
+    ) where
+        A: Actor<Context = ws::WebsocketContext<A>>,
+    {
+        self.lost = lost;
+        close(code, reason, ctx);
+    }
 }
 
 impl<C: Connection> Socket<C> {
@@ -218,11 +306,7 @@ impl<C: Connection> Socket<C> {
     ) -> R {
         let mut edge = Edge {
             ctx,
-            id: self.id,
-            gate: &self.gate,
-            encoding: &self.encoding,
-            outbox: &mut self.outbox,
-            settings: &self.settings,
+            state: &mut self.edge,
         };
         f(&mut self.connection, &mut edge)
     }
@@ -244,7 +328,7 @@ impl<C: Connection> Socket<C> {
         match self.frames.push(frame) {
             Incoming::Data(data) => {
                 // The first data frame picks the wire for the connection's life.
-                self.encoding.get_or_init(|| match data {
+                self.edge.encoding.get_or_init(|| match data {
                     Data::Binary(_) => Encoding::MessagePack,
                     Data::Text(_) => Encoding::Json,
                 });
@@ -254,43 +338,102 @@ impl<C: Connection> Socket<C> {
             Incoming::Pong => self.keepalive.pong(),
             Incoming::Nothing => {}
             Incoming::Closed(reason) => {
-                // Echo the peer's close; TCP closes once it is out.
+                // Echo the peer's close; TCP closes once it is out. The peer meant it.
+                self.edge.lost = false;
                 ctx.close(reason);
                 ctx.stop();
             }
-            Incoming::Fail(code, reason) => close(code, reason, ctx),
+            Incoming::Fail(code, reason) => self.edge.close(ctx, code, reason, false),
+        }
+    }
+
+    /// Hands a resumable connection's edge to its connection to keep, if the socket went
+    /// without a close; true if the connection kept it.
+    fn detach(&mut self) -> bool {
+        let state = &mut self.edge;
+        let (Some(replay), true) = (state.replay.take(), state.lost) else {
+            return false;
+        };
+        let (Some(outbox), Some(permit)) = (state.outbox.take(), state.permit.take()) else {
+            // Nothing was ever opened on it: nothing to keep.
+            return false;
+        };
+        let Some(inbox) = outbox.take_over() else {
+            return false;
+        };
+        let detached = Detached {
+            encoding: state.encoding.get().copied().unwrap_or_default(),
+            gate: state.gate.clone(),
+            outbox,
+            inbox: Inbox::from(inbox),
+            _permit: permit,
+            replay,
+        };
+        self.connection.detach(detached).is_ok()
+    }
+
+    /// Sends what is due to acknowledge, uncounted.
+    fn acknowledge(&mut self, ctx: &mut Ctx<C>) {
+        self.edge.ack_scheduled = false;
+        let due = self
+            .edge
+            .replay
+            .as_mut()
+            .and_then(Replay::take_acknowledgement);
+        if let Some(n) = due {
+            if let Ok(frame) = crate::protocol::Message::ack(n).to_frame(self.edge.encoding()) {
+                write(ctx, frame);
+            }
         }
     }
 }
 
+impl<E> EdgeState<E> {
+    fn encoding(&self) -> Encoding {
+        self.encoding.get().copied().unwrap_or_default()
+    }
+}
+
 impl<C: Connection> Edge<'_, C> {
-    /// Writes one frame, after everything written before.
+    /// Writes one frame, after everything written before: a call frame (numbered and kept
+    /// until acknowledged, on a resumable connection).
     pub(crate) fn send(&mut self, frame: Frame) {
-        self.gate.add(frame.len());
+        self.state.gate.add(frame.len());
+        self.state.write_counted(self.ctx, frame);
+    }
+
+    /// Writes one frame that is not a call frame (`pong`, the resume frames): never
+    /// numbered, kept or replayed.
+    pub(crate) fn send_control(&mut self, frame: Frame) {
+        if self.state.replay.is_none() {
+            // Counted out of the gate as the socket takes it.
+            self.state.gate.add(frame.len());
+        }
         write(self.ctx, frame);
     }
 
     /// The connection's wire: picked by its first data frame (binary: MessagePack, text:
     /// Serverpod's JSON) for its whole life; MessagePack until then.
     pub(crate) fn encoding(&self) -> Encoding {
-        self.encoding.get().copied().unwrap_or_default()
+        self.state.encoding()
     }
 
     /// The connection's wire, for a producer that may start writing before the first data
     /// frame has picked it (a legacy endpoint's session).
     pub(crate) fn encoding_handle(&self) -> Arc<OnceLock<Encoding>> {
-        self.encoding.clone()
+        self.state.encoding.clone()
     }
 
     /// Sends a close frame with `code`, after whatever was already written, and stops: the
-    /// TCP connection closes as soon as the close frame is out.
+    /// TCP connection closes as soon as the close frame is out. Deliberate: a resumable
+    /// session ends with it.
     pub(crate) fn close(&mut self, code: CloseCode, reason: &str) {
-        close(code, reason, self.ctx);
+        self.state.close(self.ctx, code, reason, false);
     }
 
     /// The gate between this connection's producers and its socket.
     pub(crate) fn gate(&self) -> Arc<OutboundGate> {
-        self.gate.clone()
+        self.state.gate.clone()
     }
 
     /// The queue producers send on, in order, opened on first use (an idle connection costs
@@ -298,12 +441,12 @@ impl<C: Connection> Edge<'_, C> {
     /// connection takes everything waiting at once, and a connection busy waiting (an
     /// authentication) still has it filled.
     pub(crate) fn outbox(&mut self) -> Outbox<C::Event> {
-        if let Some(outbox) = self.outbox {
+        if let Some(outbox) = &self.state.outbox {
             return outbox.clone();
         }
         let (outbox, inbox) = crate::outbox::outbox();
         self.ctx.add_stream(inbox);
-        *self.outbox = Some(outbox.clone());
+        self.state.outbox = Some(outbox.clone());
         outbox
     }
 
@@ -327,7 +470,93 @@ impl<C: Connection> Edge<'_, C> {
 
     /// `helper` hears [`GoingAway`] on shutdown before this connection does.
     pub(crate) fn attach_shutdown_helper(&mut self, helper: Recipient<GoingAway>) {
-        self.settings.connections.attach(self.id, helper);
+        self.state
+            .settings
+            .connections
+            .attach(self.state.id, helper);
+    }
+
+    /// Whether this connection numbers its call frames (its client asked to resume).
+    pub(crate) fn is_resumable(&self) -> bool {
+        self.state.replay.is_some()
+    }
+
+    /// A call frame arrived (not `ping`, `pong` or a resume frame): acknowledged at once
+    /// every few frames, otherwise within a moment.
+    pub(crate) fn received_call_frame(&mut self) {
+        let Some(replay) = &mut self.state.replay else {
+            return;
+        };
+        if replay.received_one() {
+            let n = replay.take_acknowledgement();
+            if let Some(Ok(frame)) =
+                n.map(|n| crate::protocol::Message::ack(n).to_frame(self.state.encoding()))
+            {
+                write(self.ctx, frame);
+            }
+        } else if !self.state.ack_scheduled {
+            self.state.ack_scheduled = true;
+            self.ctx
+                .run_later(ACK_DELAY, |socket, ctx| socket.acknowledge(ctx));
+        }
+    }
+
+    /// The peer has received `n` call frames: forget them, and free their room. False when
+    /// it claims more than was sent.
+    pub(crate) fn acknowledged(&mut self, n: u64) -> bool {
+        let Some(replay) = &mut self.state.replay else {
+            return true;
+        };
+        match replay.acknowledged(n) {
+            Ok(freed) => {
+                self.state.gate.release(freed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Where another socket can reach this one to take its session over.
+    pub(crate) fn take_over_handle(&self) -> Recipient<TakeOver> {
+        self.ctx.address().recipient()
+    }
+
+    /// Takes over a detached session's edge, for a peer that has received `received` of its
+    /// call frames: its producers write here now, its slot is this socket's, and what the
+    /// peer lacks is written again, after `first` (the answer that says where the session
+    /// stands). Gives the edge back when `received` does not fit what was sent.
+    pub(crate) fn adopt(
+        &mut self,
+        detached: Detached<C::Event>,
+        received: u64,
+        first: Frame,
+    ) -> Result<(), Detached<C::Event>> {
+        let mut detached = detached;
+        let (freed, lacking) = match detached.replay.lacking(received) {
+            Ok(replay) => replay,
+            Err(_) => return Err(detached),
+        };
+        let Detached {
+            gate,
+            outbox,
+            inbox,
+            _permit,
+            replay,
+            ..
+        } = detached;
+        gate.release(freed);
+        // This socket's own slot goes: the session's is the one it holds now.
+        self.state.permit = Some(_permit);
+        self.state.gate = gate;
+        self.state.replay = Some(replay);
+        self.state.outbox = Some(outbox);
+        self.ctx.add_stream(inbox);
+        write(self.ctx, first);
+        crate::instruments::frames_replayed(lacking.len());
+        for frame in lacking {
+            write(self.ctx, frame);
+        }
+        Ok(())
     }
 }
 
@@ -357,28 +586,38 @@ impl<C: Connection> Actor for Socket<C> {
     type Context = Ctx<C>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.settings.counters.connection_opened();
+        let settings = self.edge.settings.clone();
+        settings.counters.connection_opened();
         crate::instruments::connection_opened(C::PATH);
-        self.settings
+        settings
             .connections
-            .joined(self.id, ctx.address().recipient());
-        ctx.run_interval(self.settings.ping_interval, |socket, ctx| {
+            .joined(self.edge.id, ctx.address().recipient());
+        ctx.run_interval(settings.ping_interval, |socket, ctx| {
             if socket.keepalive.tick() {
-                log::debug!("connection {}: no pong within the ping interval", socket.id);
-                return close(CloseCode::Away, "ping timeout", ctx);
+                log::debug!(
+                    "connection {}: no pong within the ping interval",
+                    socket.edge.id
+                );
+                // The peer may be on its way back: a resumable session is kept.
+                return socket
+                    .edge
+                    .close(ctx, CloseCode::Away, "ping timeout", true);
             }
             ctx.ping(b"");
         });
-        log::debug!("connection {} opened", self.id);
+        log::debug!("connection {} opened", self.edge.id);
         self.with_edge(ctx, |p, edge| p.started(edge));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.connection.stopped(self.id);
-        self.settings.connections.left(self.id);
-        self.settings.counters.connection_closed();
+        if !self.detach() {
+            self.connection.stopped(self.edge.id);
+        }
+        let settings = &self.edge.settings;
+        settings.connections.left(self.edge.id);
+        settings.counters.connection_closed();
         crate::instruments::connection_closed(C::PATH);
-        log::debug!("connection {} closed", self.id);
+        log::debug!("connection {} closed", self.edge.id);
     }
 }
 
@@ -396,7 +635,7 @@ impl<C: Connection> StreamHandler<reader::Batch> for Socket<C> {
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {
-        // The peer's side of the socket ended (TCP closed).
+        // The peer's side of the socket ended (TCP closed) without a close frame.
         ctx.stop();
     }
 }
@@ -413,21 +652,35 @@ impl<C: Connection> StreamHandler<VecDeque<Outgoing<C::Event>>> for Socket<C> {
     fn handle(&mut self, batch: VecDeque<Outgoing<C::Event>>, ctx: &mut Self::Context) {
         for item in batch {
             match item {
-                Outgoing::Frame(frame) => write(ctx, frame),
+                Outgoing::Frame(frame) => self.edge.write_counted(ctx, frame),
                 Outgoing::Event(event) => self.with_edge(ctx, |p, edge| p.on_event(event, edge)),
-                Outgoing::Close(code, reason) => return close(code, reason, ctx),
+                Outgoing::Close(code, reason) => return self.edge.close(ctx, code, reason, false),
             }
         }
     }
 
     fn finished(&mut self, _: &mut Self::Context) {
-        // The inbox never ends: the socket stops on its own.
+        // The inbox ends only when another socket took it over: this one is going.
     }
 }
 
 impl<C: Connection> Handler<GoingAway> for Socket<C> {
     type Result = ();
     fn handle(&mut self, _: GoingAway, ctx: &mut Self::Context) {
-        close(CloseCode::Away, "server shutting down", ctx);
+        self.edge
+            .close(ctx, CloseCode::Away, "server shutting down", false);
+    }
+}
+
+impl<C: Connection> Handler<TakeOver> for Socket<C> {
+    type Result = ();
+    fn handle(&mut self, _: TakeOver, ctx: &mut Self::Context) {
+        // Detached now, so that the socket taking over finds the session kept as soon as
+        // this answers; the close that follows ends nothing more.
+        self.edge.lost = true;
+        // Not kept (nothing was ever opened on it): `stopped` ends it as any other.
+        let _ = self.detach();
+        self.edge
+            .close(ctx, CloseCode::Policy, "resumed on another socket", false);
     }
 }
