@@ -111,6 +111,8 @@ pub mod protocol;
 #[cfg(any(feature = "server", feature = "client"))]
 mod recent;
 #[cfg(any(feature = "server", feature = "client"))]
+mod replay;
+#[cfg(any(feature = "server", feature = "client"))]
 mod setters;
 #[cfg(any(feature = "server", feature = "client"))]
 mod sync;

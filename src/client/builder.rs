@@ -1,11 +1,15 @@
 //! [`ClientBuilder`]: settings, credentials, trusted roots and classes, checked once.
 
+use super::dialer::Dialer;
 use super::slot::{ClientInner, Slot};
+use super::state::ConnectionState;
 use super::url::{cookie_pair, websocket_url};
 use super::{handshake, AuthKeyProvider, Client, ClientConfig, Error};
 use crate::protocol::registry::Registry;
 use crate::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Builds a [`Client`].
 pub struct ClientBuilder {
@@ -80,10 +84,14 @@ impl ClientBuilder {
         };
         Ok(Client {
             inner: Arc::new(ClientInner {
-                url,
-                config: self.config,
-                auth: self.auth,
-                handshake,
+                dialer: Arc::new(Dialer {
+                    url,
+                    config: self.config,
+                    auth: self.auth,
+                    handshake,
+                    state: watch::channel(ConnectionState::Disconnected).0,
+                    generation: AtomicU64::new(0),
+                }),
                 connection: Mutex::new(Slot::Empty),
                 registry: self.registry,
             }),

@@ -47,6 +47,21 @@ pub struct ClientConfig {
     /// took 4× as long with a new socket each), and an idle socket costs the server one
     /// connection for a second. Zero closes it at once, as Serverpod's client does.
     pub linger: Duration,
+    /// Whether calls survive a dropped socket (`docs/PROTOCOL.md` §11): the client asks
+    /// the server for a resumable connection, and when the socket drops with calls open it
+    /// reconnects within the server's window and resumes them, with nothing lost or
+    /// repeated. A server that does not resume (Serverpod) ignores the request, and the
+    /// client behaves as without it. Default on.
+    pub resume: bool,
+    /// The bytes of sent call frames the client keeps until the server acknowledges them,
+    /// to replay after a reconnect. When they reach it, the client stops taking new input
+    /// values and commands until acknowledgements free some (it never drops one). Default
+    /// 1 MiB, as the server's own `resume_buffer`.
+    pub resume_buffer: usize,
+    /// The longest wait between two reconnect attempts. The first attempt comes within
+    /// 250 ms of the drop, each next one after twice the wait before, with jitter, up to
+    /// this. Default 5 s.
+    pub reconnect_max_delay: Duration,
 }
 
 crate::setters::setters!(ClientConfig {
@@ -58,6 +73,9 @@ crate::setters::setters!(ClientConfig {
     encoding: Encoding,
     window: Option<u32>,
     linger: Duration,
+    resume: bool,
+    resume_buffer: usize,
+    reconnect_max_delay: Duration,
 });
 
 impl Default for ClientConfig {
@@ -71,6 +89,9 @@ impl Default for ClientConfig {
             encoding: Encoding::MessagePack,
             window: Some(1024),
             linger: Duration::from_secs(1),
+            resume: true,
+            resume_buffer: 1 << 20,
+            reconnect_max_delay: Duration::from_secs(5),
         }
     }
 }

@@ -1,32 +1,37 @@
-//! The client's socket task: one per open WebSocket, owner of every call on it.
+//! The client's socket task: one per connection, owner of every call on it.
 //!
 //! All state of a connection (pending opens, open calls, their input pumps) lives in this
 //! one task, which reacts to inbound frames, to commands from calls, to input items from the
 //! pumps (`pump`) and to its timers, and writes through a queue that never makes it stop
-//! reading (`outgoing`). Nothing else touches the socket. When the last call ends the task closes the socket and
-//! refuses further commands; an open that arrives too late is handed back unanswered, and
-//! its caller connects afresh.
+//! reading (`outgoing`). Nothing else touches the socket. When the last call ends the task
+//! closes the socket and refuses further commands; an open that arrives too late is handed
+//! back unanswered, and its caller connects afresh.
+//!
+//! A resumable connection (docs/PROTOCOL.md §11) outlives its socket: when the socket drops
+//! with calls open, the task dials a new one (`dialer`) and keeps the calls meanwhile,
+//! their frames kept (`resumable`) and written when it is back.
 
+use super::dialer::{Dialer, Resumed};
 use super::error::Error;
-use super::handshake::{Handshake, Socket};
-use super::keepalive::{Keepalive, Tick};
-use super::outgoing::Outgoing;
+use super::keepalive::Tick;
+use super::link::{next_event, Link, LinkEvent};
 pub(crate) use super::pump::InputSource;
 use super::pump::{InputItem, InputPump, INPUT_QUEUE};
-use super::ClientConfig;
+use super::resumable::Resumable;
+use super::state::ConnectionState;
 use crate::error::StreamError;
 use crate::flow::Credit;
 use crate::protocol::{
     borrow, report, CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, OpenCall,
-    OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef,
+    OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef, CLOSE_RESUMABLE,
 };
 use crate::recent::RecentIds;
 use bytes::Bytes;
-use futures::future::poll_fn;
-use futures::stream::SplitStream;
+use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use uuid::Uuid;
@@ -87,27 +92,31 @@ impl ConnectionHandle {
 }
 
 /// Opens the socket, sends `ping`, waits for the first frame, then starts the task.
-pub(crate) async fn connect(
-    url: &str,
-    config: &ClientConfig,
-    handshake: &Handshake,
-) -> Result<ConnectionHandle, Error> {
-    let ping = frame(&Message::Ping, config.encoding)
-        .map_err(|e| Error::protocol_from("cannot write a ping", e))?;
-    let (socket, first) = handshake.connect(url, config, ping).await?;
+pub(crate) async fn connect(dialer: &Arc<Dialer>) -> Result<ConnectionHandle, Error> {
+    let generation = dialer.began_connecting();
+    let (socket, first) = match dialer.open().await {
+        Ok(opened) => opened,
+        Err(e) => {
+            dialer.publish(generation, ConnectionState::Disconnected);
+            return Err(e);
+        }
+    };
+    dialer.publish(generation, ConnectionState::Connected);
+    let config = &dialer.config;
     let (tx, rx) = mpsc::unbounded_channel();
     let (input_tx, inputs) = mpsc::channel(INPUT_QUEUE);
-    let (sink, stream) = socket.split();
     let task = SocketTask {
-        outgoing: Outgoing::new(sink),
-        stream,
+        link: Some(Link::new(socket, config)),
+        resumable: None,
+        redialing: None,
+        dialer: dialer.clone(),
+        generation,
         commands: rx,
         inputs,
         input_tx,
         pending: HashMap::new(),
         calls: HashMap::new(),
         ended: RecentIds::new(256),
-        keepalive: Keepalive::new(config),
         encoding: config.encoding,
         maybe_idle: false,
         linger: config.linger,
@@ -171,9 +180,15 @@ impl Drop for OpenedCall {
 }
 
 struct SocketTask {
-    /// Written only through its queue, so that the task never stops reading to write.
-    outgoing: Outgoing,
-    stream: SplitStream<Socket>,
+    /// The socket; none while a resumable connection dials its next one.
+    link: Option<Link>,
+    /// The session, once the server made the connection resumable.
+    resumable: Option<Resumable>,
+    /// Dialing the socket that resumes the session.
+    redialing: Option<BoxFuture<'static, Result<Resumed, Error>>>,
+    dialer: Arc<Dialer>,
+    /// Which of the client's connections this is, for the state it reports.
+    generation: u64,
     commands: mpsc::UnboundedReceiver<Command>,
     inputs: mpsc::Receiver<InputItem>,
     /// Cloned for each pump; held here too, so `inputs` never reports its end.
@@ -181,7 +196,6 @@ struct SocketTask {
     pending: HashMap<Uuid, PendingOpen>,
     calls: HashMap<Uuid, OpenedCall>,
     ended: RecentIds,
-    keepalive: Keepalive,
     /// The wire this connection speaks, chosen by the client.
     encoding: Encoding,
     /// A call or an open just ended: check whether the socket is still needed.
@@ -202,20 +216,19 @@ enum Stop {
     Idle,
     /// Fail every call with this error.
     Fail(Error),
+    /// The socket is gone without a close from the server: a resumable connection dials
+    /// another; any other fails every call with this error.
+    Lost(Error),
 }
 
 impl SocketTask {
     async fn run(mut self, first: WsMessage) {
         let mut stop = self.on_frame(first).await.err();
         while stop.is_none() {
-            let sending = self.outgoing.is_pending();
-            let room = self.outgoing.has_room();
+            let room = self.has_room();
             stop = tokio::select! {
                 // Queued frames go out while the task keeps reading.
-                sent = poll_fn(|cx| self.outgoing.poll_send(cx)), if sending => {
-                    sent.err().map(|_| Stop::Fail(Error::ConnectionClosed))
-                }
-                frame = self.stream.next() => self.on_frames(frame).await,
+                event = next_event(&mut self.link) => self.on_link_event(event).await,
                 command = self.commands.recv(), if room => match command {
                     Some(command) => self.on_commands(command).await.err(),
                     None => Some(Stop::Idle),
@@ -224,15 +237,16 @@ impl SocketTask {
                     self.on_inputs(input);
                     None
                 }
-                tick = self.keepalive.tick() => match tick {
-                    Tick::Ping => {
-                        self.write(&Message::Ping);
-                        None
-                    }
-                    Tick::Idle => Some(Stop::Fail(Error::IdleTimeout)),
-                },
+                Some(n) = ack_due(&mut self.resumable) => {
+                    self.write(&Message::ack(n));
+                    None
+                }
+                redialed = redialed(&mut self.redialing) => self.on_redialed(redialed),
                 () = lingered(&mut self.lingering) => Some(Stop::Idle),
             };
+            if let Some(Stop::Lost(error)) = stop {
+                stop = self.lost(error);
+            }
             let idle = self.calls.is_empty() && self.pending.is_empty();
             if !idle {
                 self.lingering = None;
@@ -248,6 +262,76 @@ impl SocketTask {
         self.shut_down(stop.unwrap_or(Stop::Idle)).await;
     }
 
+    /// Whether the task may take more commands and input values: the socket's queue has
+    /// room, and so has a resumable connection's kept frames.
+    fn has_room(&self) -> bool {
+        self.link.as_ref().is_none_or(|l| l.outgoing.has_room())
+            && self.resumable.as_ref().is_none_or(Resumable::has_room)
+    }
+
+    async fn on_link_event(&mut self, event: LinkEvent) -> Option<Stop> {
+        match event {
+            LinkEvent::Sent(sent) => sent.err().map(|_| Stop::Lost(Error::ConnectionClosed)),
+            LinkEvent::Frame(frame) => self.on_frames(frame).await,
+            LinkEvent::Tick(Tick::Ping) => {
+                self.write(&Message::Ping);
+                None
+            }
+            LinkEvent::Tick(Tick::Idle) => Some(Stop::Lost(Error::IdleTimeout)),
+        }
+    }
+
+    /// The socket is gone. A resumable connection with calls open dials a new one for as
+    /// long as the server keeps the session; otherwise every call fails with `error`.
+    fn lost(&mut self, error: Error) -> Option<Stop> {
+        let busy = !self.calls.is_empty() || !self.pending.is_empty();
+        let Some(resumable) = self
+            .resumable
+            .as_ref()
+            .filter(|r| busy && !r.window.is_zero())
+        else {
+            return Some(Stop::Fail(error));
+        };
+        log::debug!("the socket dropped ({error}): resuming");
+        self.link = None;
+        let dialer = self.dialer.clone();
+        let token = resumable.token.clone();
+        let received = resumable.received();
+        let deadline = tokio::time::Instant::now() + resumable.window;
+        let generation = self.generation;
+        self.redialing = Some(
+            async move { dialer.resume(generation, &token, received, deadline).await }.boxed(),
+        );
+        None
+    }
+
+    /// The dialing is over: the session goes on on the new socket, after the frames the
+    /// server lacks, or every call fails.
+    fn on_redialed(&mut self, redialed: Result<Resumed, Error>) -> Option<Stop> {
+        self.redialing = None;
+        let Resumed { socket, received } = match redialed {
+            Ok(resumed) => resumed,
+            Err(e) => return Some(Stop::Fail(e)),
+        };
+        let lacking = match self.resumable.as_mut().map(|r| r.resumed(received)) {
+            Some(Ok(lacking)) => lacking,
+            _ => {
+                return Some(Stop::Fail(Error::protocol(
+                    "the server resumed from a position the client cannot replay from",
+                )))
+            }
+        };
+        let mut link = Link::new(socket, &self.dialer.config);
+        for frame in lacking {
+            link.outgoing.push(frame);
+        }
+        self.link = Some(link);
+        self.dialer
+            .publish(self.generation, ConnectionState::Connected);
+        log::debug!("the connection resumed");
+        None
+    }
+
     /// Handles what the socket gave, then every frame it has ready (up to a burst): a burst
     /// from the server is one turn of the task's loop, not one per frame.
     async fn on_frames(&mut self, first: Option<Result<WsMessage, WsError>>) -> Option<Stop> {
@@ -255,7 +339,9 @@ impl SocketTask {
         for taken in 1..=COMMAND_BURST {
             let stop = match next {
                 Some(Ok(frame)) => {
-                    self.keepalive.frame_seen();
+                    if let Some(link) = &mut self.link {
+                        link.frame_seen();
+                    }
                     self.on_frame(frame).await.err()
                 }
                 Some(Err(WsError::Capacity(e))) => Some(Stop::Fail(Error::protocol_from(
@@ -264,14 +350,14 @@ impl SocketTask {
                 ))),
                 Some(Err(e)) => {
                     log::debug!("method stream socket error: {e}");
-                    Some(Stop::Fail(Error::ConnectionClosed))
+                    Some(Stop::Lost(Error::ConnectionClosed))
                 }
-                None => Some(Stop::Fail(Error::ConnectionClosed)),
+                None => Some(Stop::Lost(Error::ConnectionClosed)),
             };
             if stop.is_some() || taken == COMMAND_BURST {
                 return stop;
             }
-            next = self.stream.next().now_or_never()?;
+            next = self.link.as_mut()?.stream.next().now_or_never()?;
         }
         None
     }
@@ -292,6 +378,8 @@ impl SocketTask {
     async fn shut_down(mut self, stop: Stop) {
         // Refuse new commands; opens that were queued but never sent go back unanswered,
         // so their callers retry on a fresh connection.
+        self.dialer
+            .publish(self.generation, ConnectionState::Disconnected);
         self.commands.close();
         while let Ok(command) = self.commands.try_recv() {
             if let Command::Open { reply, inputs, .. } = command {
@@ -300,7 +388,7 @@ impl SocketTask {
         }
         let error = match stop {
             Stop::Idle => Error::ConnectionClosed,
-            Stop::Fail(e) => e,
+            Stop::Fail(e) | Stop::Lost(e) => e,
         };
         for (_, pending) in self.pending.drain() {
             let _ = pending.reply.send(OpenReply::Failed(error.clone()));
@@ -309,7 +397,9 @@ impl SocketTask {
             call.fail(error.clone());
         }
         // What was queued still leaves, then the close.
-        self.outgoing.close().await;
+        if let Some(link) = self.link.take() {
+            link.close(self.dialer.config.connect_timeout).await;
+        }
     }
 
     /// Queues a message; it leaves with the next batch the socket takes. False for a value
@@ -317,7 +407,7 @@ impl SocketTask {
     fn write(&mut self, message: &Message) -> bool {
         match frame(message, self.encoding) {
             Ok(frame) => {
-                self.outgoing.push(frame);
+                self.send(frame, message.is_counted());
                 true
             }
             Err(e) => {
@@ -327,13 +417,34 @@ impl SocketTask {
         }
     }
 
+    /// Queues a frame for the socket. A resumable connection keeps a call frame (`counted`)
+    /// until the server acknowledges it, and between sockets keeps it only: it leaves when
+    /// the connection resumes. Other frames (`ping`, `pong`, `ack`) are for this socket.
+    fn send(&mut self, frame: WsMessage, counted: bool) {
+        if let (true, Some(resumable)) = (counted, &mut self.resumable) {
+            resumable.sent(&frame);
+        }
+        if let Some(link) = &mut self.link {
+            link.outgoing.push(frame);
+        }
+    }
+
     /// One frame from the server: decoded on the connection's wire, then handled by kind.
     async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Stop> {
         let owned;
         // A MessagePack frame, which received values share.
         let mut shared: Option<Bytes> = None;
         let message = match (frame, self.encoding) {
-            (WsMessage::Close(_), _) => return Err(Stop::Fail(Error::ConnectionClosed)),
+            // The server ended the connection; or it gave up on this socket and keeps the
+            // session (a resumable connection whose pings went unanswered).
+            (WsMessage::Close(close), _) => {
+                return Err(match close {
+                    Some(close) if u16::from(close.code) == CLOSE_RESUMABLE => {
+                        Stop::Lost(Error::ConnectionClosed)
+                    }
+                    _ => Stop::Fail(Error::ConnectionClosed),
+                })
+            }
             (WsMessage::Binary(frame), Encoding::MessagePack) => {
                 shared = Some(Bytes::from(frame));
                 MessageRef::decode(shared.as_deref().unwrap_or_default())
@@ -372,6 +483,15 @@ impl SocketTask {
         message: MessageRef<'_>,
         shared: Option<&Bytes>,
     ) -> Result<(), Stop> {
+        let counted = match &message {
+            MessageRef::Control(message) => message.is_counted(),
+            _ => true,
+        };
+        if let (true, Some(resumable)) = (counted, &mut self.resumable) {
+            if let Some(n) = resumable.received_one() {
+                self.write(&Message::ack(n));
+            }
+        }
         match message {
             MessageRef::Value { target, value } => self.on_value(target, value, shared).await,
             MessageRef::Exception { target, exception } => {
@@ -394,7 +514,25 @@ impl SocketTask {
                     "server reported a bad request: {request}"
                 ))))
             }
-            // Pongs need nothing; an open from the server is not for a client.
+            MessageRef::Control(Message::ResumeState {
+                token, window_ms, ..
+            }) if self.resumable.is_none() && self.dialer.config.resume => {
+                self.resumable = Some(Resumable::new(
+                    token,
+                    Duration::from_millis(window_ms),
+                    self.dialer.config.resume_buffer,
+                ));
+            }
+            MessageRef::Control(Message::Ack { received }) => {
+                let acknowledged = self.resumable.as_mut().map(|r| r.acknowledged(received));
+                if let Some(Err(_)) = acknowledged {
+                    return Err(Stop::Fail(Error::protocol(format!(
+                        "the server acknowledged {received} frames, more than were sent"
+                    ))));
+                }
+            }
+            // Pongs need nothing; an open from the server is not for a client, nor is a
+            // resume frame out of place.
             MessageRef::Control(_) => {}
         }
         Ok(())
@@ -630,7 +768,7 @@ impl SocketTask {
         let item = match (item, self.encoding) {
             (Some(Ok(value)), Encoding::MessagePack) => {
                 let frame = pump.frames.encode(&value);
-                self.outgoing.push(WsMessage::Binary(frame));
+                self.send(WsMessage::Binary(frame), true);
                 return;
             }
             (Some(Ok(value)), Encoding::Json) => {
@@ -673,6 +811,24 @@ impl SocketTask {
                 });
             }
         }
+    }
+}
+
+/// Completes with an acknowledgement owed, when its timer fires; never while none is owed.
+async fn ack_due(resumable: &mut Option<Resumable>) -> Option<u64> {
+    match resumable {
+        Some(resumable) => resumable.ack_due().await,
+        None => futures::future::pending().await,
+    }
+}
+
+/// Completes when the dialing of a resumed socket is over; never while there is none.
+async fn redialed(
+    redialing: &mut Option<BoxFuture<'static, Result<Resumed, Error>>>,
+) -> Result<Resumed, Error> {
+    match redialing {
+        Some(dialing) => dialing.await,
+        None => futures::future::pending().await,
     }
 }
 

@@ -2,7 +2,7 @@
 //! so an underlying error is kept behind an `Arc`, as tonic's `Status` keeps its source.
 
 use crate::error::{shared, Source};
-use crate::protocol::{Dynamic, OpenResult, Wire};
+use crate::protocol::{Dynamic, OpenResult, ResumeRefusal, Wire};
 use std::fmt;
 
 /// Everything that can go wrong with a call, as the client sees it. Where it came from an
@@ -60,6 +60,19 @@ pub enum Error {
     /// No frame arrived within the idle timeout.
     #[error("method stream connection idle timeout")]
     IdleTimeout,
+    /// The socket dropped and the connection could not be resumed (`docs/PROTOCOL.md`
+    /// §11): the server refused (the reason says why: `expired`, `closed`, `unknown`, ...)
+    /// or the window ran out before any attempt got through (`expired`, with the last
+    /// attempt's error as the source). The call's method is gone: call again, and work out
+    /// what was missed.
+    #[error("the connection could not be resumed: {reason}")]
+    ResumeFailed {
+        /// Why, as the server said, or `expired` when no attempt reached it in time.
+        reason: ResumeRefusal,
+        /// The last reconnect attempt's error, when the window ran out.
+        #[source]
+        source: Option<Source>,
+    },
     /// The server sent something this client cannot read, or reported that the client did.
     #[error("protocol error: {reason}")]
     Protocol {
@@ -167,6 +180,13 @@ impl Error {
         Error::Decode {
             reason: format!("not a `{}`", T::type_name()),
             source: shared(error),
+        }
+    }
+
+    pub(crate) fn resume_failed(reason: ResumeRefusal, last_attempt: Option<Error>) -> Self {
+        Error::ResumeFailed {
+            reason,
+            source: last_attempt.and_then(shared),
         }
     }
 

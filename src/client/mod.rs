@@ -10,14 +10,18 @@ mod builder;
 mod call;
 mod config;
 mod connection;
+mod dialer;
 mod error;
 mod handshake;
 mod inputs;
 mod keepalive;
 mod legacy;
+mod link;
 mod outgoing;
 mod pump;
+mod resumable;
 mod slot;
+mod state;
 mod url;
 
 pub use auth::{AuthKeyProvider, RefreshingAuthKey, StaticAuthKey};
@@ -30,6 +34,7 @@ pub use legacy::{
     ConnectionStatus, LegacyClient, LegacyEndpointRef, LegacyMessages, ReconnectHandler,
     ReconnectPolicy,
 };
+pub use state::ConnectionState;
 
 use crate::protocol::registry::Registry;
 use crate::protocol::Wire;
@@ -97,7 +102,27 @@ impl Client {
 
     /// The WebSocket URL the client connects to.
     pub fn url(&self) -> &str {
-        &self.inner.url
+        &self.inner.dialer.url
+    }
+
+    /// Where the client's socket stands, now and as it changes: `Connecting` for the first
+    /// call, `Connected`, `Reconnecting { attempt }` while a dropped socket is being
+    /// replaced (its calls stay open), `Disconnected` when no socket is needed or the calls
+    /// failed with it. For an app that shows it, or stops feeding inputs meanwhile.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: streampod::client::Client) {
+    /// use streampod::client::ConnectionState;
+    /// let mut state = client.state();
+    /// while state.changed().await.is_ok() {
+    ///     if let ConnectionState::Reconnecting { attempt } = *state.borrow() {
+    ///         eprintln!("reconnecting (attempt {attempt})");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn state(&self) -> tokio::sync::watch::Receiver<ConnectionState> {
+        self.inner.dialer.state.subscribe()
     }
 
     /// Calls a method that returns a stream. The call opens when the stream is first
@@ -156,8 +181,8 @@ impl Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("url", &self.inner.url)
-            .field("config", &self.inner.config)
+            .field("url", &self.inner.dialer.url)
+            .field("config", &self.inner.dialer.config)
             .finish_non_exhaustive()
     }
 }

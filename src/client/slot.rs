@@ -4,7 +4,8 @@
 
 use super::call::OpenCallHandle;
 use super::connection::{self, CallOutput, Command, ConnectionHandle, OpenReply};
-use super::{handshake, AuthKeyProvider, ClientConfig, Error, Inputs};
+use super::dialer::Dialer;
+use super::{Error, Inputs};
 use crate::flow::GrantBack;
 use crate::protocol::registry::Registry;
 use crate::protocol::{OpenCall, OpenResult, AUTH_MODE_COOKIE, MAX_CREDIT};
@@ -17,11 +18,8 @@ use uuid::Uuid;
 
 /// What every clone of a [`Client`](super::Client) shares.
 pub(super) struct ClientInner {
-    pub(super) url: String,
-    pub(super) config: ClientConfig,
-    pub(super) auth: Option<Arc<dyn AuthKeyProvider>>,
-    /// The auth cookie and TLS settings of every handshake.
-    pub(super) handshake: handshake::Handshake,
+    /// The URL, settings and credentials of every socket.
+    pub(super) dialer: Arc<Dialer>,
     pub(super) connection: Mutex<Slot>,
     /// The classes this client knows (its dynamic streams accept them).
     pub(super) registry: Arc<Registry>,
@@ -38,11 +36,8 @@ impl ClientInner {
                 Slot::Ready(conn) if !conn.is_closed() => return Ok(conn.clone()),
                 Slot::Connecting(attempt) => attempt.clone(),
                 _ => {
-                    let (url, config) = (self.url.clone(), self.config.clone());
-                    let handshake = self.handshake.clone();
-                    let task = tokio::spawn(async move {
-                        connection::connect(&url, &config, &handshake).await
-                    });
+                    let dialer = self.dialer.clone();
+                    let task = tokio::spawn(async move { connection::connect(&dialer).await });
                     let attempt = async move {
                         task.await.unwrap_or_else(|e| {
                             Err(Error::connect_failed_from("the connecting task failed", e))
@@ -82,7 +77,7 @@ impl ClientInner {
             method,
             args,
         };
-        let auth = match &self.auth {
+        let auth = match &self.dialer.auth {
             Some(provider) => provider.auth_header_value().await,
             None => None,
         };
@@ -94,7 +89,7 @@ impl ClientInner {
                 },
                 Some(inputs),
             )) => {
-                let Some(provider) = self.auth.as_ref().filter(|p| p.can_refresh()) else {
+                let Some(provider) = self.dialer.auth.as_ref().filter(|p| p.can_refresh()) else {
                     return Err(error);
                 };
                 if !provider.refresh().await {
@@ -124,7 +119,7 @@ impl ClientInner {
             let (reply_tx, reply_rx) = oneshot::channel();
             // With flow control the server sends no more than the window ahead of the
             // consumer, so the values always fit; without it, this bound stops the socket.
-            let window = self.config.window.map(|w| w.clamp(1, MAX_CREDIT));
+            let window = self.dialer.config.window.map(|w| w.clamp(1, MAX_CREDIT));
             let buffer = window.map_or(connection::CALL_BUFFER, |w| w as usize);
             let (values_tx, values) = mpsc::channel(buffer);
             let (failure_tx, failure) = oneshot::channel();
@@ -135,7 +130,7 @@ impl ClientInner {
                 args: call.args.clone(),
                 inputs: inputs.streams.iter().map(|(n, _)| n.to_string()).collect(),
                 auth: auth.clone(),
-                auth_mode: (auth.is_none() && self.handshake.cookie.is_some())
+                auth_mode: (auth.is_none() && self.dialer.handshake.cookie.is_some())
                     .then(|| AUTH_MODE_COOKIE.to_string()),
                 flow: window,
             };

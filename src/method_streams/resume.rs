@@ -309,7 +309,11 @@ impl MethodConnection {
             return self.refuse_resume(ResumeRefusal::Encoding, edge);
         }
         let needs_caller = parked.connection.calls.values().any(|r| r.auth.is_some());
-        let key_value = auth.as_deref().and_then(unwrap_auth_value);
+        // The key the resume carries, else (cookie mode) the new socket's auth cookie.
+        let key_value = auth
+            .as_deref()
+            .and_then(unwrap_auth_value)
+            .or_else(|| self.cookie_key.clone());
         match (needs_caller, key_value, self.methods.authentication.clone()) {
             (true, Some(auth_key), Some(handler)) => {
                 edge.wait(
@@ -363,7 +367,11 @@ impl MethodConnection {
             }
             Ok(()) => {
                 let from = self.id;
-                *self = connection;
+                // The session's calls, on this socket: its credentials and handshake are
+                // the ones later opens use.
+                let socket = std::mem::replace(self, connection);
+                self.cookie_key = socket.cookie_key;
+                self.handshake = socket.handshake;
                 sessions.live(key, edge.take_over_handle());
                 if let Some(supervisor) = &self.supervisor {
                     edge.attach_shutdown_helper(supervisor.clone().recipient());

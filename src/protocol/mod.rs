@@ -31,7 +31,7 @@ pub(crate) use message::json::decode_json_ref;
 pub(crate) use message::ValueFrames;
 pub use message::{
     CloseReason, Message, OpenCall, OpenResponse, OpenResult, ResumeRefusal, Target,
-    AUTH_MODE_COOKIE, MAX_CREDIT, MAX_POSITION,
+    AUTH_MODE_COOKIE, CLOSE_RESUMABLE, MAX_CREDIT, MAX_POSITION,
 };
 pub use msgpack::ReadError;
 pub use values::datetime::DateTime;

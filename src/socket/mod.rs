@@ -15,7 +15,6 @@ mod drain;
 mod keepalive;
 mod live;
 mod reader;
-mod replay;
 mod send_timeout;
 
 use crate::shutdown::GoingAway;
@@ -27,6 +26,7 @@ use crate::config::{normalize_origin, Config};
 use crate::flow::OutboundGate;
 use crate::outbox::{Inbox, Outbox, Outgoing};
 use crate::protocol::{Encoding, Frame};
+use crate::replay::{Replay, ACK_DELAY};
 use crate::stats::Counters;
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -38,7 +38,6 @@ use drain::Drain;
 use keepalive::Keepalive;
 use live::Permit;
 use reader::FrameReader;
-use replay::Replay;
 use send_timeout::{SendTimeoutSet, Watch};
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -90,7 +89,7 @@ pub(crate) struct Detached<E> {
     inbox: Inbox<E>,
     /// The connection's slot among `max_connections`: a detached connection keeps it.
     _permit: Permit,
-    replay: Replay,
+    replay: Replay<Frame>,
 }
 
 impl<E> Detached<E> {
@@ -250,7 +249,7 @@ struct EdgeState<E> {
     /// Taken when a resumable connection detaches.
     permit: Option<Permit>,
     /// A resumable connection's positions and kept frames.
-    replay: Option<Replay>,
+    replay: Option<Replay<Frame>>,
     /// The socket went without a close handshake of our own or the peer's: a resumable
     /// session is worth keeping.
     lost: bool,
@@ -265,9 +264,6 @@ pub(crate) struct Edge<'a, C: Connection> {
     ctx: &'a mut Ctx<C>,
     state: &'a mut EdgeState<C::Event>,
 }
-
-/// How long a received call frame may wait for its acknowledgement.
-const ACK_DELAY: Duration = Duration::from_millis(100);
 
 impl<E: Send + 'static> EdgeState<E> {
     /// Writes a call frame: numbered and kept, on a resumable connection.
@@ -598,10 +594,13 @@ impl<C: Connection> Actor for Socket<C> {
                     "connection {}: no pong within the ping interval",
                     socket.edge.id
                 );
-                // The peer may be on its way back: a resumable session is kept.
-                return socket
-                    .edge
-                    .close(ctx, CloseCode::Away, "ping timeout", true);
+                // The peer may be on its way back: a resumable session is kept, and a
+                // peer that still hears the close is told to resume.
+                let code = match socket.edge.replay {
+                    Some(_) => CloseCode::Other(crate::protocol::CLOSE_RESUMABLE),
+                    None => CloseCode::Away,
+                };
+                return socket.edge.close(ctx, code, "ping timeout", true);
             }
             ctx.ping(b"");
         });

@@ -8,8 +8,8 @@ use futures::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use streampod::client::{CallStream, Client, ClientConfig, Error, Inputs};
-use streampod::protocol::{Message, OpenResponse, OpenResult};
+use streampod::client::{CallStream, Client, ClientConfig, ConnectionState, Error, Inputs};
+use streampod::protocol::{Message, OpenResponse, OpenResult, ResumeRefusal};
 use streampod::NoArgs;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -208,7 +208,9 @@ async fn pongs_keep_an_active_connection_alive() {
 async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_again() {
     let server = TestServer::start();
     let addr = server.running.addr();
-    let c = Client::new(&server.http_url()).unwrap();
+    // Without resume: the socket's end is the calls' end (with it, see the next test).
+    let config = ClientConfig::default().resume(false);
+    let c = Client::with_config(&server.http_url(), config).unwrap();
     let (_tx, mut call) = open_echo(&c).await;
     // Stopped and waited for, so that its port is free again (dropping it would not wait).
     server.running.stop().await;
@@ -232,6 +234,63 @@ async fn a_server_going_away_fails_open_calls_and_a_restarted_one_is_reached_aga
         )
         .await;
     assert_eq!(got, Ok(5));
+}
+
+#[tokio::test]
+async fn a_crashed_and_restarted_server_refuses_the_resume_and_open_calls_fail_with_resume_failed()
+{
+    let server = TestServer::start();
+    let addr = server.running.addr();
+    let c = Client::new(&server.http_url()).unwrap();
+    let mut state = c.state();
+    let (_tx, mut call) = open_echo(&c).await;
+    // Stopped without a close, as a crash: the client takes it for a lost network.
+    server.running.stop().await;
+    tokio::time::timeout(
+        PATIENCE,
+        state.wait_for(|s| matches!(s, ConnectionState::Reconnecting { .. })),
+    )
+    .await
+    .expect("the client reconnects")
+    .unwrap();
+    // Another server (another node) on the same port: the token is not its own.
+    let again = crate::support::method_streaming::endpoint(Default::default());
+    let restarted = streampod::Server::builder()
+        .endpoint(again)
+        .build()
+        .unwrap();
+    let _running = restarted
+        .spawn(std::net::TcpListener::bind(addr).unwrap())
+        .unwrap();
+    let got = tokio::time::timeout(PATIENCE, call.next()).await.unwrap();
+    assert!(
+        matches!(
+            got,
+            Some(Err(Error::ResumeFailed {
+                reason: ResumeRefusal::Elsewhere,
+                ..
+            }))
+        ),
+        "{got:?}"
+    );
+    tokio::time::timeout(
+        PATIENCE,
+        state.wait_for(|s| *s == ConnectionState::Disconnected),
+    )
+    .await
+    .expect("the client says it is disconnected")
+    .unwrap();
+    // The next call opens a session on the new server.
+    let got = c
+        .call::<i64>(
+            ENDPOINT,
+            "intReturnFromStream",
+            NoArgs {},
+            Inputs::new().values("stream", futures::stream::iter([5i64])),
+        )
+        .await;
+    assert_eq!(got, Ok(5));
+    assert_eq!(*state.borrow(), ConnectionState::Connected);
 }
 
 #[tokio::test]

@@ -305,7 +305,9 @@ wire_test!(async fn server_shutdown_closes_legacy_and_method_sockets(wire) {
     let c = legacy_on(&server, wire, None);
     c.open_streaming_connection().await.unwrap();
     let mut changes = c.status_changes();
-    let method_client = streampod::client::Client::new(&server.http_url()).unwrap();
+    // Without resume: a dropped server ends its calls at once.
+    let config = streampod::client::ClientConfig::default().resume(false);
+    let method_client = streampod::client::Client::with_config(&server.http_url(), config).unwrap();
     let (_tx, rx) = futures::channel::mpsc::unbounded::<i64>();
     let mut call = method_client.stream::<i64>(
         ENDPOINT,

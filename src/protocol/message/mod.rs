@@ -652,6 +652,11 @@ fn entry_position(out: &mut Vec<u8>, key: &str, n: u64) {
 /// The largest position (or count) a resume frame carries: 2⁵³, exact in JavaScript.
 pub const MAX_POSITION: u64 = 1 << 53;
 
+/// The WebSocket close code of a server that gave up on a resumable connection's socket
+/// (its peer stopped answering pings) but keeps its session for the window: a client that
+/// still hears it resumes. Every other close from the server ends the session.
+pub const CLOSE_RESUMABLE: u16 = 4000;
+
 /// `{"type": kind, "data": ` of a message with data.
 fn write_envelope(out: &mut Vec<u8>, kind: &str) {
     write::map_len(out, 2);

@@ -74,7 +74,18 @@ impl TestServer {
 
     /// Waits until the server's counters satisfy `cond`.
     pub async fn wait_for_stats(&self, what: &str, cond: impl Fn(&Stats) -> bool) {
-        wait_until(what, || cond(&self.server.stats())).await;
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let stats = self.server.stats();
+            if cond(&stats) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for: {what}; the server's stats: {stats:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
 
