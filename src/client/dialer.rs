@@ -3,6 +3,7 @@
 //! socket that resumes the session is greeted with `rsr`, tried again with backoff and
 //! jitter until the server's window runs out (docs/PROTOCOL.md §11).
 
+use super::backoff::{random_unit, ReconnectPolicy};
 use super::error::Error;
 use super::handshake::{Handshake, Socket};
 use super::state::ConnectionState;
@@ -173,19 +174,13 @@ enum Attempt {
 /// The wait before the `attempt`-th try (from 1): up to 250 ms for the first, then between
 /// half and all of 250 ms × 2^(attempt − 1), at most `cap`.
 fn backoff(attempt: u32, cap: Duration) -> Duration {
-    if attempt <= 1 {
-        return FIRST_RETRY.min(cap).mul_f64(random_fraction());
-    }
-    let doubled = FIRST_RETRY.saturating_mul(1 << (attempt - 1).min(16));
-    let base = doubled.min(cap);
-    base / 2 + (base / 2).mul_f64(random_fraction())
-}
-
-/// A number in `0..1` from the operating system's randomness (a v4 UUID's last 48 bits,
-/// all random: the version and variant bits are in the others).
-fn random_fraction() -> f64 {
-    let bits = uuid::Uuid::new_v4().as_u128() & ((1 << 48) - 1);
-    bits as f64 / (1u64 << 48) as f64
+    let policy = ReconnectPolicy {
+        initial_delay: FIRST_RETRY,
+        max_delay: cap,
+        // The first try comes anywhere within 250 ms; later ones keep at least half.
+        jitter: if attempt <= 1 { 1.0 } else { 0.5 },
+    };
+    policy.delay(attempt.saturating_sub(1), random_unit())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! streams, a connection status with listeners, and a reconnect handler.
 
 use super::auth::AuthKeyProvider;
+use super::backoff::{random_unit, ReconnectPolicy};
 use super::error::Error;
 use super::handshake::{Handshake, Socket};
 use super::keepalive::{Keepalive, Tick};
@@ -375,47 +376,6 @@ impl Stream for LegacyMessages {
     }
 }
 
-/// When to try again after the connection is lost.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct ReconnectPolicy {
-    /// The first wait. Default 1 s.
-    pub initial_delay: Duration,
-    /// The longest wait; each failed try doubles the last. Default 30 s.
-    pub max_delay: Duration,
-    /// The share of each wait that is random, so that many clients do not come back at
-    /// once (0 none, 1 all). Default 0.5.
-    pub jitter: f64,
-}
-
-crate::setters::setters!(ReconnectPolicy {
-    initial_delay: Duration,
-    max_delay: Duration,
-    jitter: f64,
-});
-
-impl Default for ReconnectPolicy {
-    fn default() -> Self {
-        ReconnectPolicy {
-            initial_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(30),
-            jitter: 0.5,
-        }
-    }
-}
-
-impl ReconnectPolicy {
-    /// The wait before try number `attempt` (0-based), for a random `unit` in `[0, 1)`.
-    pub fn delay(&self, attempt: u32, unit: f64) -> Duration {
-        let exp = self
-            .initial_delay
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.max_delay);
-        let jitter = self.jitter.clamp(0.0, 1.0);
-        exp.mul_f64(1.0 - jitter * unit.clamp(0.0, 1.0))
-    }
-}
-
 /// Keeps a [`LegacyClient`] connected: whenever it is `disconnected`, waits (status
 /// `waiting_to_retry`, reporting the whole seconds left each second) and opens it again,
 /// with exponential backoff and jitter. Stops when dropped.
@@ -433,7 +393,6 @@ impl ReconnectHandler {
         let task = tokio::spawn(async move {
             let mut changes = client.status_changes();
             let mut attempt = 0u32;
-            let mut random = Random::seeded();
             loop {
                 if *changes.borrow_and_update() != ConnectionStatus::Disconnected {
                     if changes.changed().await.is_err() {
@@ -441,7 +400,7 @@ impl ReconnectHandler {
                     }
                     continue;
                 }
-                let wait = policy.delay(attempt, random.unit());
+                let wait = policy.delay(attempt, random_unit());
                 client.inner.set_status(ConnectionStatus::WaitingToRetry);
                 let deadline = tokio::time::Instant::now() + wait;
                 loop {
@@ -468,26 +427,6 @@ impl ReconnectHandler {
 impl Drop for ReconnectHandler {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-/// A small xorshift generator: jitter needs spread, not cryptographic quality.
-struct Random(u64);
-
-impl Random {
-    fn seeded() -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x9e37_79b9_7f4a_7c15);
-        Random(nanos | 1)
-    }
-
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -538,19 +477,6 @@ impl std::fmt::Debug for ReconnectHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_jitter_only_shortens() {
-        let p = ReconnectPolicy::default();
-        assert_eq!(p.delay(0, 0.0), Duration::from_secs(1));
-        assert_eq!(p.delay(3, 0.0), Duration::from_secs(8));
-        assert_eq!(p.delay(10, 0.0), Duration::from_secs(30));
-        assert_eq!(p.delay(3, 1.0), Duration::from_secs(4));
-        let mut r = Random::seeded();
-        let units: Vec<f64> = (0..100).map(|_| r.unit()).collect();
-        assert!(units.iter().all(|u| (0.0..1.0).contains(u)));
-        assert!(units.windows(2).any(|w| w[0] != w[1]));
-    }
 
     #[test]
     fn query_values_are_percent_encoded() {

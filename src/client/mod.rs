@@ -6,6 +6,7 @@
 //! call has been left for `ClientConfig::linger` (1 s by default: the next call reuses it). It runs in any tokio runtime; its futures and streams are `Send`.
 
 mod auth;
+mod backoff;
 mod builder;
 mod call;
 mod config;
@@ -25,6 +26,7 @@ mod state;
 mod url;
 
 pub use auth::{AuthKeyProvider, RefreshingAuthKey, StaticAuthKey};
+pub use backoff::ReconnectPolicy;
 pub use builder::ClientBuilder;
 pub use call::CallStream;
 pub use config::ClientConfig;
@@ -32,7 +34,6 @@ pub use error::Error;
 pub use inputs::Inputs;
 pub use legacy::{
     ConnectionStatus, LegacyClient, LegacyEndpointRef, LegacyMessages, ReconnectHandler,
-    ReconnectPolicy,
 };
 pub use state::ConnectionState;
 
