@@ -37,6 +37,8 @@
 //! - `server`: the assembly: [`ServerBuilder`], [`Server`] (mounting on an actix-web `App`),
 //!   [`RunningServer`].
 //! - [`client`]: the Rust client, for any tokio runtime, with a legacy client (no actix).
+//! - `testing` (feature `testing`): a server in-process behind a fault-injecting proxy, for
+//!   an app's tests of its reconnect handling.
 //!
 //! # Lifecycle of a call
 //!
@@ -62,6 +64,8 @@
 //! - `tls` (off by default; implies `client`): the Rust clients speak `wss://`, through
 //!   rustls with the ring provider and Mozilla's roots; `ClientBuilder::add_root_certificate`
 //!   adds others. Server-side TLS is actix-web's own (`HttpServer::bind_rustls_0_23`).
+//! - `testing` (off by default; implies `server` and `client`): [`testing::TestServer`] and
+//!   [`testing::FaultProxy`], for tests.
 //!
 //! `protocol` (the messages and their codec) is in every build.
 //!
@@ -146,6 +150,8 @@ mod shutdown;
 mod socket;
 #[cfg(feature = "server")]
 mod stats;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 // The client.
 #[cfg(feature = "client")]

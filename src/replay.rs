@@ -5,8 +5,13 @@
 
 use std::collections::VecDeque;
 
-/// Acknowledge at least every this many received call frames.
+/// Acknowledge at least every this many received call frames...
 pub(crate) const ACK_EVERY: u64 = 32;
+
+/// ...and every this many bytes of them: a peer that keeps large frames fills its bound
+/// with fewer than [`ACK_EVERY`] of them, and would otherwise wait for [`ACK_DELAY`] each
+/// time (its bound then caps its throughput at a bound per 100 ms). An ack is ~10 bytes.
+pub(crate) const ACK_BYTES: usize = 16 * 1024;
 
 /// A frame as its side keeps it for a replay: the server's [`Frame`](crate::protocol::Frame),
 /// the client's WebSocket message.
@@ -38,6 +43,8 @@ pub(crate) struct Replay<F> {
     received: u64,
     /// `received` as last acknowledged to the peer.
     acknowledged: u64,
+    /// Bytes of the call frames received since the last acknowledgement.
+    unacknowledged_bytes: usize,
 }
 
 /// What the peer claimed does not fit what was sent: the session is broken.
@@ -52,6 +59,7 @@ impl<F> Default for Replay<F> {
             kept_bytes: 0,
             received: 0,
             acknowledged: 0,
+            unacknowledged_bytes: 0,
         }
     }
 }
@@ -92,10 +100,11 @@ impl<F: Kept> Replay<F> {
         Ok((freed, self.kept.iter().cloned().collect()))
     }
 
-    /// A call frame arrived; true when an acknowledgement is due at once.
-    pub(crate) fn received_one(&mut self) -> bool {
+    /// A call frame of `size` bytes arrived; true when an acknowledgement is due at once.
+    pub(crate) fn received_one(&mut self, size: usize) -> bool {
         self.received += 1;
-        self.received - self.acknowledged >= ACK_EVERY
+        self.unacknowledged_bytes += size;
+        self.received - self.acknowledged >= ACK_EVERY || self.unacknowledged_bytes >= ACK_BYTES
     }
 
     /// Call frames received since the session began.
@@ -107,6 +116,7 @@ impl<F: Kept> Replay<F> {
     pub(crate) fn take_acknowledgement(&mut self) -> Option<u64> {
         (self.received > self.acknowledged).then(|| {
             self.acknowledged = self.received;
+            self.unacknowledged_bytes = 0;
             self.received
         })
     }
@@ -150,9 +160,13 @@ mod tests {
     fn acknowledgements_are_due_every_few_frames() {
         let mut r = Replay::<Frame>::default();
         assert_eq!(r.take_acknowledgement(), None);
-        let due: Vec<bool> = (0..ACK_EVERY).map(|_| r.received_one()).collect();
+        let due: Vec<bool> = (0..ACK_EVERY).map(|_| r.received_one(10)).collect();
         assert_eq!(due.iter().filter(|d| **d).count(), 1);
         assert_eq!(r.take_acknowledgement(), Some(ACK_EVERY));
         assert_eq!(r.take_acknowledgement(), None);
+        // Large frames: due by bytes, after fewer.
+        assert!(!r.received_one(ACK_BYTES / 2));
+        assert!(r.received_one(ACK_BYTES / 2));
+        assert_eq!(r.take_acknowledgement(), Some(ACK_EVERY + 2));
     }
 }

@@ -432,6 +432,7 @@ impl SocketTask {
     /// One frame from the server: decoded on the connection's wire, then handled by kind.
     async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Stop> {
         let owned;
+        let size = frame.len();
         // A MessagePack frame, which received values share.
         let mut shared: Option<Bytes> = None;
         let message = match (frame, self.encoding) {
@@ -462,7 +463,7 @@ impl SocketTask {
             _ => return Ok(()),
         };
         match message {
-            Ok(message) => self.on_message(message, shared.as_ref()).await,
+            Ok(message) => self.on_message(message, size, shared.as_ref()).await,
             Err(e) => Err(self.bad_frame(report(&e), Some(e))),
         }
     }
@@ -478,9 +479,11 @@ impl SocketTask {
         })
     }
 
+    /// A message, from a frame of `size` bytes (`shared`, on the MessagePack wire).
     async fn on_message(
         &mut self,
         message: MessageRef<'_>,
+        size: usize,
         shared: Option<&Bytes>,
     ) -> Result<(), Stop> {
         let counted = match &message {
@@ -488,7 +491,7 @@ impl SocketTask {
             _ => true,
         };
         if let (true, Some(resumable)) = (counted, &mut self.resumable) {
-            if let Some(n) = resumable.received_one() {
+            if let Some(n) = resumable.received_one(size) {
                 self.write(&Message::ack(n));
             }
         }
@@ -727,10 +730,14 @@ impl SocketTask {
         }
     }
 
-    /// Handles an input item and every other one already waiting (up to a burst).
+    /// Handles an input item and every other one already waiting (up to a burst, and while
+    /// there is room for their frames).
     fn on_inputs(&mut self, first: InputItem) {
         self.on_input(first);
         for _ in 1..COMMAND_BURST {
+            if !self.has_room() {
+                break;
+            }
             match self.inputs.try_recv() {
                 Ok(input) => self.on_input(input),
                 Err(_) => break,

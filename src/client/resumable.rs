@@ -54,10 +54,10 @@ impl Resumable {
         self.replay.acknowledged(n).map(drop)
     }
 
-    /// A call frame arrived: the acknowledgement to send now, if one is due by count;
-    /// otherwise one is due within [`ACK_DELAY`].
-    pub(super) fn received_one(&mut self) -> Option<u64> {
-        if self.replay.received_one() {
+    /// A call frame of `size` bytes arrived: the acknowledgement to send now, if one is due
+    /// by count; otherwise one is due within [`ACK_DELAY`].
+    pub(super) fn received_one(&mut self, size: usize) -> Option<u64> {
+        if self.replay.received_one(size) {
             self.ack_timer = None;
             return self.replay.take_acknowledgement();
         }

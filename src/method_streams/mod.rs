@@ -176,7 +176,8 @@ impl MethodConnection {
         // Stream traffic takes the same way as a MessagePack frame's, borrowed from here. A
         // JSON value's class is normalized to this server's models as it is read.
         let registry = self.methods.services.registry.clone();
-        let decoded = registry.within(|| decode_json_ref(text, |m| self.on_message(m, edge)));
+        let decoded =
+            registry.within(|| decode_json_ref(text, |m| self.on_message(m, frame.len(), edge)));
         if let Err(error) = decoded {
             log::debug!("connection {}: bad request: {}", self.id, report(&error));
             crate::instruments::protocol_error(&error);
@@ -190,12 +191,13 @@ impl MethodConnection {
 
     fn on_frame(&mut self, frame: &[u8], edge: &mut Edge<'_, Self>) {
         match MessageRef::decode(frame) {
-            Ok(message) => self.on_message(message, edge),
+            Ok(message) => self.on_message(message, frame.len(), edge),
             Err(error) => self.bad_request(error, edge),
         }
     }
 
-    fn on_message(&mut self, message: MessageRef<'_>, edge: &mut Edge<'_, Self>) {
+    /// A message, from a frame of `size` bytes.
+    fn on_message(&mut self, message: MessageRef<'_>, size: usize, edge: &mut Edge<'_, Self>) {
         if self.resume == Resume::Asked {
             // The first frame: a resume, or (anything else) the start of a new session.
             if let MessageRef::Control(Message::Resume {
@@ -213,7 +215,7 @@ impl MethodConnection {
             _ => true,
         };
         if counted {
-            edge.received_call_frame();
+            edge.received_call_frame(size);
         }
         match message {
             MessageRef::Control(message) => self.on_control(message, edge),

@@ -477,13 +477,13 @@ impl<C: Connection> Edge<'_, C> {
         self.state.replay.is_some()
     }
 
-    /// A call frame arrived (not `ping`, `pong` or a resume frame): acknowledged at once
-    /// every few frames, otherwise within a moment.
-    pub(crate) fn received_call_frame(&mut self) {
+    /// A call frame of `size` bytes arrived (not `ping`, `pong` or a resume frame):
+    /// acknowledged at once every few frames or kilobytes, otherwise within a moment.
+    pub(crate) fn received_call_frame(&mut self, size: usize) {
         let Some(replay) = &mut self.state.replay else {
             return;
         };
-        if replay.received_one() {
+        if replay.received_one(size) {
             let n = replay.take_acknowledgement();
             if let Some(Ok(frame)) =
                 n.map(|n| crate::protocol::Message::ack(n).to_frame(self.state.encoding()))

@@ -40,6 +40,7 @@ mod random_revocation;
 mod random_sessions;
 #[cfg(feature = "redis")]
 mod redis_cluster;
+mod resume_client;
 mod resume_server;
 mod revocation;
 mod server_frames;

@@ -9,6 +9,8 @@ pub mod either_wire;
 pub mod method_streaming;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[path = "../../../examples/support/ticker.rs"]
+pub mod ticker;
 
 pub use either_wire::{value_of, EitherWire};
 
