@@ -1,35 +1,17 @@
 /**
  * The client: one WebSocket shared by every call, opened on the first call and closed once
  * no call has been left for `lingerMs` (1 s by default), so that the next call reuses it
- * (PROTOCOL.md §5; Serverpod's `ClientMethodStreamManager` closes at once).
+ * (PROTOCOL.md §5; Serverpod's `ClientMethodStreamManager` closes at once). When it drops
+ * with calls open, a streampod server lets the client resume them on a new one
+ * (PROTOCOL.md §11).
  */
 
-import {
-  ConnectionClosedError,
-  ProtocolError,
-  RevokedError,
-  SerializableExceptionError,
-  StreampodError,
-  openFailed,
-} from './errors.js';
-import { Frame, OpenResult, Target, WireValue, decodeFrame, encodeFrame } from './frames.js';
-import { Encoding, fromWrapped, toPlain, toWrapped } from './values.js';
+import { Call, MAX_CREDIT } from './call.js';
+import { ConnectionClosedError, ProtocolError, StreampodError, openFailed } from './errors.js';
+import { ConnectionState, Socket, WebSocketConstructor } from './socket.js';
+import { Encoding, fromWrapped, toPlain } from './values.js';
 
-/** What the client needs of a WebSocket: the browser's, Node ≥ 22's, or the `ws` package's. */
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  send(data: string | Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: unknown) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-
-/** A WebSocket constructor. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type { ConnectionState, WebSocketConstructor, WebSocketLike } from './socket.js';
 
 /** Settings of a {@link Client}. */
 export interface ClientOptions {
@@ -63,6 +45,21 @@ export interface ClientOptions {
    * Rust client's. A server without it (Serverpod) just ignores it.
    */
   window?: number | null;
+  /**
+   * Whether calls survive a dropped socket (PROTOCOL.md §11): the client asks the server
+   * for a resumable connection, and when the socket drops with calls open it reconnects
+   * within the server's window and resumes them, with nothing lost or repeated. A server
+   * that does not resume (Serverpod) ignores the request. Default `true`.
+   */
+  resume?: boolean;
+  /**
+   * Bytes of sent call frames kept until the server acknowledges them, for a replay: when
+   * they reach it, input streams are not pulled until acknowledgements free some. Default
+   * 1 MiB, as the server's.
+   */
+  resumeBufferBytes?: number;
+  /** The longest wait between two reconnect attempts. Default 5 s. */
+  reconnectMaxDelayMs?: number;
 }
 
 /** Options of one call. */
@@ -81,13 +78,24 @@ export type CallStream<T = unknown> = AsyncIterable<T>;
 export class Client {
   private readonly url: string;
   private readonly options: Required<
-    Pick<ClientOptions, 'pingIntervalMs' | 'idleTimeoutMs' | 'connectTimeoutMs' | 'lingerMs'>
+    Pick<
+      ClientOptions,
+      | 'pingIntervalMs'
+      | 'idleTimeoutMs'
+      | 'connectTimeoutMs'
+      | 'lingerMs'
+      | 'resume'
+      | 'resumeBufferBytes'
+      | 'reconnectMaxDelayMs'
+    >
   > &
     ClientOptions;
   private readonly encoding: Encoding;
   /** `fc` of every open, if flow control is on. */
   private readonly window: number | undefined;
   private socket: Promise<Socket> | undefined;
+  private current: ConnectionState = { state: 'disconnected' };
+  private readonly listeners = new Set<(state: ConnectionState) => void>();
 
   /** A client of the server at `url` (`http(s)://host:port`, any path). */
   constructor(url: string, options: ClientOptions = {}) {
@@ -101,11 +109,30 @@ export class Client {
       idleTimeoutMs: 40_000,
       connectTimeoutMs: 5_000,
       lingerMs: 1_000,
+      resume: true,
+      resumeBufferBytes: 1 << 20,
+      reconnectMaxDelayMs: 5_000,
       ...options,
     };
     const window = options.window === undefined ? 1024 : options.window;
     this.window = window === null ? undefined : Math.min(Math.max(1, Math.floor(window)), MAX_CREDIT);
     this.encoding = options.encoding ?? 'msgpack';
+  }
+
+  /** Where the client's connection stands now. */
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /**
+   * Calls `listener` with each new state of the connection: `connecting` for the first
+   * call, `connected`, `reconnecting` (with the attempt, from 1) while a dropped socket is
+   * being replaced (its calls stay open), `disconnected` when no socket is needed or the
+   * calls failed with it. Returns the function that stops it.
+   */
+  onStateChange(listener: (state: ConnectionState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Calls a method that returns a stream; see {@link CallStream}. */
@@ -191,7 +218,7 @@ export class Client {
   /** Opens a call: `omsc`, then its `omsr`; once more after a refreshed key. */
   private async open(endpoint: string, method: string, args: Record<string, unknown>, inputs: Inputs): Promise<Call> {
     for (let attempt = 0; ; attempt++) {
-      const key = await this.options.authKey?.();
+      const auth = await this.auth();
       const socket = await this.connection();
       const call = new Call(socket, endpoint, method, randomUuid(), this.window);
       const { res, why } = await socket.open(call, {
@@ -200,7 +227,7 @@ export class Client {
         cid: call.cid,
         args: toPlain(args, this.encoding),
         is: Object.keys(inputs),
-        ...(key === undefined ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` }),
+        ...(auth === undefined ? {} : { auth }),
         ...(this.window === undefined ? {} : { fc: this.window }),
       });
       if (res === 'success') {
@@ -231,427 +258,39 @@ export class Client {
     if (!Ctor) {
       return Promise.reject(new StreampodError('no WebSocket here: pass options.WebSocket (e.g. the ws package)'));
     }
-    const opening = Socket.open(Ctor, this.url, this.encoding, this.options);
+    this.publish({ state: 'connecting' });
+    let opening: Promise<Socket> | undefined = undefined;
+    // Only the client's latest socket reports its state.
+    const onState = (state: ConnectionState) => {
+      if (this.socket === opening) this.publish(state);
+    };
+    opening = Socket.open(Ctor, this.url, this.encoding, { ...this.options, auth: () => this.auth(), onState });
     this.socket = opening;
+    opening.then(
+      (socket) => onState({ state: socket.isOpen() ? 'connected' : 'disconnected' }),
+      () => onState({ state: 'disconnected' }),
+    );
     opening.catch(() => {
       if (this.socket === opening) this.socket = undefined;
     });
     return opening;
   }
-}
 
-/** The server's answer to an open: `res`, and on the MessagePack wire why it refused. */
-interface Answer {
-  res: OpenResult;
-  why?: string;
-}
-
-/** One open WebSocket and the calls on it. */
-class Socket {
-  private readonly calls = new Map<string, Call>();
-  /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
-  private readonly opening = new Map<string, { resolve: (answer: Answer) => void; reject: (e: Error) => void }>();
-  private closed: StreampodError | undefined;
-  private idle: ReturnType<typeof setTimeout> | undefined;
-  /** Running while no call is open: when it fires, the socket closes. */
-  private linger: ReturnType<typeof setTimeout> | undefined;
-  private readonly ping: ReturnType<typeof setInterval>;
-  /** Resolves when the send buffer has drained, while some pump waits for it. */
-  private draining: Promise<void> | undefined;
-
-  private constructor(
-    private readonly ws: WebSocketLike,
-    readonly encoding: Encoding,
-    private readonly options: { pingIntervalMs: number; idleTimeoutMs: number; lingerMs: number },
-  ) {
-    ws.onmessage = (event) => this.receive(event.data);
-    ws.onclose = () => this.fail(new ConnectionClosedError('the method stream socket closed'));
-    ws.onerror = () => this.fail(new ConnectionClosedError('the method stream socket failed'));
-    this.ping = setInterval(() => this.send({ type: 'ping' }), options.pingIntervalMs);
-    this.resetIdle();
+  /** The `auth` value of an open or a resume: the key, as `Bearer <key>` unless it has a scheme. */
+  private async auth(): Promise<string | undefined> {
+    const key = await this.options.authKey?.();
+    return key === undefined ? undefined : /^\S+ \S/.test(key) ? key : `Bearer ${key}`;
   }
 
-  /** Connects, sends `ping` and waits for the first frame (Serverpod's handshake). */
-  static open(
-    Ctor: WebSocketConstructor,
-    url: string,
-    encoding: Encoding,
-    options: { pingIntervalMs: number; idleTimeoutMs: number; connectTimeoutMs: number; lingerMs: number },
-  ): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const ws = new Ctor(url);
-      ws.binaryType = 'arraybuffer';
-      const timer = setTimeout(() => {
-        ws.close();
-        reject(new ConnectionClosedError(`no answer from ${url} within ${options.connectTimeoutMs} ms`));
-      }, options.connectTimeoutMs);
-      const failed = () => {
-        clearTimeout(timer);
-        reject(new ConnectionClosedError(`cannot connect to ${url}`));
-      };
-      ws.onerror = failed;
-      ws.onclose = failed;
-      ws.onopen = () => ws.send(encodeFrame({ type: 'ping' }, encoding));
-      ws.onmessage = (event) => {
-        clearTimeout(timer);
-        const socket = new Socket(ws, encoding, options);
-        socket.receive(event.data);
-        resolve(socket);
-      };
-    });
-  }
-
-  isOpen(): boolean {
-    return this.closed === undefined;
-  }
-
-  send(frame: Frame): void {
-    if (this.closed) return;
-    this.ws.send(encodeFrame(frame, this.encoding));
-  }
-
-  /**
-   * Resolves once the socket holds less than {@link SEND_BUFFER} unsent (or has closed):
-   * input pumps wait on it, so a fast source is pulled only as fast as the connection
-   * sends. A WebSocket has no event for its buffer draining, so one timer per socket,
-   * running only while some pump waits, looks at it, backing off from 4 ms to 64 ms; all
-   * the waiting pumps share it.
-   */
-  drained(): Promise<void> {
-    if (this.closed || this.ws.bufferedAmount <= SEND_BUFFER) return Promise.resolve();
-    this.draining ??= new Promise<void>((resolve) => {
-      let wait = 4;
-      const check = () => {
-        if (this.closed || this.ws.bufferedAmount <= SEND_BUFFER) {
-          this.draining = undefined;
-          return resolve();
-        }
-        wait = Math.min(wait * 2, 64);
-        setTimeout(check, wait);
-      };
-      setTimeout(check, wait);
-    });
-    return this.draining;
-  }
-
-  /** Sends an open and resolves with its answer (its `fc` goes to the call). */
-  open(call: Call, data: Extract<Frame, { type: 'omsc' }>['data']): Promise<Answer> {
-    if (this.closed) return Promise.reject(this.closed);
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    // Registered before the open goes out, so that no early value is lost.
-    this.calls.set(call.cid, call);
-    return new Promise<Answer>((resolve, reject) => {
-      this.opening.set(call.cid, { resolve, reject });
-      this.send({ type: 'omsc', data });
-    }).then((answer) => {
-      if (answer.res !== 'success') this.forget(call.cid);
-      return answer;
-    });
-  }
-
-  /** A call ended: forgets it, and closes the socket once nothing is left for a while. */
-  forget(cid: string): void {
-    this.calls.delete(cid);
-    if (this.calls.size === 0 && this.opening.size === 0 && !this.closed && this.linger === undefined) {
-      this.linger = setTimeout(() => this.closeIfIdle(), this.options.lingerMs);
-    }
-  }
-
-  private closeIfIdle(): void {
-    this.linger = undefined;
-    if (this.calls.size === 0 && this.opening.size === 0 && !this.closed) {
-      this.shut(new ConnectionClosedError('the socket closed when idle'));
-      this.ws.close(1000, 'idle');
-    }
-  }
-
-  /** Fails every call and closes the socket. */
-  fail(error: StreampodError): void {
-    if (this.closed) return;
-    this.shut(error);
-    for (const call of this.calls.values()) call.finish(error);
-    for (const open of this.opening.values()) open.reject(error);
-    this.calls.clear();
-    this.opening.clear();
-    this.ws.close();
-  }
-
-  private shut(error: StreampodError): void {
-    this.closed = error;
-    clearInterval(this.ping);
-    clearTimeout(this.idle);
-    clearTimeout(this.linger);
-  }
-
-  private resetIdle(): void {
-    clearTimeout(this.idle);
-    this.idle = setTimeout(
-      () => this.fail(new ConnectionClosedError('the method stream connection went idle')),
-      this.options.idleTimeoutMs,
-    );
-  }
-
-  private receive(raw: unknown): void {
-    if (this.closed) return;
-    this.resetIdle();
-    let frame: Frame;
-    try {
-      frame = decodeFrame(raw, this.encoding);
-    } catch (e) {
-      const error = e instanceof StreampodError ? e : new ProtocolError('a frame that cannot be read', { cause: e });
-      this.send({ type: 'brm', data: { req: error.message } });
-      return this.fail(error);
-    }
-    switch (frame.type) {
-      case 'ping':
-        return this.send({ type: 'pong' });
-      case 'pong':
-        return;
-      case 'omsr': {
-        const d = frame.data;
-        const open = this.opening.get(d.cid);
-        this.opening.delete(d.cid);
-        if (d.fc !== undefined) this.calls.get(d.cid)?.flowControlled(d.fc);
-        return open?.resolve({ res: d.res, why: d.why });
-      }
-      case 'msm': {
-        const d = frame.data;
-        const call = this.calls.get(d.cid);
-        if (!call) return this.send({ type: 'cmsc', data: { en: d.en, m: d.m, cid: d.cid, cr: 'error' } });
-        if (call.push(d.o)) return;
-        // Beyond the credit the call granted: that call fails, and is cancelled.
-        call.cancel(new ProtocolError('the server sent beyond the call’s credit'), 'error');
-        return this.forget(call.cid);
-      }
-      case 'msse': {
-        const { cid, ex } = frame.data;
-        const call = this.calls.get(cid);
-        if (!call) return;
-        let data: unknown = ex.data;
-        try {
-          // The exception's fields, without the class name the error carries already.
-          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.encoding) as Record<string, unknown>;
-          data = fields;
-        } catch {
-          // Left as it came.
-        }
-        call.finish(new SerializableExceptionError(ex.className, data));
-        return this.forget(cid);
-      }
-      case 'cmsc': {
-        const d = frame.data;
-        const call = this.calls.get(d.cid);
-        if (!call) return;
-        if (d.p !== undefined) return call.stopPump(d.p);
-        if (d.why === 'revoked') call.finish(new RevokedError('the call was closed: its authentication was revoked'));
-        else call.finish(d.cr === 'error' ? new ConnectionClosedError('the call closed with an error') : undefined);
-        return this.forget(call.cid);
-      }
-      case 'crd': {
-        const d = frame.data;
-        if (d.p !== undefined) this.calls.get(d.cid)?.grant(d.p, d.n);
-        return;
-      }
-      case 'brm':
-        return this.fail(new ProtocolError(`the server reported a bad request: ${frame.data.req}`));
-      case 'omsc':
-        // Not the server's to send.
-        return;
-    }
-  }
-
-}
-
-/** One open call: its values in arrival order, its end, its input pumps. */
-class Call {
-  private readonly values: WireValue[] = [];
-  private ended = false;
-  private error: Error | undefined;
-  private wake: (() => void) | undefined;
-  private readonly pumps = new Map<string, Pump>();
-  /** With flow control: the server's credit for each input (`fc`, then `crd(p)`). */
-  private inputWindow: number | undefined;
-  /** With flow control: values the consumer took and the server has not been granted back. */
-  private taken = 0;
-  /** Values received and not taken, against the window. */
-  private unread = 0;
-
-  constructor(
-    private readonly socket: Socket,
-    private readonly endpoint: string,
-    private readonly method: string,
-    readonly cid: string,
-    /** `fc` of the open, if flow control is on. */
-    private window: number | undefined,
-  ) {}
-
-  /** The server answered the open with its input credit: the call is flow-controlled. */
-  flowControlled(inputWindow: number): void {
-    if (this.window !== undefined) this.inputWindow = inputWindow;
-  }
-
-  /** A value arrived; false if it is beyond the credit the call granted. */
-  push(value: WireValue): boolean {
-    if (this.ended) return true;
-    if (this.inputWindow !== undefined && this.window !== undefined && this.unread >= this.window) return false;
-    this.unread += 1;
-    this.values.push(value);
-    this.wake?.();
-    return true;
-  }
-
-  /** The consumer took a value: grants the server more once half the window is taken. */
-  tookOne(): void {
-    this.unread -= 1;
-    if (this.inputWindow === undefined || this.window === undefined || this.ended) return;
-    this.taken += 1;
-    if (this.taken >= Math.ceil(this.window / 2)) {
-      this.socket.send({ type: 'crd', data: this.target({ n: this.taken }) });
-      this.taken = 0;
-    }
-  }
-
-  /** The server granted `n` more values on input `name`. */
-  grant(name: string, n: number): void {
-    this.pumps.get(name)?.grant(n);
-  }
-
-  /** The call ended (with `error`, or cleanly): after the values already here. */
-  finish(error?: Error): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.error = error;
-    for (const pump of this.pumps.values()) pump.stop();
-    this.wake?.();
-  }
-
-  /** The next value; `undefined` at the end; throws the call's error after its values. */
-  async next(): Promise<WireValue | undefined> {
-    for (;;) {
-      const value = this.values.shift();
-      if (value) return value;
-      if (this.ended) {
-        if (this.error) throw this.error;
-        return undefined;
-      }
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
-  }
-
-  /** The caller let go (or aborted, with `error`): tells the server, unless the call has ended. */
-  cancel(error?: Error, reason: 'done' | 'error' = 'done'): void {
-    if (this.ended) return;
-    this.finish(error);
-    this.socket.send({ type: 'cmsc', data: this.target({ cr: reason }) });
-    this.socket.forget(this.cid);
-  }
-
-  /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
-  pump(name: string, source: AsyncIterable<unknown> | Iterable<unknown>): void {
-    const state = new Pump(this.inputWindow);
-    this.pumps.set(name, state);
-    const encoding = this.socket.encoding;
-    void (async () => {
-      try {
-        // Pulled only as far as the server's credit goes, with flow control.
-        for await (const value of credited(source, state)) {
-          if (state.stopped) return;
-          this.socket.send({ type: 'msm', data: this.target({ p: name, o: toWrapped(value, encoding) }) });
-          // Waits while the socket is behind, so a fast source is pulled only as fast as
-          // the connection sends.
-          await this.socket.drained();
-        }
-        if (!state.stopped) this.socket.send({ type: 'cmsc', data: this.target({ p: name, cr: 'done' }) });
-      } catch (e) {
-        if (state.stopped) return;
-        if (e instanceof SerializableExceptionError) {
-          const ex = toWrapped({ __className__: e.className, ...(e.data as object) }, encoding);
-          this.socket.send({ type: 'msse', data: this.target({ p: name, ex }) });
-        }
-        this.socket.send({ type: 'cmsc', data: this.target({ p: name, cr: 'error' }) });
-      } finally {
-        this.pumps.delete(name);
-      }
-    })();
-  }
-
-  /** The server closed input `name`: stop pulling it. */
-  stopPump(name: string): void {
-    this.pumps.get(name)?.stop();
-  }
-
-  /** The call's target, with `rest` (an input's `p`, and the frame's own fields). */
-  private target<R extends object>(rest: R): Target & R {
-    return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
+  private publish(state: ConnectionState): void {
+    const same =
+      state.state === this.current.state &&
+      (state.state !== 'reconnecting' || (this.current.state === 'reconnecting' && state.attempt === this.current.attempt));
+    if (same) return;
+    this.current = state;
+    for (const listener of this.listeners) listener(state);
   }
 }
-
-/** One input stream's pump: stopped or not, and the server's credit for it, if any. */
-class Pump {
-  stopped = false;
-  private wake: (() => void) | undefined;
-
-  constructor(
-    /** Values the server still accepts; `undefined` without flow control. */
-    private credit: number | undefined,
-  ) {}
-
-  stop(): void {
-    this.stopped = true;
-    this.wake?.();
-  }
-
-  grant(n: number): void {
-    if (this.credit === undefined) return;
-    this.credit = Math.min(this.credit + n, MAX_CREDIT);
-    this.wake?.();
-  }
-
-  /** Takes one value's credit, waiting for some; false once stopped. */
-  async take(): Promise<boolean> {
-    while (this.credit === 0 && !this.stopped) {
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
-    if (this.stopped) return false;
-    if (this.credit !== undefined) this.credit -= 1;
-    return true;
-  }
-}
-
-/**
- * `source`, pulled only as far as `pump` has credit, and one value ahead: that value waits
- * for credit, while the source's end or failure, which need none, go at once (PROTOCOL.md
- * §10).
- */
-async function* credited(source: AsyncIterable<unknown> | Iterable<unknown>, pump: Pump): AsyncGenerator<unknown> {
-  const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : fromSync(source[Symbol.iterator]());
-  try {
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done || !(await pump.take())) return;
-      yield next.value;
-    }
-  } finally {
-    await iterator.return?.();
-  }
-}
-
-async function* fromSync(iterator: Iterator<unknown>): AsyncGenerator<unknown> {
-  for (;;) {
-    const next = iterator.next();
-    if (next.done) return;
-    yield await next.value;
-  }
-}
-
-/** The largest credit a frame may carry (PROTOCOL.md §10). */
-const MAX_CREDIT = 2 ** 31 - 1;
-
-/** Bytes the socket may hold unsent before input pumps wait. */
-const SEND_BUFFER = 1 << 20;
 
 function randomUuid(): string {
   const c = globalThis.crypto;

@@ -68,6 +68,23 @@ export class ConnectionClosedError extends StreampodError {}
  */
 export class RevokedError extends ConnectionClosedError {}
 
+/**
+ * The socket dropped and the connection could not be resumed (PROTOCOL.md §11): the
+ * server refused (`reason` says why: `expired`, `closed`, `unknown`, `elsewhere`,
+ * `encoding`, `off`) or the window ran out before an attempt got through (`expired`). The
+ * method is gone: call again, and work out what was missed. A
+ * {@link ConnectionClosedError}, for code that handles any lost call alike.
+ */
+export class ResumeFailedError extends ConnectionClosedError {
+  constructor(
+    /** Why, as the server said, or `expired` when no attempt reached it in time. */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`the connection could not be resumed: ${reason}`, options);
+  }
+}
+
 /** The method threw a serializable exception: its class and its data. */
 export class SerializableExceptionError extends StreampodError {
   constructor(

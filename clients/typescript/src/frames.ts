@@ -45,7 +45,20 @@ export type Frame =
   | { type: 'msse'; data: Target & { ex: WireValue } }
   | { type: 'cmsc'; data: Target & { cr: 'done' | 'error'; why?: string } }
   | { type: 'crd'; data: Target & { n: number } }
-  | { type: 'brm'; data: { req: string } };
+  | { type: 'brm'; data: { req: string } }
+  // The resume extension (PROTOCOL.md §11).
+  | { type: 'rst'; data: { tok: string; n: number; win: number } }
+  | { type: 'rsr'; data: { tok: string; n: number; auth?: string } }
+  | { type: 'rsx'; data: { why: string } }
+  | { type: 'ack'; data: { n: number } };
+
+/**
+ * Whether a resumable connection numbers, keeps and replays frames of this type: every
+ * frame but `ping`, `pong` and the resume frames themselves (PROTOCOL.md §11).
+ */
+export function isCounted(type: Frame['type']): boolean {
+  return !(type === 'ping' || type === 'pong' || type === 'rst' || type === 'rsr' || type === 'rsx' || type === 'ack');
+}
 
 /** The message as one WebSocket message of `encoding`. `args` is given as a plain object. */
 export function encodeFrame(frame: Frame, encoding: Encoding): Uint8Array | string {
@@ -107,6 +120,12 @@ function checked(frame: unknown): Frame {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(field);
     return v;
   };
+  /** A position: an integer from 0 to 2^53 (PROTOCOL.md §11). */
+  const position = (field: string): number => {
+    const v = d[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 2 ** 53) throw bad(field);
+    return v;
+  };
   const target = (): Target => {
     const p = optionalText('p');
     return { en: text('en'), m: text('m'), cid: text('cid'), ...(p === undefined ? {} : { p }) };
@@ -148,8 +167,14 @@ function checked(frame: unknown): Frame {
       return { type, data: { ...target(), n: count('n', false) as number } };
     case 'brm':
       return { type, data: { req: String(d.req) } };
+    case 'rst':
+      return { type, data: { tok: text('tok'), n: position('n'), win: position('win') } };
+    case 'rsx':
+      return { type, data: { why: text('why') } };
+    case 'ack':
+      return { type, data: { n: position('n') } };
     default:
-      // An open is not the server's to send; anything else is not a message.
+      // An open or a resume is not the server's to send; anything else is not a message.
       throw new ProtocolError(`an unexpected \`${type}\` frame`);
   }
 }

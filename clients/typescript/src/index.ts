@@ -13,7 +13,15 @@
  */
 
 export { Client } from './client.js';
-export type { CallOptions, CallStream, ClientOptions, Inputs, WebSocketConstructor, WebSocketLike } from './client.js';
+export type {
+  CallOptions,
+  CallStream,
+  ClientOptions,
+  ConnectionState,
+  Inputs,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './client.js';
 export {
   AuthenticationFailedError,
   AuthorizationDeclinedError,
@@ -22,6 +30,7 @@ export {
   InvalidArgumentsError,
   OpenFailedError,
   ProtocolError,
+  ResumeFailedError,
   RevokedError,
   SerializableExceptionError,
   StreampodError,

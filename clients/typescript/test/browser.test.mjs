@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startProxy } from './proxy.mjs';
 import { startExample, waitUntil } from './support.mjs';
 
 function findChromium() {
@@ -36,9 +37,14 @@ describe('in a browser', { skip }, () => {
   let browser;
   let canvas;
   let conformance;
+  let ticker;
   before(async () => {
     const puppeteer = (await import('puppeteer-core')).default;
-    [canvas, conformance] = await Promise.all([startExample('canvas'), startExample('conformance_server')]);
+    [canvas, conformance, ticker] = await Promise.all([
+      startExample('canvas'),
+      startExample('conformance_server'),
+      startExample('ticker', [], 'serve'),
+    ]);
     browser = await puppeteer.launch({
       executablePath: chromium,
       headless: true,
@@ -50,6 +56,7 @@ describe('in a browser', { skip }, () => {
     await browser?.close();
     canvas?.stop();
     conformance?.stop();
+    ticker?.stop();
   });
 
   async function openCanvas() {
@@ -163,5 +170,37 @@ describe('in a browser', { skip }, () => {
       }, wire);
     }
     await page.close();
+  });
+
+  it('keeps a page’s stream counting across a cut connection', async () => {
+    const proxy = await startProxy(ticker.url);
+    const page = await openCanvas();
+    // The page counts from a ticker behind the proxy, noting its client's states.
+    await page.evaluate(async (url) => {
+      const { Client } = await import('/streampod.js');
+      const c = new Client(url);
+      window.ticks = { values: [], states: [], done: false };
+      c.onStateChange((s) => window.ticks.states.push(s.state));
+      void (async () => {
+        try {
+          for await (const v of c.stream('ticker', 'count', { from: 0, to: 200, intervalMs: 5 })) window.ticks.values.push(v);
+        } catch (e) {
+          window.ticks.error = String(e);
+        }
+        window.ticks.done = true;
+        c.close();
+      })();
+    }, proxy.url);
+    const ticks = () => page.evaluate(() => window.ticks);
+    await waitUntil('50 values in the page', async () => (await ticks()).values.length >= 50);
+    proxy.cutAll();
+    await waitUntil('the page’s stream done', async () => (await ticks()).done);
+    const { values, states, error } = await ticks();
+    assert.equal(error, undefined);
+    assert.deepEqual(values, Array.from({ length: 200 }, (_, i) => i));
+    assert.ok(states.includes('reconnecting'), states.join(' '));
+    assert.ok(proxy.accepted >= 2, `${proxy.accepted} connections`);
+    await page.close();
+    proxy.close();
   });
 });

@@ -19,9 +19,12 @@ export function example(name) {
   return path;
 }
 
-/** Runs example `name` with `args` until `stop()`; resolves with its http address. */
-export async function startExample(name, args = []) {
-  const child = spawn(example(name), ['--bind', '127.0.0.1:0', ...args], {
+/**
+ * Runs example `name` (its `command` first, for one that has commands) with `args` until
+ * `stop()`; resolves with its http address.
+ */
+export async function startExample(name, args = [], command = undefined) {
+  const child = spawn(example(name), [...(command ? [command] : []), '--bind', '127.0.0.1:0', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const addr = await new Promise((resolve, reject) => {

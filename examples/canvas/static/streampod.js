@@ -41,6 +41,12 @@ var ConnectionClosedError = class extends StreampodError {
 };
 var RevokedError = class extends ConnectionClosedError {
 };
+var ResumeFailedError = class extends ConnectionClosedError {
+  constructor(reason, options) {
+    super(`the connection could not be resumed: ${reason}`, options);
+    __publicField(this, "reason", reason);
+  }
+};
 var SerializableExceptionError = class extends StreampodError {
   constructor(className, data) {
     super(`the method threw ${className}`);
@@ -69,6 +75,372 @@ function openError(res, endpoint, method) {
       return new ProtocolError("an open that succeeded reported as a failure");
   }
 }
+
+// src/values.ts
+var Wrapped = class {
+  constructor(className, data) {
+    __publicField(this, "className", className);
+    __publicField(this, "data", data);
+  }
+};
+function wrap(className, data) {
+  return new Wrapped(className, data);
+}
+function toWrapped(value, encoding) {
+  if (value instanceof Wrapped) return { className: value.className, data: value.data };
+  if (value === null || value === void 0) return { className: "null", data: null };
+  switch (typeof value) {
+    case "number":
+      return { className: Number.isInteger(value) ? "int" : "double", data: value };
+    case "string":
+      return { className: "String", data: value };
+    case "boolean":
+      return { className: "bool", data: value };
+    case "bigint":
+      return { className: "BigInt", data: value.toString() };
+  }
+  if (value instanceof Date) return { className: "DateTime", data: value.toISOString() };
+  if (value instanceof Uint8Array) return { className: "ByteData", data: bytes(value, encoding) };
+  if (Array.isArray(value)) {
+    return { className: "List", data: value.map((v) => toWrapped(v, encoding)) };
+  }
+  if (typeof value === "object") {
+    const object = value;
+    if (typeof object.__className__ === "string") {
+      return { className: object.__className__, data: modelData(object, encoding) };
+    }
+    const data = {};
+    for (const [k, v] of Object.entries(object)) data[k] = toWrapped(v, encoding);
+    return { className: "Map", data };
+  }
+  throw new TypeError(`no class for a ${typeof value}; use wrap(className, data)`);
+}
+function toPlain(value, encoding) {
+  if (value instanceof Wrapped) return value.data;
+  if (value === void 0) return null;
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return bytes(value, encoding);
+  if (Array.isArray(value)) return value.map((v) => toPlain(v, encoding));
+  if (value !== null && typeof value === "object") {
+    const object = value;
+    if (typeof object.__className__ === "string") return modelData(object, encoding);
+    const out = {};
+    for (const [k, v] of Object.entries(object)) out[k] = toPlain(v, encoding);
+    return out;
+  }
+  return value;
+}
+function modelData(model, encoding) {
+  const out = encoding === "json" ? { __className__: model.__className__ } : {};
+  for (const [k, v] of Object.entries(model)) {
+    if (k === "__className__" || encoding === "json" && (v === null || v === void 0)) continue;
+    out[k] = toPlain(v, encoding);
+  }
+  return out;
+}
+function bytes(value, encoding) {
+  return encoding === "json" ? `decode('${base64(value)}', 'base64')` : value;
+}
+function fromWrapped(className, data, encoding) {
+  switch (className) {
+    case "List":
+    case "Set":
+      if (!Array.isArray(data)) throw bad(className, data);
+      return data.map((item) => fromWrappedValue(item, encoding));
+    case "Map":
+      if (Array.isArray(data)) {
+        return new Map(
+          data.map((e) => [
+            fromWrappedValue(e.k, encoding),
+            fromWrappedValue(e.v, encoding)
+          ])
+        );
+      }
+      if (!isObject(data)) throw bad(className, data);
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, fromWrappedValue(v, encoding)])
+      );
+  }
+  return fromData(className, data, encoding);
+}
+function fromWrappedValue(item, encoding) {
+  if (!isObject(item) || typeof item.className !== "string") {
+    throw new ProtocolError("an element of a dynamic container is not a wrapped value");
+  }
+  return fromWrapped(item.className, item.data, encoding);
+}
+function fromData(className, data, encoding) {
+  if (className.endsWith("?")) {
+    return data === null || data === void 0 ? null : fromData(className.slice(0, -1), data, encoding);
+  }
+  const generic = /^(List|Set|Map)<(.*)>$/.exec(className);
+  if (generic) {
+    const args = splitTypeArgs(generic[2]);
+    if (generic[1] === "Map") {
+      if (!isObject(data)) throw bad(className, data);
+      const valueClass = args[1] ?? "dynamic";
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, fromData(valueClass, v, encoding)])
+      );
+    }
+    if (!Array.isArray(data)) throw bad(className, data);
+    return data.map((v) => fromData(args[0] ?? "dynamic", v, encoding));
+  }
+  switch (className) {
+    case "null":
+      return null;
+    case "int":
+    case "double":
+    case "Duration":
+      if (typeof data !== "number" && typeof data !== "bigint") throw bad(className, data);
+      return Number(data);
+    case "String":
+    case "UuidValue":
+    case "Uri":
+      if (typeof data !== "string") throw bad(className, data);
+      return data;
+    case "bool":
+      if (typeof data === "boolean") return data;
+      if (data === 0 || data === 1) return data === 1;
+      throw bad(className, data);
+    case "DateTime": {
+      if (typeof data !== "string" && typeof data !== "number") throw bad(className, data);
+      const date = new Date(data);
+      if (Number.isNaN(date.getTime())) throw bad(className, data);
+      return date;
+    }
+    case "ByteData":
+      return bytesFrom(data, encoding);
+    case "BigInt":
+      try {
+        return BigInt(data);
+      } catch {
+        throw bad(className, data);
+      }
+    case "dynamic":
+      return data;
+  }
+  if (!isObject(data)) throw bad(className, data);
+  const { __className__: _named, ...fields } = data;
+  return { __className__: className, ...fields };
+}
+function bytesFrom(data, encoding) {
+  if (data instanceof Uint8Array) return data;
+  if (encoding === "json" && typeof data === "string") {
+    const m = /^decode\('(.*)', 'base64'\)$/s.exec(data);
+    if (m) return unbase64(m[1]);
+  }
+  throw bad("ByteData", data);
+}
+function splitTypeArgs(args) {
+  const out = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < args.length; i++) {
+    const c = args[i];
+    if (c === "<") depth++;
+    else if (c === ">") depth--;
+    else if (c === "," && depth === 0) {
+      out.push(args.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(args.slice(start).trim());
+  return out;
+}
+function isObject(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+function bad(className, data) {
+  const shown = typeof data === "string" || typeof data === "number" || typeof data === "boolean" || typeof data === "bigint" ? data.toString() : JSON.stringify(data) ?? typeof data;
+  return new ProtocolError(`not a ${className}: ${shown.slice(0, 64)}`);
+}
+var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+function base64(bytes2) {
+  let out = "";
+  for (let i = 0; i < bytes2.length; i += 3) {
+    const [a, b, c] = [bytes2[i], bytes2[i + 1] ?? 0, bytes2[i + 2] ?? 0];
+    out += ALPHABET[a >> 2] + ALPHABET[(a & 3) << 4 | b >> 4];
+    out += i + 1 < bytes2.length ? ALPHABET[(b & 15) << 2 | c >> 6] : "=";
+    out += i + 2 < bytes2.length ? ALPHABET[c & 63] : "=";
+  }
+  return out;
+}
+function unbase64(text) {
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor(clean.length * 3 / 4));
+  let bits = 0;
+  let value = 0;
+  let n = 0;
+  for (const ch of clean) {
+    const index = ALPHABET.indexOf(ch);
+    if (index < 0) throw bad("ByteData", text);
+    value = value << 6 | index;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[n++] = value >> bits & 255;
+    }
+  }
+  return out.subarray(0, n);
+}
+
+// src/call.ts
+var Call = class {
+  constructor(socket, endpoint, method, cid, window) {
+    __publicField(this, "socket", socket);
+    __publicField(this, "endpoint", endpoint);
+    __publicField(this, "method", method);
+    __publicField(this, "cid", cid);
+    __publicField(this, "window", window);
+    __publicField(this, "values", []);
+    __publicField(this, "ended", false);
+    __publicField(this, "error");
+    __publicField(this, "wake");
+    __publicField(this, "pumps", /* @__PURE__ */ new Map());
+    /** With flow control: the server's credit for each input (`fc`, then `crd(p)`). */
+    __publicField(this, "inputWindow");
+    /** With flow control: values the consumer took and the server has not been granted back. */
+    __publicField(this, "taken", 0);
+    /** Values received and not taken, against the window. */
+    __publicField(this, "unread", 0);
+  }
+  /** The server answered the open with its input credit: the call is flow-controlled. */
+  flowControlled(inputWindow) {
+    if (this.window !== void 0) this.inputWindow = inputWindow;
+  }
+  /** A value arrived; false if it is beyond the credit the call granted. */
+  push(value) {
+    if (this.ended) return true;
+    if (this.inputWindow !== void 0 && this.window !== void 0 && this.unread >= this.window) return false;
+    this.unread += 1;
+    this.values.push(value);
+    this.wake?.();
+    return true;
+  }
+  /** The consumer took a value: grants the server more once half the window is taken. */
+  tookOne() {
+    this.unread -= 1;
+    if (this.inputWindow === void 0 || this.window === void 0 || this.ended) return;
+    this.taken += 1;
+    if (this.taken >= Math.ceil(this.window / 2)) {
+      this.socket.send({ type: "crd", data: this.target({ n: this.taken }) });
+      this.taken = 0;
+    }
+  }
+  /** The server granted `n` more values on input `name`. */
+  grant(name, n) {
+    this.pumps.get(name)?.grant(n);
+  }
+  /** The call ended (with `error`, or cleanly): after the values already here. */
+  finish(error) {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    for (const pump of this.pumps.values()) pump.stop();
+    this.wake?.();
+  }
+  /** The next value; `undefined` at the end; throws the call's error after its values. */
+  async next() {
+    for (; ; ) {
+      const value = this.values.shift();
+      if (value) return value;
+      if (this.ended) {
+        if (this.error) throw this.error;
+        return void 0;
+      }
+      await new Promise((resolve) => this.wake = resolve);
+      this.wake = void 0;
+    }
+  }
+  /** The caller let go (or aborted, with `error`): tells the server, unless the call has ended. */
+  cancel(error, reason = "done") {
+    if (this.ended) return;
+    this.finish(error);
+    this.socket.send({ type: "cmsc", data: this.target({ cr: reason }) });
+    this.socket.forget(this.cid);
+  }
+  /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
+  pump(name, source) {
+    const state = new Pump(this.inputWindow);
+    this.pumps.set(name, state);
+    const encoding = this.socket.encoding;
+    void (async () => {
+      try {
+        for await (const value of credited(source, state)) {
+          if (state.stopped) return;
+          this.socket.send({ type: "msm", data: this.target({ p: name, o: toWrapped(value, encoding) }) });
+          await this.socket.drained();
+        }
+        if (!state.stopped) this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "done" }) });
+      } catch (e) {
+        if (state.stopped) return;
+        if (e instanceof SerializableExceptionError) {
+          const ex = toWrapped({ __className__: e.className, ...e.data }, encoding);
+          this.socket.send({ type: "msse", data: this.target({ p: name, ex }) });
+        }
+        this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "error" }) });
+      } finally {
+        this.pumps.delete(name);
+      }
+    })();
+  }
+  /** The server closed input `name`: stop pulling it. */
+  stopPump(name) {
+    this.pumps.get(name)?.stop();
+  }
+  /** The call's target, with `rest` (an input's `p`, and the frame's own fields). */
+  target(rest) {
+    return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
+  }
+};
+var Pump = class {
+  constructor(credit) {
+    __publicField(this, "credit", credit);
+    __publicField(this, "stopped", false);
+    __publicField(this, "wake");
+  }
+  stop() {
+    this.stopped = true;
+    this.wake?.();
+  }
+  grant(n) {
+    if (this.credit === void 0) return;
+    this.credit = Math.min(this.credit + n, MAX_CREDIT);
+    this.wake?.();
+  }
+  /** Takes one value's credit, waiting for some; false once stopped. */
+  async take() {
+    while (this.credit === 0 && !this.stopped) {
+      await new Promise((resolve) => this.wake = resolve);
+      this.wake = void 0;
+    }
+    if (this.stopped) return false;
+    if (this.credit !== void 0) this.credit -= 1;
+    return true;
+  }
+};
+async function* credited(source, pump) {
+  const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : fromSync(source[Symbol.iterator]());
+  try {
+    for (; ; ) {
+      const next = await iterator.next();
+      if (next.done || !await pump.take()) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+async function* fromSync(iterator) {
+  for (; ; ) {
+    const next = iterator.next();
+    if (next.done) return;
+    yield await next.value;
+  }
+}
+var MAX_CREDIT = 2 ** 31 - 1;
 
 // node_modules/@msgpack/msgpack/dist.esm/utils/utf8.mjs
 function utf8Count(str) {
@@ -638,34 +1010,34 @@ var Encoder = class _Encoder {
     }
   }
   encodeBinary(object) {
-    const size = object.byteLength;
-    if (size < 256) {
+    const size2 = object.byteLength;
+    if (size2 < 256) {
       this.writeU8(196);
-      this.writeU8(size);
-    } else if (size < 65536) {
+      this.writeU8(size2);
+    } else if (size2 < 65536) {
       this.writeU8(197);
-      this.writeU16(size);
-    } else if (size < 4294967296) {
+      this.writeU16(size2);
+    } else if (size2 < 4294967296) {
       this.writeU8(198);
-      this.writeU32(size);
+      this.writeU32(size2);
     } else {
-      throw new Error(`Too large binary: ${size}`);
+      throw new Error(`Too large binary: ${size2}`);
     }
     const bytes2 = ensureUint8Array(object);
     this.writeU8a(bytes2);
   }
   encodeArray(object, depth) {
-    const size = object.length;
-    if (size < 16) {
-      this.writeU8(144 + size);
-    } else if (size < 65536) {
+    const size2 = object.length;
+    if (size2 < 16) {
+      this.writeU8(144 + size2);
+    } else if (size2 < 65536) {
       this.writeU8(220);
-      this.writeU16(size);
-    } else if (size < 4294967296) {
+      this.writeU16(size2);
+    } else if (size2 < 4294967296) {
       this.writeU8(221);
-      this.writeU32(size);
+      this.writeU32(size2);
     } else {
-      throw new Error(`Too large array: ${size}`);
+      throw new Error(`Too large array: ${size2}`);
     }
     for (const item of object) {
       this.doEncode(item, depth + 1);
@@ -685,17 +1057,17 @@ var Encoder = class _Encoder {
     if (this.sortKeys) {
       keys.sort();
     }
-    const size = this.ignoreUndefined ? this.countWithoutUndefined(object, keys) : keys.length;
-    if (size < 16) {
-      this.writeU8(128 + size);
-    } else if (size < 65536) {
+    const size2 = this.ignoreUndefined ? this.countWithoutUndefined(object, keys) : keys.length;
+    if (size2 < 16) {
+      this.writeU8(128 + size2);
+    } else if (size2 < 65536) {
       this.writeU8(222);
-      this.writeU16(size);
-    } else if (size < 4294967296) {
+      this.writeU16(size2);
+    } else if (size2 < 4294967296) {
       this.writeU8(223);
-      this.writeU32(size);
+      this.writeU32(size2);
     } else {
-      throw new Error(`Too large map object: ${size}`);
+      throw new Error(`Too large map object: ${size2}`);
     }
     for (const key of keys) {
       const value = object[key];
@@ -708,38 +1080,38 @@ var Encoder = class _Encoder {
   encodeExtension(ext) {
     if (typeof ext.data === "function") {
       const data = ext.data(this.pos + 6);
-      const size2 = data.length;
-      if (size2 >= 4294967296) {
-        throw new Error(`Too large extension object: ${size2}`);
+      const size3 = data.length;
+      if (size3 >= 4294967296) {
+        throw new Error(`Too large extension object: ${size3}`);
       }
       this.writeU8(201);
-      this.writeU32(size2);
+      this.writeU32(size3);
       this.writeI8(ext.type);
       this.writeU8a(data);
       return;
     }
-    const size = ext.data.length;
-    if (size === 1) {
+    const size2 = ext.data.length;
+    if (size2 === 1) {
       this.writeU8(212);
-    } else if (size === 2) {
+    } else if (size2 === 2) {
       this.writeU8(213);
-    } else if (size === 4) {
+    } else if (size2 === 4) {
       this.writeU8(214);
-    } else if (size === 8) {
+    } else if (size2 === 8) {
       this.writeU8(215);
-    } else if (size === 16) {
+    } else if (size2 === 16) {
       this.writeU8(216);
-    } else if (size < 256) {
+    } else if (size2 < 256) {
       this.writeU8(199);
-      this.writeU8(size);
-    } else if (size < 65536) {
+      this.writeU8(size2);
+    } else if (size2 < 65536) {
       this.writeU8(200);
-      this.writeU16(size);
-    } else if (size < 4294967296) {
+      this.writeU16(size2);
+    } else if (size2 < 4294967296) {
       this.writeU8(201);
-      this.writeU32(size);
+      this.writeU32(size2);
     } else {
-      throw new Error(`Too large extension object: ${size}`);
+      throw new Error(`Too large extension object: ${size2}`);
     }
     this.writeI8(ext.type);
     this.writeU8a(ext.data);
@@ -750,10 +1122,10 @@ var Encoder = class _Encoder {
     this.pos++;
   }
   writeU8a(values) {
-    const size = values.length;
-    this.ensureBufferSizeToWrite(size);
+    const size2 = values.length;
+    this.ensureBufferSizeToWrite(size2);
     this.bytes.set(values, this.pos);
-    this.pos += size;
+    this.pos += size2;
   }
   writeI8(value) {
     this.ensureBufferSizeToWrite(1);
@@ -900,18 +1272,18 @@ var StackPool = class {
   top() {
     return this.stack[this.stackHeadPosition];
   }
-  pushArrayState(size) {
+  pushArrayState(size2) {
     const state = this.getUninitializedStateFromPool();
     state.type = STATE_ARRAY;
     state.position = 0;
-    state.size = size;
-    state.array = new Array(size);
+    state.size = size2;
+    state.array = new Array(size2);
   }
-  pushMapState(size) {
+  pushMapState(size2) {
     const state = this.getUninitializedStateFromPool();
     state.type = STATE_MAP_KEY;
     state.readCount = 0;
-    state.size = size;
+    state.size = size2;
     state.map = {};
   }
   getUninitializedStateFromPool() {
@@ -1037,8 +1409,8 @@ var Decoder = class _Decoder {
       this.setBuffer(newBuffer);
     }
   }
-  hasRemaining(size) {
-    return this.view.byteLength - this.pos >= size;
+  hasRemaining(size2) {
+    return this.view.byteLength - this.pos >= size2;
   }
   createExtraByteError(posToShow) {
     const { view, pos } = this;
@@ -1174,18 +1546,18 @@ var Decoder = class _Decoder {
         if (headByte < 128) {
           object = headByte;
         } else if (headByte < 144) {
-          const size = headByte - 128;
-          if (size !== 0) {
-            this.pushMapState(size);
+          const size2 = headByte - 128;
+          if (size2 !== 0) {
+            this.pushMapState(size2);
             this.complete();
             continue DECODE;
           } else {
             object = {};
           }
         } else if (headByte < 160) {
-          const size = headByte - 144;
-          if (size !== 0) {
-            this.pushArrayState(size);
+          const size2 = headByte - 144;
+          if (size2 !== 0) {
+            this.pushArrayState(size2);
             this.complete();
             continue DECODE;
           } else {
@@ -1239,50 +1611,50 @@ var Decoder = class _Decoder {
         const byteLength = this.lookU32();
         object = this.decodeString(byteLength, 4);
       } else if (headByte === 220) {
-        const size = this.readU16();
-        if (size !== 0) {
-          this.pushArrayState(size);
+        const size2 = this.readU16();
+        if (size2 !== 0) {
+          this.pushArrayState(size2);
           this.complete();
           continue DECODE;
         } else {
           object = [];
         }
       } else if (headByte === 221) {
-        const size = this.readU32();
-        if (size !== 0) {
-          this.pushArrayState(size);
+        const size2 = this.readU32();
+        if (size2 !== 0) {
+          this.pushArrayState(size2);
           this.complete();
           continue DECODE;
         } else {
           object = [];
         }
       } else if (headByte === 222) {
-        const size = this.readU16();
-        if (size !== 0) {
-          this.pushMapState(size);
+        const size2 = this.readU16();
+        if (size2 !== 0) {
+          this.pushMapState(size2);
           this.complete();
           continue DECODE;
         } else {
           object = {};
         }
       } else if (headByte === 223) {
-        const size = this.readU32();
-        if (size !== 0) {
-          this.pushMapState(size);
+        const size2 = this.readU32();
+        if (size2 !== 0) {
+          this.pushMapState(size2);
           this.complete();
           continue DECODE;
         } else {
           object = {};
         }
       } else if (headByte === 196) {
-        const size = this.lookU8();
-        object = this.decodeBinary(size, 1);
+        const size2 = this.lookU8();
+        object = this.decodeBinary(size2, 1);
       } else if (headByte === 197) {
-        const size = this.lookU16();
-        object = this.decodeBinary(size, 2);
+        const size2 = this.lookU16();
+        object = this.decodeBinary(size2, 2);
       } else if (headByte === 198) {
-        const size = this.lookU32();
-        object = this.decodeBinary(size, 4);
+        const size2 = this.lookU32();
+        object = this.decodeBinary(size2, 4);
       } else if (headByte === 212) {
         object = this.decodeExtension(1, 0);
       } else if (headByte === 213) {
@@ -1294,14 +1666,14 @@ var Decoder = class _Decoder {
       } else if (headByte === 216) {
         object = this.decodeExtension(16, 0);
       } else if (headByte === 199) {
-        const size = this.lookU8();
-        object = this.decodeExtension(size, 1);
+        const size2 = this.lookU8();
+        object = this.decodeExtension(size2, 1);
       } else if (headByte === 200) {
-        const size = this.lookU16();
-        object = this.decodeExtension(size, 2);
+        const size2 = this.lookU16();
+        object = this.decodeExtension(size2, 2);
       } else if (headByte === 201) {
-        const size = this.lookU32();
-        object = this.decodeExtension(size, 4);
+        const size2 = this.lookU32();
+        object = this.decodeExtension(size2, 4);
       } else {
         throw new DecodeError(`Unrecognized type byte: ${prettyByte(headByte)}`);
       }
@@ -1366,17 +1738,17 @@ var Decoder = class _Decoder {
       }
     }
   }
-  pushMapState(size) {
-    if (size > this.maxMapLength) {
-      throw new DecodeError(`Max length exceeded: map length (${size}) > maxMapLengthLength (${this.maxMapLength})`);
+  pushMapState(size2) {
+    if (size2 > this.maxMapLength) {
+      throw new DecodeError(`Max length exceeded: map length (${size2}) > maxMapLengthLength (${this.maxMapLength})`);
     }
-    this.stack.pushMapState(size);
+    this.stack.pushMapState(size2);
   }
-  pushArrayState(size) {
-    if (size > this.maxArrayLength) {
-      throw new DecodeError(`Max length exceeded: array length (${size}) > maxArrayLength (${this.maxArrayLength})`);
+  pushArrayState(size2) {
+    if (size2 > this.maxArrayLength) {
+      throw new DecodeError(`Max length exceeded: array length (${size2}) > maxArrayLength (${this.maxArrayLength})`);
     }
-    this.stack.pushArrayState(size);
+    this.stack.pushArrayState(size2);
   }
   decodeString(byteLength, headerOffset) {
     if (!this.rawStrings || this.stateIsMapKey()) {
@@ -1426,13 +1798,13 @@ var Decoder = class _Decoder {
     this.pos += headOffset + byteLength;
     return object;
   }
-  decodeExtension(size, headOffset) {
-    if (size > this.maxExtLength) {
-      throw new DecodeError(`Max length exceeded: ext length (${size}) > maxExtLength (${this.maxExtLength})`);
+  decodeExtension(size2, headOffset) {
+    if (size2 > this.maxExtLength) {
+      throw new DecodeError(`Max length exceeded: ext length (${size2}) > maxExtLength (${this.maxExtLength})`);
     }
     const extType = this.view.getInt8(this.pos + headOffset);
     const data = this.decodeBinary(
-      size,
+      size2,
       headOffset + 1
       /* extType */
     );
@@ -1516,6 +1888,9 @@ function decode(buffer, options) {
 }
 
 // src/frames.ts
+function isCounted(type) {
+  return !(type === "ping" || type === "pong" || type === "rst" || type === "rsr" || type === "rsx" || type === "ack");
+}
 function encodeFrame(frame, encoding) {
   if (encoding === "msgpack") return encode(frame);
   if (frame.type === "omsc") {
@@ -1569,6 +1944,11 @@ function checked(frame) {
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw bad2(field);
     return v;
   };
+  const position = (field) => {
+    const v = d[field];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2 ** 53) throw bad2(field);
+    return v;
+  };
   const target = () => {
     const p = optionalText("p");
     return { en: text("en"), m: text("m"), cid: text("cid"), ...p === void 0 ? {} : { p } };
@@ -1610,6 +1990,12 @@ function checked(frame) {
       return { type, data: { ...target(), n: count("n", false) } };
     case "brm":
       return { type, data: { req: String(d.req) } };
+    case "rst":
+      return { type, data: { tok: text("tok"), n: position("n"), win: position("win") } };
+    case "rsx":
+      return { type, data: { why: text("why") } };
+    case "ack":
+      return { type, data: { n: position("n") } };
     default:
       throw new ProtocolError(`an unexpected \`${type}\` frame`);
   }
@@ -1618,214 +2004,439 @@ function isRecord(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-// src/values.ts
-var Wrapped = class {
-  constructor(className, data) {
-    __publicField(this, "className", className);
-    __publicField(this, "data", data);
+// src/resume.ts
+var ACK_EVERY = 32;
+var ACK_BYTES = 16 * 1024;
+var ACK_DELAY_MS = 100;
+var FIRST_RETRY_MS = 250;
+var ResumeSession = class {
+  constructor(token, windowMs, bufferBytes) {
+    __publicField(this, "token", token);
+    __publicField(this, "windowMs", windowMs);
+    __publicField(this, "bufferBytes", bufferBytes);
+    /** Call frames sent since the session began. */
+    __publicField(this, "sent", 0);
+    /** The sent frames the server has not acknowledged, oldest first. */
+    __publicField(this, "kept", []);
+    __publicField(this, "keptBytes", 0);
+    /** Call frames received since the session began. */
+    __publicField(this, "received", 0);
+    __publicField(this, "acknowledged", 0);
+    __publicField(this, "unacknowledgedBytes", 0);
+  }
+  /** A call frame went out (or was queued while the socket is away): kept until acknowledged. */
+  keep(frame) {
+    this.sent += 1;
+    this.keptBytes += size(frame);
+    this.kept.push(frame);
+  }
+  /** Fewer bytes are kept than the bound: pumps may send more. */
+  hasRoom() {
+    return this.keptBytes < this.bufferBytes;
+  }
+  /** The server has received `n` call frames: forget those; false if it claims more than was sent. */
+  acknowledge(n) {
+    if (n > this.sent) return false;
+    const firstKept = this.sent - this.kept.length;
+    const drop = Math.max(0, n - firstKept);
+    for (const frame of this.kept.splice(0, drop)) this.keptBytes -= size(frame);
+    return true;
+  }
+  /**
+   * A call frame of `bytes` arrived: true when an acknowledgement is due at once (by
+   * count or size); otherwise one is due within {@link ACK_DELAY_MS}.
+   */
+  receivedOne(bytes2) {
+    this.received += 1;
+    this.unacknowledgedBytes += bytes2;
+    return this.received - this.acknowledged >= ACK_EVERY || this.unacknowledgedBytes >= ACK_BYTES;
+  }
+  /** What to acknowledge now, if anything arrived since the last acknowledgement. */
+  takeAcknowledgement() {
+    if (this.received === this.acknowledged) return void 0;
+    this.acknowledged = this.received;
+    this.unacknowledgedBytes = 0;
+    return this.received;
+  }
+  /**
+   * The session resumed on a socket whose server has received `n` of the client's call
+   * frames: the frames it lacks, in order; `undefined` if `n` does not fit what was sent.
+   * What the client had received went with `rsr`: no acknowledgement is owed.
+   */
+  resumed(n) {
+    const firstKept = this.sent - this.kept.length;
+    if (n < firstKept || !this.acknowledge(n)) return void 0;
+    this.takeAcknowledgement();
+    return [...this.kept];
   }
 };
-function wrap(className, data) {
-  return new Wrapped(className, data);
+function backoffMs(attempt, maxMs) {
+  if (attempt <= 1) return Math.min(FIRST_RETRY_MS, maxMs) * Math.random();
+  const base = Math.min(FIRST_RETRY_MS * 2 ** Math.min(attempt - 1, 16), maxMs);
+  return base / 2 + base / 2 * Math.random();
 }
-function toWrapped(value, encoding) {
-  if (value instanceof Wrapped) return { className: value.className, data: value.data };
-  if (value === null || value === void 0) return { className: "null", data: null };
-  switch (typeof value) {
-    case "number":
-      return { className: Number.isInteger(value) ? "int" : "double", data: value };
-    case "string":
-      return { className: "String", data: value };
-    case "boolean":
-      return { className: "bool", data: value };
-    case "bigint":
-      return { className: "BigInt", data: value.toString() };
+function size(frame) {
+  if (typeof frame === "string") return frame.length;
+  if (frame instanceof ArrayBuffer || ArrayBuffer.isView(frame)) return frame.byteLength;
+  return 0;
+}
+
+// src/socket.ts
+var CLOSE_RESUMABLE = 4e3;
+var CLOSE_ABNORMAL = 1006;
+var SEND_BUFFER = 1 << 20;
+var Socket = class _Socket {
+  constructor(Ctor, url, dialed, encoding, options) {
+    __publicField(this, "Ctor", Ctor);
+    __publicField(this, "url", url);
+    __publicField(this, "encoding", encoding);
+    __publicField(this, "options", options);
+    __publicField(this, "calls", /* @__PURE__ */ new Map());
+    /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
+    __publicField(this, "opening", /* @__PURE__ */ new Map());
+    __publicField(this, "closed");
+    /** The WebSocket; none while a resumable connection dials its next one. */
+    __publicField(this, "ws");
+    /** The session, once the server made the connection resumable. */
+    __publicField(this, "session");
+    __publicField(this, "idle");
+    /** Running while no call is open: when it fires, the socket closes. */
+    __publicField(this, "linger");
+    __publicField(this, "ping");
+    /** Running while an acknowledgement is owed and not yet due by count. */
+    __publicField(this, "ackTimer");
+    /** Resolves when the send buffer has drained, while some pump waits for it. */
+    __publicField(this, "draining");
+    this.attach(dialed);
   }
-  if (value instanceof Date) return { className: "DateTime", data: value.toISOString() };
-  if (value instanceof Uint8Array) return { className: "ByteData", data: bytes(value, encoding) };
-  if (Array.isArray(value)) {
-    return { className: "List", data: value.map((v) => toWrapped(v, encoding)) };
+  /**
+   * Connects, sends `ping` and waits for the first frame (Serverpod's handshake); with
+   * `options.resume`, asks for a resumable connection, and the first frame is `rst`.
+   */
+  static async open(Ctor, url, encoding, options) {
+    const at = options.resume ? `${url}?resume` : url;
+    const dialed = await dial(Ctor, at, encoding, options.connectTimeoutMs, { type: "ping" });
+    const socket = new _Socket(Ctor, at, dialed, encoding, options);
+    socket.receive(dialed.first);
+    socket.receiveEarly(dialed);
+    return socket;
   }
-  if (typeof value === "object") {
-    const object = value;
-    if (typeof object.__className__ === "string") {
-      return { className: object.__className__, data: modelData(object, encoding) };
+  isOpen() {
+    return this.closed === void 0;
+  }
+  /**
+   * Sends a frame. A resumable connection keeps a call frame until the server acknowledges
+   * it, and between sockets only keeps it: it leaves when the connection resumes. Other
+   * frames (`ping`, `pong`, `ack`) are for the socket of the moment.
+   */
+  send(frame) {
+    if (this.closed) return;
+    const encoded = encodeFrame(frame, this.encoding);
+    if (this.session && isCounted(frame.type)) this.session.keep(encoded);
+    this.ws?.send(encoded);
+  }
+  /**
+   * Resolves once the socket holds less than {@link SEND_BUFFER} unsent, and a resumable
+   * connection keeps less than its bound for a replay (or the connection has closed):
+   * input pumps wait on it, so a fast source is pulled only as fast as the connection
+   * sends. A WebSocket has no event for its buffer draining, so one timer per socket,
+   * running only while some pump waits, looks at it, backing off from 4 ms to 64 ms; all
+   * the waiting pumps share it.
+   */
+  drained() {
+    if (this.hasRoom()) return Promise.resolve();
+    this.draining ?? (this.draining = new Promise((resolve) => {
+      let wait = 4;
+      const check = () => {
+        if (this.hasRoom()) {
+          this.draining = void 0;
+          return resolve();
+        }
+        wait = Math.min(wait * 2, 64);
+        setTimeout(check, wait);
+      };
+      setTimeout(check, wait);
+    }));
+    return this.draining;
+  }
+  hasRoom() {
+    if (this.closed) return true;
+    return (this.ws?.bufferedAmount ?? 0) <= SEND_BUFFER && (this.session?.hasRoom() ?? true);
+  }
+  /** Sends an open and resolves with its answer (its `fc` goes to the call). */
+  open(call, data) {
+    if (this.closed) return Promise.reject(this.closed);
+    clearTimeout(this.linger);
+    this.linger = void 0;
+    this.calls.set(call.cid, call);
+    return new Promise((resolve, reject) => {
+      this.opening.set(call.cid, { resolve, reject });
+      this.send({ type: "omsc", data });
+    }).then((answer) => {
+      if (answer.res !== "success") this.forget(call.cid);
+      return answer;
+    });
+  }
+  /** A call ended: forgets it, and closes the socket once nothing is left for a while. */
+  forget(cid) {
+    this.calls.delete(cid);
+    if (this.isIdle() && !this.closed && this.linger === void 0) {
+      this.linger = setTimeout(() => this.closeIfIdle(), this.options.lingerMs);
     }
-    const data = {};
-    for (const [k, v] of Object.entries(object)) data[k] = toWrapped(v, encoding);
-    return { className: "Map", data };
   }
-  throw new TypeError(`no class for a ${typeof value}; use wrap(className, data)`);
-}
-function toPlain(value, encoding) {
-  if (value instanceof Wrapped) return value.data;
-  if (value === void 0) return null;
-  if (typeof value === "bigint") return value.toString();
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof Uint8Array) return bytes(value, encoding);
-  if (Array.isArray(value)) return value.map((v) => toPlain(v, encoding));
-  if (value !== null && typeof value === "object") {
-    const object = value;
-    if (typeof object.__className__ === "string") return modelData(object, encoding);
-    const out = {};
-    for (const [k, v] of Object.entries(object)) out[k] = toPlain(v, encoding);
-    return out;
+  isIdle() {
+    return this.calls.size === 0 && this.opening.size === 0;
   }
-  return value;
-}
-function modelData(model, encoding) {
-  const out = encoding === "json" ? { __className__: model.__className__ } : {};
-  for (const [k, v] of Object.entries(model)) {
-    if (k === "__className__" || encoding === "json" && (v === null || v === void 0)) continue;
-    out[k] = toPlain(v, encoding);
-  }
-  return out;
-}
-function bytes(value, encoding) {
-  return encoding === "json" ? `decode('${base64(value)}', 'base64')` : value;
-}
-function fromWrapped(className, data, encoding) {
-  switch (className) {
-    case "List":
-    case "Set":
-      if (!Array.isArray(data)) throw bad(className, data);
-      return data.map((item) => fromWrappedValue(item, encoding));
-    case "Map":
-      if (Array.isArray(data)) {
-        return new Map(
-          data.map((e) => [
-            fromWrappedValue(e.k, encoding),
-            fromWrappedValue(e.v, encoding)
-          ])
-        );
-      }
-      if (!isObject(data)) throw bad(className, data);
-      return Object.fromEntries(
-        Object.entries(data).map(([k, v]) => [k, fromWrappedValue(v, encoding)])
-      );
-  }
-  return fromData(className, data, encoding);
-}
-function fromWrappedValue(item, encoding) {
-  if (!isObject(item) || typeof item.className !== "string") {
-    throw new ProtocolError("an element of a dynamic container is not a wrapped value");
-  }
-  return fromWrapped(item.className, item.data, encoding);
-}
-function fromData(className, data, encoding) {
-  if (className.endsWith("?")) {
-    return data === null || data === void 0 ? null : fromData(className.slice(0, -1), data, encoding);
-  }
-  const generic = /^(List|Set|Map)<(.*)>$/.exec(className);
-  if (generic) {
-    const args = splitTypeArgs(generic[2]);
-    if (generic[1] === "Map") {
-      if (!isObject(data)) throw bad(className, data);
-      const valueClass = args[1] ?? "dynamic";
-      return Object.fromEntries(
-        Object.entries(data).map(([k, v]) => [k, fromData(valueClass, v, encoding)])
-      );
+  closeIfIdle() {
+    this.linger = void 0;
+    if (this.isIdle() && !this.closed) {
+      this.shut(new ConnectionClosedError("the socket closed when idle"));
+      this.ws?.close(1e3, "idle");
     }
-    if (!Array.isArray(data)) throw bad(className, data);
-    return data.map((v) => fromData(args[0] ?? "dynamic", v, encoding));
   }
-  switch (className) {
-    case "null":
-      return null;
-    case "int":
-    case "double":
-    case "Duration":
-      if (typeof data !== "number" && typeof data !== "bigint") throw bad(className, data);
-      return Number(data);
-    case "String":
-    case "UuidValue":
-    case "Uri":
-      if (typeof data !== "string") throw bad(className, data);
-      return data;
-    case "bool":
-      if (typeof data === "boolean") return data;
-      if (data === 0 || data === 1) return data === 1;
-      throw bad(className, data);
-    case "DateTime": {
-      if (typeof data !== "string" && typeof data !== "number") throw bad(className, data);
-      const date = new Date(data);
-      if (Number.isNaN(date.getTime())) throw bad(className, data);
-      return date;
+  /** Fails every call and closes the socket. */
+  fail(error) {
+    if (this.closed) return;
+    this.shut(error);
+    for (const call of this.calls.values()) call.finish(error);
+    for (const open of this.opening.values()) open.reject(error);
+    this.calls.clear();
+    this.opening.clear();
+    this.ws?.close();
+  }
+  shut(error) {
+    this.closed = error;
+    this.detach();
+    clearTimeout(this.linger);
+    this.options.onState({ state: "disconnected" });
+  }
+  /**
+   * Makes the dialed socket the connection's: its frames, its close, its keepalive. The
+   * frames that came after the first, while it was being attached, are for
+   * {@link Socket.receiveEarly}.
+   */
+  attach({ ws }) {
+    this.ws = ws;
+    ws.onmessage = (event) => this.receive(event.data);
+    ws.onerror = () => {
+    };
+    ws.onclose = (event) => {
+      const code = event?.code;
+      const error = new ConnectionClosedError("the method stream socket closed");
+      if (code === CLOSE_ABNORMAL || code === CLOSE_RESUMABLE) this.lost(error);
+      else this.fail(error);
+    };
+    this.ping = setInterval(() => this.send({ type: "ping" }), this.options.pingIntervalMs);
+    this.resetIdle();
+  }
+  /** Handles what a dialed socket received (or whether it closed) before it was attached. */
+  receiveEarly(dialed) {
+    for (const raw of dialed.early.splice(0)) this.receive(raw);
+    if (dialed.closedEarly) this.lost(new ConnectionClosedError("the method stream socket closed"));
+  }
+  /** Lets go of the socket of the moment (closing it, if it is still open). */
+  detach() {
+    clearInterval(this.ping);
+    clearTimeout(this.idle);
+    clearTimeout(this.ackTimer);
+    this.ackTimer = void 0;
+    const ws = this.ws;
+    this.ws = void 0;
+    if (ws) {
+      ws.onmessage = null;
+      ws.onclose = null;
+      ws.onerror = () => {
+      };
+      ws.close();
     }
-    case "ByteData":
-      return bytesFrom(data, encoding);
-    case "BigInt":
+  }
+  /**
+   * The socket is gone without the server ending the session. A resumable connection with
+   * calls open dials a new one; any other fails every call with `error`.
+   */
+  lost(error) {
+    if (this.closed) return;
+    const session = this.session;
+    if (!session || this.isIdle() || session.windowMs <= 0) return this.fail(error);
+    this.detach();
+    void this.redial(session);
+  }
+  /**
+   * Tries new sockets that resume `session`: the first within 250 ms, each next one after a
+   * doubled wait (up to `reconnectMaxDelayMs`), until the server's window is over.
+   */
+  async redial(session) {
+    const deadline = Date.now() + session.windowMs;
+    let last;
+    for (let attempt = 1; ; attempt++) {
+      this.options.onState({ state: "reconnecting", attempt });
+      const wait = backoffMs(attempt, this.options.reconnectMaxDelayMs);
+      if (Date.now() + wait >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      if (this.closed) return;
+      const auth = await this.options.auth();
+      const rsr = { type: "rsr", data: { tok: session.token, n: session.received, ...auth === void 0 ? {} : { auth } } };
+      let dialed;
       try {
-        return BigInt(data);
-      } catch {
-        throw bad(className, data);
+        const within = Math.min(this.options.connectTimeoutMs, deadline - Date.now());
+        dialed = await dial(this.Ctor, this.url, this.encoding, within, rsr);
+      } catch (e) {
+        last = e;
+        continue;
       }
-    case "dynamic":
-      return data;
+      if (this.closed) return dialed.ws.close();
+      return this.resumeOn(session, dialed);
+    }
+    this.fail(new ResumeFailedError("expired", { cause: last }));
   }
-  if (!isObject(data)) throw bad(className, data);
-  const { __className__: _named, ...fields } = data;
-  return { __className__: className, ...fields };
-}
-function bytesFrom(data, encoding) {
-  if (data instanceof Uint8Array) return data;
-  if (encoding === "json" && typeof data === "string") {
-    const m = /^decode\('(.*)', 'base64'\)$/s.exec(data);
-    if (m) return unbase64(m[1]);
+  /** The server's first answer on a new socket: the session goes on there, or is over. */
+  resumeOn(session, dialed) {
+    const ws = dialed.ws;
+    let frame;
+    try {
+      frame = decodeFrame(dialed.first, this.encoding);
+    } catch {
+      frame = void 0;
+    }
+    if (frame?.type !== "rst") {
+      ws.close();
+      return this.fail(new ResumeFailedError(frame?.type === "rsx" ? frame.data.why : "off"));
+    }
+    const lacking = session.resumed(frame.data.n);
+    if (!lacking) {
+      ws.close();
+      return this.fail(new ProtocolError("the server resumed from a position the client cannot replay from"));
+    }
+    this.attach(dialed);
+    for (const sent of lacking) ws.send(sent);
+    this.options.onState({ state: "connected" });
+    this.receiveEarly(dialed);
   }
-  throw bad("ByteData", data);
-}
-function splitTypeArgs(args) {
-  const out = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < args.length; i++) {
-    const c = args[i];
-    if (c === "<") depth++;
-    else if (c === ">") depth--;
-    else if (c === "," && depth === 0) {
-      out.push(args.slice(start, i).trim());
-      start = i + 1;
+  resetIdle() {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(
+      () => this.lost(new ConnectionClosedError("the method stream connection went idle")),
+      this.options.idleTimeoutMs
+    );
+  }
+  /** Counts a call frame of `bytes` received, and acknowledges when it is due. */
+  received(bytes2) {
+    const session = this.session;
+    if (!session) return;
+    if (session.receivedOne(bytes2)) return this.acknowledge();
+    this.ackTimer ?? (this.ackTimer = setTimeout(() => this.acknowledge(), ACK_DELAY_MS));
+  }
+  acknowledge() {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = void 0;
+    const n = this.session?.takeAcknowledgement();
+    if (n !== void 0) this.send({ type: "ack", data: { n } });
+  }
+  receive(raw) {
+    if (this.closed) return;
+    this.resetIdle();
+    let frame;
+    try {
+      frame = decodeFrame(raw, this.encoding);
+    } catch (e) {
+      const error = e instanceof StreampodError ? e : new ProtocolError("a frame that cannot be read", { cause: e });
+      this.send({ type: "brm", data: { req: error.message } });
+      return this.fail(error);
+    }
+    if (isCounted(frame.type)) this.received(size(raw));
+    switch (frame.type) {
+      case "ping":
+        return this.send({ type: "pong" });
+      case "pong":
+        return;
+      case "omsr": {
+        const d = frame.data;
+        const open = this.opening.get(d.cid);
+        this.opening.delete(d.cid);
+        if (d.fc !== void 0) this.calls.get(d.cid)?.flowControlled(d.fc);
+        return open?.resolve({ res: d.res, why: d.why });
+      }
+      case "msm": {
+        const d = frame.data;
+        const call = this.calls.get(d.cid);
+        if (!call) return this.send({ type: "cmsc", data: { en: d.en, m: d.m, cid: d.cid, cr: "error" } });
+        if (call.push(d.o)) return;
+        call.cancel(new ProtocolError("the server sent beyond the call\u2019s credit"), "error");
+        return this.forget(call.cid);
+      }
+      case "msse": {
+        const { cid, ex } = frame.data;
+        const call = this.calls.get(cid);
+        if (!call) return;
+        let data = ex.data;
+        try {
+          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.encoding);
+          data = fields;
+        } catch {
+        }
+        call.finish(new SerializableExceptionError(ex.className, data));
+        return this.forget(cid);
+      }
+      case "cmsc": {
+        const d = frame.data;
+        const call = this.calls.get(d.cid);
+        if (!call) return;
+        if (d.p !== void 0) return call.stopPump(d.p);
+        if (d.why === "revoked") call.finish(new RevokedError("the call was closed: its authentication was revoked"));
+        else call.finish(d.cr === "error" ? new ConnectionClosedError("the call closed with an error") : void 0);
+        return this.forget(call.cid);
+      }
+      case "crd": {
+        const d = frame.data;
+        if (d.p !== void 0) this.calls.get(d.cid)?.grant(d.p, d.n);
+        return;
+      }
+      case "brm":
+        return this.fail(new ProtocolError(`the server reported a bad request: ${frame.data.req}`));
+      case "rst": {
+        if (!this.session && this.options.resume) {
+          const { tok, win } = frame.data;
+          this.session = new ResumeSession(tok, win, this.options.resumeBufferBytes);
+        }
+        return;
+      }
+      case "ack":
+        if (this.session && !this.session.acknowledge(frame.data.n)) {
+          this.fail(new ProtocolError(`the server acknowledged ${frame.data.n} frames, more than were sent`));
+        }
+        return;
+      case "omsc":
+      case "rsr":
+      case "rsx":
+        return;
     }
   }
-  out.push(args.slice(start).trim());
-  return out;
-}
-function isObject(v) {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
-function bad(className, data) {
-  const shown = typeof data === "string" || typeof data === "number" || typeof data === "boolean" || typeof data === "bigint" ? data.toString() : JSON.stringify(data) ?? typeof data;
-  return new ProtocolError(`not a ${className}: ${shown.slice(0, 64)}`);
-}
-var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-function base64(bytes2) {
-  let out = "";
-  for (let i = 0; i < bytes2.length; i += 3) {
-    const [a, b, c] = [bytes2[i], bytes2[i + 1] ?? 0, bytes2[i + 2] ?? 0];
-    out += ALPHABET[a >> 2] + ALPHABET[(a & 3) << 4 | b >> 4];
-    out += i + 1 < bytes2.length ? ALPHABET[(b & 15) << 2 | c >> 6] : "=";
-    out += i + 2 < bytes2.length ? ALPHABET[c & 63] : "=";
-  }
-  return out;
-}
-function unbase64(text) {
-  const clean = text.replace(/=+$/, "");
-  const out = new Uint8Array(Math.floor(clean.length * 3 / 4));
-  let bits = 0;
-  let value = 0;
-  let n = 0;
-  for (const ch of clean) {
-    const index = ALPHABET.indexOf(ch);
-    if (index < 0) throw bad("ByteData", text);
-    value = value << 6 | index;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = value >> bits & 255;
-    }
-  }
-  return out.subarray(0, n);
+};
+function dial(Ctor, url, encoding, timeoutMs, hello) {
+  return new Promise((resolve, reject) => {
+    const ws = new Ctor(url);
+    ws.binaryType = "arraybuffer";
+    const timer = setTimeout(() => {
+      ws.close();
+      reject(new ConnectionClosedError(`no answer from ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const failed = () => {
+      clearTimeout(timer);
+      reject(new ConnectionClosedError(`cannot connect to ${url}`));
+    };
+    ws.onerror = failed;
+    ws.onclose = failed;
+    ws.onopen = () => ws.send(encodeFrame(hello, encoding));
+    ws.onmessage = (event) => {
+      clearTimeout(timer);
+      const dialed = { ws, first: event.data, early: [], closedEarly: false };
+      ws.onmessage = (later) => dialed.early.push(later.data);
+      ws.onclose = () => dialed.closedEarly = true;
+      ws.onerror = () => {
+      };
+      resolve(dialed);
+    };
+  });
 }
 
 // src/client.ts
@@ -1838,6 +2449,8 @@ var Client = class {
     /** `fc` of every open, if flow control is on. */
     __publicField(this, "window");
     __publicField(this, "socket");
+    __publicField(this, "current", { state: "disconnected" });
+    __publicField(this, "listeners", /* @__PURE__ */ new Set());
     const u = new URL(url);
     u.protocol = u.protocol === "https:" || u.protocol === "wss:" ? "wss:" : "ws:";
     u.pathname = "/v1/websocket";
@@ -1848,11 +2461,28 @@ var Client = class {
       idleTimeoutMs: 4e4,
       connectTimeoutMs: 5e3,
       lingerMs: 1e3,
+      resume: true,
+      resumeBufferBytes: 1 << 20,
+      reconnectMaxDelayMs: 5e3,
       ...options
     };
     const window = options.window === void 0 ? 1024 : options.window;
     this.window = window === null ? void 0 : Math.min(Math.max(1, Math.floor(window)), MAX_CREDIT);
     this.encoding = options.encoding ?? "msgpack";
+  }
+  /** Where the client's connection stands now. */
+  get state() {
+    return this.current;
+  }
+  /**
+   * Calls `listener` with each new state of the connection: `connecting` for the first
+   * call, `connected`, `reconnecting` (with the attempt, from 1) while a dropped socket is
+   * being replaced (its calls stay open), `disconnected` when no socket is needed or the
+   * calls failed with it. Returns the function that stops it.
+   */
+  onStateChange(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
   /** Calls a method that returns a stream; see {@link CallStream}. */
   stream(endpoint, method, args = {}, inputs = {}, options = {}) {
@@ -1906,7 +2536,7 @@ var Client = class {
   /** Opens a call: `omsc`, then its `omsr`; once more after a refreshed key. */
   async open(endpoint, method, args, inputs) {
     for (let attempt = 0; ; attempt++) {
-      const key = await this.options.authKey?.();
+      const auth = await this.auth();
       const socket = await this.connection();
       const call = new Call(socket, endpoint, method, randomUuid(), this.window);
       const { res, why } = await socket.open(call, {
@@ -1915,7 +2545,7 @@ var Client = class {
         cid: call.cid,
         args: toPlain(args, this.encoding),
         is: Object.keys(inputs),
-        ...key === void 0 ? {} : { auth: /^\S+ \S/.test(key) ? key : `Bearer ${key}` },
+        ...auth === void 0 ? {} : { auth },
         ...this.window === void 0 ? {} : { fc: this.window }
       });
       if (res === "success") {
@@ -1944,360 +2574,34 @@ var Client = class {
     if (!Ctor) {
       return Promise.reject(new StreampodError("no WebSocket here: pass options.WebSocket (e.g. the ws package)"));
     }
-    const opening = Socket.open(Ctor, this.url, this.encoding, this.options);
+    this.publish({ state: "connecting" });
+    let opening = void 0;
+    const onState = (state) => {
+      if (this.socket === opening) this.publish(state);
+    };
+    opening = Socket.open(Ctor, this.url, this.encoding, { ...this.options, auth: () => this.auth(), onState });
     this.socket = opening;
+    opening.then(
+      (socket) => onState({ state: socket.isOpen() ? "connected" : "disconnected" }),
+      () => onState({ state: "disconnected" })
+    );
     opening.catch(() => {
       if (this.socket === opening) this.socket = void 0;
     });
     return opening;
   }
-};
-var Socket = class _Socket {
-  constructor(ws, encoding, options) {
-    __publicField(this, "ws", ws);
-    __publicField(this, "encoding", encoding);
-    __publicField(this, "options", options);
-    __publicField(this, "calls", /* @__PURE__ */ new Map());
-    /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
-    __publicField(this, "opening", /* @__PURE__ */ new Map());
-    __publicField(this, "closed");
-    __publicField(this, "idle");
-    /** Running while no call is open: when it fires, the socket closes. */
-    __publicField(this, "linger");
-    __publicField(this, "ping");
-    /** Resolves when the send buffer has drained, while some pump waits for it. */
-    __publicField(this, "draining");
-    ws.onmessage = (event) => this.receive(event.data);
-    ws.onclose = () => this.fail(new ConnectionClosedError("the method stream socket closed"));
-    ws.onerror = () => this.fail(new ConnectionClosedError("the method stream socket failed"));
-    this.ping = setInterval(() => this.send({ type: "ping" }), options.pingIntervalMs);
-    this.resetIdle();
+  /** The `auth` value of an open or a resume: the key, as `Bearer <key>` unless it has a scheme. */
+  async auth() {
+    const key = await this.options.authKey?.();
+    return key === void 0 ? void 0 : /^\S+ \S/.test(key) ? key : `Bearer ${key}`;
   }
-  /** Connects, sends `ping` and waits for the first frame (Serverpod's handshake). */
-  static open(Ctor, url, encoding, options) {
-    return new Promise((resolve, reject) => {
-      const ws = new Ctor(url);
-      ws.binaryType = "arraybuffer";
-      const timer = setTimeout(() => {
-        ws.close();
-        reject(new ConnectionClosedError(`no answer from ${url} within ${options.connectTimeoutMs} ms`));
-      }, options.connectTimeoutMs);
-      const failed = () => {
-        clearTimeout(timer);
-        reject(new ConnectionClosedError(`cannot connect to ${url}`));
-      };
-      ws.onerror = failed;
-      ws.onclose = failed;
-      ws.onopen = () => ws.send(encodeFrame({ type: "ping" }, encoding));
-      ws.onmessage = (event) => {
-        clearTimeout(timer);
-        const socket = new _Socket(ws, encoding, options);
-        socket.receive(event.data);
-        resolve(socket);
-      };
-    });
-  }
-  isOpen() {
-    return this.closed === void 0;
-  }
-  send(frame) {
-    if (this.closed) return;
-    this.ws.send(encodeFrame(frame, this.encoding));
-  }
-  /**
-   * Resolves once the socket holds less than {@link SEND_BUFFER} unsent (or has closed):
-   * input pumps wait on it, so a fast source is pulled only as fast as the connection
-   * sends. A WebSocket has no event for its buffer draining, so one timer per socket,
-   * running only while some pump waits, looks at it, backing off from 4 ms to 64 ms; all
-   * the waiting pumps share it.
-   */
-  drained() {
-    if (this.closed || this.ws.bufferedAmount <= SEND_BUFFER) return Promise.resolve();
-    this.draining ?? (this.draining = new Promise((resolve) => {
-      let wait = 4;
-      const check = () => {
-        if (this.closed || this.ws.bufferedAmount <= SEND_BUFFER) {
-          this.draining = void 0;
-          return resolve();
-        }
-        wait = Math.min(wait * 2, 64);
-        setTimeout(check, wait);
-      };
-      setTimeout(check, wait);
-    }));
-    return this.draining;
-  }
-  /** Sends an open and resolves with its answer (its `fc` goes to the call). */
-  open(call, data) {
-    if (this.closed) return Promise.reject(this.closed);
-    clearTimeout(this.linger);
-    this.linger = void 0;
-    this.calls.set(call.cid, call);
-    return new Promise((resolve, reject) => {
-      this.opening.set(call.cid, { resolve, reject });
-      this.send({ type: "omsc", data });
-    }).then((answer) => {
-      if (answer.res !== "success") this.forget(call.cid);
-      return answer;
-    });
-  }
-  /** A call ended: forgets it, and closes the socket once nothing is left for a while. */
-  forget(cid) {
-    this.calls.delete(cid);
-    if (this.calls.size === 0 && this.opening.size === 0 && !this.closed && this.linger === void 0) {
-      this.linger = setTimeout(() => this.closeIfIdle(), this.options.lingerMs);
-    }
-  }
-  closeIfIdle() {
-    this.linger = void 0;
-    if (this.calls.size === 0 && this.opening.size === 0 && !this.closed) {
-      this.shut(new ConnectionClosedError("the socket closed when idle"));
-      this.ws.close(1e3, "idle");
-    }
-  }
-  /** Fails every call and closes the socket. */
-  fail(error) {
-    if (this.closed) return;
-    this.shut(error);
-    for (const call of this.calls.values()) call.finish(error);
-    for (const open of this.opening.values()) open.reject(error);
-    this.calls.clear();
-    this.opening.clear();
-    this.ws.close();
-  }
-  shut(error) {
-    this.closed = error;
-    clearInterval(this.ping);
-    clearTimeout(this.idle);
-    clearTimeout(this.linger);
-  }
-  resetIdle() {
-    clearTimeout(this.idle);
-    this.idle = setTimeout(
-      () => this.fail(new ConnectionClosedError("the method stream connection went idle")),
-      this.options.idleTimeoutMs
-    );
-  }
-  receive(raw) {
-    if (this.closed) return;
-    this.resetIdle();
-    let frame;
-    try {
-      frame = decodeFrame(raw, this.encoding);
-    } catch (e) {
-      const error = e instanceof StreampodError ? e : new ProtocolError("a frame that cannot be read", { cause: e });
-      this.send({ type: "brm", data: { req: error.message } });
-      return this.fail(error);
-    }
-    switch (frame.type) {
-      case "ping":
-        return this.send({ type: "pong" });
-      case "pong":
-        return;
-      case "omsr": {
-        const d = frame.data;
-        const open = this.opening.get(d.cid);
-        this.opening.delete(d.cid);
-        if (d.fc !== void 0) this.calls.get(d.cid)?.flowControlled(d.fc);
-        return open?.resolve({ res: d.res, why: d.why });
-      }
-      case "msm": {
-        const d = frame.data;
-        const call = this.calls.get(d.cid);
-        if (!call) return this.send({ type: "cmsc", data: { en: d.en, m: d.m, cid: d.cid, cr: "error" } });
-        if (call.push(d.o)) return;
-        call.cancel(new ProtocolError("the server sent beyond the call\u2019s credit"), "error");
-        return this.forget(call.cid);
-      }
-      case "msse": {
-        const { cid, ex } = frame.data;
-        const call = this.calls.get(cid);
-        if (!call) return;
-        let data = ex.data;
-        try {
-          const { __className__: _class, ...fields } = fromWrapped(ex.className, ex.data, this.encoding);
-          data = fields;
-        } catch {
-        }
-        call.finish(new SerializableExceptionError(ex.className, data));
-        return this.forget(cid);
-      }
-      case "cmsc": {
-        const d = frame.data;
-        const call = this.calls.get(d.cid);
-        if (!call) return;
-        if (d.p !== void 0) return call.stopPump(d.p);
-        if (d.why === "revoked") call.finish(new RevokedError("the call was closed: its authentication was revoked"));
-        else call.finish(d.cr === "error" ? new ConnectionClosedError("the call closed with an error") : void 0);
-        return this.forget(call.cid);
-      }
-      case "crd": {
-        const d = frame.data;
-        if (d.p !== void 0) this.calls.get(d.cid)?.grant(d.p, d.n);
-        return;
-      }
-      case "brm":
-        return this.fail(new ProtocolError(`the server reported a bad request: ${frame.data.req}`));
-      case "omsc":
-        return;
-    }
+  publish(state) {
+    const same = state.state === this.current.state && (state.state !== "reconnecting" || this.current.state === "reconnecting" && state.attempt === this.current.attempt);
+    if (same) return;
+    this.current = state;
+    for (const listener of this.listeners) listener(state);
   }
 };
-var Call = class {
-  constructor(socket, endpoint, method, cid, window) {
-    __publicField(this, "socket", socket);
-    __publicField(this, "endpoint", endpoint);
-    __publicField(this, "method", method);
-    __publicField(this, "cid", cid);
-    __publicField(this, "window", window);
-    __publicField(this, "values", []);
-    __publicField(this, "ended", false);
-    __publicField(this, "error");
-    __publicField(this, "wake");
-    __publicField(this, "pumps", /* @__PURE__ */ new Map());
-    /** With flow control: the server's credit for each input (`fc`, then `crd(p)`). */
-    __publicField(this, "inputWindow");
-    /** With flow control: values the consumer took and the server has not been granted back. */
-    __publicField(this, "taken", 0);
-    /** Values received and not taken, against the window. */
-    __publicField(this, "unread", 0);
-  }
-  /** The server answered the open with its input credit: the call is flow-controlled. */
-  flowControlled(inputWindow) {
-    if (this.window !== void 0) this.inputWindow = inputWindow;
-  }
-  /** A value arrived; false if it is beyond the credit the call granted. */
-  push(value) {
-    if (this.ended) return true;
-    if (this.inputWindow !== void 0 && this.window !== void 0 && this.unread >= this.window) return false;
-    this.unread += 1;
-    this.values.push(value);
-    this.wake?.();
-    return true;
-  }
-  /** The consumer took a value: grants the server more once half the window is taken. */
-  tookOne() {
-    this.unread -= 1;
-    if (this.inputWindow === void 0 || this.window === void 0 || this.ended) return;
-    this.taken += 1;
-    if (this.taken >= Math.ceil(this.window / 2)) {
-      this.socket.send({ type: "crd", data: this.target({ n: this.taken }) });
-      this.taken = 0;
-    }
-  }
-  /** The server granted `n` more values on input `name`. */
-  grant(name, n) {
-    this.pumps.get(name)?.grant(n);
-  }
-  /** The call ended (with `error`, or cleanly): after the values already here. */
-  finish(error) {
-    if (this.ended) return;
-    this.ended = true;
-    this.error = error;
-    for (const pump of this.pumps.values()) pump.stop();
-    this.wake?.();
-  }
-  /** The next value; `undefined` at the end; throws the call's error after its values. */
-  async next() {
-    for (; ; ) {
-      const value = this.values.shift();
-      if (value) return value;
-      if (this.ended) {
-        if (this.error) throw this.error;
-        return void 0;
-      }
-      await new Promise((resolve) => this.wake = resolve);
-      this.wake = void 0;
-    }
-  }
-  /** The caller let go (or aborted, with `error`): tells the server, unless the call has ended. */
-  cancel(error, reason = "done") {
-    if (this.ended) return;
-    this.finish(error);
-    this.socket.send({ type: "cmsc", data: this.target({ cr: reason }) });
-    this.socket.forget(this.cid);
-  }
-  /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
-  pump(name, source) {
-    const state = new Pump(this.inputWindow);
-    this.pumps.set(name, state);
-    const encoding = this.socket.encoding;
-    void (async () => {
-      try {
-        for await (const value of credited(source, state)) {
-          if (state.stopped) return;
-          this.socket.send({ type: "msm", data: this.target({ p: name, o: toWrapped(value, encoding) }) });
-          await this.socket.drained();
-        }
-        if (!state.stopped) this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "done" }) });
-      } catch (e) {
-        if (state.stopped) return;
-        if (e instanceof SerializableExceptionError) {
-          const ex = toWrapped({ __className__: e.className, ...e.data }, encoding);
-          this.socket.send({ type: "msse", data: this.target({ p: name, ex }) });
-        }
-        this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "error" }) });
-      } finally {
-        this.pumps.delete(name);
-      }
-    })();
-  }
-  /** The server closed input `name`: stop pulling it. */
-  stopPump(name) {
-    this.pumps.get(name)?.stop();
-  }
-  /** The call's target, with `rest` (an input's `p`, and the frame's own fields). */
-  target(rest) {
-    return { en: this.endpoint, m: this.method, cid: this.cid, ...rest };
-  }
-};
-var Pump = class {
-  constructor(credit) {
-    __publicField(this, "credit", credit);
-    __publicField(this, "stopped", false);
-    __publicField(this, "wake");
-  }
-  stop() {
-    this.stopped = true;
-    this.wake?.();
-  }
-  grant(n) {
-    if (this.credit === void 0) return;
-    this.credit = Math.min(this.credit + n, MAX_CREDIT);
-    this.wake?.();
-  }
-  /** Takes one value's credit, waiting for some; false once stopped. */
-  async take() {
-    while (this.credit === 0 && !this.stopped) {
-      await new Promise((resolve) => this.wake = resolve);
-      this.wake = void 0;
-    }
-    if (this.stopped) return false;
-    if (this.credit !== void 0) this.credit -= 1;
-    return true;
-  }
-};
-async function* credited(source, pump) {
-  const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : fromSync(source[Symbol.iterator]());
-  try {
-    for (; ; ) {
-      const next = await iterator.next();
-      if (next.done || !await pump.take()) return;
-      yield next.value;
-    }
-  } finally {
-    await iterator.return?.();
-  }
-}
-async function* fromSync(iterator) {
-  for (; ; ) {
-    const next = iterator.next();
-    if (next.done) return;
-    yield await next.value;
-  }
-}
-var MAX_CREDIT = 2 ** 31 - 1;
-var SEND_BUFFER = 1 << 20;
 function randomUuid() {
   const c = globalThis.crypto;
   if (typeof c?.randomUUID === "function") return c.randomUUID();
@@ -2317,6 +2621,7 @@ export {
   InvalidArgumentsError,
   OpenFailedError,
   ProtocolError,
+  ResumeFailedError,
   RevokedError,
   SerializableExceptionError,
   StreampodError,
