@@ -46,6 +46,7 @@ mod revocation;
 mod server_frames;
 mod session_close;
 mod shutdown_and_leaks;
+mod ticker_example;
 #[cfg(feature = "tls")]
 mod tls;
 mod two_workers;

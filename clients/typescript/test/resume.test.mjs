@@ -3,6 +3,10 @@
 // outage longer than the server's window fails them with ResumeFailedError, and a client
 // that does not resume fails them at the cut as before.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { ConnectionClosedError, ResumeFailedError } from '../dist/index.js';
 import { startProxy } from './proxy.mjs';
@@ -105,5 +109,14 @@ describe('resume', () => {
     assert.ok(error instanceof ConnectionClosedError && !(error instanceof ResumeFailedError), String(error));
     c.close();
     proxy.close();
+  });
+
+  it('examples/ticker.mjs prints each int, then done, or the error', async () => {
+    const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'ticker.mjs');
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [script, ticker.url, '3', '7', '10']);
+    assert.equal(stdout, '3\n4\n5\n6\ndone\n');
+    const failed = await run(process.execPath, [script, 'http://127.0.0.1:1', '0', '3', '10', '--no-resume']);
+    assert.match(failed.stdout, /^error: cannot connect/);
   });
 });
