@@ -334,7 +334,7 @@ impl MethodConnection {
                 _ = tokio::time::sleep(patience) => false,
             }
         };
-        edge.wait(waited, |conn, room, edge| {
+        edge.hold(waited, |conn, room, edge| {
             if !room {
                 log::info!(
                     "connection {}: a method took no input for a ping interval; closing",
@@ -408,6 +408,29 @@ impl Connection for MethodConnection {
             (Encoding::MessagePack, Data::Text(_)) => self.bad_request(FrameError::TextFrame, edge),
             (Encoding::Json, Data::Text(frame) | Data::Binary(frame)) => self.on_json(&frame, edge),
         }
+    }
+
+    /// While the connection holds its input, the peer's acknowledgements are taken at
+    /// once: they free room for output that the held input may be waiting on.
+    fn on_held_data(&mut self, data: &Data, edge: &mut Edge<'_, Self>) -> bool {
+        let ack = match (edge.encoding(), data) {
+            (Encoding::MessagePack, Data::Binary(frame)) => match MessageRef::decode(frame) {
+                Ok(MessageRef::Control(Message::Ack { received })) => Some(received),
+                _ => None,
+            },
+            // Only a frame that can be an `ack` is parsed twice.
+            (Encoding::Json, Data::Text(frame) | Data::Binary(frame))
+                if frame.len() < 64 && frame.windows(5).any(|w| w == b"\"ack\"") =>
+            {
+                match std::str::from_utf8(frame).map(Message::decode_json) {
+                    Ok(Ok(Message::Ack { received })) => Some(received),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        // One that claims too much is left for `on_data`, which refuses it.
+        ack.is_some_and(|n| edge.acknowledged(n))
     }
 
     fn on_event(&mut self, CallEnded(cid): CallEnded, _: &mut Edge<'_, Self>) {

@@ -13,6 +13,15 @@ pub(crate) enum Data {
     Text(Bytes),
 }
 
+impl Data {
+    /// Its length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Data::Binary(bytes) | Data::Text(bytes) => bytes.len(),
+        }
+    }
+}
+
 /// What one WebSocket event means to a connection.
 pub(crate) enum Incoming {
     /// A whole data message.

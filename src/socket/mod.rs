@@ -12,6 +12,7 @@
 
 mod assembler;
 mod drain;
+mod held;
 mod keepalive;
 mod live;
 mod reader;
@@ -59,6 +60,13 @@ pub(crate) trait Connection: Sized + Unpin + 'static {
 
     /// A whole data message from the peer.
     fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>);
+
+    /// A data message that arrived while the connection holds its input
+    /// ([`Edge::hold`]): true if it was handled now (one that may pass the messages before
+    /// it, an acknowledgement); otherwise it waits, in order, for [`Connection::on_data`].
+    fn on_held_data(&mut self, _data: &Data, _edge: &mut Edge<'_, Self>) -> bool {
+        false
+    }
 
     /// An event from the outbox.
     fn on_event(&mut self, _event: Self::Event, _edge: &mut Edge<'_, Self>) {}
@@ -183,6 +191,7 @@ impl EdgeSettings {
             frames: FrameAssembler::new(self.max_frame_size),
             keepalive: Keepalive::default(),
             unread: VecDeque::new(),
+            held: held::Held::default(),
             edge: EdgeState {
                 id,
                 gate: gate.clone(),
@@ -193,6 +202,9 @@ impl EdgeSettings {
                 replay: resume_buffer.map(|_| Replay::default()),
                 lost: true,
                 ack_scheduled: false,
+                holding: false,
+                // Twice the peer's bound, which it may pass by one batch.
+                held_limit: resume_buffer.unwrap_or(0).saturating_mul(2) + self.max_frame_size,
             },
         };
         let codec = actix_http::ws::Codec::new().max_size(self.max_frame_size);
@@ -234,6 +246,8 @@ pub(crate) struct Socket<C: Connection> {
     keepalive: Keepalive,
     /// Frames read and not yet handled: the rest of a batch, while the connection waits.
     unread: VecDeque<Result<ws::Frame, ws::ProtocolError>>,
+    /// Data messages read while a resumable connection holds its input.
+    held: held::Held,
     edge: EdgeState<C::Event>,
 }
 
@@ -255,6 +269,10 @@ struct EdgeState<E> {
     lost: bool,
     /// An acknowledgement is on its way (a timer runs).
     ack_scheduled: bool,
+    /// The connection holds its input ([`Edge::hold`]): data messages wait in `held`.
+    holding: bool,
+    /// The most bytes of data messages a held connection keeps.
+    held_limit: usize,
 }
 
 type Ctx<C> = ws::WebsocketContext<Socket<C>>;
@@ -307,10 +325,15 @@ impl<C: Connection> Socket<C> {
         f(&mut self.connection, &mut edge)
     }
 
-    /// Handles the frames left unread while the connection waited, in order, until it waits
-    /// again (then the rest waits with it) or the connection stops.
+    /// Handles the messages held and then the frames left unread while the connection
+    /// waited, in order, until it waits or holds again (then the rest waits with it) or the
+    /// connection stops.
     fn read_unread(&mut self, ctx: &mut Ctx<C>) {
-        while !ctx.waiting() {
+        while !ctx.waiting() && !self.edge.holding {
+            if let Some(data) = self.held.pop() {
+                self.with_edge(ctx, |c, edge| c.on_data(data, edge));
+                continue;
+            }
             let Some(frame) = self.unread.pop_front() else {
                 // Its buffer goes too: most connections never wait.
                 self.unread = VecDeque::new();
@@ -322,6 +345,19 @@ impl<C: Connection> Socket<C> {
 
     fn on_frame(&mut self, frame: Result<ws::Frame, ws::ProtocolError>, ctx: &mut Ctx<C>) {
         match self.frames.push(frame) {
+            Incoming::Data(data) if self.edge.holding => {
+                if !self.with_edge(ctx, |c, edge| c.on_held_data(&data, edge)) {
+                    let limit = self.edge.held_limit;
+                    if self.held.push(data, limit).is_err() {
+                        log::info!(
+                            "connection {}: more input than its bound while a method took none; closing",
+                            self.edge.id
+                        );
+                        self.edge
+                            .close(ctx, CloseCode::Again, "input not consumed", false);
+                    }
+                }
+            }
             Incoming::Data(data) => {
                 // The first data frame picks the wire for the connection's life.
                 self.edge.encoding.get_or_init(|| match data {
@@ -458,6 +494,31 @@ impl<C: Connection> Edge<'_, C> {
         self.ctx
             .wait(
                 actix::fut::wrap_future::<_, Socket<C>>(future).map(move |out, socket, ctx| {
+                    socket.with_edge(ctx, |p, edge| then(p, out, edge));
+                    socket.read_unread(ctx);
+                }),
+            );
+    }
+
+    /// Runs `future` and then `then`, handling no data message meanwhile (they are handled
+    /// after `then`, in order), as [`Edge::wait`] does; for a connection that holds its
+    /// input until a method catches up. A resumable connection still reads its socket
+    /// meanwhile (see `held.rs`): acknowledgements get through, everything else waits.
+    pub(crate) fn hold<F>(
+        &mut self,
+        future: F,
+        then: impl FnOnce(&mut C, F::Output, &mut Edge<'_, C>) + 'static,
+    ) where
+        F: Future + 'static,
+    {
+        if self.state.replay.is_none() {
+            return self.wait(future, then);
+        }
+        self.state.holding = true;
+        self.ctx
+            .spawn(
+                actix::fut::wrap_future::<_, Socket<C>>(future).map(move |out, socket, ctx| {
+                    socket.edge.holding = false;
                     socket.with_edge(ctx, |p, edge| then(p, out, edge));
                     socket.read_unread(ctx);
                 }),

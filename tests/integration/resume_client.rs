@@ -481,3 +481,31 @@ async fn the_proxys_latency_holds_every_byte_back() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_flood_without_flow_control_does_not_wait_for_ever_on_acknowledgements() {
+    // Without flow control the server holds its input when a method falls behind; on a
+    // resumable connection the client's acknowledgements must still get through then, or
+    // the method's output (which waits for them) and its input (which waits for the
+    // method) wait for each other until the connection is closed as stuck.
+    let server = ticker_server(Config::default(), Arc::default()).await;
+    let client = Client::with_config(&server.url(), ClientConfig::default().window(None)).unwrap();
+    const VALUES: usize = 20_000;
+    let value = |i: usize| format!("{i:01024}");
+    let values = stream::iter(0..VALUES).map(value);
+    let echo = client.stream::<String>(
+        "methodStreaming",
+        "dynamicEchoStream",
+        NoArgs {},
+        Inputs::new().values("stream", values),
+    );
+    let echoed: Vec<String> =
+        tokio::time::timeout(Duration::from_secs(60), echo.collect::<Vec<_>>())
+            .await
+            .expect("the echo went on")
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    assert_eq!(echoed.len(), VALUES);
+    assert!(echoed.iter().enumerate().all(|(i, v)| *v == value(i)));
+}
