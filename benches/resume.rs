@@ -164,8 +164,8 @@ fn throughput(c: &mut Criterion, rt: &tokio::runtime::Runtime, url: &str) {
     group.finish();
     // Criterion's two lines run one after the other on a shared machine, and drift by more
     // than the difference: the ratio comes from interleaved rounds.
-    const ROUNDS: usize = 9;
-    const ECHOES: u64 = 50_000;
+    const ROUNDS: usize = 21;
+    const ECHOES: u64 = 30_000;
     let mut ratios: Vec<f64> = (0..ROUNDS)
         .map(|_| {
             let off = rt.block_on(pipelined(&mut off_echo, ECHOES));
@@ -244,6 +244,24 @@ async fn memory(url: &str) {
     let proxy = FaultProxy::start(upstream).await.unwrap();
     let direct = Client::new(url).unwrap();
     let (base, _, _) = stats(&direct).await;
+    // The same connections and calls without resume, for the difference.
+    let plain = {
+        let mut open = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let client = Client::with_config(url, ClientConfig::default().resume(false)).unwrap();
+            let mut call = client.stream::<i64>("bench", "first", NoArgs {}, Inputs::new());
+            call.next().await.unwrap().unwrap();
+            open.push((client, call));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (heap, _, _) = stats(&direct).await;
+        for (client, _) in &open {
+            client.close().await;
+        }
+        drop(open);
+        heap
+    };
+    let (base, _, _) = wait_stats(&direct, |(heap, _, _)| heap <= base + 64 * 1024).await;
     let mut calls = Vec::new();
     let mut clients = Vec::new();
     for _ in 0..CONNECTIONS {
@@ -260,7 +278,8 @@ async fn memory(url: &str) {
     let (detached, n, _) = wait_stats(&direct, |(_, n, _)| n as usize >= CONNECTIONS).await;
     let per = |heap: i64| (heap - base) as f64 / CONNECTIONS as f64 / 1024.0;
     println!(
-        "server heap per connection with one call: live {:.2} KiB, detached {:.2} KiB ({n} detached)",
+        "server heap per connection with one call: without resume {:.2} KiB; resumable: live {:.2} KiB, detached {:.2} KiB ({n} detached)",
+        per(plain),
         per(live),
         per(detached)
     );

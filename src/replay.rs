@@ -5,13 +5,16 @@
 
 use std::collections::VecDeque;
 
-/// Acknowledge at least every this many received call frames...
-pub(crate) const ACK_EVERY: u64 = 32;
+/// Acknowledge at least every this many received call frames... (An acknowledgement is a
+/// frame for each side to handle; one per 32 frames cost the client's echo about a tenth
+/// of its throughput on the 2-core machine, one per 256 is within the noise:
+/// `benches/resume.rs`.)
+pub(crate) const ACK_EVERY: u64 = 256;
 
 /// ...and every this many bytes of them: a peer that keeps large frames fills its bound
 /// with fewer than [`ACK_EVERY`] of them, and would otherwise wait for [`ACK_DELAY`] each
-/// time (its bound then caps its throughput at a bound per 100 ms). An ack is ~10 bytes.
-pub(crate) const ACK_BYTES: usize = 16 * 1024;
+/// time. A bound of at least twice this (the default is 1 MiB) never waits for the timer.
+pub(crate) const ACK_BYTES: usize = 32 * 1024;
 
 /// A frame as its side keeps it for a replay: the server's [`Frame`](crate::protocol::Frame),
 /// the client's WebSocket message.

@@ -6,9 +6,9 @@
  */
 
 /** Acknowledge at least every this many received call frames... */
-const ACK_EVERY = 32;
+const ACK_EVERY = 256;
 /** ...and every this many bytes of them. */
-const ACK_BYTES = 16 * 1024;
+const ACK_BYTES = 32 * 1024;
 /** How long a received call frame may wait for its acknowledgement. */
 export const ACK_DELAY_MS = 100;
 

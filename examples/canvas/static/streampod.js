@@ -2005,8 +2005,8 @@ function isRecord(v) {
 }
 
 // src/resume.ts
-var ACK_EVERY = 32;
-var ACK_BYTES = 16 * 1024;
+var ACK_EVERY = 256;
+var ACK_BYTES = 32 * 1024;
 var ACK_DELAY_MS = 100;
 var FIRST_RETRY_MS = 250;
 var ResumeSession = class {
