@@ -156,6 +156,40 @@ async fn a_second_socket_with_the_token_takes_the_session_from_the_first() {
 }
 
 #[tokio::test]
+async fn two_sockets_racing_with_one_token_leave_the_session_on_exactly_one() {
+    let server = TestServer::start();
+    let mut first = resumable(&server).await;
+    let token = open_echo(&mut first).await;
+    first.drop_tcp();
+    server
+        .wait_for_stats("detached", |s| s.detached_connections == 1)
+        .await;
+    // Both present the token at once.
+    let (mut a, mut b) = (resumable(&server).await, resumable(&server).await);
+    a.send(rsr(&token, 1)).await;
+    b.send(rsr(&token, 1)).await;
+    // Each gets `rst` (and then the other takes the session over: closed with 1008), or
+    // `rsx` and a close; exactly one keeps it.
+    let mut kept = Vec::new();
+    for raw in [&mut a, &mut b] {
+        let first = raw.recv().await;
+        assert!(first.kind == "rst" || first.kind == "rsx", "{first:?}");
+        kept.push(first.kind == "rst");
+    }
+    let (a_kept, b_kept) = (kept[0], kept[1]);
+    assert!(a_kept || b_kept, "neither resumed");
+    // Whoever got `rst` last holds it: the loser is closed either way.
+    let (mut holder, mut loser) = if b_kept { (b, a) } else { (a, b) };
+    assert_eq!(loser.expect_closed().await, Some(1008));
+    holder
+        .send(msm(ECHO, &cid(1), Some("stream"), int(5)))
+        .await;
+    assert_eq!(next_call_frame(&mut holder).await.int(), 5);
+    assert_eq!(server.stats().open_calls, 1);
+    assert_eq!(server.stats().detached_connections, 0);
+}
+
+#[tokio::test]
 async fn tokens_that_name_no_session_are_refused_with_their_reason() {
     let server = TestServer::from_builder(
         conformance::server_builder()
