@@ -64,6 +64,9 @@ pub(crate) struct CallActor {
     ended: bool,
     /// The method ran to its end (as opposed to being dropped early).
     method_finished: bool,
+    /// Why an input last refused the client's value: said again in the call's final `cmsc`
+    /// if the method fails with that input's error.
+    refused: Option<Box<str>>,
     /// For the call log.
     record: CallRecord,
     /// What the client granted on the return stream, for a flow-controlled call: the
@@ -108,6 +111,7 @@ impl CallActor {
             encoding: parts.encoding,
             ended: false,
             method_finished: false,
+            refused: None,
             record: CallRecord::new(),
             credit: parts.credit,
             grants: parts.grants,
@@ -188,6 +192,7 @@ impl CallActor {
         ending: Ending,
         reason: CloseReason,
         exception: Option<Dynamic>,
+        why: Option<Box<str>>,
         ctx: &mut Context<Self>,
     ) {
         if self.ended {
@@ -203,9 +208,9 @@ impl CallActor {
         }
         if revoked {
             // Says why on the MessagePack wire, so that the client can tell.
-            self.send(Message::Revoked {
-                target: self.target.call(),
-            });
+            self.send(Message::revoked(self.target.call()));
+        } else if let Some(why) = why {
+            self.send(Message::failed(self.target.call(), why.into_string()));
         } else {
             self.close_frame(self.target.call(), reason);
         }
@@ -277,7 +282,7 @@ impl Actor for CallActor {
                     self.target.method
                 );
                 self.method_finished = true;
-                self.end(Ending::Failed, CloseReason::Error, None, ctx);
+                self.end(Ending::Failed, CloseReason::Error, None, None, ctx);
             }
         }
     }
@@ -311,7 +316,7 @@ impl StreamHandler<Vec<Result<Option<Dynamic>, StreamError>>> for CallActor {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.method_finished = true;
-        self.end(Ending::Done, CloseReason::Done, None, ctx);
+        self.end(Ending::Done, CloseReason::Done, None, None, ctx);
     }
 }
 
@@ -345,23 +350,30 @@ impl CallActor {
                 self.close_dropped_inputs();
                 if !self.send_value(&value) {
                     self.method_finished = true;
-                    self.end(Ending::Failed, CloseReason::Error, None, ctx);
+                    self.end(Ending::Failed, CloseReason::Error, None, None, ctx);
                 }
             }
             Ok(None) => {}
             Err(error) => {
                 self.method_finished = true;
                 match error {
-                    StreamError::Exception(exception) => {
-                        self.end(Ending::Failed, CloseReason::Error, Some(exception), ctx)
-                    }
+                    StreamError::Exception(exception) => self.end(
+                        Ending::Failed,
+                        CloseReason::Error,
+                        Some(exception),
+                        None,
+                        ctx,
+                    ),
                     StreamError::Failed(message) => {
                         log::warn!(
                             "{}.{} failed: {message}",
                             self.target.endpoint,
                             self.target.method
                         );
-                        self.end(Ending::Failed, CloseReason::Error, None, ctx)
+                        // The method passed on the error of an input that refused the
+                        // client's value: the client caused it, and is told why.
+                        let why = self.refused.take().filter(|why| message.contains(&**why));
+                        self.end(Ending::Failed, CloseReason::Error, None, why, ctx)
                     }
                 }
             }
@@ -373,13 +385,16 @@ impl Handler<CallRequest> for CallActor {
     type Result = ();
     fn handle(&mut self, request: CallRequest, ctx: &mut Context<Self>) {
         match request {
-            CallRequest::Cancel(reason) => self.end(Ending::Cancelled(reason), reason, None, ctx),
+            CallRequest::Cancel(reason) => {
+                self.end(Ending::Cancelled(reason), reason, None, None, ctx)
+            }
             // Not an open input of this call, or a value it cannot hold: the client should
             // stop sending on it.
-            CallRequest::RefuseInput(param) if !self.ended => {
-                self.close_frame(self.target.input(&param), CloseReason::Error)
+            CallRequest::RefuseInput { param, why } if !self.ended => {
+                self.send(Message::failed(self.target.input(&param), why.clone()));
+                self.refused = Some(why.into());
             }
-            CallRequest::RefuseInput(_) => {}
+            CallRequest::RefuseInput { .. } => {}
         }
     }
 }
@@ -400,6 +415,6 @@ impl Handler<Revoke> for CallActor {
             self.target.endpoint,
             self.target.method
         );
-        self.end(Ending::Revoked, CloseReason::Error, None, ctx);
+        self.end(Ending::Revoked, CloseReason::Error, None, None, ctx);
     }
 }

@@ -53,7 +53,7 @@ impl Open {
 }
 
 /// What became of a value the client sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Delivery {
     /// Queued for the method.
     Queued,
@@ -61,8 +61,9 @@ pub(crate) enum Delivery {
     /// takes some.
     Full,
     /// Not an open input of the call, not a value of its type, or a value beyond the
-    /// client's credit (then that input has failed): the call answers `cmsc(p, error)`.
-    Refused,
+    /// client's credit (then that input has failed, with this error): the call answers
+    /// `cmsc(p, error)`, saying why.
+    Refused(String),
     /// The call has ended; the value is dropped.
     Ended,
 }
@@ -116,15 +117,13 @@ impl CallInputs {
             return Delivery::Ended;
         }
         let Some(i) = open.position(param) else {
-            return Delivery::Refused;
+            return Delivery::Refused(format!("input `{param}` is not open"));
         };
         if open.inputs[i].credit.as_ref().is_some_and(|c| !c.take()) {
             // Beyond its credit: that input fails, the call goes on.
-            let input = open.inputs.remove(i);
-            input
-                .sink
-                .fail(StreamError::failed("a value beyond the stream's credit"));
-            return Delivery::Refused;
+            let why = format!("input `{param}`: a value beyond the stream's credit");
+            open.inputs.remove(i).sink.fail(StreamError::failed(&why));
+            return Delivery::Refused(why);
         }
         let full = self.credit.sent();
         match open.inputs[i].sink.push(registry, class, data) {
@@ -138,9 +137,9 @@ impl CallInputs {
             }
             Err(e) => {
                 // A value the stream's type cannot hold fails that input only.
-                let input = open.inputs.remove(i);
-                input.sink.fail(StreamError::failed(&e));
-                Delivery::Refused
+                let why = format!("input `{param}`: {e}");
+                open.inputs.remove(i).sink.fail(StreamError::failed(&why));
+                Delivery::Refused(why)
             }
         }
     }

@@ -11,9 +11,14 @@ use uuid::Uuid;
 pub(crate) enum CallRequest {
     /// The client cancelled the call (`cmsc` without `p`).
     Cancel(CloseReason),
-    /// A value for this input stream was refused (the input is not open, or the value is
-    /// not of its type): answer `cmsc(p, error)`.
-    RefuseInput(Arc<str>),
+    /// A value for this input stream was refused (the input is not open, the value is not
+    /// of its type or beyond its credit): answer `cmsc(p, error)`, saying why.
+    RefuseInput {
+        /// The input stream.
+        param: Arc<str>,
+        /// Why, in a sentence: also the error the method got from that input.
+        why: String,
+    },
 }
 
 /// Supervisor → call: the connection is gone; stop without sending anything.

@@ -23,7 +23,7 @@ use crate::error::StreamError;
 use crate::flow::Credit;
 use crate::protocol::{
     borrow, report, CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, OpenCall,
-    OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef, CLOSE_RESUMABLE,
+    OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef, CLOSE_RESUMABLE, REVOKED,
 };
 use crate::recent::RecentIds;
 use bytes::Bytes;
@@ -505,8 +505,8 @@ impl SocketTask {
             MessageRef::Close {
                 target,
                 reason,
-                revoked,
-            } => self.on_close(target, reason, revoked),
+                why,
+            } => self.on_close(target, reason, why),
             MessageRef::Credit { target, n } => self.on_credit(target, n),
             MessageRef::Control(Message::Ping) => {
                 self.write(&Message::Pong);
@@ -573,7 +573,7 @@ impl SocketTask {
     }
 
     /// A close: of an input stream (stop pulling it), or of the call (its end).
-    fn on_close(&mut self, target: TargetRef<'_>, reason: CloseReason, revoked: bool) {
+    fn on_close(&mut self, target: TargetRef<'_>, reason: CloseReason, why: Option<&str>) {
         match target.param {
             Some(param) => {
                 if let Some(pump) = self
@@ -586,10 +586,13 @@ impl SocketTask {
             }
             None => {
                 if let Some(mut call) = self.remove_call(target.cid) {
-                    if revoked {
-                        call.fail(Error::Revoked);
-                    } else if reason == CloseReason::Error {
-                        call.fail(Error::ClosedWithError);
+                    match (reason, why) {
+                        (CloseReason::Done, _) => {}
+                        (CloseReason::Error, Some(REVOKED)) => call.fail(Error::Revoked),
+                        (CloseReason::Error, Some(why)) => call.fail(Error::Rejected {
+                            reason: why.to_string(),
+                        }),
+                        (CloseReason::Error, None) => call.fail(Error::ClosedWithError),
                     }
                 }
             }

@@ -54,6 +54,16 @@ pub enum Error {
     /// [`Error::ClosedWithError`]).
     #[error("the call was closed: its authentication was revoked")]
     Revoked,
+    /// The server ended the call because of something this client sent: a value one of its
+    /// input streams' types cannot hold, or a value beyond the credit it granted. The
+    /// calling code has a bug (often a value of the wrong type): report it. A streampod
+    /// server on the MessagePack wire says so; otherwise this is
+    /// [`Error::ClosedWithError`].
+    #[error("the server refused what the call sent: {reason}")]
+    Rejected {
+        /// What was wrong, as the server put it.
+        reason: String,
+    },
     /// The method failed with a serializable exception.
     #[error("server exception {0:?}")]
     ServerException(Dynamic),

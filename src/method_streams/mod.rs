@@ -275,7 +275,10 @@ impl MethodConnection {
                     let credit = route.inputs.credit().clone();
                     self.wait_for_input_room(credit, edge);
                 }
-                Delivery::Refused => route.ask(CallRequest::RefuseInput(Arc::from(param))),
+                Delivery::Refused(why) => route.ask(CallRequest::RefuseInput {
+                    param: Arc::from(param),
+                    why,
+                }),
             },
             None if self.ended.contains(&target.cid) => {}
             None => self.send(

@@ -72,10 +72,14 @@ impl MethodConnection {
             (Some(key), Some(handler)) => {
                 edge.wait(
                     handler(key, self.handshake.clone()),
-                    move |conn, auth, edge| conn.open_as(open, auth, received, edge),
+                    move |conn, auth, edge| {
+                        let caller = auth.map_or(Caller::KeyRefused, Caller::SignedIn);
+                        conn.open_as(open, caller, received, edge)
+                    },
                 );
             }
-            _ => self.open_as(open, None, received, edge),
+            (Some(_), None) => self.open_as(open, Caller::KeyRefused, received, edge),
+            (None, _) => self.open_as(open, Caller::NoKey, received, edge),
         }
     }
 
@@ -83,18 +87,28 @@ impl MethodConnection {
     fn open_as(
         &mut self,
         open: OpenCall,
-        auth: Option<AuthInfo>,
+        caller: Caller,
         received: Instant,
         edge: &mut Edge<'_, Self>,
     ) {
-        match self.prepare(&open, auth.as_ref()) {
+        let key_refused = matches!(caller, Caller::KeyRefused);
+        let auth = match caller {
+            Caller::SignedIn(auth) => Some(auth),
+            Caller::NoKey | Caller::KeyRefused => None,
+        };
+        match self.prepare(&open, auth.as_ref(), key_refused) {
             Ok(ready) => self.start(open, auth, ready, received, edge),
             Err(Refusal { result, why }) => self.refuse(&open, result, why, edge),
         }
     }
 
     /// Steps 5 to 7: access, the method, its arguments and input streams.
-    fn prepare(&self, open: &OpenCall, auth: Option<&AuthInfo>) -> Result<Ready, Refusal> {
+    fn prepare(
+        &self,
+        open: &OpenCall,
+        auth: Option<&AuthInfo>,
+        key_refused: bool,
+    ) -> Result<Ready, Refusal> {
         let setup = &self.methods;
         let Some(endpoint) = setup.endpoints.get(open.endpoint.as_ref()) else {
             let why = format!("no endpoint `{}`", open.endpoint);
@@ -105,8 +119,11 @@ impl MethodConnection {
         match check_access(requirements, auth) {
             Ok(()) => {}
             Err(Denied::Unauthenticated) => {
-                let why = "the method needs a signed-in caller, and the call's credentials \
-                           gave none";
+                let why = if key_refused {
+                    "the method needs a signed-in caller, and the call's key was not accepted"
+                } else {
+                    "the method needs a signed-in caller, and the call carries no key"
+                };
                 return Err(Refusal::new(OpenResult::AuthenticationFailed, why));
             }
             Err(Denied::Unauthorized) => {
@@ -298,6 +315,16 @@ fn malformed_auth(open: &OpenCall) -> bool {
     open.auth
         .as_deref()
         .is_some_and(|v| unwrap_auth_value(v).is_none())
+}
+
+/// Who is calling, once the authentication handler (if any) has run.
+enum Caller {
+    /// The call carries no key (nor a cookie in cookie mode).
+    NoKey,
+    /// It carries one that the handler did not accept (or there is no handler).
+    KeyRefused,
+    /// The handler accepted its key.
+    SignedIn(AuthInfo),
 }
 
 /// Why an open is refused: the answer, and the reason given with it.

@@ -29,6 +29,8 @@ pub(crate) use message::json::borrow;
 pub(crate) use message::json::decode_json_ref;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use message::ValueFrames;
+#[cfg(feature = "client")]
+pub(crate) use message::REVOKED;
 pub use message::{
     CloseReason, Message, OpenCall, OpenResponse, OpenResult, ResumeRefusal, Target,
     AUTH_MODE_COOKIE, CLOSE_RESUMABLE, MAX_CREDIT, MAX_POSITION,

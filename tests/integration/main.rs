@@ -51,4 +51,5 @@ mod ticker_example;
 mod tls;
 mod two_workers;
 mod typed_endpoints;
+mod untagged_inputs;
 mod value_types;

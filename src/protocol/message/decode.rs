@@ -13,7 +13,7 @@
 use crate::protocol::error::FrameError;
 use crate::protocol::message::{
     valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, ResumeRefusal, Target,
-    MAX_POSITION, REVOKED,
+    MAX_POSITION,
 };
 use crate::protocol::msgpack::{Kind, Reader};
 use crate::protocol::values::dynamic::Dynamic;
@@ -89,8 +89,8 @@ pub enum MessageRef<'a> {
         target: TargetRef<'a>,
         /// `cr`.
         reason: CloseReason,
-        /// `why: "revoked"`: the call was closed by a revocation ([`Message::Revoked`]).
-        revoked: bool,
+        /// `why`, with `cr: error`: what happened ([`Message::Failed`]).
+        why: Option<&'a str>,
     },
     /// `crd`.
     Credit {
@@ -172,11 +172,9 @@ impl<'a> MessageRef<'a> {
             },
             MessageRef::Close {
                 target,
-                revoked: true,
-                ..
-            } => Message::Revoked {
-                target: target.to_target(),
-            },
+                reason: CloseReason::Error,
+                why: Some(why),
+            } => Message::failed(target.to_target(), why),
             MessageRef::Close { target, reason, .. } => Message::Close {
                 target: target.to_target(),
                 reason,
@@ -381,7 +379,7 @@ impl<'a> Fields<'a> {
             "cmsc" => {
                 return Ok(MessageRef::Close {
                     target: self.target()?,
-                    revoked: self.why == Some(REVOKED),
+                    why: self.why,
                     reason: match self.reason.ok_or(self.missing("cr"))? {
                         "done" => CloseReason::Done,
                         "error" => CloseReason::Error,

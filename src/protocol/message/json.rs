@@ -79,7 +79,7 @@ impl Message {
                 w.raw("}");
             }
             // Serverpod's clients know no reasons: a plain close with an error.
-            Message::Revoked { target } => {
+            Message::Failed { target, .. } => {
                 w.stream(target, "cr");
                 w.string(CloseReason::Error.as_str());
                 w.raw("}");
@@ -454,12 +454,12 @@ pub(crate) fn borrow(message: &Message) -> crate::protocol::MessageRef<'_> {
         Message::Close { target, reason } => MessageRef::Close {
             target: target_ref(target),
             reason: *reason,
-            revoked: false,
+            why: None,
         },
-        Message::Revoked { target } => MessageRef::Close {
+        Message::Failed { target, why } => MessageRef::Close {
             target: target_ref(target),
             reason: CloseReason::Error,
-            revoked: true,
+            why: Some(why),
         },
         Message::Credit { target, n } => MessageRef::Credit {
             target: target_ref(target),

@@ -312,14 +312,18 @@ pub enum Message {
         /// `cr`.
         reason: CloseReason,
     },
-    /// `cmsc` with `cr: error` for a call closed because its caller's authentication was
-    /// revoked: on the MessagePack wire it carries `why: "revoked"` (streampod's
-    /// extension), so that a client can tell a revocation from a failure; on the JSON wire
-    /// it is Serverpod's plain `cmsc`.
+    /// `cmsc` with `cr: error` that says why: on the MessagePack wire it carries `why`
+    /// (streampod's extension), so that a client can tell what happened; on the JSON wire
+    /// it is Serverpod's plain `cmsc`. `why: "revoked"` ([`Message::revoked`]): the
+    /// caller's authentication was revoked. Any other `why` ([`Message::failed`]): the
+    /// client sent something the call could not take (a value its input's type cannot
+    /// hold, a value beyond its credit), in a sentence.
     #[non_exhaustive]
-    Revoked {
-        /// The call.
+    Failed {
+        /// The call, or one of its input streams.
         target: Target,
+        /// Why, in a sentence, or `revoked`.
+        why: String,
     },
     /// `crd`: the peer may send `n` more values on a stream of a flow-controlled call (the
     /// return stream without `p`, client to server; input stream `p`, server to client).
@@ -441,7 +445,21 @@ impl Message {
 
     /// `cmsc` of a call closed by a revocation.
     pub fn revoked(target: Target) -> Self {
-        Message::Revoked { target }
+        Message::failed(target, REVOKED)
+    }
+
+    /// `cmsc` with `cr: error` of a call or input stream closed for what its client sent,
+    /// saying `why`.
+    pub fn failed(target: Target, why: impl Into<String>) -> Self {
+        Message::Failed {
+            target,
+            why: why.into(),
+        }
+    }
+
+    /// Whether this is the `cmsc` of a revoked call.
+    pub fn is_revoked(&self) -> bool {
+        matches!(self, Message::Failed { why, .. } if why == REVOKED)
     }
 
     /// `crd`: `n` more values on the stream `target`.
@@ -508,7 +526,7 @@ impl Message {
             Message::OpenResponse(_) => "omsr",
             Message::Value { .. } => "msm",
             Message::Exception { .. } => "msse",
-            Message::Close { .. } | Message::Revoked { .. } => "cmsc",
+            Message::Close { .. } | Message::Failed { .. } => "cmsc",
             Message::Credit { .. } => "crd",
             Message::BadRequest { .. } => "brm",
             Message::ResumeState { .. } => "rst",
@@ -596,10 +614,10 @@ impl Message {
                 write_target(out, target, 1);
                 entry_str(out, "cr", reason.as_str());
             }
-            Message::Revoked { target } => {
+            Message::Failed { target, why } => {
                 write_target(out, target, 2);
                 entry_str(out, "cr", CloseReason::Error.as_str());
-                entry_str(out, "why", REVOKED);
+                entry_str(out, "why", why);
             }
             Message::Credit { target, n } => {
                 write_target(out, target, 1);
@@ -800,9 +818,8 @@ mod tests {
                 target: target(None),
                 n: 1,
             },
-            Message::Revoked {
-                target: target(None),
-            },
+            Message::revoked(target(None)),
+            Message::failed(target(Some("stream")), "expected a value of class `int`"),
             Message::Credit {
                 target: target(Some("stream")),
                 n: MAX_CREDIT,

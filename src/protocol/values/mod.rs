@@ -7,5 +7,6 @@ pub(crate) mod dynamic;
 pub(crate) mod json;
 pub(crate) mod model_json;
 pub(crate) mod registry;
+pub(crate) mod untagged;
 pub(crate) mod wire;
 pub(crate) mod wrapped;

@@ -46,8 +46,13 @@ pub trait Wire: Sized + Send + 'static {
         class == Self::type_name()
     }
 
-    /// Reads a value from a wrapped pair, checking its class first.
+    /// Reads a value from a wrapped pair, checking its class first. A model also takes an
+    /// untagged object, a dynamic `Map` of its fields (see `untagged`).
     fn from_wrapped(class: &str, data: &[u8]) -> Result<Self, DecodeError> {
+        if class == "Map" && Self::is_model() {
+            let data = crate::protocol::values::untagged::plain_data(class, data)?;
+            return Self::read_data(&data);
+        }
         if !Self::accepts(class) {
             return Err(DecodeError::WrongClass {
                 expected: Self::type_name().into_owned(),
@@ -65,6 +70,13 @@ pub trait Wire: Sized + Send + 'static {
     /// Reads one element of a container.
     fn read_element(data: &[u8]) -> Result<Self, DecodeError> {
         Self::read_data(data)
+    }
+
+    /// Whether this is a model (a serde type given its class by [`model!`](crate::model)),
+    /// whose data is a map of its fields.
+    #[doc(hidden)]
+    fn is_model() -> bool {
+        false
     }
 
     /// This value's JSON data as its own type writes it, for types that know better than
@@ -126,6 +138,9 @@ macro_rules! model {
             }
             fn read_data(data: &[u8]) -> Result<Self, $crate::protocol::DecodeError> {
                 $crate::protocol::read_serde($name, data)
+            }
+            fn is_model() -> bool {
+                true
             }
             fn model_json(
                 &self,
