@@ -7,7 +7,7 @@
  */
 
 import { Call, MAX_CREDIT } from './call.js';
-import { ConnectionClosedError, ProtocolError, StreampodError, openFailed } from './errors.js';
+import { ClientClosedError, ProtocolError, StreampodError, openFailed } from './errors.js';
 import { ConnectionState, Socket, WebSocketConstructor } from './socket.js';
 import { Encoding, fromWrapped, toPlain } from './values.js';
 
@@ -66,6 +66,14 @@ export interface ClientOptions {
 export interface CallOptions {
   /** Aborting it cancels the call. */
   signal?: AbortSignal;
+  /**
+   * The key of this call, instead of the client's `authKey` (as `Bearer <key>`; a value
+   * with a scheme goes as is): for a page that acts for several users, or a call that needs
+   * a key of its own. `refreshAuthKey` is not asked when such a key is refused. On a
+   * resumed connection the server checks calls again with the client's key (PROTOCOL.md
+   * §11): a call whose own key is another user's then ends with `RevokedError`.
+   */
+  authKey?: string | (() => string | undefined | Promise<string | undefined>);
 }
 
 /** The input streams of a call, by parameter name. */
@@ -180,11 +188,11 @@ export class Client {
     }
   }
 
-  /** Closes the socket; every open call fails with {@link ConnectionClosedError}. */
+  /** Closes the socket; every open call fails with {@link ClientClosedError}. */
   close(): void {
     const socket = this.socket;
     this.socket = undefined;
-    socket?.then((s) => s.fail(new ConnectionClosedError('the client was closed')), () => {});
+    socket?.then((s) => s.fail(new ClientClosedError('the client was closed')), () => {});
   }
 
   private async *run<T>(
@@ -195,7 +203,7 @@ export class Client {
     options: CallOptions,
   ): AsyncGenerator<T> {
     options.signal?.throwIfAborted();
-    const call = await this.open(endpoint, method, args, inputs);
+    const call = await this.open(endpoint, method, args, inputs, options.authKey);
     const abort = () => {
       const reason: unknown = options.signal?.reason;
       call.cancel(reason instanceof Error ? reason : new StreampodError('aborted', { cause: reason }));
@@ -216,9 +224,15 @@ export class Client {
   }
 
   /** Opens a call: `omsc`, then its `omsr`; once more after a refreshed key. */
-  private async open(endpoint: string, method: string, args: Record<string, unknown>, inputs: Inputs): Promise<Call> {
+  private async open(
+    endpoint: string,
+    method: string,
+    args: Record<string, unknown>,
+    inputs: Inputs,
+    key: CallOptions['authKey'],
+  ): Promise<Call> {
     for (let attempt = 0; ; attempt++) {
-      const auth = await this.auth();
+      const auth = key === undefined ? await this.auth() : authValue(typeof key === 'string' ? key : await key());
       const socket = await this.connection();
       const call = new Call(socket, endpoint, method, randomUuid(), this.window);
       const { res, why } = await socket.open(call, {
@@ -235,7 +249,7 @@ export class Client {
         return call;
       }
       const refresh = this.options.refreshAuthKey;
-      if (res === 'authenticationFailed' && attempt === 0 && refresh && (await refresh())) continue;
+      if (res === 'authenticationFailed' && key === undefined && attempt === 0 && refresh && (await refresh())) continue;
       throw openFailed(res, endpoint, method, why);
     }
   }
@@ -278,8 +292,7 @@ export class Client {
 
   /** The `auth` value of an open or a resume: the key, as `Bearer <key>` unless it has a scheme. */
   private async auth(): Promise<string | undefined> {
-    const key = await this.options.authKey?.();
-    return key === undefined ? undefined : /^\S+ \S/.test(key) ? key : `Bearer ${key}`;
+    return authValue(await this.options.authKey?.());
   }
 
   private publish(state: ConnectionState): void {
@@ -290,6 +303,11 @@ export class Client {
     this.current = state;
     for (const listener of this.listeners) listener(state);
   }
+}
+
+/** `key` as an `auth` value: `Bearer <key>`, unless it has a scheme already. */
+function authValue(key: string | undefined): string | undefined {
+  return key === undefined ? undefined : /^\S+ \S/.test(key) ? key : `Bearer ${key}`;
 }
 
 function randomUuid(): string {

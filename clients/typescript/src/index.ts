@@ -25,16 +25,24 @@ export type {
 export {
   AuthenticationFailedError,
   AuthorizationDeclinedError,
+  CallFailedError,
+  ClientClosedError,
+  ConnectFailedError,
   ConnectionClosedError,
+  ConnectionLostError,
+  ConnectTimeoutError,
   EndpointNotFoundError,
+  IdleTimeoutError,
   InvalidArgumentsError,
   OpenFailedError,
   ProtocolError,
+  RejectedError,
   ResumeFailedError,
   RevokedError,
   SerializableExceptionError,
   StreampodError,
 } from './errors.js';
+export type { ErrorKind, OpenResultError } from './errors.js';
 export { wrap, Wrapped } from './values.js';
 export type { Encoding } from './values.js';
 export type { OpenResult } from './frames.js';

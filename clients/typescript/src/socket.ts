@@ -8,8 +8,13 @@
 
 import { Call, CallSocket } from './call.js';
 import {
-  ConnectionClosedError,
+  CallFailedError,
+  ConnectFailedError,
+  ConnectionLostError,
+  ConnectTimeoutError,
+  IdleTimeoutError,
   ProtocolError,
+  RejectedError,
   ResumeFailedError,
   RevokedError,
   SerializableExceptionError,
@@ -191,7 +196,7 @@ export class Socket implements CallSocket {
   private closeIfIdle(): void {
     this.linger = undefined;
     if (this.isIdle() && !this.closed) {
-      this.shut(new ConnectionClosedError('the socket closed when idle'));
+      this.shut(new ConnectionLostError('the socket closed when idle'));
       this.ws?.close(1000, 'idle');
     }
   }
@@ -225,8 +230,9 @@ export class Socket implements CallSocket {
     // An error is followed by a close, which decides.
     ws.onerror = () => {};
     ws.onclose = (event) => {
-      const code = (event as { code?: unknown } | null)?.code;
-      const error = new ConnectionClosedError('the method stream socket closed');
+      const { code, reason } = (event ?? {}) as { code?: unknown; reason?: unknown };
+      const said = typeof code === 'number' ? ` (${code}${typeof reason === 'string' && reason ? ` ${reason}` : ''})` : '';
+      const error = new ConnectionLostError(`the method stream socket closed${said}`);
       // Closed by the server (the session is over), or lost (the server may keep it).
       if (code === CLOSE_ABNORMAL || code === CLOSE_RESUMABLE) this.lost(error);
       else this.fail(error);
@@ -238,7 +244,7 @@ export class Socket implements CallSocket {
   /** Handles what a dialed socket received (or whether it closed) before it was attached. */
   private receiveEarly(dialed: Dialed): void {
     for (const raw of dialed.early.splice(0)) this.receive(raw);
-    if (dialed.closedEarly) this.lost(new ConnectionClosedError('the method stream socket closed'));
+    if (dialed.closedEarly) this.lost(new ConnectionLostError('the method stream socket closed'));
   }
 
   /** Lets go of the socket of the moment (closing it, if it is still open). */
@@ -325,7 +331,7 @@ export class Socket implements CallSocket {
   private resetIdle(): void {
     clearTimeout(this.idle);
     this.idle = setTimeout(
-      () => this.lost(new ConnectionClosedError('the method stream connection went idle')),
+      () => this.lost(new IdleTimeoutError(`no frame for ${this.options.idleTimeoutMs} ms: the connection went idle`)),
       this.options.idleTimeoutMs,
     );
   }
@@ -398,8 +404,10 @@ export class Socket implements CallSocket {
         const call = this.calls.get(d.cid);
         if (!call) return;
         if (d.p !== undefined) return call.stopPump(d.p);
-        if (d.why === 'revoked') call.finish(new RevokedError('the call was closed: its authentication was revoked'));
-        else call.finish(d.cr === 'error' ? new ConnectionClosedError('the call closed with an error') : undefined);
+        if (d.cr === 'done') call.finish(undefined);
+        else if (d.why === 'revoked') call.finish(new RevokedError('the call was closed: its authentication was revoked'));
+        else if (d.why !== undefined) call.finish(new RejectedError(d.why));
+        else call.finish(new CallFailedError('the method failed on the server'));
         return this.forget(call.cid);
       }
       case 'crd': {
@@ -453,11 +461,11 @@ function dial(Ctor: WebSocketConstructor, url: string, encoding: Encoding, timeo
     ws.binaryType = 'arraybuffer';
     const timer = setTimeout(() => {
       ws.close();
-      reject(new ConnectionClosedError(`no answer from ${url} within ${timeoutMs} ms`));
+      reject(new ConnectTimeoutError(`no answer from ${url} within ${timeoutMs} ms`));
     }, timeoutMs);
     const failed = () => {
       clearTimeout(timer);
-      reject(new ConnectionClosedError(`cannot connect to ${url}`));
+      reject(new ConnectFailedError(`cannot connect to ${url}`));
     };
     ws.onerror = failed;
     ws.onclose = failed;

@@ -7,44 +7,101 @@ var StreampodError = class extends Error {
   /** `options.cause`: the error beneath this one, if another layer's caused it. */
   constructor(message, options) {
     super(message, options);
+    /** Which case this is; see {@link ErrorKind}. */
+    __publicField(this, "kind", "other");
     this.name = new.target.name;
   }
 };
 var OpenFailedError = class extends StreampodError {
-  constructor(message, response, statusCode) {
-    super(message);
+  constructor(message, response, statusCode, reason) {
+    super(reason === void 0 ? message : `${message}: ${reason}`);
     __publicField(this, "response", response);
     __publicField(this, "statusCode", statusCode);
+    __publicField(this, "reason", reason);
+    __publicField(this, "kind");
+    this.kind = response;
   }
 };
 var EndpointNotFoundError = class extends OpenFailedError {
-  constructor(endpoint, method) {
-    super(`no method ${endpoint}.${method}`, "endpointNotFound", 404);
+  constructor(endpoint, method, reason) {
+    super(`no method ${endpoint}.${method}`, "endpointNotFound", 404, reason);
   }
 };
 var AuthenticationFailedError = class extends OpenFailedError {
-  constructor(endpoint, method) {
-    super(`${endpoint}.${method}: authentication failed`, "authenticationFailed", 401);
+  constructor(endpoint, method, reason) {
+    super(`${endpoint}.${method}: authentication failed`, "authenticationFailed", 401, reason);
   }
 };
 var AuthorizationDeclinedError = class extends OpenFailedError {
-  constructor(endpoint, method) {
-    super(`${endpoint}.${method}: authorization declined`, "authorizationDeclined", 403);
+  constructor(endpoint, method, reason) {
+    super(`${endpoint}.${method}: authorization declined`, "authorizationDeclined", 403, reason);
   }
 };
 var InvalidArgumentsError = class extends OpenFailedError {
-  constructor(endpoint, method) {
-    super(`${endpoint}.${method}: invalid arguments`, "invalidArguments", 400);
+  constructor(endpoint, method, reason) {
+    super(`${endpoint}.${method}: invalid arguments`, "invalidArguments", 400, reason);
   }
 };
 var ConnectionClosedError = class extends StreampodError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "connectionLost");
+  }
+};
+var ConnectFailedError = class extends ConnectionClosedError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "connectFailed");
+  }
+};
+var ConnectTimeoutError = class extends ConnectionClosedError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "connectTimeout");
+  }
+};
+var ConnectionLostError = class extends ConnectionClosedError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "connectionLost");
+  }
+};
+var IdleTimeoutError = class extends ConnectionClosedError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "idleTimeout");
+  }
+};
+var ClientClosedError = class extends ConnectionClosedError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "clientClosed");
+  }
+};
+var CallFailedError = class extends ConnectionClosedError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "callFailed");
+  }
+};
+var RejectedError = class extends ConnectionClosedError {
+  constructor(reason) {
+    super(`the server refused what the call sent: ${reason}`);
+    __publicField(this, "reason", reason);
+    __publicField(this, "kind", "rejected");
+  }
 };
 var RevokedError = class extends ConnectionClosedError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "revoked");
+  }
 };
 var ResumeFailedError = class extends ConnectionClosedError {
   constructor(reason, options) {
     super(`the connection could not be resumed: ${reason}`, options);
     __publicField(this, "reason", reason);
+    __publicField(this, "kind", "resumeFailed");
   }
 };
 var SerializableExceptionError = class extends StreampodError {
@@ -52,25 +109,25 @@ var SerializableExceptionError = class extends StreampodError {
     super(`the method threw ${className}`);
     __publicField(this, "className", className);
     __publicField(this, "data", data);
+    __publicField(this, "kind", "exception");
   }
 };
 var ProtocolError = class extends StreampodError {
+  constructor() {
+    super(...arguments);
+    __publicField(this, "kind", "protocol");
+  }
 };
 function openFailed(res, endpoint, method, why) {
-  const error = openError(res, endpoint, method);
-  if (why !== void 0) error.message += `: ${why}`;
-  return error;
-}
-function openError(res, endpoint, method) {
   switch (res) {
     case "endpointNotFound":
-      return new EndpointNotFoundError(endpoint, method);
+      return new EndpointNotFoundError(endpoint, method, why);
     case "authenticationFailed":
-      return new AuthenticationFailedError(endpoint, method);
+      return new AuthenticationFailedError(endpoint, method, why);
     case "authorizationDeclined":
-      return new AuthorizationDeclinedError(endpoint, method);
+      return new AuthorizationDeclinedError(endpoint, method, why);
     case "invalidArguments":
-      return new InvalidArgumentsError(endpoint, method);
+      return new InvalidArgumentsError(endpoint, method, why);
     case "success":
       return new ProtocolError("an open that succeeded reported as a failure");
   }
@@ -2190,7 +2247,7 @@ var Socket = class _Socket {
   closeIfIdle() {
     this.linger = void 0;
     if (this.isIdle() && !this.closed) {
-      this.shut(new ConnectionClosedError("the socket closed when idle"));
+      this.shut(new ConnectionLostError("the socket closed when idle"));
       this.ws?.close(1e3, "idle");
     }
   }
@@ -2221,8 +2278,9 @@ var Socket = class _Socket {
     ws.onerror = () => {
     };
     ws.onclose = (event) => {
-      const code = event?.code;
-      const error = new ConnectionClosedError("the method stream socket closed");
+      const { code, reason } = event ?? {};
+      const said = typeof code === "number" ? ` (${code}${typeof reason === "string" && reason ? ` ${reason}` : ""})` : "";
+      const error = new ConnectionLostError(`the method stream socket closed${said}`);
       if (code === CLOSE_ABNORMAL || code === CLOSE_RESUMABLE) this.lost(error);
       else this.fail(error);
     };
@@ -2232,7 +2290,7 @@ var Socket = class _Socket {
   /** Handles what a dialed socket received (or whether it closed) before it was attached. */
   receiveEarly(dialed) {
     for (const raw of dialed.early.splice(0)) this.receive(raw);
-    if (dialed.closedEarly) this.lost(new ConnectionClosedError("the method stream socket closed"));
+    if (dialed.closedEarly) this.lost(new ConnectionLostError("the method stream socket closed"));
   }
   /** Lets go of the socket of the moment (closing it, if it is still open). */
   detach() {
@@ -2315,7 +2373,7 @@ var Socket = class _Socket {
   resetIdle() {
     clearTimeout(this.idle);
     this.idle = setTimeout(
-      () => this.lost(new ConnectionClosedError("the method stream connection went idle")),
+      () => this.lost(new IdleTimeoutError(`no frame for ${this.options.idleTimeoutMs} ms: the connection went idle`)),
       this.options.idleTimeoutMs
     );
   }
@@ -2382,8 +2440,10 @@ var Socket = class _Socket {
         const call = this.calls.get(d.cid);
         if (!call) return;
         if (d.p !== void 0) return call.stopPump(d.p);
-        if (d.why === "revoked") call.finish(new RevokedError("the call was closed: its authentication was revoked"));
-        else call.finish(d.cr === "error" ? new ConnectionClosedError("the call closed with an error") : void 0);
+        if (d.cr === "done") call.finish(void 0);
+        else if (d.why === "revoked") call.finish(new RevokedError("the call was closed: its authentication was revoked"));
+        else if (d.why !== void 0) call.finish(new RejectedError(d.why));
+        else call.finish(new CallFailedError("the method failed on the server"));
         return this.forget(call.cid);
       }
       case "crd": {
@@ -2418,11 +2478,11 @@ function dial(Ctor, url, encoding, timeoutMs, hello) {
     ws.binaryType = "arraybuffer";
     const timer = setTimeout(() => {
       ws.close();
-      reject(new ConnectionClosedError(`no answer from ${url} within ${timeoutMs} ms`));
+      reject(new ConnectTimeoutError(`no answer from ${url} within ${timeoutMs} ms`));
     }, timeoutMs);
     const failed = () => {
       clearTimeout(timer);
-      reject(new ConnectionClosedError(`cannot connect to ${url}`));
+      reject(new ConnectFailedError(`cannot connect to ${url}`));
     };
     ws.onerror = failed;
     ws.onclose = failed;
@@ -2506,16 +2566,16 @@ var Client = class {
     for await (const _ of this.stream(endpoint, method, args, inputs, options)) {
     }
   }
-  /** Closes the socket; every open call fails with {@link ConnectionClosedError}. */
+  /** Closes the socket; every open call fails with {@link ClientClosedError}. */
   close() {
     const socket = this.socket;
     this.socket = void 0;
-    socket?.then((s) => s.fail(new ConnectionClosedError("the client was closed")), () => {
+    socket?.then((s) => s.fail(new ClientClosedError("the client was closed")), () => {
     });
   }
   async *run(endpoint, method, args, inputs, options) {
     options.signal?.throwIfAborted();
-    const call = await this.open(endpoint, method, args, inputs);
+    const call = await this.open(endpoint, method, args, inputs, options.authKey);
     const abort = () => {
       const reason = options.signal?.reason;
       call.cancel(reason instanceof Error ? reason : new StreampodError("aborted", { cause: reason }));
@@ -2534,9 +2594,9 @@ var Client = class {
     }
   }
   /** Opens a call: `omsc`, then its `omsr`; once more after a refreshed key. */
-  async open(endpoint, method, args, inputs) {
+  async open(endpoint, method, args, inputs, key) {
     for (let attempt = 0; ; attempt++) {
-      const auth = await this.auth();
+      const auth = key === void 0 ? await this.auth() : authValue(typeof key === "string" ? key : await key());
       const socket = await this.connection();
       const call = new Call(socket, endpoint, method, randomUuid(), this.window);
       const { res, why } = await socket.open(call, {
@@ -2553,7 +2613,7 @@ var Client = class {
         return call;
       }
       const refresh = this.options.refreshAuthKey;
-      if (res === "authenticationFailed" && attempt === 0 && refresh && await refresh()) continue;
+      if (res === "authenticationFailed" && key === void 0 && attempt === 0 && refresh && await refresh()) continue;
       throw openFailed(res, endpoint, method, why);
     }
   }
@@ -2592,8 +2652,7 @@ var Client = class {
   }
   /** The `auth` value of an open or a resume: the key, as `Bearer <key>` unless it has a scheme. */
   async auth() {
-    const key = await this.options.authKey?.();
-    return key === void 0 ? void 0 : /^\S+ \S/.test(key) ? key : `Bearer ${key}`;
+    return authValue(await this.options.authKey?.());
   }
   publish(state) {
     const same = state.state === this.current.state && (state.state !== "reconnecting" || this.current.state === "reconnecting" && state.attempt === this.current.attempt);
@@ -2602,6 +2661,9 @@ var Client = class {
     for (const listener of this.listeners) listener(state);
   }
 };
+function authValue(key) {
+  return key === void 0 ? void 0 : /^\S+ \S/.test(key) ? key : `Bearer ${key}`;
+}
 function randomUuid() {
   const c = globalThis.crypto;
   if (typeof c?.randomUUID === "function") return c.randomUUID();
@@ -2615,12 +2677,19 @@ function randomUuid() {
 export {
   AuthenticationFailedError,
   AuthorizationDeclinedError,
+  CallFailedError,
   Client,
+  ClientClosedError,
+  ConnectFailedError,
+  ConnectTimeoutError,
   ConnectionClosedError,
+  ConnectionLostError,
   EndpointNotFoundError,
+  IdleTimeoutError,
   InvalidArgumentsError,
   OpenFailedError,
   ProtocolError,
+  RejectedError,
   ResumeFailedError,
   RevokedError,
   SerializableExceptionError,
