@@ -1,13 +1,14 @@
-// Bundles the client for the browser demo: examples/canvas/static/streampod.js, committed so
-// that `cargo run --example canvas` needs no npm step. `node bundle.mjs --check` fails when
-// the committed bundle is not what the sources build (CI runs it).
+// Bundles the client for pages without a bundler: browser/streampod.js, one ES module with
+// its MessagePack codec inside, committed so that a page can load it as it is (and
+// `cargo run --example canvas`, which serves it, needs no npm step). `node bundle.mjs
+// --check` fails when the committed bundle is not what the sources build (CI runs it).
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const target = join(here, '..', '..', 'examples', 'canvas', 'static', 'streampod.js');
+const target = join(here, 'browser', 'streampod.js');
 const result = await build({
   entryPoints: [join(here, 'src', 'index.ts')],
   bundle: true,
@@ -24,6 +25,7 @@ if (process.argv.includes('--check')) {
   }
   console.log('the committed bundle matches the sources');
 } else {
+  mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, built);
   console.log(`wrote ${target}`);
 }

@@ -6,8 +6,9 @@
 //! cargo run --example canvas --features redis -- --bind 127.0.0.1:8081 --redis redis://127.0.0.1:6379/
 //! ```
 //! The page is `static/index.html` with `static/app.js`, on the TypeScript client
-//! (`clients/typescript`, bundled into `static/streampod.js` by `npm run bundle`; the bundle
-//! is committed, so no npm step is needed to run this). The board lives in each node; a
+//! (`clients/typescript`, bundled into `clients/typescript/browser/streampod.js` by `npm run
+//! bundle`: the browser build any page without a bundler can load; it is committed, so no
+//! npm step is needed to run this). The board lives in each node; a
 //! click is posted on the bus, and every node applies it to its board and sends it to its
 //! pages, so a second node with `--redis` shares the board from then on.
 
@@ -94,7 +95,7 @@ fn pixorama(board: Board) -> Endpoint {
 
 const INDEX: &str = include_str!("static/index.html");
 const APP: &str = include_str!("static/app.js");
-const CLIENT: &str = include_str!("static/streampod.js");
+const CLIENT: &str = include_str!("../../clients/typescript/browser/streampod.js");
 
 fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
     HttpResponse::Ok().content_type(content_type).body(body)
