@@ -152,6 +152,8 @@ mod socket;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "typescript")]
+pub mod typescript;
 
 // The client.
 #[cfg(feature = "client")]
@@ -282,6 +284,20 @@ macro_rules! __server_only {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __server_only {
+    ($($tokens:tt)*) => {};
+}
+
+/// [`__server_only`]'s twin for the `typescript` feature.
+#[cfg(feature = "typescript")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typescript_only {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+#[cfg(not(feature = "typescript"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typescript_only {
     ($($tokens:tt)*) => {};
 }
 

@@ -40,6 +40,9 @@ pub use values::datetime::DateTime;
 #[cfg(feature = "server")]
 pub(crate) use values::dynamic::encode_exact;
 pub use values::dynamic::Dynamic;
+#[cfg(feature = "typescript")]
+#[doc(hidden)]
+pub use values::reflection;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use values::registry;
 #[cfg(any(feature = "server", feature = "client"))]

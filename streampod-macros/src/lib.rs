@@ -192,10 +192,12 @@ fn expand(options: EndpointOptions, mut item: ItemTrait) -> syn::Result<Tokens> 
     let args_structs = methods.iter().map(|m| args_struct(&trait_ident, m));
     let server = server(&item, &endpoint_name, &options.access, &methods);
     let client = client(&item, &endpoint_name, &methods);
+    let definition = definition(&item, &endpoint_name, &methods);
     Ok(quote! {
         #(#args_structs)*
         ::streampod::__server_only! { #server }
         ::streampod::__client_only! { #client }
+        ::streampod::__typescript_only! { #definition }
     })
 }
 
@@ -636,6 +638,62 @@ fn server(item: &ItemTrait, endpoint: &str, access: &Access, methods: &[Method])
     };
     item.items.push(into_endpoint);
     item.into_token_stream()
+}
+
+/// `<Trait>Definition`, for builds with the `typescript` feature: what the trait declares,
+/// for `streampod::typescript` to generate a TypeScript client from.
+fn definition(item: &ItemTrait, endpoint: &str, methods: &[Method]) -> Tokens {
+    let vis = &item.vis;
+    let trait_ident = &item.ident;
+    let rust_name = trait_ident.to_string();
+    let ident = format_ident!("{}Definition", trait_ident);
+    let doc = format!(
+        "The `{endpoint}` endpoint's definition, generated from the `{trait_ident}` trait by \
+         `#[streampod::endpoint]`: for `streampod::typescript::Module::endpoint`."
+    );
+    let methods = methods.iter().map(|m| {
+        let wire = &m.wire;
+        let docs = m.docs.iter().filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        });
+        let args = args_ident(trait_ident, m);
+        let start = match &m.returns {
+            Returns::Stream(t) => quote!(::streampod::typescript::Method::stream::<#t>(#wire)),
+            Returns::Future(t) => quote!(::streampod::typescript::Method::future::<#t>(#wire)),
+        };
+        let params = m.params.iter().filter_map(|p| match p {
+            Param::Session => None,
+            Param::Arg { wire, .. } => Some(quote!(.arg(#wire))),
+            Param::Input {
+                item,
+                optional,
+                wire,
+                ..
+            } => Some(quote!(.input::<#item>(#wire, #optional))),
+        });
+        quote! {
+            .method(#start.docs(&[#(#docs),*]).args::<#args>()#(#params)*)
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #ident;
+
+        impl ::streampod::typescript::Definition for #ident {
+            fn endpoint() -> ::streampod::typescript::Endpoint {
+                ::streampod::typescript::Endpoint::new(#endpoint, #rust_name)
+                    #(#methods)*
+            }
+        }
+    }
 }
 
 /// `<Trait>Client`, for builds with the client.

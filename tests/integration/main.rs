@@ -51,5 +51,7 @@ mod ticker_example;
 mod tls;
 mod two_workers;
 mod typed_endpoints;
+#[cfg(feature = "typescript")]
+mod typescript;
 mod untagged_inputs;
 mod value_types;

@@ -143,8 +143,50 @@ var Wrapped = class {
 function wrap(className, data) {
   return new Wrapped(className, data);
 }
+var Typed = class {
+  constructor(className, value) {
+    __publicField(this, "className", className);
+    __publicField(this, "value", value);
+  }
+};
+function typed(className, value) {
+  return new Typed(className, value);
+}
+async function* typedValues(className, source) {
+  for await (const value of source) yield new Typed(className, value);
+}
+var BUILT_INS = /* @__PURE__ */ new Set([
+  "int",
+  "double",
+  "String",
+  "bool",
+  "DateTime",
+  "Duration",
+  "UuidValue",
+  "Uri",
+  "ByteData",
+  "BigInt",
+  "null",
+  "dynamic",
+  "List",
+  "Set",
+  "Map"
+]);
+function fromTyped({ className, value }, encoding) {
+  if (className.endsWith("?")) {
+    if (value === null || value === void 0) return { className: "null", data: null };
+    return fromTyped(new Typed(className.slice(0, -1), value), encoding);
+  }
+  const model = !BUILT_INS.has(className) && !className.includes("<");
+  if (model && value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const fields = value;
+    return { className, data: toPlain({ ...fields, __className__: className }, encoding) };
+  }
+  return { className, data: toPlain(value, encoding) };
+}
 function toWrapped(value, encoding) {
   if (value instanceof Wrapped) return { className: value.className, data: value.data };
+  if (value instanceof Typed) return fromTyped(value, encoding);
   if (value === null || value === void 0) return { className: "null", data: null };
   switch (typeof value) {
     case "number":
@@ -2694,6 +2736,9 @@ export {
   RevokedError,
   SerializableExceptionError,
   StreampodError,
+  Typed,
   Wrapped,
+  typed,
+  typedValues,
   wrap
 };

@@ -43,6 +43,6 @@ export {
   StreampodError,
 } from './errors.js';
 export type { ErrorKind, OpenResultError } from './errors.js';
-export { wrap, Wrapped } from './values.js';
+export { typed, Typed, typedValues, wrap, Wrapped } from './values.js';
 export type { Encoding } from './values.js';
 export type { OpenResult } from './frames.js';

@@ -32,9 +32,54 @@ export function wrap(className: string, data: unknown): Wrapped {
   return new Wrapped(className, data);
 }
 
+/** A value to send as class `className`, put in the wire's form when it is sent; see {@link typed}. */
+export class Typed {
+  constructor(
+    readonly className: string,
+    readonly value: unknown,
+  ) {}
+}
+
+/**
+ * Sends `value` as class `className` (`typed('double', 2)`, `typed('List<int>', [1, 2])`,
+ * `typed('SimpleData', {num: 1})`), in the wire's form: unlike {@link wrap}, `value` is a
+ * plain JS value. What a generated client does with every value of a typed input.
+ */
+export function typed(className: string, value: unknown): Typed {
+  return new Typed(className, value);
+}
+
+/** `source`'s values, each sent as class `className` (pulled as they are sent). */
+export async function* typedValues(
+  className: string,
+  source: AsyncIterable<unknown> | Iterable<unknown>,
+): AsyncGenerator<Typed> {
+  for await (const value of source) yield new Typed(className, value);
+}
+
+const BUILT_INS = new Set([
+  'int', 'double', 'String', 'bool', 'DateTime', 'Duration', 'UuidValue', 'Uri', 'ByteData', 'BigInt',
+  'null', 'dynamic', 'List', 'Set', 'Map',
+]);
+
+function fromTyped({ className, value }: Typed, encoding: Encoding): { className: string; data: unknown } {
+  if (className.endsWith('?')) {
+    if (value === null || value === undefined) return { className: 'null', data: null };
+    return fromTyped(new Typed(className.slice(0, -1), value), encoding);
+  }
+  const model = !BUILT_INS.has(className) && !className.includes('<');
+  if (model && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    // Named, so that Serverpod's JSON carries the class inside the data as it expects.
+    const fields = value as Record<string, unknown>;
+    return { className, data: toPlain({ ...fields, __className__: className }, encoding) };
+  }
+  return { className, data: toPlain(value, encoding) };
+}
+
 /** `{className, data}` of a JS value. */
 export function toWrapped(value: unknown, encoding: Encoding): { className: string; data: unknown } {
   if (value instanceof Wrapped) return { className: value.className, data: value.data };
+  if (value instanceof Typed) return fromTyped(value, encoding);
   if (value === null || value === undefined) return { className: 'null', data: null };
   switch (typeof value) {
     case 'number':

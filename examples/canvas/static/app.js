@@ -1,7 +1,9 @@
 // The page of `cargo run --example canvas`: the board from `pixorama.imageUpdates` (the
 // whole board first, then every change), a click is `pixorama.setPixel`. Written as plain
-// JavaScript on the bundled TypeScript client, so the example needs no build step.
+// JavaScript on the bundled TypeScript client and the `pixorama` client generated from the
+// endpoint's Rust trait (both committed as JavaScript), so the example needs no build step.
 import { Client } from '/streampod.js';
+import { PixoramaClient } from '/pixorama.js';
 
 // Pixorama's palette.
 const PALETTE = [
@@ -39,13 +41,14 @@ PALETTE.forEach((color, i) => {
 });
 
 const client = new Client(location.origin);
+const pixorama = new PixoramaClient(client);
 
 canvas.addEventListener('click', async (event) => {
   const rect = canvas.getBoundingClientRect();
   const x = Math.floor(((event.clientX - rect.left) / rect.width) * width);
   const y = Math.floor(((event.clientY - rect.top) / rect.height) * width);
   try {
-    await client.callVoid('pixorama', 'setPixel', { pixelIndex: y * width + x, colorIndex: chosen });
+    await pixorama.setPixel(y * width + x, chosen);
   } catch (error) {
     status.textContent = `could not paint: ${error.message}`;
   }
@@ -56,7 +59,7 @@ canvas.addEventListener('click', async (event) => {
 async function follow() {
   for (;;) {
     try {
-      for await (const message of client.stream('pixorama', 'imageUpdates')) {
+      for await (const message of pixorama.imageUpdates()) {
         if (message.__className__ === 'ImageData') {
           width = message.width;
           message.pixels.forEach((color, index) => paint(index, color));

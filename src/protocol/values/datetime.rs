@@ -150,19 +150,42 @@ impl fmt::Display for DateTime {
     }
 }
 
+/// A `DateTime` goes as its ISO-8601 text inside a newtype named `DateTime`: transparent to
+/// MessagePack and JSON (the text alone is written), and a named type to serde-reflection,
+/// which can then trace the models that hold one (the TypeScript generator; its tracing
+/// records a sample of it).
 impl serde::Serialize for DateTime {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        struct Text<'a>(&'a DateTime);
+        impl serde::Serialize for Text<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self.0)
+            }
+        }
+        s.serialize_newtype_struct("DateTime", &Text(self))
     }
 }
 
 impl<'de> serde::Deserialize<'de> for DateTime {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl serde::de::Visitor<'_> for V {
+        impl<'de> serde::de::Visitor<'de> for V {
             type Value = DateTime;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an ISO-8601 UTC date-time or epoch milliseconds")
+            }
+            fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<DateTime, D::Error> {
+                // Self-describing formats hand over text or epoch milliseconds either way
+                // (rmp-serde reads any value for a string); serde-reflection, which is not
+                // human-readable either, reads only what is asked for by name.
+                if d.is_human_readable() {
+                    d.deserialize_any(V)
+                } else {
+                    d.deserialize_str(V)
+                }
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DateTime, E> {
                 DateTime::parse(v).ok_or_else(|| E::custom(format!("invalid date-time `{v}`")))
@@ -176,7 +199,7 @@ impl<'de> serde::Deserialize<'de> for DateTime {
                     .map_err(|_| E::custom("epoch milliseconds out of range"))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_newtype_struct("DateTime", V)
     }
 }
 

@@ -6,6 +6,8 @@ pub(crate) mod datetime;
 pub(crate) mod dynamic;
 pub(crate) mod json;
 pub(crate) mod model_json;
+#[cfg(feature = "typescript")]
+pub mod reflection;
 pub(crate) mod registry;
 pub(crate) mod untagged;
 pub(crate) mod wire;

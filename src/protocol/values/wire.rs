@@ -79,6 +79,12 @@ pub trait Wire: Sized + Send + 'static {
         false
     }
 
+    /// Adds the models this type holds to a TypeScript module's tracing (see
+    /// `streampod::typescript`): a model itself, a container its element's.
+    #[cfg(feature = "typescript")]
+    #[doc(hidden)]
+    fn trace_models(_sink: &mut dyn crate::protocol::values::reflection::ModelSink) {}
+
     /// This value's JSON data as its own type writes it, for types that know better than
     /// their MessagePack data's shape (models: `"__className__"` in nested models too).
     #[doc(hidden)]
@@ -141,6 +147,14 @@ macro_rules! model {
             }
             fn is_model() -> bool {
                 true
+            }
+            $crate::__typescript_only! {
+                fn trace_models(sink: &mut dyn $crate::protocol::reflection::ModelSink) {
+                    sink.model(
+                        <Self as $crate::Wire>::type_name(),
+                        $crate::protocol::reflection::trace_once::<Self>,
+                    )
+                }
             }
             fn model_json(
                 &self,
@@ -265,6 +279,10 @@ impl<T: Wire> Wire for Option<T> {
     fn type_name() -> Cow<'static, str> {
         Cow::Owned(format!("{}?", T::type_name()))
     }
+    #[cfg(feature = "typescript")]
+    fn trace_models(sink: &mut dyn crate::protocol::values::reflection::ModelSink) {
+        T::trace_models(sink)
+    }
     fn class_name(&self) -> Cow<'static, str> {
         match self {
             None => Cow::Borrowed("null"),
@@ -354,6 +372,10 @@ impl<T: Wire> Wire for Vec<T> {
     fn type_name() -> Cow<'static, str> {
         container_name::<T>("List")
     }
+    #[cfg(feature = "typescript")]
+    fn trace_models(sink: &mut dyn crate::protocol::values::reflection::ModelSink) {
+        T::trace_models(sink)
+    }
     fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         write_seq(out, self.len(), self.iter())
     }
@@ -365,6 +387,10 @@ impl<T: Wire> Wire for Vec<T> {
 impl<T: Wire + Eq + Hash> Wire for HashSet<T> {
     fn type_name() -> Cow<'static, str> {
         container_name::<T>("Set")
+    }
+    #[cfg(feature = "typescript")]
+    fn trace_models(sink: &mut dyn crate::protocol::values::reflection::ModelSink) {
+        T::trace_models(sink)
     }
     fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         write_seq(out, self.len(), self.iter())
@@ -381,6 +407,10 @@ impl<T: Wire> Wire for HashMap<String, T> {
         } else {
             Cow::Owned(format!("Map<String,{}>", T::type_name()))
         }
+    }
+    #[cfg(feature = "typescript")]
+    fn trace_models(sink: &mut dyn crate::protocol::values::reflection::ModelSink) {
+        T::trace_models(sink)
     }
     fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let len = u32::try_from(self.len())

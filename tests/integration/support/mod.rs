@@ -7,10 +7,18 @@ pub mod conformance;
 pub mod either_wire;
 #[path = "../../../examples/support/method_streaming.rs"]
 pub mod method_streaming;
+#[cfg(feature = "typescript")]
+#[path = "../../../examples/support/pixorama.rs"]
+// Only its definition is used here; the server half is the canvas example's.
+#[allow(dead_code)]
+pub mod pixorama;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[path = "../../../examples/support/ticker.rs"]
 pub mod ticker;
+#[cfg(feature = "typescript")]
+#[path = "../../../examples/support/typescript_modules.rs"]
+pub mod typescript_modules;
 
 pub use either_wire::{value_of, EitherWire};
 
