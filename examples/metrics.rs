@@ -29,7 +29,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(&bind)?;
     println!("listening on {}", listener.local_addr()?);
     actix_web::rt::System::new().block_on(async move {
-        metrics_app::serve(metrics_app::server(), handle, listener)?.await
+        let server = metrics_app::server();
+        let http = metrics_app::serve(server.clone(), handle, listener)?;
+        // SIGTERM or Ctrl-C: every connection is told (1001) at once, then the server stops.
+        let deadline = std::time::Duration::from_secs(5);
+        actix_web::rt::spawn(server.shutdown_on_signal(http.handle(), deadline));
+        http.await
     })?;
     Ok(())
 }

@@ -39,6 +39,8 @@
 //! - [`client`]: the Rust client, for any tokio runtime, with a legacy client (no actix).
 //! - `testing` (feature `testing`): a server in-process behind a fault-injecting proxy, for
 //!   an app's tests of its reconnect handling.
+//! - `typescript` (feature `typescript`): a TypeScript module (models, one typed client
+//!   class per endpoint) generated from endpoint traits and `model!` types.
 //!
 //! # Lifecycle of a call
 //!

@@ -61,8 +61,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = listener.local_addr()?;
     actix_web::rt::System::new().block_on(async move {
         let hook = server.on_connect_hook();
+        let app = server.clone();
         let http = HttpServer::new(move || {
-            let server = server.clone();
+            let server = app.clone();
             App::new()
                 .configure(move |c| server.mount(c))
                 .route(
@@ -85,8 +86,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .on_connect(hook)
         .client_disconnect_timeout(Duration::ZERO)
         .workers(1)
+        // SIGTERM or Ctrl-C: every page is told (1001) at once, then the server stops.
+        .disable_signals()
         .listen(listener)?
         .run();
+        actix_web::rt::spawn(server.shutdown_on_signal(http.handle(), Duration::from_secs(5)));
         println!("listening on {addr}");
         http.await
     })?;

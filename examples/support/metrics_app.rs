@@ -54,7 +54,8 @@ pub fn server() -> Server {
         .expect("a valid server")
 }
 
-/// Serves `server` and `/metrics` on `listener`, until the returned server is stopped.
+/// Serves `server` and `/metrics` on `listener`, until the returned server is stopped
+/// (actix-web's own signal handling is off: see the example's `main`).
 pub fn serve(
     server: Server,
     handle: PrometheusHandle,
@@ -78,6 +79,7 @@ pub fn serve(
     .on_connect(hook)
     .client_disconnect_timeout(Duration::ZERO)
     .workers(1)
+    .disable_signals()
     .listen(listener)?
     .run())
 }

@@ -5,6 +5,7 @@
 //! method-stream and legacy protocols get what their connections share, and sessions get
 //! the services they may use. No part below holds the server.
 
+mod graceful;
 mod running;
 
 pub use running::RunningServer;
@@ -209,9 +210,9 @@ impl Server {
     }
 
     /// Ends every call (the client sees its stream fail with "connection closed") and
-    /// closes every connection with 1001, without waiting. For a server mounted on your own
-    /// `App`, call this before stopping the `HttpServer`; [`RunningServer::shutdown`] does
-    /// both, with a deadline.
+    /// closes every connection with 1001, without waiting. [`Server::shutdown`] does this
+    /// and stops the `HttpServer` that serves it, with a deadline;
+    /// [`Server::shutdown_on_signal`] does it on SIGTERM or Ctrl-C.
     pub fn close_all_connections(&self) {
         self.inner.methods.sessions.close_all();
         self.inner.edge.connections().close_all();
@@ -359,7 +360,7 @@ impl Server {
         self.inner.legacy.settled().await;
     }
 
-    /// The live connections, for [`RunningServer`]'s shutdown.
+    /// The live connections, for the shutdown.
     fn connections(&self) -> &crate::socket::Connections {
         self.inner.edge.connections()
     }

@@ -110,17 +110,7 @@ impl RunningServer {
     /// server and waits for its thread. Returns true when every connection was gone before
     /// the deadline. Needs a tokio runtime (for the deadline's timer).
     pub async fn shutdown(mut self, deadline: Duration) -> bool {
-        self.handle.pause().await;
-        let connections = self.server.connections();
-        self.server.end_detached();
-        connections.close_all();
-        // Gone, and every legacy session's `stream_closed` run.
-        let gone = async {
-            connections.all_gone().await;
-            self.server.legacy_settled().await;
-        };
-        let clean = tokio::time::timeout(deadline, gone).await.is_ok();
-        self.handle.stop(false).await;
+        let clean = self.server.shutdown(&self.handle, deadline).await;
         self.thread_finished().await;
         clean
     }

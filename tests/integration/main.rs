@@ -19,6 +19,7 @@ mod decoder_properties;
 mod exceptions;
 mod flow_control;
 mod foreign_wakes;
+mod graceful_shutdown;
 mod input_streams;
 mod json_wire;
 mod keepalive;

@@ -2,42 +2,16 @@
 //! prints each int on a line of its own and then `done`, or `error: …`. (Cargo builds the
 //! examples before the tests; they sit next to this binary.)
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use crate::support::{example, serve_example};
+use std::process::{Child, Command};
 
-/// The built example, beside the test binary (`target/<profile>/examples/ticker`).
 fn ticker() -> Command {
-    let mut path: PathBuf = std::env::current_exe().unwrap();
-    path.pop();
-    if path.ends_with("deps") {
-        path.pop();
-    }
-    let example = path.join("examples").join("ticker");
-    assert!(
-        example.exists(),
-        "{} is missing: `cargo test --all-features` builds it (`--test integration` alone does not)",
-        example.display()
-    );
-    Command::new(example)
+    example("ticker")
 }
 
 /// `ticker serve` on a free port: the child and its URL.
 fn serve() -> (Child, String) {
-    let mut child = ticker()
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect(&line)
-        .to_string();
+    let (child, addr) = serve_example(ticker().arg("serve"));
     (child, format!("http://{addr}"))
 }
 

@@ -7,9 +7,8 @@ pub mod conformance;
 pub mod either_wire;
 #[path = "../../../examples/support/method_streaming.rs"]
 pub mod method_streaming;
-#[cfg(feature = "typescript")]
 #[path = "../../../examples/support/pixorama.rs"]
-// Only its definition is used here; the server half is the canvas example's.
+// Its models and definition are used here; the server half is the canvas example's.
 #[allow(dead_code)]
 pub mod pixorama;
 #[cfg(feature = "redis")]
@@ -124,6 +123,44 @@ pub async fn delayed_answer(
         streampod::client::Inputs::new(),
     )
     .await
+}
+
+/// A built example, beside the test binary (`target/<profile>/examples/<name>`), and a
+/// command that runs it.
+pub fn example(name: &str) -> std::process::Command {
+    let mut path = std::env::current_exe().unwrap();
+    path.pop();
+    if path.ends_with("deps") {
+        path.pop();
+    }
+    let example = path.join("examples").join(name);
+    assert!(
+        example.exists(),
+        "{} is missing: `cargo test --all-features` builds it (`--test integration` alone does not)",
+        example.display()
+    );
+    std::process::Command::new(example)
+}
+
+/// Starts `command` (an example that serves, with its arguments) on a free port; the child
+/// and the address it printed it listens on (`listening on <addr>`).
+pub fn serve_example(command: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = command
+        .args(["--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    (child, addr)
 }
 
 pub fn cid(n: u8) -> String {
