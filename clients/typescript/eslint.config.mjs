@@ -18,7 +18,7 @@ export default tseslint.config(
     files: ['test/**/*.mjs', '*.mjs'],
     extends: [js.configs.recommended],
     languageOptions: {
-      globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', TextEncoder: 'readonly', AbortController: 'readonly', globalThis: 'readonly', window: 'readonly', location: 'readonly', document: 'readonly' },
+      globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', TextEncoder: 'readonly', AbortController: 'readonly', globalThis: 'readonly', window: 'readonly', location: 'readonly', document: 'readonly', Blob: 'readonly' },
     },
   },
 );

@@ -7,7 +7,7 @@
 // it), which makes the missing browser a failure.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -168,6 +168,40 @@ describe('in a browser', { skip }, () => {
         taken: 3,
         first: 7,
       }, wire);
+    }
+    await page.close();
+  });
+
+  it('runs the client generated from the Rust trait inside the page', async () => {
+    const page = await openCanvas();
+    // The compiled module (npm run build:tests), importing the browser build the page serves.
+    const compiled = readFileSync(join(output, 'generated', 'methodStreaming.js'), 'utf8');
+    const source = compiled.replaceAll("from 'streampod'", `from '${canvas.url}/streampod.js'`);
+    const results = await page.evaluate(
+      async (url, source) => {
+        const blob = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+        const { MethodStreamingClient, isExceptionWithData } = await import(blob);
+        const { Client } = await import('/streampod.js');
+        const out = {};
+        for (const wire of ['msgpack', 'json']) {
+          const c = new Client(url, { encoding: wire });
+          const methods = new MethodStreamingClient(c);
+          const data = [];
+          for await (const v of methods.simpleInOutDataStream([{ num: 1 }, { num: 2 }])) data.push(v.num);
+          const lists = [];
+          for await (const v of methods.simpleListInOutIntStream([[1, 2], [3]])) lists.push(v);
+          const sum = await methods.intReturnFromStream([5]);
+          const thrown = await methods.throwsSerializableException().catch((e) => e);
+          out[wire] = { data, lists, sum, guarded: isExceptionWithData(thrown) };
+          c.close();
+        }
+        return out;
+      },
+      conformance.url,
+      source,
+    );
+    for (const wire of ['msgpack', 'json']) {
+      assert.deepEqual(results[wire], { data: [1, 2], lists: [[1, 2], [3]], sum: 5, guarded: true }, wire);
     }
     await page.close();
   });
