@@ -1,19 +1,35 @@
-//! streampod against its peer, tonic: each driven by its own idiomatic client in the same
-//! process and run. streampod's `Client` calls the bench server's bidi echo method; tonic's
-//! client calls `rpc Echo(stream Chunk) returns (stream Chunk)`, served by tonic on a
-//! thread of its own. 64-byte payloads. Criterion times the pipelined echo on one stream
-//! (64 in flight); the run also prints each side's server and client CPU per message and
-//! the median round trip at 1 in flight, as ratios streampod / tonic.
+//! streampod against its peer, tonic, measured as deployed: each system's server in a
+//! process of its own, pinned to one core, and its own idiomatic client in another process,
+//! pinned to the other core (with `taskset`, where there is one). streampod's `Client` calls
+//! the bench server's bidi echo method; tonic's client calls `rpc Echo(stream Chunk)
+//! returns (stream Chunk)`, served by tonic. 64-byte payloads.
+//!
+//! Four scenarios, each as five interleaved rounds of 4 s per system (the order alternates
+//! per round), reported as ratios streampod / tonic of the medians, with the spread of the
+//! per-round ratios: throughput, server CPU per message and client CPU per message (from
+//! each process's `schedstat`, in nanoseconds), and the round trip at one in flight.
+//!
+//! ```text
+//! cargo bench --bench peer                       # as deployed
+//! STREAMPOD_PEER_ROUND_SECS=2 cargo bench --bench peer
+//! ```
+//!
+//! The bench binary plays every part: run with `STREAMPOD_PEER_ROLE` set, it is one server
+//! or one client. The numbers of earlier rounds, with both servers and both clients in one
+//! process, sharing two cores among four runtimes, pointed the wrong way (docs/PERFORMANCE.md).
 
 #[path = "support/harness.rs"]
 mod harness;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::{SinkExt, StreamExt};
 use harness::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use streampod::client::{Client, Inputs};
 use streampod::{ByteData, NoArgs};
+
+const ROLE: &str = "STREAMPOD_PEER_ROLE";
 
 /// `message Chunk { bytes data = 1; }`, written by hand (no protoc).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -155,231 +171,321 @@ fn streampod_stream(client: &Client) -> StreampodStream {
     StreampodStream { tx, rx }
 }
 
-/// Sends `n` values with `in_flight` outstanding and takes every echo.
-async fn pipeline_tonic(s: &mut TonicStream, n: u64, in_flight: u64) -> Duration {
-    let start = Instant::now();
+/// Echoes on `s` with `in_flight` outstanding until `deadline`, then takes what is still in
+/// flight; the echoes received.
+async fn until_tonic(s: &mut TonicStream, in_flight: u64, deadline: Instant) -> u64 {
     let chunk = Chunk { data: vec![7; 64] };
-    let (mut sent, mut received) = (0u64, 0u64);
-    while sent < n.min(in_flight) {
+    for _ in 0..in_flight {
         s.tx.send(chunk.clone()).await.unwrap();
-        sent += 1;
     }
-    while received < n {
+    let (mut outstanding, mut received) = (in_flight, 0u64);
+    while outstanding > 0 {
         s.rx.next().await.unwrap().unwrap();
         received += 1;
-        if sent < n {
+        outstanding -= 1;
+        if Instant::now() < deadline {
             s.tx.send(chunk.clone()).await.unwrap();
-            sent += 1;
+            outstanding += 1;
         }
     }
-    start.elapsed()
+    received
 }
 
-async fn pipeline_streampod(s: &mut StreampodStream, n: u64, in_flight: u64) -> Duration {
-    let start = Instant::now();
-    let (mut sent, mut received) = (0u64, 0u64);
-    while sent < n.min(in_flight) {
+async fn until_streampod(s: &mut StreampodStream, in_flight: u64, deadline: Instant) -> u64 {
+    for _ in 0..in_flight {
         s.tx.send(ByteData(vec![7; 64])).await.unwrap();
-        sent += 1;
     }
-    while received < n {
+    let (mut outstanding, mut received) = (in_flight, 0u64);
+    while outstanding > 0 {
         s.rx.next().await.unwrap().unwrap();
         received += 1;
-        if sent < n {
+        outstanding -= 1;
+        if Instant::now() < deadline {
             s.tx.send(ByteData(vec![7; 64])).await.unwrap();
-            sent += 1;
+            outstanding += 1;
         }
     }
-    start.elapsed()
+    received
 }
 
-/// CPU time so far of this process's threads, split into servers' and everyone else's
-/// (the client's: the benchmark's own thread runs the client runtime). From `schedstat`, in
-/// nanoseconds: `stat`'s 10 ms ticks were too coarse for 200,000 messages.
-fn cpu_split() -> (Duration, Duration) {
-    let (mut server, mut client) = (0u64, 0u64);
-    for task in std::fs::read_dir("/proc/self/task")
+/// The scenarios: how many connections, streams per connection, values in flight per stream.
+#[derive(Clone, Copy)]
+struct Scenario {
+    name: &'static str,
+    label: &'static str,
+    connections: usize,
+    streams: usize,
+    in_flight: u64,
+}
+
+const SCENARIOS: [Scenario; 4] = [
+    Scenario {
+        name: "one",
+        label: "1 connection, 1 stream, 64 in flight",
+        connections: 1,
+        streams: 1,
+        in_flight: 64,
+    },
+    Scenario {
+        name: "streams",
+        label: "1 connection, 100 streams, 16 in flight each",
+        connections: 1,
+        streams: 100,
+        in_flight: 16,
+    },
+    Scenario {
+        name: "connections",
+        label: "100 connections, 1 stream each, 16 in flight",
+        connections: 100,
+        streams: 1,
+        in_flight: 16,
+    },
+    Scenario {
+        name: "rtt",
+        label: "1 stream, 1 in flight (round trip)",
+        connections: 1,
+        streams: 1,
+        in_flight: 1,
+    },
+];
+
+/// What one client process measured.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    messages: u64,
+    seconds: f64,
+    client_cpu: f64,
+    server_cpu: f64,
+}
+
+/// CPU time so far of process `pid`'s threads, from `schedstat` (nanoseconds).
+fn process_cpu(pid: u32) -> f64 {
+    let mut nanos = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
         .into_iter()
         .flatten()
         .flatten()
     {
-        let path = task.path();
-        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        let comm = comm.trim();
-        let nanos = thread_cpu_nanos(&path);
-        if comm.starts_with("tonic-server")
-            || comm.starts_with("streampod")
-            || comm.starts_with("actix")
-        {
-            server += nanos;
-        } else {
-            client += nanos;
-        }
+        nanos += thread_cpu_nanos(&task.path());
     }
-    (Duration::from_nanos(server), Duration::from_nanos(client))
+    nanos as f64 / 1e9
 }
 
-fn peer(c: &mut Criterion) {
+/// A server role: serves until killed, after printing its address.
+fn serve(system: &str) {
+    let addr = match system {
+        "tonic" => start_tonic().to_string(),
+        _ => {
+            let running = start_streampod();
+            let addr = running.addr().to_string();
+            std::mem::forget(running);
+            addr
+        }
+    };
+    println!("{addr}");
+    loop {
+        std::thread::park();
+    }
+}
+
+/// A client role: the scenario for `seconds` after a warm-up; prints messages, seconds
+/// and this process's CPU seconds over the measured part.
+fn client(system: &str, scenario: &str, addr: &str, seconds: f64) {
+    let scenario = SCENARIOS.iter().find(|s| s.name == scenario).unwrap();
     let rt = runtime();
-    let streampod = start_streampod();
-    let tonic_addr = start_tonic();
-    let client = Client::new(&format!("http://{}", streampod.addr())).unwrap();
-    let mut sp = streampod_stream(&client);
-    let mut tn = rt.block_on(async { tonic_stream(tonic_channel(tonic_addr).await).await });
-    // Both streams open and warm.
-    rt.block_on(async {
-        pipeline_streampod(&mut sp, 1000, 64).await;
-        pipeline_tonic(&mut tn, 1000, 64).await;
-    });
-
-    let mut group = c.benchmark_group("peer_1_stream_64_in_flight");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("tonic", |b| {
-        b.iter_custom(|n| rt.block_on(pipeline_tonic(&mut tn, n, 64)))
-    });
-    group.bench_function("streampod", |b| {
-        b.iter_custom(|n| rt.block_on(pipeline_streampod(&mut sp, n, 64)))
-    });
-    group.finish();
-
-    // 100 streams on one connection, and 100 connections of one stream; 16 in flight each.
-    let (mut tn_streams, mut sp_streams, mut tn_conns, mut sp_conns) = rt.block_on(async {
-        let channel = tonic_channel(tonic_addr).await;
-        let mut tn_streams = Vec::new();
-        let mut tn_conns = Vec::new();
-        let mut sp_conns = Vec::new();
-        for _ in 0..100 {
-            tn_streams.push(tonic_stream(channel.clone()).await);
-            tn_conns.push(tonic_stream(tonic_channel(tonic_addr).await).await);
-            let own = Client::new(&format!("http://{}", streampod.addr())).unwrap();
-            sp_conns.push((streampod_stream(&own), own));
-        }
-        let mut sp_streams: Vec<_> = (0..100).map(|_| streampod_stream(&client)).collect();
-        // Every stream open and warm.
-        for s in &mut sp_streams {
-            pipeline_streampod(s, 16, 16).await;
-        }
-        for (s, _) in &mut sp_conns {
-            pipeline_streampod(s, 16, 16).await;
-        }
-        (tn_streams, sp_streams, tn_conns, sp_conns)
-    });
-    let share = |n: u64| n.div_ceil(100).max(1);
-    let mut group = c.benchmark_group("peer_100_streams_1_connection_16_in_flight");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("tonic", |b| {
-        b.iter_custom(|n| {
-            rt.block_on(async {
-                let start = Instant::now();
+    let (messages, elapsed, cpu) = rt.block_on(async {
+        let measured = |warm: bool| {
+            let span = if warm { 0.3 } else { seconds };
+            Instant::now() + Duration::from_secs_f64(span)
+        };
+        match system {
+            "tonic" => {
+                let mut streams = Vec::new();
+                for _ in 0..scenario.connections {
+                    let channel = tonic_channel(addr.parse().unwrap()).await;
+                    for _ in 0..scenario.streams {
+                        streams.push(tonic_stream(channel.clone()).await);
+                    }
+                }
+                let in_flight = scenario.in_flight;
                 futures::future::join_all(
-                    tn_streams
+                    streams
                         .iter_mut()
-                        .map(|s| pipeline_tonic(s, share(n), 16)),
+                        .map(|s| until_tonic(s, in_flight, measured(true))),
                 )
                 .await;
-                start.elapsed()
-            })
-        })
-    });
-    group.bench_function("streampod", |b| {
-        b.iter_custom(|n| {
-            rt.block_on(async {
-                let start = Instant::now();
-                futures::future::join_all(
-                    sp_streams
+                let (cpu, start) = (process_cpu(std::process::id()), Instant::now());
+                let deadline = measured(false);
+                let counts = futures::future::join_all(
+                    streams
                         .iter_mut()
-                        .map(|s| pipeline_streampod(s, share(n), 16)),
+                        .map(|s| until_tonic(s, in_flight, deadline)),
                 )
                 .await;
-                start.elapsed()
-            })
-        })
-    });
-    group.finish();
-    let mut group = c.benchmark_group("peer_100_connections_16_in_flight");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("tonic", |b| {
-        b.iter_custom(|n| {
-            rt.block_on(async {
-                let start = Instant::now();
+                let elapsed = start.elapsed().as_secs_f64();
+                let cpu = process_cpu(std::process::id()) - cpu;
+                (counts.iter().sum::<u64>(), elapsed, cpu)
+            }
+            _ => {
+                let mut clients = Vec::new();
+                let mut streams = Vec::new();
+                for _ in 0..scenario.connections {
+                    let client = Client::new(&format!("http://{addr}")).unwrap();
+                    for _ in 0..scenario.streams {
+                        streams.push(streampod_stream(&client));
+                    }
+                    clients.push(client);
+                }
+                let in_flight = scenario.in_flight;
                 futures::future::join_all(
-                    tn_conns.iter_mut().map(|s| pipeline_tonic(s, share(n), 16)),
-                )
-                .await;
-                start.elapsed()
-            })
-        })
-    });
-    group.bench_function("streampod", |b| {
-        b.iter_custom(|n| {
-            rt.block_on(async {
-                let start = Instant::now();
-                futures::future::join_all(
-                    sp_conns
+                    streams
                         .iter_mut()
-                        .map(|(s, _)| pipeline_streampod(s, share(n), 16)),
+                        .map(|s| until_streampod(s, in_flight, measured(true))),
                 )
                 .await;
-                start.elapsed()
-            })
-        })
+                let (cpu, start) = (process_cpu(std::process::id()), Instant::now());
+                let deadline = measured(false);
+                let counts = futures::future::join_all(
+                    streams
+                        .iter_mut()
+                        .map(|s| until_streampod(s, in_flight, deadline)),
+                )
+                .await;
+                let elapsed = start.elapsed().as_secs_f64();
+                let cpu = process_cpu(std::process::id()) - cpu;
+                (counts.iter().sum::<u64>(), elapsed, cpu)
+            }
+        }
     });
-    group.finish();
+    println!("{messages} {elapsed} {cpu}");
+}
 
-    // CPU per message on each side, for docs/PERFORMANCE.md: medians of 5 interleaved
-    // rounds (the machine is shared and CPU time is counted in 10 ms ticks).
-    let n = 200_000u64;
-    let cost = |run: &mut dyn FnMut()| {
-        let (s0, c0) = cpu_split();
-        run();
-        let (s1, c1) = cpu_split();
-        let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
-        (per(s1 - s0), per(c1 - c0))
+fn taskset() -> bool {
+    Command::new("taskset")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// This binary in `role`, pinned to `core` where it can be.
+fn this_as(role: &str, core: usize, args: &[&str]) -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let mut command = if taskset() {
+        let mut c = Command::new("taskset");
+        c.args(["-c", &core.to_string()]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
     };
-    let (mut tonic_rounds, mut streampod_rounds) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        tonic_rounds.push(cost(&mut || {
-            rt.block_on(pipeline_tonic(&mut tn, n, 64));
-        }));
-        streampod_rounds.push(cost(&mut || {
-            rt.block_on(pipeline_streampod(&mut sp, n, 64));
-        }));
+    command.env(ROLE, role).args(args).stdout(Stdio::piped());
+    command
+}
+
+fn start_server(system: &str) -> (Child, String) {
+    let mut child = this_as("server", 1, &[system]).spawn().unwrap();
+    let mut addr = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut addr)
+        .unwrap();
+    (child, addr.trim().to_string())
+}
+
+/// One client process against `server`: its run, with the server's CPU over it.
+fn run_client(system: &str, scenario: &str, server: &(Child, String), seconds: f64) -> Run {
+    let before = process_cpu(server.0.id());
+    let out = this_as(
+        "client",
+        0,
+        &[system, scenario, &server.1, &seconds.to_string()],
+    )
+    .output()
+    .unwrap();
+    let server_cpu = process_cpu(server.0.id()) - before;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<f64> = text
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    assert_eq!(fields.len(), 3, "{system} {scenario}: {text}");
+    Run {
+        messages: fields[0] as u64,
+        seconds: fields[1],
+        client_cpu: fields[2],
+        server_cpu,
     }
-    let median = |rounds: &[(f64, f64)], side: fn(&(f64, f64)) -> f64| {
-        let mut values: Vec<f64> = rounds.iter().map(side).collect();
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
-    let (tn_server, tn_client) = (
-        median(&tonic_rounds, |r| r.0),
-        median(&tonic_rounds, |r| r.1),
-    );
-    let (sp_server, sp_client) = (
-        median(&streampod_rounds, |r| r.0),
-        median(&streampod_rounds, |r| r.1),
-    );
-    println!(
-        "CPU per message, 1 stream, 64 in flight (medians of 5): server streampod {sp_server:.2} µs / tonic {tn_server:.2} µs = {:.2}×; client streampod {sp_client:.2} µs / tonic {tn_client:.2} µs = {:.2}×",
-        sp_server / tn_server,
-        sp_client / tn_client
-    );
-
-    // Round trips at 1 in flight.
-    let samples = |one: &mut dyn FnMut() -> Duration| {
-        let mut all: Vec<Duration> = (0..5_000).map(|_| one()).collect();
-        percentile(&mut all, 0.5)
-    };
-    let tn_p50 = samples(&mut || rt.block_on(pipeline_tonic(&mut tn, 1, 1)));
-    let sp_p50 = samples(&mut || rt.block_on(pipeline_streampod(&mut sp, 1, 1)));
-    println!(
-        "round trip p50, 1 in flight: streampod {sp_p50:?} / tonic {tn_p50:?} = {:.2}",
-        sp_p50.as_secs_f64() / tn_p50.as_secs_f64()
-    );
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = peer
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
-criterion_main!(benches);
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match std::env::var(ROLE).as_deref() {
+        Ok("server") => return serve(&args[0]),
+        Ok("client") => return client(&args[0], &args[1], &args[2], args[3].parse().unwrap()),
+        _ => {}
+    }
+    if args.iter().any(|a| a == "--list") {
+        // `cargo bench -- --list` (and `cargo test --benches`): nothing to list.
+        return;
+    }
+    if !taskset() {
+        println!("(no taskset: servers and clients share the cores)");
+    }
+    let seconds: f64 = std::env::var("STREAMPOD_PEER_ROUND_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4.0);
+    let rounds = 5;
+    let servers = [
+        ("streampod", start_server("streampod")),
+        ("tonic", start_server("tonic")),
+    ];
+    println!("streampod / tonic, as deployed ({rounds} interleaved rounds of {seconds} s, medians; per-round ratio range):");
+    for scenario in SCENARIOS {
+        let mut per_round: Vec<(Run, Run)> = Vec::new();
+        for round in 0..rounds {
+            let mut order = [0usize, 1];
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let mut runs = [None, None];
+            for i in order {
+                let (system, server) = &servers[i];
+                runs[i] = Some(run_client(system, scenario.name, server, seconds));
+            }
+            per_round.push((runs[0].unwrap(), runs[1].unwrap()));
+        }
+        let rate = |r: &Run| r.messages as f64 / r.seconds;
+        let per_msg = |cpu: f64, r: &Run| cpu * 1e6 / r.messages as f64;
+        let report = |what: &str, value: &dyn Fn(&Run) -> f64| {
+            let sp = median(per_round.iter().map(|(s, _)| value(s)).collect());
+            let tn = median(per_round.iter().map(|(_, t)| value(t)).collect());
+            let ratios: Vec<f64> = per_round.iter().map(|(s, t)| value(s) / value(t)).collect();
+            let (lo, hi) = ratios
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+            println!(
+                "  {what}: streampod {sp:.2} / tonic {tn:.2} = {:.2} (rounds {lo:.2}-{hi:.2})",
+                sp / tn
+            );
+        };
+        println!("{}:", scenario.label);
+        if scenario.name == "rtt" {
+            report("round trip µs", &|r| r.seconds * 1e6 / r.messages as f64);
+        } else {
+            report("throughput msg/s", &rate);
+        }
+        report("server CPU µs/msg", &|r| per_msg(r.server_cpu, r));
+        report("client CPU µs/msg", &|r| per_msg(r.client_cpu, r));
+    }
+    for (_, (mut child, _)) in servers {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
