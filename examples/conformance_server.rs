@@ -49,7 +49,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !origins.is_empty() {
         config = config.allowed_origins(Some(origins));
     }
-    let server = conformance::server_builder().config(config).build()?;
+    let server = conformance::server_builder()
+        .config(conformance::with_history(config))
+        .build()?;
     let running = server.spawn(TcpListener::bind(&bind)?)?;
     println!("listening on {}", running.addr());
     // Serve until the process is killed.

@@ -90,6 +90,11 @@ pub struct Config {
     /// Messages a bus stream may fall behind before it loses the oldest (and is told so).
     /// Default 1,024: a burst of a second or two of a busy chat room, a few hundred KiB.
     pub bus_buffer: usize,
+    /// Channels that keep history, by name prefix (the longest matching prefix wins), for
+    /// subscribers that come back from a position
+    /// ([`MessageBus::create_stream_since`](crate::bus::MessageBus::create_stream_since)).
+    /// Default none: a channel keeps nothing.
+    pub bus_history: Vec<crate::bus::HistoryRule>,
     /// Redis, for global messages between server nodes (`redis://host:port`). Default none:
     /// the bus is in-process. [`REDIS_URL_ENV`] overrides it.
     pub redis_url: Option<String>,
@@ -114,6 +119,7 @@ crate::setters::setters!(Config {
     allowed_origins: Option<Vec<String>>,
     auth_cookie: Option<String>,
     bus_buffer: usize,
+    bus_history: Vec<crate::bus::HistoryRule>,
     redis_url: Option<String>,
     workers: usize,
 });
@@ -136,6 +142,7 @@ impl Default for Config {
             allowed_origins: None,
             auth_cookie: None,
             bus_buffer: 1024,
+            bus_history: Vec::new(),
             redis_url: None,
             workers: 1,
         }

@@ -5,13 +5,14 @@
 
 use super::method_streaming::{self, ExceptionWithData, SimpleData};
 use futures::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use streampod::bus::Scope;
+use streampod::bus::{HistoryRule, Scope};
 use streampod::legacy::{Legacy, LegacyContext, LegacyEndpoint, LegacySession};
 use streampod::{
-    AuthInfo, Dynamic, Endpoint, InputStream, NoArgs, Revoked, ServerBuilder, Session, StreamError,
+    AuthInfo, Config, Dynamic, Endpoint, InputStream, NoArgs, Revoked, ServerBuilder, Session,
+    StreamError,
 };
 
 /// **Test fixture, not a real authentication scheme.** Accepts an unwrapped key of the
@@ -207,10 +208,69 @@ struct BusPost {
     scope: String,
 }
 
+/// `subscribeSince`'s arguments: a channel and, to recover, the position last seen.
+#[derive(Deserialize)]
+struct Since {
+    channel: String,
+    epoch: Option<String>,
+    offset: Option<u64>,
+}
+
+/// Where a `subscribeSince` stream starts: its first value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusRecovery {
+    pub recovered: bool,
+    pub epoch: String,
+    pub offset: i64,
+}
+streampod::model!(BusRecovery);
+
+/// A message of a `subscribeSince` stream, with its position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BusEvent {
+    pub epoch: String,
+    pub offset: i64,
+    pub text: String,
+}
+streampod::model!(BusEvent);
+
+/// Channels that keep history on the conformance server: those whose names start with `h:`
+/// keep their last 1,000 messages.
+pub fn with_history(config: Config) -> Config {
+    config.bus_history(vec![HistoryRule::new("h:", 1000)])
+}
+
 /// The message bus, reachable by clients: `subscribe(channel)` streams the `String`s posted
-/// on a channel; `post(channel, text, scope)` posts one (`local`, `global` or `auto`).
+/// on a channel; `post(channel, text, scope)` posts one (`local`, `global` or `auto`);
+/// `subscribeSince(channel, epoch?, offset?)` streams a `BusRecovery` (where it starts),
+/// then `BusEvent`s (each message with its position), recovering what was posted after
+/// `offset` when the channel kept it.
 pub fn bus() -> Endpoint {
     Endpoint::new("bus")
+        .stream("subscribeSince", [], |s: Session, a: Since, ()| {
+            let since = a.epoch.as_deref().zip(a.offset);
+            let messages = s
+                .messages()
+                .create_stream_since::<String>(&a.channel, since);
+            let recovery = messages.recovery().clone();
+            let epoch = recovery.epoch.clone();
+            let first = Dynamic::new(&BusRecovery {
+                recovered: recovery.recovered,
+                epoch: recovery.epoch,
+                offset: recovery.offset as i64,
+            });
+            futures::stream::once(async move { first.map_err(StreamError::failed) }).chain(
+                messages.map(move |item| {
+                    let item = item.map_err(StreamError::failed)?;
+                    Dynamic::new(&BusEvent {
+                        epoch: epoch.clone(),
+                        offset: item.offset as i64,
+                        text: item.value,
+                    })
+                    .map_err(StreamError::failed)
+                }),
+            )
+        })
         .stream("subscribe", [], |s: Session, a: Channel, ()| {
             s.messages()
                 .create_stream::<String>(&a.channel)
@@ -254,5 +314,8 @@ pub fn server_builder() -> ServerBuilder {
         .legacy_endpoint(Legacy::new("adminScopeRequired", LegacyEcho).require_scopes(["admin"]))
         .model::<SimpleData>()
         .model::<ExceptionWithData>()
+        .model::<BusRecovery>()
+        .model::<BusEvent>()
+        .config(with_history(Config::default()))
         .authentication_handler(fixture_authentication)
 }

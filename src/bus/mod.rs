@@ -15,8 +15,11 @@
 //! The Redis link is the `redis` feature; without it the bus is in-process only, and a
 //! server configured with a Redis URL does not build.
 
+mod history;
 #[cfg(feature = "redis")]
 mod redis_link;
+
+pub use history::{HistoryRule, HistoryStream, Positioned, Recovery};
 
 use crate::instruments::BusMetrics;
 #[cfg(feature = "redis")]
@@ -157,8 +160,16 @@ pub type Listener = Arc<dyn Fn(&Dynamic) + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ListenerId(u64);
 
+/// A message as its channel's subscribers get it: with its offset in the channel's history
+/// (0 for a channel without history, and for global messages).
+#[derive(Clone)]
+pub(crate) struct Posted {
+    message: Dynamic,
+    offset: u64,
+}
+
 struct Channel {
-    tx: broadcast::Sender<Dynamic>,
+    tx: broadcast::Sender<Posted>,
     listeners: Vec<(u64, Listener)>,
     /// Listeners plus live streams: the channel (and its Redis subscription) lives while
     /// this is above zero.
@@ -179,15 +190,17 @@ pub(crate) struct BusInner {
     /// The server's classes: listeners and streams decode messages against them.
     registry: Arc<Registry>,
     metrics: BusMetrics,
+    histories: history::Histories,
 }
 
 impl MessageBus {
     /// A bus; with `redis_url`, connected to Redis (the link connects, and reconnects, in
-    /// the background).
+    /// the background); channels keep history by `history`.
     pub(crate) fn new(
         buffer: usize,
         redis_url: Option<&str>,
         registry: Arc<Registry>,
+        history: Vec<HistoryRule>,
     ) -> Result<Self, BusError> {
         #[cfg(not(feature = "redis"))]
         if redis_url.is_some() {
@@ -207,6 +220,7 @@ impl MessageBus {
                 redis,
                 registry,
                 metrics: BusMetrics::new(),
+                histories: history::Histories::new(history),
             }
         });
         #[cfg(feature = "redis")]
@@ -253,7 +267,7 @@ impl MessageBus {
         self.inner.metrics.posted(global);
         match (scope, &self.inner.redis) {
             (Scope::Local, _) | (Scope::Auto, None) => {
-                self.inner.deliver(channel, &message);
+                self.inner.post_local(channel, &message);
                 Ok(())
             }
             (Scope::Global, None) => Err(BusError::NoRedis),
@@ -307,6 +321,42 @@ impl MessageBus {
         }
     }
 
+    /// The messages of `channel` from a position (`since`: an epoch and an offset, as a
+    /// [`Positioned`] message and its stream's [`Recovery`] gave them), each with its offset:
+    /// every kept message after it, then the live ones, with no gap and no duplicate
+    /// between the two. [`HistoryStream::recovery`] says whether the position could be
+    /// recovered (same epoch, nothing after it pruned); if not, the stream has the live
+    /// messages only. Without a position, the live ones and where they start. The channel
+    /// keeps history if [`Config::bus_history`](crate::Config::bus_history) says so; a
+    /// channel that keeps none recovers nothing. History is kept for local posts only.
+    pub fn create_stream_since<T: Wire>(
+        &self,
+        channel: &str,
+        since: Option<(&str, u64)>,
+    ) -> HistoryStream<T> {
+        self.history_stream_until(channel, since, None)
+    }
+
+    pub(crate) fn history_stream_until<T: Wire>(
+        &self,
+        channel: &str,
+        since: Option<(&str, u64)>,
+        until: Option<BoxFuture<'static, ()>>,
+    ) -> HistoryStream<T> {
+        let mut live = None;
+        let (recovery, backlog) = self.inner.histories.since(channel, since, || {
+            live = Some(self.stream_until::<T>(channel, until));
+        });
+        let live = live.unwrap_or_else(|| self.stream_until::<T>(channel, None));
+        HistoryStream {
+            last: recovery.offset,
+            recovery,
+            backlog,
+            live,
+            registry: Arc::downgrade(&self.inner.registry),
+        }
+    }
+
     /// Local subscribers (listeners and streams) of `channel`.
     pub fn subscribers(&self, channel: &str) -> usize {
         self.inner
@@ -322,18 +372,42 @@ impl MessageBus {
 }
 
 impl BusInner {
-    /// Delivers a message to this process's subscribers of `channel`, in order.
+    /// Delivers a global message (from Redis) to this process's subscribers of `channel`,
+    /// in order.
+    #[cfg(feature = "redis")]
     pub(crate) fn deliver(&self, channel: &str, message: &Dynamic) {
-        // Snapshot under the lock, call outside it: a listener may use the bus itself.
-        let listeners: Vec<Listener> = match self.channels.get(channel) {
+        let listeners = self.send(channel, message, 0);
+        self.call(channel, message, listeners);
+    }
+
+    /// Delivers a local post, first giving it its offset if the channel keeps history.
+    fn post_local(&self, channel: &str, message: &Dynamic) {
+        let mut listeners = Vec::new();
+        self.histories.record(channel, message, |offset| {
+            listeners = self.send(channel, message, offset);
+        });
+        self.call(channel, message, listeners);
+    }
+
+    /// Sends `message` to the channel's streams; the listeners to call (outside any lock:
+    /// a listener may use the bus itself).
+    fn send(&self, channel: &str, message: &Dynamic, offset: u64) -> Vec<Listener> {
+        match self.channels.get(channel) {
             Some(c) => {
-                let streams = c.tx.send(message.clone()).unwrap_or(0);
+                let posted = Posted {
+                    message: message.clone(),
+                    offset,
+                };
+                let streams = c.tx.send(posted).unwrap_or(0);
                 let heard = streams + c.listeners.len();
                 self.metrics.delivered.increment(heard as u64);
                 c.listeners.iter().map(|(_, l)| l.clone()).collect()
             }
-            None => return,
-        };
+            None => Vec::new(),
+        }
+    }
+
+    fn call(&self, channel: &str, message: &Dynamic, listeners: Vec<Listener>) {
         for listener in listeners {
             // A listener that panics must not take the poster (or the Redis link) with it.
             let heard = || self.registry.within(|| listener(message));
@@ -397,11 +471,11 @@ impl fmt::Debug for MessageBus {
 }
 
 type Received = (
-    Result<Dynamic, broadcast::error::RecvError>,
-    broadcast::Receiver<Dynamic>,
+    Result<Posted, broadcast::error::RecvError>,
+    broadcast::Receiver<Posted>,
 );
 
-async fn receive(mut rx: broadcast::Receiver<Dynamic>) -> Received {
+async fn receive(mut rx: broadcast::Receiver<Posted>) -> Received {
     let result = rx.recv().await;
     (result, rx)
 }
@@ -421,6 +495,31 @@ impl<T: Wire> Stream for BusStream<T> {
     type Item = Result<T, BusError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let posted = match self.poll_posted(cx) {
+            Poll::Ready(Some(Ok(posted))) => posted,
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        };
+        let message = posted.message;
+        let registry = self.bus.upgrade().map(|bus| bus.registry.clone());
+        Poll::Ready(Some(
+            match &registry {
+                Some(registry) => registry.decode::<T>(message.class_name(), message.data()),
+                // The bus is gone with its server: against the process's classes.
+                None => message.decode::<T>(),
+            }
+            .map_err(BusError::WrongType),
+        ))
+    }
+}
+
+impl<T> BusStream<T> {
+    /// The next message as it was posted, with its offset.
+    pub(crate) fn poll_posted(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Posted, BusError>>> {
         if let Some(until) = self.until.as_mut() {
             if until.as_mut().poll(cx).is_ready() {
                 self.next = None;
@@ -436,14 +535,8 @@ impl<T: Wire> Stream for BusStream<T> {
             Poll::Ready(r) => r,
         };
         self.next = Some(Box::pin(receive(rx)));
-        let registry = self.bus.upgrade().map(|bus| bus.registry.clone());
         Poll::Ready(Some(match result {
-            Ok(message) => match &registry {
-                Some(registry) => registry.decode::<T>(message.class_name(), message.data()),
-                // The bus is gone with its server: against the process's classes.
-                None => message.decode::<T>(),
-            }
-            .map_err(BusError::WrongType),
+            Ok(posted) => Ok(posted),
             Err(broadcast::error::RecvError::Lagged(n)) => {
                 if let Some(bus) = self.bus.upgrade() {
                     bus.metrics.lagged.increment(1);

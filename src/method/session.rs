@@ -3,7 +3,7 @@
 use super::Services;
 use crate::auth::Handshake;
 use crate::auth::{AuthInfo, Revoked};
-use crate::bus::{BusError, BusStream, ListenerId, MessageBus, Scope};
+use crate::bus::{BusError, BusStream, HistoryStream, ListenerId, MessageBus, Scope};
 use crate::protocol::{Dynamic, Wire};
 use crate::stats::Stats;
 use crate::sync::lock;
@@ -254,6 +254,21 @@ impl SessionMessages<'_> {
         let until = Box::pin(async move { session.closed().await });
         self.session.bus().stream_until(channel, Some(until))
     }
+
+    /// The messages on `channel` from a position, as
+    /// [`MessageBus::create_stream_since`](crate::bus::MessageBus::create_stream_since)
+    /// gives them; the stream ends when the call ends.
+    pub fn create_stream_since<T: Wire>(
+        &self,
+        channel: &str,
+        since: Option<(&str, u64)>,
+    ) -> HistoryStream<T> {
+        let session = self.session.clone();
+        let until = Box::pin(async move { session.closed().await });
+        self.session
+            .bus()
+            .history_stream_until(channel, since, Some(until))
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -291,7 +306,7 @@ mod tests {
             handshake: Default::default(),
             services: {
                 let registry = crate::protocol::registry::Registry::new();
-                let bus = MessageBus::new(16, None, registry.clone()).unwrap();
+                let bus = MessageBus::new(16, None, registry.clone(), Vec::new()).unwrap();
                 Services::new(bus, Default::default(), registry)
             },
             state: None,

@@ -116,6 +116,7 @@ impl ServerBuilder {
             config.bus_buffer,
             config.redis_url.as_deref(),
             registry.clone(),
+            config.bus_history.clone(),
         )
         .map_err(ConfigError::Bus)?;
         let counters = Arc::new(Counters::default());

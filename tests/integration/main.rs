@@ -9,6 +9,7 @@ mod support;
 
 mod auth_open;
 mod bad_request;
+mod bus_history;
 mod call_log;
 mod cancel_and_teardown;
 mod client_auth;

@@ -51,7 +51,7 @@ impl TestServer {
     }
 
     pub fn with_config(config: Config) -> Self {
-        Self::from_builder(conformance::server_builder().config(config))
+        Self::from_builder(conformance::server_builder().config(conformance::with_history(config)))
     }
 
     pub fn from_builder(builder: streampod::ServerBuilder) -> Self {
