@@ -248,19 +248,28 @@ pub fn with_history(config: Config) -> Config {
 pub fn bus() -> Endpoint {
     Endpoint::new("bus")
         .stream("subscribeSince", [], |s: Session, a: Since, ()| {
-            let since = a.epoch.as_deref().zip(a.offset);
-            let messages = s
-                .messages()
-                .create_stream_since::<String>(&a.channel, since);
-            let recovery = messages.recovery().clone();
-            let epoch = recovery.epoch.clone();
-            let first = Dynamic::new(&BusRecovery {
-                recovered: recovery.recovered,
-                epoch: recovery.epoch,
-                offset: recovery.offset as i64,
-            });
-            futures::stream::once(async move { first.map_err(StreamError::failed) }).chain(
-                messages.map(move |item| {
+            futures::stream::once(async move {
+                let since = a.epoch.as_deref().zip(a.offset);
+                let messages = match s
+                    .messages()
+                    .create_stream_since::<String>(&a.channel, since)
+                    .await
+                {
+                    Ok(messages) => messages,
+                    Err(e) => {
+                        let failed = Err(StreamError::failed(e));
+                        return futures::stream::once(async move { failed }).boxed();
+                    }
+                };
+                let recovery = messages.recovery().clone();
+                let epoch = recovery.epoch.clone();
+                let first = Dynamic::new(&BusRecovery {
+                    recovered: recovery.recovered,
+                    epoch: recovery.epoch,
+                    offset: recovery.offset as i64,
+                })
+                .map_err(StreamError::failed);
+                let events = messages.map(move |item| {
                     let item = item.map_err(StreamError::failed)?;
                     Dynamic::new(&BusEvent {
                         epoch: epoch.clone(),
@@ -268,8 +277,12 @@ pub fn bus() -> Endpoint {
                         text: item.value,
                     })
                     .map_err(StreamError::failed)
-                }),
-            )
+                });
+                futures::stream::once(async move { first })
+                    .chain(events)
+                    .boxed()
+            })
+            .flatten()
         })
         .stream("subscribe", [], |s: Session, a: Channel, ()| {
             s.messages()

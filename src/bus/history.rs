@@ -11,8 +11,9 @@
 //!   subscribes and reads the history under the same lock, so the messages after the
 //!   position split exactly into the backlog and the live ones: no gap, no duplicate.
 //!
-//! Global messages (through Redis) are not kept here: history is for local posts, in
-//! process (this first step of the history work; Redis-backed history is not built yet).
+//! On a server with Redis, a channel's history is Redis's instead (its stream, epoch and
+//! offset counter, see `redis_link`), written by global posts; local posts there are
+//! delivered without an offset and not kept.
 
 use super::{BusError, Posted};
 use crate::protocol::registry::Registry;
@@ -117,17 +118,20 @@ impl Histories {
         }
     }
 
-    /// The history of `channel`, if a rule gives it one (the longest prefix wins).
+    /// The rule that gives `channel` a history, if one does (the longest prefix wins).
+    pub(crate) fn rule(&self, channel: &str) -> Option<&HistoryRule> {
+        self.rules
+            .iter()
+            .filter(|r| channel.starts_with(&r.prefix))
+            .max_by_key(|r| r.prefix.len())
+    }
+
+    /// The in-process history of `channel`, if a rule gives it one.
     fn of(&self, channel: &str) -> Option<Arc<Mutex<Kept>>> {
         if let Some(kept) = self.channels.get(channel) {
             return Some(kept.clone());
         }
-        let rule = self
-            .rules
-            .iter()
-            .filter(|r| channel.starts_with(&r.prefix))
-            .max_by_key(|r| r.prefix.len())?
-            .clone();
+        let rule = self.rule(channel)?.clone();
         let kept = Arc::new(Mutex::new(Kept {
             rule,
             last: 0,

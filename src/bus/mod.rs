@@ -41,7 +41,7 @@ impl RedisLink {
     fn unsubscribe(&self, _: &str) {
         match *self {}
     }
-    async fn publish(&self, _: &str, _: &Dynamic) -> Result<(), BusError> {
+    async fn publish(&self, _: &str, _: &Dynamic, _: Option<usize>) -> Result<(), BusError> {
         match *self {}
     }
 }
@@ -266,12 +266,21 @@ impl MessageBus {
         );
         self.inner.metrics.posted(global);
         match (scope, &self.inner.redis) {
-            (Scope::Local, _) | (Scope::Auto, None) => {
+            (Scope::Local | Scope::Auto, None) => {
                 self.inner.post_local(channel, &message);
                 Ok(())
             }
+            // With Redis, history is Redis's: a local post is delivered without an offset.
+            (Scope::Local, Some(_)) => {
+                let listeners = self.inner.send(channel, &message, 0);
+                self.inner.call(channel, &message, listeners);
+                Ok(())
+            }
             (Scope::Global, None) => Err(BusError::NoRedis),
-            (Scope::Global | Scope::Auto, Some(link)) => link.publish(channel, &message).await,
+            (Scope::Global | Scope::Auto, Some(link)) => {
+                let kept = self.inner.histories.rule(channel).map(|r| r.messages);
+                link.publish(channel, &message, kept).await
+            }
         }
     }
 
@@ -329,32 +338,61 @@ impl MessageBus {
     /// messages only. Without a position, the live ones and where they start. The channel
     /// keeps history if [`Config::bus_history`](crate::Config::bus_history) says so; a
     /// channel that keeps none recovers nothing. History is kept for local posts only.
-    pub fn create_stream_since<T: Wire>(
+    ///
+    /// With Redis, the history is Redis's, shared by every node: a subscriber recovers on
+    /// any node, and the error says if Redis could not be asked.
+    pub async fn create_stream_since<T: Wire>(
         &self,
         channel: &str,
         since: Option<(&str, u64)>,
-    ) -> HistoryStream<T> {
-        self.history_stream_until(channel, since, None)
+    ) -> Result<HistoryStream<T>, BusError> {
+        self.history_stream_until(channel, since, None).await
     }
 
-    pub(crate) fn history_stream_until<T: Wire>(
+    pub(crate) async fn history_stream_until<T: Wire>(
         &self,
         channel: &str,
         since: Option<(&str, u64)>,
         until: Option<BoxFuture<'static, ()>>,
-    ) -> HistoryStream<T> {
+    ) -> Result<HistoryStream<T>, BusError> {
+        #[cfg(feature = "redis")]
+        if let (Some(link), Some(_)) = (&self.inner.redis, self.inner.histories.rule(channel)) {
+            // Subscribed first (the link subscribes in Redis before it reads the history):
+            // a message posted meanwhile arrives live, and its offset tells it from the kept.
+            let live = self.stream_until::<T>(channel, until);
+            let after = since.map_or(u64::MAX - 1, |(_, offset)| offset);
+            let kept = link.history(channel, after).await?;
+            let recovered = since.is_some_and(|(epoch, offset)| {
+                epoch == kept.epoch && offset <= kept.last && offset + 1 >= kept.oldest
+            });
+            let (offset, backlog) = match (recovered, since) {
+                (true, Some((_, offset))) => (offset, kept.entries.into_iter().collect()),
+                _ => (kept.last, Default::default()),
+            };
+            return Ok(HistoryStream {
+                last: offset,
+                recovery: Recovery {
+                    recovered,
+                    epoch: kept.epoch,
+                    offset,
+                },
+                backlog,
+                live,
+                registry: Arc::downgrade(&self.inner.registry),
+            });
+        }
         let mut live = None;
         let (recovery, backlog) = self.inner.histories.since(channel, since, || {
             live = Some(self.stream_until::<T>(channel, until));
         });
         let live = live.unwrap_or_else(|| self.stream_until::<T>(channel, None));
-        HistoryStream {
+        Ok(HistoryStream {
             last: recovery.offset,
             recovery,
             backlog,
             live,
             registry: Arc::downgrade(&self.inner.registry),
-        }
+        })
     }
 
     /// Local subscribers (listeners and streams) of `channel`.
@@ -372,11 +410,11 @@ impl MessageBus {
 }
 
 impl BusInner {
-    /// Delivers a global message (from Redis) to this process's subscribers of `channel`,
-    /// in order.
+    /// Delivers a global message (from Redis, with its offset if its channel keeps history
+    /// there) to this process's subscribers of `channel`, in order.
     #[cfg(feature = "redis")]
-    pub(crate) fn deliver(&self, channel: &str, message: &Dynamic) {
-        let listeners = self.send(channel, message, 0);
+    pub(crate) fn deliver(&self, channel: &str, message: &Dynamic, offset: u64) {
+        let listeners = self.send(channel, message, offset);
         self.call(channel, message, listeners);
     }
 

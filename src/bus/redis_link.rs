@@ -25,8 +25,77 @@ enum Command {
     Publish {
         channel: String,
         payload: Vec<u8>,
+        /// For a channel with history: the messages Redis keeps.
+        kept: Option<usize>,
         reply: oneshot::Sender<Result<(), BusError>>,
     },
+    /// A channel's history after an offset. Commands run in order, so a `Subscribe` sent
+    /// before it is in effect when it runs: nothing falls between history and live.
+    History {
+        channel: String,
+        after: u64,
+        reply: oneshot::Sender<Result<RedisHistory, BusError>>,
+    },
+}
+
+/// A channel's history as Redis holds it (docs/MESSAGE_BUS.md, history across nodes): its
+/// epoch, the last offset given, and the kept messages after the asked offset.
+pub(crate) struct RedisHistory {
+    pub(crate) epoch: String,
+    pub(crate) last: u64,
+    /// The oldest offset kept (`last + 1` when none is).
+    pub(crate) oldest: u64,
+    pub(crate) entries: Vec<(u64, Dynamic)>,
+}
+
+/// The first byte of a published message that carries its offset: `0xC1`, which no
+/// MessagePack value starts with; then the offset in decimal and `:`; then the wrapped value.
+const KEPT: u8 = 0xC1;
+
+/// A post on a channel with history, atomically: the channel's epoch (drawn now if Redis
+/// has none: a new channel, or a Redis that lost its data, whose old offsets go with it),
+/// the next offset, the message added to the channel's stream (trimmed to the bound), and
+/// published with its offset.
+const POST_KEPT: &str = r#"
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[2], epoch)
+  redis.call('DEL', KEYS[1], KEYS[3])
+end
+local offset = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], '0-' .. offset, 'm', ARGV[1])
+redis.call('PUBLISH', ARGV[4], string.char(193) .. offset .. ':' .. ARGV[1])
+return offset
+"#;
+
+/// A channel's history after an offset (`ARGV[2]` is that offset + 1), with its epoch and
+/// last offset, and the oldest entry kept.
+const HISTORY: &str = r#"
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+  redis.call('DEL', KEYS[1], KEYS[3])
+end
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+local entries = redis.call('XRANGE', KEYS[1], '0-' .. ARGV[2], '+')
+local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+return {epoch, last, entries, oldest}
+"#;
+
+/// The keys of a channel's history: its stream, its epoch, its offset counter.
+fn history_keys(channel: &str) -> [String; 3] {
+    [
+        format!("streampod:history:{channel}"),
+        format!("streampod:epoch:{channel}"),
+        format!("streampod:offset:{channel}"),
+    ]
+}
+
+/// A fresh epoch: 64 random bits.
+fn new_epoch() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
 }
 
 pub(crate) struct RedisLink {
@@ -95,7 +164,14 @@ impl RedisLink {
             .send(Command::Unsubscribe(channel.to_string()));
     }
 
-    pub(crate) async fn publish(&self, channel: &str, message: &Dynamic) -> Result<(), BusError> {
+    /// Publishes `message` on `channel`; with `kept`, also keeps it in the channel's
+    /// history in Redis, at most `kept` messages.
+    pub(crate) async fn publish(
+        &self,
+        channel: &str,
+        message: &Dynamic,
+        kept: Option<usize>,
+    ) -> Result<(), BusError> {
         let mut payload = Vec::with_capacity(message.data().len() + 32);
         message.write_wrapped(&mut payload);
         let (reply, answer) = oneshot::channel();
@@ -103,6 +179,26 @@ impl RedisLink {
             .send(Command::Publish {
                 channel: channel.to_string(),
                 payload,
+                kept,
+                reply,
+            })
+            .map_err(|_| BusError::redis("the Redis link has stopped"))?;
+        answer
+            .await
+            .map_err(|_| BusError::redis("the Redis link has stopped"))?
+    }
+
+    /// `channel`'s history in Redis after offset `after`.
+    pub(crate) async fn history(
+        &self,
+        channel: &str,
+        after: u64,
+    ) -> Result<RedisHistory, BusError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::History {
+                channel: channel.to_string(),
+                after,
                 reply,
             })
             .map_err(|_| BusError::redis("the Redis link has stopped"))?;
@@ -193,7 +289,74 @@ fn refuse_or_record(command: Command, channels: &mut HashSet<String>) {
         Command::Publish { reply, .. } => {
             let _ = reply.send(Err(BusError::redis("not connected to Redis")));
         }
+        Command::History { reply, .. } => {
+            let _ = reply.send(Err(BusError::redis("not connected to Redis")));
+        }
     }
+}
+
+/// A published message: its offset, if it carries one, and its wrapped value.
+fn unframe(payload: &[u8]) -> Result<(u64, Dynamic), String> {
+    let (offset, wrapped) = match payload.split_first() {
+        Some((&KEPT, rest)) => {
+            let colon = rest
+                .iter()
+                .position(|b| *b == b':')
+                .ok_or("a kept message without its offset")?;
+            let offset = std::str::from_utf8(&rest[..colon])
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .ok_or("a kept message with an invalid offset")?;
+            (offset, &rest[colon + 1..])
+        }
+        _ => (0, payload),
+    };
+    Dynamic::read_wrapped(wrapped)
+        .map(|value| (offset, value))
+        .map_err(|e| e.to_string())
+}
+
+/// The reply of [`HISTORY`].
+fn read_history(value: redis::Value) -> Option<RedisHistory> {
+    use redis::Value;
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => std::str::from_utf8(b).ok().map(str::to_string),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    };
+    // `0-<offset>` and the message's payload.
+    let entry = |v: &Value| -> Option<(u64, Dynamic)> {
+        let Value::Array(parts) = v else { return None };
+        let offset = text(parts.first()?)?.strip_prefix("0-")?.parse().ok()?;
+        let Value::Array(fields) = parts.get(1)? else {
+            return None;
+        };
+        let Value::BulkString(payload) = fields.get(1)? else {
+            return None;
+        };
+        Dynamic::read_wrapped(payload).ok().map(|m| (offset, m))
+    };
+    let Value::Array(parts) = value else {
+        return None;
+    };
+    let [epoch, last, entries, oldest] = parts.as_slice() else {
+        return None;
+    };
+    let last = match last {
+        Value::Int(n) => u64::try_from(*n).ok()?,
+        _ => return None,
+    };
+    let list = |v: &Value| match v {
+        Value::Array(items) => items.iter().map(entry).collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
+    let oldest = list(oldest)?.first().map_or(last + 1, |(o, _)| *o);
+    Some(RedisHistory {
+        epoch: text(epoch)?,
+        last,
+        oldest,
+        entries: list(entries)?,
+    })
 }
 
 async fn serve(
@@ -217,8 +380,8 @@ async fn serve(
             message = messages.next() => {
                 let Some(message) = message else { return Ended::Lost };
                 let Some(bus) = bus.upgrade() else { return Ended::BusGone };
-                match Dynamic::read_wrapped(message.get_payload_bytes()) {
-                    Ok(value) => bus.deliver(message.get_channel_name(), &value),
+                match unframe(message.get_payload_bytes()) {
+                    Ok((offset, value)) => bus.deliver(message.get_channel_name(), &value, offset),
                     Err(e) => log::warn!("redis: dropping a malformed message on {}: {e}", message.get_channel_name()),
                 }
             }
@@ -238,9 +401,44 @@ async fn serve(
                         return Ended::Lost;
                     }
                 }
-                Some(Command::Publish { channel, payload, reply }) => {
-                    let sent: redis::RedisResult<i64> =
-                        redis::cmd("PUBLISH").arg(&channel).arg(payload).query_async(&mut publisher).await;
+                Some(Command::History { channel, after, reply }) => {
+                    let keys = history_keys(&channel);
+                    let read: redis::RedisResult<redis::Value> = redis::cmd("EVAL")
+                        .arg(HISTORY)
+                        .arg(3)
+                        .arg(&keys[..])
+                        .arg(new_epoch())
+                        .arg(after.saturating_add(1))
+                        .query_async(&mut publisher)
+                        .await;
+                    match read {
+                        Ok(value) => {
+                            let history = read_history(value)
+                                .ok_or_else(|| BusError::redis("an unreadable history reply"));
+                            let _ = reply.send(history);
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(BusError::redis_from("reading history failed", e)));
+                            return Ended::Lost;
+                        }
+                    }
+                }
+                Some(Command::Publish { channel, payload, kept, reply }) => {
+                    let sent: redis::RedisResult<i64> = match kept {
+                        None => redis::cmd("PUBLISH").arg(&channel).arg(payload).query_async(&mut publisher).await,
+                        Some(kept) => {
+                            redis::cmd("EVAL")
+                                .arg(POST_KEPT)
+                                .arg(3)
+                                .arg(&history_keys(&channel)[..])
+                                .arg(payload)
+                                .arg(kept)
+                                .arg(new_epoch())
+                                .arg(&channel)
+                                .query_async(&mut publisher)
+                                .await
+                        }
+                    };
                     match sent {
                         Ok(_) => {
                             let _ = reply.send(Ok(()));

@@ -258,16 +258,17 @@ impl SessionMessages<'_> {
     /// The messages on `channel` from a position, as
     /// [`MessageBus::create_stream_since`](crate::bus::MessageBus::create_stream_since)
     /// gives them; the stream ends when the call ends.
-    pub fn create_stream_since<T: Wire>(
+    pub async fn create_stream_since<T: Wire>(
         &self,
         channel: &str,
         since: Option<(&str, u64)>,
-    ) -> HistoryStream<T> {
+    ) -> Result<HistoryStream<T>, BusError> {
         let session = self.session.clone();
         let until = Box::pin(async move { session.closed().await });
         self.session
             .bus()
             .history_stream_until(channel, since, Some(until))
+            .await
     }
 }
 

@@ -19,7 +19,7 @@ struct Since<'a> {
     offset: Option<u64>,
 }
 
-fn client(server: &TestServer) -> Client {
+pub(crate) fn client(server: &TestServer) -> Client {
     Client::builder(&server.url())
         .model::<BusRecovery>()
         .model::<BusEvent>()
@@ -28,7 +28,7 @@ fn client(server: &TestServer) -> Client {
 }
 
 /// `bus.subscribeSince`: where it starts, and the stream of its events.
-async fn subscribe_since(
+pub(crate) async fn subscribe_since(
     c: &Client,
     channel: &str,
     since: Option<(&str, u64)>,
@@ -47,7 +47,7 @@ async fn subscribe_since(
     (first.decode::<BusRecovery>().unwrap(), stream)
 }
 
-async fn next_event(stream: &mut CallStream<Dynamic>) -> BusEvent {
+pub(crate) async fn next_event(stream: &mut CallStream<Dynamic>) -> BusEvent {
     let item = tokio::time::timeout(PATIENCE, stream.next())
         .await
         .expect("an event")
@@ -167,7 +167,10 @@ async fn random_posts_and_resubscriptions_never_lose_or_repeat_a_message() {
         let channel = format!("h:prop{seed}");
         let mut posted = 0u64;
         let mut seen = 0u64;
-        let mut stream = bus.create_stream_since::<String>(&channel, None);
+        let mut stream = bus
+            .create_stream_since::<String>(&channel, None)
+            .await
+            .unwrap();
         let epoch = stream.recovery().epoch.clone();
         for _ in 0..60 {
             // Unread messages stay within the stream's buffer (1,024) and the history (1,000).
@@ -190,7 +193,10 @@ async fn random_posts_and_resubscriptions_never_lose_or_repeat_a_message() {
                             .await
                             .unwrap();
                     }
-                    stream = bus.create_stream_since::<String>(&channel, Some((&epoch, seen)));
+                    stream = bus
+                        .create_stream_since::<String>(&channel, Some((&epoch, seen)))
+                        .await
+                        .unwrap();
                     assert!(stream.recovery().recovered, "seed {seed}");
                 }
                 _ => {

@@ -42,6 +42,8 @@ mod random_revocation;
 mod random_sessions;
 #[cfg(feature = "redis")]
 mod redis_cluster;
+#[cfg(feature = "redis")]
+mod redis_history;
 mod resume_client;
 mod resume_server;
 mod revocation;
