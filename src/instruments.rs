@@ -58,6 +58,8 @@ pub(crate) const BUS_POSTS: &str = "streampod_bus_posts_total";
 pub(crate) const BUS_DELIVERIES: &str = "streampod_bus_deliveries_total";
 /// Times a bus stream fell behind and lost messages.
 pub(crate) const BUS_LAGGED: &str = "streampod_bus_lagged_total";
+pub(crate) const BUS_RECOVERIES: &str = "streampod_bus_recoveries_total";
+pub(crate) const BUS_HISTORY: &str = "streampod_bus_history_messages";
 /// 1 while the link to Redis is up, 0 while it is down (absent without Redis).
 #[cfg(feature = "redis")]
 pub(crate) const REDIS_UP: &str = "streampod_redis_up";
@@ -229,6 +231,10 @@ pub(crate) struct BusMetrics {
     posted_global: Counter,
     pub(crate) delivered: Counter,
     pub(crate) lagged: Counter,
+    recovered: Counter,
+    not_recovered: Counter,
+    /// Messages kept in this process's channel histories.
+    pub(crate) history: metrics::Gauge,
 }
 
 impl BusMetrics {
@@ -238,6 +244,17 @@ impl BusMetrics {
             posted_global: counter!(BUS_POSTS, "scope" => "global"),
             delivered: counter!(BUS_DELIVERIES),
             lagged: counter!(BUS_LAGGED),
+            recovered: counter!(BUS_RECOVERIES, "result" => "recovered"),
+            not_recovered: counter!(BUS_RECOVERIES, "result" => "not_recovered"),
+            history: gauge!(BUS_HISTORY),
+        }
+    }
+
+    /// A subscription from a position: whether it recovered.
+    pub(crate) fn recovery(&self, recovered: bool) {
+        match recovered {
+            true => self.recovered.increment(1),
+            false => self.not_recovered.increment(1),
         }
     }
 

@@ -85,7 +85,9 @@ struct Kept {
 }
 
 impl Kept {
-    fn prune(&mut self, now: Instant) {
+    /// Drops what the rule no longer keeps; how many.
+    fn prune(&mut self, now: Instant) -> usize {
+        let before = self.entries.len();
         while self.entries.len() > self.rule.messages {
             self.entries.pop_front();
         }
@@ -98,6 +100,7 @@ impl Kept {
                 self.entries.pop_front();
             }
         }
+        before - self.entries.len()
     }
 }
 
@@ -106,15 +109,18 @@ pub(crate) struct Histories {
     epoch: String,
     rules: Vec<HistoryRule>,
     channels: dashmap::DashMap<String, Arc<Mutex<Kept>>>,
+    /// Messages kept, in every channel (`streampod_bus_history_messages`).
+    size: metrics::Gauge,
 }
 
 impl Histories {
-    pub(crate) fn new(rules: Vec<HistoryRule>) -> Self {
+    pub(crate) fn new(rules: Vec<HistoryRule>, size: metrics::Gauge) -> Self {
         Histories {
             // 64 random bits: a restarted process has another.
             epoch: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
             rules,
             channels: dashmap::DashMap::new(),
+            size,
         }
     }
 
@@ -156,7 +162,9 @@ impl Histories {
         let offset = kept.last;
         let now = Instant::now();
         kept.entries.push_back((offset, now, message.clone()));
-        kept.prune(now);
+        let pruned = kept.prune(now);
+        self.size.increment(1.0);
+        self.size.decrement(pruned as f64);
         deliver(offset);
     }
 
@@ -178,7 +186,8 @@ impl Histories {
             return (recovery, VecDeque::new());
         };
         let mut kept = lock(&kept);
-        kept.prune(Instant::now());
+        let pruned = kept.prune(Instant::now());
+        self.size.decrement(pruned as f64);
         subscribe();
         let oldest = kept.entries.front().map_or(kept.last + 1, |(o, _, _)| *o);
         let recovered = since.filter(|(epoch, offset)| {

@@ -208,6 +208,8 @@ impl MessageBus {
                 "a Redis URL needs streampod's `redis` feature",
             ));
         }
+        let metrics = BusMetrics::new();
+        let history_size = metrics.history.clone();
         let inner = Arc::new_cyclic(|_weak: &Weak<BusInner>| {
             #[cfg(feature = "redis")]
             let redis = redis_url.map(|url| RedisLink::start(url, _weak.clone()));
@@ -219,8 +221,8 @@ impl MessageBus {
                 buffer: buffer.max(1),
                 redis,
                 registry,
-                metrics: BusMetrics::new(),
-                histories: history::Histories::new(history),
+                metrics,
+                histories: history::Histories::new(history, history_size),
             }
         });
         #[cfg(feature = "redis")]
@@ -365,6 +367,9 @@ impl MessageBus {
             let recovered = since.is_some_and(|(epoch, offset)| {
                 epoch == kept.epoch && offset <= kept.last && offset + 1 >= kept.oldest
             });
+            if since.is_some() {
+                self.inner.metrics.recovery(recovered);
+            }
             let (offset, backlog) = match (recovered, since) {
                 (true, Some((_, offset))) => (offset, kept.entries.into_iter().collect()),
                 _ => (kept.last, Default::default()),
@@ -386,6 +391,9 @@ impl MessageBus {
             live = Some(self.stream_until::<T>(channel, until));
         });
         let live = live.unwrap_or_else(|| self.stream_until::<T>(channel, None));
+        if since.is_some() {
+            self.inner.metrics.recovery(recovery.recovered);
+        }
         Ok(HistoryStream {
             last: recovery.offset,
             recovery,
