@@ -20,7 +20,7 @@ use pixorama::{Board, ImageUpdate, CHANNEL, HEIGHT, WIDTH};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use streampod::Server;
+use streampod::{Config, Server};
 
 const INDEX: &str = include_str!("static/index.html");
 const APP: &str = include_str!("static/app.js");
@@ -37,7 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     env_logger::init();
     let mut args = std::env::args().skip(1);
     let mut bind = "127.0.0.1:8080".to_string();
-    let mut builder = Server::builder();
+    // The board's channel keeps history: a page that reconnects gets what it missed.
+    let mut builder =
+        Server::builder().config(Config::default().bus_history(vec![pixorama::history()]));
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {

@@ -2,7 +2,7 @@
 //! its models and its trait, shared by the example and by the test that keeps its generated
 //! TypeScript client (`examples/canvas/static/pixorama.ts`) in step.
 
-use futures::{stream, Stream, StreamExt};
+use futures::{stream, Stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use streampod::bus::Scope;
@@ -33,6 +33,27 @@ pub struct ImageUpdate {
 }
 model!(ImageUpdate);
 
+/// Where an `imageUpdatesSince` stream starts: whether it recovered the changes after the
+/// page's last position (then they follow), or the whole board follows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BoardPosition {
+    pub recovered: bool,
+    pub epoch: String,
+    pub offset: i64,
+}
+model!(BoardPosition);
+
+/// One change, with its position in the board's history.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PixelChange {
+    pub offset: i64,
+    pub pixel_index: i64,
+    pub color_index: i64,
+}
+model!(PixelChange);
+
 /// The board, one colour index per pixel.
 pub type Board = Arc<Mutex<Vec<u8>>>;
 
@@ -43,6 +64,16 @@ pub trait Pixorama {
     fn image_updates(
         &self,
         session: Session,
+    ) -> impl Stream<Item = Result<Dynamic, StreamError>> + Send + 'static;
+    /// Where the stream starts (a `BoardPosition`); then, unless it recovered every change
+    /// after the page's last position (`epoch`, `offset`), the whole board (an
+    /// `ImageData`); then every change (a `PixelChange`, with its offset). A page that
+    /// reconnects gets what it missed, not the whole board again.
+    fn image_updates_since(
+        &self,
+        session: Session,
+        epoch: Option<String>,
+        offset: Option<i64>,
     ) -> impl Stream<Item = Result<Dynamic, StreamError>> + Send + 'static;
     /// Sets one pixel to one colour, for every page on every node.
     async fn set_pixel(
@@ -82,6 +113,47 @@ impl Pixorama for Canvas {
         }))
     }
 
+    fn image_updates_since(
+        &self,
+        session: Session,
+        epoch: Option<String>,
+        offset: Option<i64>,
+    ) -> impl Stream<Item = Result<Dynamic, StreamError>> + Send + 'static {
+        let board = self.board.clone();
+        stream::once(async move {
+            let since = epoch
+                .as_deref()
+                .zip(offset.and_then(|o| u64::try_from(o).ok()));
+            let changes = session
+                .messages()
+                .create_stream_since::<ImageUpdate>(CHANNEL, since)
+                .await
+                .map_err(StreamError::failed)?;
+            let recovery = changes.recovery().clone();
+            let position = BoardPosition {
+                recovered: recovery.recovered,
+                epoch: recovery.epoch,
+                offset: recovery.offset as i64,
+            };
+            let mut first = vec![Dynamic::new(&position).map_err(StreamError::failed)];
+            if !recovery.recovered {
+                // Read after subscribing: a change may be in both, which sets a pixel twice.
+                first.push(Dynamic::new(&snapshot(&board)).map_err(StreamError::failed));
+            }
+            let changes = changes.map(|change| {
+                let change = change.map_err(StreamError::failed)?;
+                Dynamic::new(&PixelChange {
+                    offset: change.offset as i64,
+                    pixel_index: change.value.pixel_index,
+                    color_index: change.value.color_index,
+                })
+                .map_err(StreamError::failed)
+            });
+            Ok::<_, StreamError>(stream::iter(first).chain(changes))
+        })
+        .try_flatten()
+    }
+
     async fn set_pixel(
         &self,
         session: Session,
@@ -103,6 +175,11 @@ impl Pixorama for Canvas {
             .map_err(StreamError::failed)?;
         Ok(())
     }
+}
+
+/// The history the board's channel keeps: enough for a page that was away a while.
+pub fn history() -> streampod::bus::HistoryRule {
+    streampod::bus::HistoryRule::new(CHANNEL, 4_096)
 }
 
 /// The endpoint over `board`.

@@ -3,7 +3,7 @@
 //! checked by a test (a stale one fails it).
 
 use super::method_streaming::{ExceptionWithData, MethodStreamingDefinition, SimpleData};
-use super::pixorama::{ImageData, ImageUpdate, PixoramaDefinition};
+use super::pixorama::{BoardPosition, ImageData, ImageUpdate, PixelChange, PixoramaDefinition};
 use std::path::PathBuf;
 use streampod::typescript::Module;
 
@@ -30,7 +30,9 @@ pub fn modules() -> Vec<(PathBuf, Module)> {
                 .import_from("/streampod.js")
                 .endpoint(PixoramaDefinition)
                 .model::<ImageData>()
-                .model::<ImageUpdate>(),
+                .model::<ImageUpdate>()
+                .model::<BoardPosition>()
+                .model::<PixelChange>(),
         ),
     ]
 }

@@ -12,6 +12,7 @@ mod bad_request;
 mod bus_history;
 mod call_log;
 mod cancel_and_teardown;
+mod canvas_recovery;
 mod client_auth;
 mod client_calls;
 mod client_connection;

@@ -18,7 +18,7 @@ let width = 64;
 let chosen = 5;
 
 // What the page shows, for the browser test to read: the colour index of every pixel.
-window.canvasState = { board: new Uint8Array(64 * 64), ready: false, updates: 0 };
+window.canvasState = { board: new Uint8Array(64 * 64), ready: false, updates: 0, recovered: null };
 
 function paint(index, color) {
   window.canvasState.board[index] = color;
@@ -54,19 +54,25 @@ canvas.addEventListener('click', async (event) => {
   }
 });
 
-// Follows the board for the page's life; after a lost connection, joins again (as
-// Pixorama does) and gets the whole board again.
+// Follows the board for the page's life. After a lost connection it joins again from the
+// last change it saw: the server sends what was missed (from the board's history), or the
+// whole board when it cannot.
 async function follow() {
+  let position = null;
   for (;;) {
     try {
-      for await (const message of pixorama.imageUpdates()) {
-        if (message.__className__ === 'ImageData') {
+      for await (const message of pixorama.imageUpdatesSince(position?.epoch ?? null, position?.offset ?? null)) {
+        if (message.__className__ === 'BoardPosition') {
+          position = { epoch: message.epoch, offset: message.offset };
+          window.canvasState.recovered = message.recovered;
+          if (message.recovered) ready();
+        } else if (message.__className__ === 'ImageData') {
           width = message.width;
           message.pixels.forEach((color, index) => paint(index, color));
-          window.canvasState.ready = true;
-          status.textContent = 'connected: click a pixel';
+          ready();
         } else {
           paint(message.pixelIndex, message.colorIndex);
+          position.offset = message.offset;
           window.canvasState.updates += 1;
         }
       }
@@ -75,5 +81,10 @@ async function follow() {
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+}
+
+function ready() {
+  window.canvasState.ready = true;
+  status.textContent = 'connected: click a pixel';
 }
 follow();

@@ -12,6 +12,15 @@ class PixoramaClient {
     return this.client.stream("pixorama", "imageUpdates", {}, {}, options);
   }
   /**
+   * Where the stream starts (a `BoardPosition`); then, unless it recovered every change
+   * after the page's last position (`epoch`, `offset`), the whole board (an
+   * `ImageData`); then every change (a `PixelChange`, with its offset). A page that
+   * reconnects gets what it missed, not the whole board again.
+   */
+  imageUpdatesSince(epoch, offset, options) {
+    return this.client.stream("pixorama", "imageUpdatesSince", { epoch, offset }, {}, options);
+  }
+  /**
    * Sets one pixel to one colour, for every page on every node.
    */
   setPixel(pixelIndex, colorIndex, options) {

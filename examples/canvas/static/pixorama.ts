@@ -4,6 +4,13 @@
 import type { CallOptions, Client } from '/streampod.js';
 import { typedValues } from '/streampod.js';
 
+export interface BoardPosition {
+  __className__?: 'BoardPosition';
+  recovered: boolean;
+  epoch: string;
+  offset: number;
+}
+
 export type DateTime = string;
 
 export interface ImageData {
@@ -19,6 +26,13 @@ export interface ImageUpdate {
   colorIndex: number;
 }
 
+export interface PixelChange {
+  __className__?: 'PixelChange';
+  offset: number;
+  pixelIndex: number;
+  colorIndex: number;
+}
+
 /** The `pixorama` endpoint's methods (Rust trait `Pixorama`), on a `Client`'s connection. */
 export class PixoramaClient {
   constructor(private readonly client: Client) {}
@@ -28,6 +42,16 @@ export class PixoramaClient {
    */
   imageUpdates(options?: CallOptions): AsyncIterable<unknown> {
     return this.client.stream<unknown>('pixorama', 'imageUpdates', {}, {}, options);
+  }
+
+  /**
+   * Where the stream starts (a `BoardPosition`); then, unless it recovered every change
+   * after the page's last position (`epoch`, `offset`), the whole board (an
+   * `ImageData`); then every change (a `PixelChange`, with its offset). A page that
+   * reconnects gets what it missed, not the whole board again.
+   */
+  imageUpdatesSince(epoch: string | null, offset: number | null, options?: CallOptions): AsyncIterable<unknown> {
+    return this.client.stream<unknown>('pixorama', 'imageUpdatesSince', { epoch, offset }, {}, options);
   }
 
   /**
