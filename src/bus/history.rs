@@ -192,7 +192,7 @@ impl Histories {
         let oldest = kept.entries.front().map_or(kept.last + 1, |(o, _, _)| *o);
         let recovered = since.filter(|(epoch, offset)| {
             // Every message after `offset` is still kept (or none came since).
-            *epoch == self.epoch && *offset <= kept.last && offset + 1 >= oldest
+            *epoch == self.epoch && *offset <= kept.last && offset.saturating_add(1) >= oldest
         });
         match recovered {
             Some((_, offset)) => {

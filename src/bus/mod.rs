@@ -365,7 +365,9 @@ impl MessageBus {
             let after = since.map_or(u64::MAX - 1, |(_, offset)| offset);
             let kept = link.history(channel, after).await?;
             let recovered = since.is_some_and(|(epoch, offset)| {
-                epoch == kept.epoch && offset <= kept.last && offset + 1 >= kept.oldest
+                epoch == kept.epoch
+                    && offset <= kept.last
+                    && offset.saturating_add(1) >= kept.oldest
             });
             if since.is_some() {
                 self.inner.metrics.recovery(recovered);

@@ -141,6 +141,15 @@ async fn a_position_the_history_no_longer_holds_or_of_another_epoch_goes_live() 
     // The oldest kept position still is.
     let (oldest, _) = subscribe_since(&c, "h:long", Some((&epoch, 11))).await;
     assert!(oldest.recovered, "{oldest:?}");
+    // An offset ahead of the channel (or absurd) is not recovered either.
+    let bus = server.server.messages();
+    for offset in [1_012, u64::MAX] {
+        let ahead = bus
+            .create_stream_since::<String>("h:long", Some((&epoch, offset)))
+            .await
+            .unwrap();
+        assert!(!ahead.recovery().recovered, "{offset}");
+    }
     // A channel without history recovers nothing.
     let (plain, _) = subscribe_since(&c, "plain", Some((&epoch, 1))).await;
     assert_eq!((plain.recovered, plain.epoch.as_str()), (false, ""));
