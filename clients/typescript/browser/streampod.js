@@ -177,12 +177,21 @@ function fromTyped({ className, value }, encoding) {
     if (value === null || value === void 0) return { className: "null", data: null };
     return fromTyped(new Typed(className.slice(0, -1), value), encoding);
   }
-  const model = !BUILT_INS.has(className) && !className.includes("<");
-  if (model && value !== null && typeof value === "object" && !Array.isArray(value)) {
-    const fields = value;
-    return { className, data: toPlain({ ...fields, __className__: className }, encoding) };
+  return { className, data: toPlain(named(className, value), encoding) };
+}
+function named(className, value) {
+  if (className.endsWith("?")) return value === null || value === void 0 ? value : named(className.slice(0, -1), value);
+  const generic = /^(List|Set|Map)<(.*)>$/.exec(className);
+  if (generic) {
+    const args = splitTypeArgs(generic[2]);
+    if (generic[1] === "Map" && isObject(value)) {
+      const element = args[1] ?? "dynamic";
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, named(element, v)]));
+    }
+    return Array.isArray(value) ? value.map((v) => named(args[0] ?? "dynamic", v)) : value;
   }
-  return { className, data: toPlain(value, encoding) };
+  if (BUILT_INS.has(className) || !isObject(value) || value instanceof Date) return value;
+  return { ...value, __className__: className };
 }
 function toWrapped(value, encoding) {
   if (value instanceof Wrapped) return { className: value.className, data: value.data };

@@ -67,13 +67,27 @@ function fromTyped({ className, value }: Typed, encoding: Encoding): { className
     if (value === null || value === undefined) return { className: 'null', data: null };
     return fromTyped(new Typed(className.slice(0, -1), value), encoding);
   }
-  const model = !BUILT_INS.has(className) && !className.includes('<');
-  if (model && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    // Named, so that Serverpod's JSON carries the class inside the data as it expects.
-    const fields = value as Record<string, unknown>;
-    return { className, data: toPlain({ ...fields, __className__: className }, encoding) };
+  return { className, data: toPlain(named(className, value), encoding) };
+}
+
+/**
+ * `value` with `__className__` on every model object the class `className` holds (a model,
+ * or the elements of a typed container of models), so that Serverpod's JSON carries the
+ * class inside the data as it expects.
+ */
+function named(className: string, value: unknown): unknown {
+  if (className.endsWith('?')) return value === null || value === undefined ? value : named(className.slice(0, -1), value);
+  const generic = /^(List|Set|Map)<(.*)>$/.exec(className);
+  if (generic) {
+    const args = splitTypeArgs(generic[2]);
+    if (generic[1] === 'Map' && isObject(value)) {
+      const element = args[1] ?? 'dynamic';
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, named(element, v)]));
+    }
+    return Array.isArray(value) ? value.map((v) => named(args[0] ?? 'dynamic', v)) : value;
   }
-  return { className, data: toPlain(value, encoding) };
+  if (BUILT_INS.has(className) || !isObject(value) || value instanceof Date) return value;
+  return { ...value, __className__: className };
 }
 
 /** `{className, data}` of a JS value. */
