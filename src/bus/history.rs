@@ -18,11 +18,11 @@
 use super::{BusError, Posted};
 use crate::protocol::registry::Registry;
 use crate::protocol::{Dynamic, Wire};
-use crate::sync::lock;
+use crate::sync::{lock, Mutex};
 use futures::Stream;
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
