@@ -104,6 +104,19 @@ impl Kept {
     }
 }
 
+/// A fresh epoch: 64 random bits (a process's, or a channel's in Redis).
+pub(crate) fn new_epoch() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
+/// Whether a history of epoch `epoch`, whose last offset is `last` and whose oldest kept
+/// is `oldest` (`last + 1` when it keeps none), still holds every message after `since`:
+/// the one rule for recovering, in process and in Redis.
+pub(crate) fn covers(since: (&str, u64), epoch: &str, last: u64, oldest: u64) -> bool {
+    let (since_epoch, offset) = since;
+    since_epoch == epoch && offset <= last && offset.saturating_add(1) >= oldest
+}
+
 /// Every channel's history, and the rules that say which channels keep one.
 pub(crate) struct Histories {
     epoch: String,
@@ -116,8 +129,8 @@ pub(crate) struct Histories {
 impl Histories {
     pub(crate) fn new(rules: Vec<HistoryRule>, size: metrics::Gauge) -> Self {
         Histories {
-            // 64 random bits: a restarted process has another.
-            epoch: uuid::Uuid::new_v4().simple().to_string()[..16].to_string(),
+            // A restarted process has another.
+            epoch: new_epoch(),
             rules,
             channels: dashmap::DashMap::new(),
             size,
@@ -190,10 +203,7 @@ impl Histories {
         self.size.decrement(pruned as f64);
         subscribe();
         let oldest = kept.entries.front().map_or(kept.last + 1, |(o, _, _)| *o);
-        let recovered = since.filter(|(epoch, offset)| {
-            // Every message after `offset` is still kept (or none came since).
-            *epoch == self.epoch && *offset <= kept.last && offset.saturating_add(1) >= oldest
-        });
+        let recovered = since.filter(|s| covers(*s, &self.epoch, kept.last, oldest));
         match recovered {
             Some((_, offset)) => {
                 let backlog = kept

@@ -274,8 +274,7 @@ impl MessageBus {
             }
             // With Redis, history is Redis's: a local post is delivered without an offset.
             (Scope::Local, Some(_)) => {
-                let listeners = self.inner.send(channel, &message, 0);
-                self.inner.call(channel, &message, listeners);
+                self.inner.deliver(channel, &message, 0);
                 Ok(())
             }
             (Scope::Global, None) => Err(BusError::NoRedis),
@@ -364,11 +363,8 @@ impl MessageBus {
             let live = self.stream_until::<T>(channel, until);
             let after = since.map_or(u64::MAX - 1, |(_, offset)| offset);
             let kept = link.history(channel, after).await?;
-            let recovered = since.is_some_and(|(epoch, offset)| {
-                epoch == kept.epoch
-                    && offset <= kept.last
-                    && offset.saturating_add(1) >= kept.oldest
-            });
+            let recovered =
+                since.is_some_and(|s| history::covers(s, &kept.epoch, kept.last, kept.oldest));
             if since.is_some() {
                 self.inner.metrics.recovery(recovered);
             }
@@ -420,9 +416,8 @@ impl MessageBus {
 }
 
 impl BusInner {
-    /// Delivers a global message (from Redis, with its offset if its channel keeps history
-    /// there) to this process's subscribers of `channel`, in order.
-    #[cfg(feature = "redis")]
+    /// Delivers a message to this process's subscribers of `channel`, in order, with its
+    /// offset (0 for none): a global one from Redis, or a local post on a server with Redis.
     pub(crate) fn deliver(&self, channel: &str, message: &Dynamic, offset: u64) {
         let listeners = self.send(channel, message, offset);
         self.call(channel, message, listeners);

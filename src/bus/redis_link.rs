@@ -6,6 +6,7 @@
 //! goes away, posts fail at once (never silently dropped), the link reconnects with backoff
 //! and subscribes every channel again.
 
+use super::history::new_epoch;
 use super::{BusError, BusInner, RedisState};
 use crate::protocol::Dynamic;
 use futures::StreamExt;
@@ -91,11 +92,6 @@ fn history_keys(channel: &str) -> [String; 3] {
         format!("streampod:epoch:{channel}"),
         format!("streampod:offset:{channel}"),
     ]
-}
-
-/// A fresh epoch: 64 random bits.
-fn new_epoch() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
 }
 
 pub(crate) struct RedisLink {
