@@ -42,6 +42,8 @@ pub(crate) struct CallActor {
     /// The call's `msm` frames, encoded but for the value; made with the first value (many
     /// calls wait long before one, and some never send any).
     frames: Option<ValueFrames>,
+    /// The key the call's open took, if any (docs/PROTOCOL.md §12).
+    key: Option<u32>,
     session: Session,
     /// Boxed: it is taken when the call starts, and the field stays with the call.
     prepared: Option<Box<Prepared>>,
@@ -93,12 +95,15 @@ pub(crate) struct CallParts {
     pub(crate) credit: Option<Arc<Credit>>,
     pub(crate) grants: Option<Receiver<Grant>>,
     pub(crate) metrics: Arc<MethodMetrics>,
+    /// The key the call's open took: its values go out in keyed value frames.
+    pub(crate) key: Option<u32>,
 }
 
 impl CallActor {
     pub(crate) fn new(parts: CallParts) -> Self {
         CallActor {
             frames: None,
+            key: parts.key,
             target: parts.target,
             session: parts.session,
             prepared: Some(Box::new(parts.prepared)),
@@ -161,8 +166,10 @@ impl CallActor {
                 value: value.clone(),
             });
         }
-        let target = &self.target;
-        let frames = self.frames.get_or_insert_with(|| ValueFrames::new(target));
+        let (target, key) = (&self.target, self.key);
+        let frames = self
+            .frames
+            .get_or_insert_with(|| ValueFrames::for_stream(target, key, None));
         let Ok(frame) = encode_exact(|buf| {
             frames.encode_into(value, buf);
             Ok::<(), Infallible>(())

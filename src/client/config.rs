@@ -62,6 +62,13 @@ pub struct ClientConfig {
     /// 250 ms of the drop, each next one after twice the wait before, with jitter, up to
     /// this. Default 5 s.
     pub reconnect_max_delay: Duration,
+    /// Whether calls ask for keyed value frames (`docs/PROTOCOL.md` §12): on the
+    /// MessagePack wire, each open carries a key, and once the server takes it the call's
+    /// values travel as `[key, input, className, data]` instead of full `msm` messages
+    /// naming the endpoint, method and call id (a 64-byte value's frame shrinks from ~180
+    /// to ~80 bytes). A server that does not know them answers without the key, and the
+    /// call uses `msm`. Default on.
+    pub keyed_frames: bool,
 }
 
 crate::setters::setters!(ClientConfig {
@@ -76,6 +83,7 @@ crate::setters::setters!(ClientConfig {
     resume: bool,
     resume_buffer: usize,
     reconnect_max_delay: Duration,
+    keyed_frames: bool,
 });
 
 impl Default for ClientConfig {
@@ -92,6 +100,7 @@ impl Default for ClientConfig {
             resume: true,
             resume_buffer: 1 << 20,
             reconnect_max_delay: Duration::from_secs(5),
+            keyed_frames: true,
         }
     }
 }

@@ -23,7 +23,8 @@ use crate::error::StreamError;
 use crate::flow::Credit;
 use crate::protocol::{
     borrow, report, CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, OpenCall,
-    OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef, CLOSE_RESUMABLE, REVOKED,
+    OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef, CLOSE_RESUMABLE, MAX_KEY,
+    REVOKED,
 };
 use crate::recent::RecentIds;
 use bytes::Bytes;
@@ -117,6 +118,8 @@ pub(crate) async fn connect(dialer: &Arc<Dialer>) -> Result<ConnectionHandle, Er
         pending: HashMap::new(),
         calls: HashMap::new(),
         ended: RecentIds::new(256),
+        keys: HashMap::new(),
+        next_key: (config.keyed_frames && config.encoding == Encoding::MessagePack).then_some(1),
         encoding: config.encoding,
         maybe_idle: false,
         linger: config.linger,
@@ -142,6 +145,8 @@ struct OpenedCall {
     last_class: Option<Arc<str>>,
     /// The server took the call's `fc`: it sends no more than the consumer has room for.
     flow_controlled: bool,
+    /// The key the server took for the call's keyed value frames.
+    key: Option<u32>,
 }
 
 impl OpenedCall {
@@ -196,6 +201,11 @@ struct SocketTask {
     pending: HashMap<Uuid, PendingOpen>,
     calls: HashMap<Uuid, OpenedCall>,
     ended: RecentIds,
+    /// The open calls with keys, by key (docs/PROTOCOL.md §12).
+    keys: HashMap<u32, Uuid>,
+    /// The key the next open asks for: one above the last, for the connection's (and its
+    /// session's) life; none when the connection does not use keys, or has used them all.
+    next_key: Option<u32>,
     /// The wire this connection speaks, chosen by the client.
     encoding: Encoding,
     /// A call or an open just ended: check whether the socket is still needed.
@@ -496,7 +506,28 @@ impl SocketTask {
             }
         }
         match message {
-            MessageRef::Value { target, value } => self.on_value(target, value, shared).await,
+            MessageRef::Value { target, value } => {
+                if self.calls.contains_key(&target.cid) {
+                    self.on_value(target.cid, value, shared).await
+                } else if !self.ended.contains(&target.cid) {
+                    self.write(&Message::Close {
+                        target: target.to_target().call(),
+                        reason: CloseReason::Error,
+                    });
+                }
+            }
+            MessageRef::KeyedValue { key, input, value } => {
+                match (input, self.keys.get(&key).copied()) {
+                    (None, Some(cid)) => self.on_value(cid, value, shared).await,
+                    // A call that has ended (or was never keyed, and that the server
+                    // would not do): dropped, as an `msm`'s value is.
+                    (None, None) if self.next_key.is_none_or(|next| key < next) => {}
+                    _ => {
+                        let why = format!("a keyed value frame for key {key}, input {input:?}");
+                        return Err(self.bad_frame(why, None));
+                    }
+                }
+            }
             MessageRef::Exception { target, exception } => {
                 if let Some(mut call) = self.remove_call(target.cid) {
                     call.fail(Error::ServerException(exception.to_dynamic()));
@@ -541,20 +572,9 @@ impl SocketTask {
         Ok(())
     }
 
-    /// A value on a call's return stream.
-    async fn on_value(
-        &mut self,
-        target: TargetRef<'_>,
-        value: WrappedRef<'_>,
-        shared: Option<&Bytes>,
-    ) {
-        let Some(call) = self.calls.get_mut(&target.cid) else {
-            if !self.ended.contains(&target.cid) {
-                self.write(&Message::Close {
-                    target: target.to_target().call(),
-                    reason: CloseReason::Error,
-                });
-            }
+    /// A value on the return stream of open call `cid`.
+    async fn on_value(&mut self, cid: Uuid, value: WrappedRef<'_>, shared: Option<&Bytes>) {
+        let Some(call) = self.calls.get_mut(&cid) else {
             return;
         };
         let value = call.value(value, shared);
@@ -562,7 +582,7 @@ impl SocketTask {
             // A flow-controlled call has room for whatever the server may send: a value
             // beyond its credit fails that call alone.
             Err(mpsc::error::TrySendError::Full(_)) if call.flow_controlled => {
-                self.beyond_credit(target.cid)
+                self.beyond_credit(cid)
             }
             // Otherwise wait while the consumer is behind: the socket is not read meanwhile.
             Err(mpsc::error::TrySendError::Full(value)) => {
@@ -611,6 +631,9 @@ impl SocketTask {
 
     fn remove_call(&mut self, cid: Uuid) -> Option<OpenedCall> {
         let call = self.calls.remove(&cid)?;
+        if let Some(key) = call.key {
+            self.keys.remove(&key);
+        }
         self.ended.insert(cid);
         self.maybe_idle = true;
         Some(call)
@@ -661,9 +684,14 @@ impl SocketTask {
             });
             return Ok(());
         }
+        // The server took the key the open asked for: values travel keyed, both ways.
+        let key = response.key.filter(|key| pending.open.key == Some(*key));
+        if let Some(key) = key {
+            self.keys.insert(key, cid);
+        }
         let mut pumps = HashMap::new();
-        for (param, source) in pending.inputs {
-            let frames = ValueFrames::new(&target.input(&param));
+        for (place, (param, source)) in (0u32..).zip(pending.inputs) {
+            let frames = ValueFrames::for_stream(&target.input(&param), key, Some(place));
             let credit = input_window.map(Credit::shared);
             let pump = InputPump::start(
                 self.input_tx.clone(),
@@ -683,6 +711,7 @@ impl SocketTask {
                 pumps,
                 last_class: None,
                 flow_controlled: input_window.is_some(),
+                key,
             },
         );
         Ok(())
@@ -691,11 +720,15 @@ impl SocketTask {
     async fn on_command(&mut self, command: Command) -> Result<(), Stop> {
         match command {
             Command::Open {
-                open,
+                mut open,
                 inputs,
                 reply,
                 output,
             } => {
+                if let Some(key) = self.next_key {
+                    open.key = Some(key);
+                    self.next_key = key.checked_add(1).filter(|next| *next <= MAX_KEY);
+                }
                 let message = Message::OpenCall(open.clone());
                 self.pending.insert(
                     open.cid,

@@ -133,6 +133,8 @@ impl ClientInner {
                 auth_mode: (auth.is_none() && self.dialer.handshake.cookie.is_some())
                     .then(|| AUTH_MODE_COOKIE.to_string()),
                 flow: window,
+                // The socket task gives the open its key, if the connection uses them.
+                key: None,
             };
             let command = Command::Open {
                 open,

@@ -31,6 +31,10 @@ use actix::WeakAddr;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
+
+/// The `brm` of a value the client sent on a call's return stream (as Serverpod words it).
+const RETURN_STREAM_INPUT: &str = "Server does not accept messages targeting the return stream.";
 
 /// What the method-stream connections of one server share: the endpoints, the
 /// authentication handler, the services a session reaches, and the limits on calls.
@@ -70,6 +74,15 @@ struct Route {
     credit: Option<Arc<Credit>>,
     /// Who opened a call that required authentication: a resume must come from them.
     auth: Option<Box<AuthInfo>>,
+    /// The key of a call whose open took one, and the names of its `is` in order: a keyed
+    /// value frame names its input stream by its place there (docs/PROTOCOL.md §12).
+    keyed: Option<Box<Keyed>>,
+}
+
+/// A keyed call's key and input streams.
+pub(super) struct Keyed {
+    pub(super) key: u32,
+    pub(super) inputs: Box<[Arc<str>]>,
 }
 
 impl Route {
@@ -96,6 +109,10 @@ pub(crate) struct MethodConnection {
     handshake: Handshake,
     /// Whether the connection is resumable, and its session's key once it has one.
     resume: Resume,
+    /// The calls with keys, by key, and the highest key taken: a keyed value frame for a
+    /// key at most that and no longer here is for a call that has ended.
+    keys: HashMap<u32, Uuid>,
+    highest_key: u32,
 }
 
 /// A connection's resumability.
@@ -126,6 +143,8 @@ impl MethodConnection {
             cookie_key,
             handshake,
             resume,
+            keys: HashMap::new(),
+            highest_key: 0,
         }
     }
 
@@ -220,6 +239,9 @@ impl MethodConnection {
         match message {
             MessageRef::Control(message) => self.on_control(message, edge),
             MessageRef::Value { target, value } => self.on_value(target, value, edge),
+            MessageRef::KeyedValue { key, input, value } => {
+                self.on_keyed_value(key, input, value, edge)
+            }
             MessageRef::Exception { target, exception } => {
                 if let (Some(param), Some(route)) = (target.param, self.route(&target)) {
                     route.inputs.fail(param, exception.to_dynamic());
@@ -255,31 +277,10 @@ impl MethodConnection {
         edge: &mut Edge<'_, Self>,
     ) {
         let Some(param) = target.param else {
-            self.send(
-                &Message::BadRequest {
-                    request: "Server does not accept messages targeting the return stream.".into(),
-                },
-                edge,
-            );
-            return edge.close(CloseCode::Protocol, "bad request");
+            return self.protocol_error(RETURN_STREAM_INPUT.into(), edge);
         };
         match self.route(&target) {
-            Some(route) => match route.inputs.deliver(
-                &self.methods.services.registry,
-                param,
-                value.class,
-                value.data,
-            ) {
-                Delivery::Queued | Delivery::Ended => {}
-                Delivery::Full => {
-                    let credit = route.inputs.credit().clone();
-                    self.wait_for_input_room(credit, edge);
-                }
-                Delivery::Refused(why) => route.ask(CallRequest::RefuseInput {
-                    param: Arc::from(param),
-                    why,
-                }),
-            },
+            Some(route) => self.deliver(route, param, value, edge),
             None if self.ended.contains(&target.cid) => {}
             None => self.send(
                 &Message::Close {
@@ -289,6 +290,71 @@ impl MethodConnection {
                 edge,
             ),
         }
+    }
+
+    /// A keyed value frame: as [`on_value`](Self::on_value), for the call that took `key`
+    /// and its input stream at place `input` of the open's `is`.
+    fn on_keyed_value(
+        &mut self,
+        key: u32,
+        input: Option<u32>,
+        value: WrappedRef<'_>,
+        edge: &mut Edge<'_, Self>,
+    ) {
+        let Some(input) = input else {
+            return self.protocol_error(RETURN_STREAM_INPUT.into(), edge);
+        };
+        let route = self.keys.get(&key).and_then(|cid| self.calls.get(cid));
+        let keyed = route.and_then(|r| Some((r, r.keyed.as_deref()?)));
+        match keyed {
+            Some((route, keyed)) => match keyed.inputs.get(input as usize) {
+                Some(param) => self.deliver(route, param, value, edge),
+                None => {
+                    let why = format!(
+                        "a keyed value frame for input {input} of a call with {}",
+                        keyed.inputs.len()
+                    );
+                    self.protocol_error(why, edge)
+                }
+            },
+            // A call that has ended: its values are dropped, as an `msm`'s are.
+            None if key <= self.highest_key => {}
+            None => {
+                let why = format!("a keyed value frame with key {key}, which no open took");
+                self.protocol_error(why, edge)
+            }
+        }
+    }
+
+    /// Delivers a value into input `param` of `route`'s call.
+    fn deliver(
+        &self,
+        route: &Route,
+        param: &str,
+        value: WrappedRef<'_>,
+        edge: &mut Edge<'_, Self>,
+    ) {
+        let registry = &self.methods.services.registry;
+        match route
+            .inputs
+            .deliver(registry, param, value.class, value.data)
+        {
+            Delivery::Queued | Delivery::Ended => {}
+            Delivery::Full => {
+                let credit = route.inputs.credit().clone();
+                self.wait_for_input_room(credit, edge);
+            }
+            Delivery::Refused(why) => route.ask(CallRequest::RefuseInput {
+                param: Arc::from(param),
+                why,
+            }),
+        }
+    }
+
+    /// Answers a frame that breaks the protocol with `brm` saying how, then closes.
+    fn protocol_error(&self, request: String, edge: &mut Edge<'_, Self>) {
+        self.send(&Message::BadRequest { request }, edge);
+        edge.close(CloseCode::Protocol, "bad request");
     }
 
     /// A message that names no stream.
@@ -329,7 +395,7 @@ impl MethodConnection {
     /// The method is behind its input: read nothing more until it catches up (TCP
     /// backpressure). A method that takes nothing for a whole ping interval would park the
     /// connection (and its keepalive) for good, so then the connection is closed with 1013.
-    fn wait_for_input_room(&mut self, credit: Arc<InputQueue>, edge: &mut Edge<'_, Self>) {
+    fn wait_for_input_room(&self, credit: Arc<InputQueue>, edge: &mut Edge<'_, Self>) {
         let patience = self.methods.limits.input_patience;
         let waited = async move {
             tokio::select! {
@@ -372,8 +438,13 @@ impl MethodConnection {
         inputs: Arc<CallInputs>,
         credit: Option<Arc<Credit>>,
         auth: Option<AuthInfo>,
+        keyed: Option<Keyed>,
     ) {
         let weak = call.downgrade();
+        if let Some(keyed) = &keyed {
+            self.keys.insert(keyed.key, target.cid);
+            self.highest_key = keyed.key;
+        }
         if let Some(supervisor) = &self.supervisor {
             supervisor.do_send(Adopt {
                 cid: target.cid,
@@ -389,6 +460,7 @@ impl MethodConnection {
                 inputs,
                 credit,
                 auth: auth.map(Box::new),
+                keyed: keyed.map(Box::new),
             },
         );
     }
@@ -437,7 +509,9 @@ impl Connection for MethodConnection {
     }
 
     fn on_event(&mut self, CallEnded(cid): CallEnded, _: &mut Edge<'_, Self>) {
-        self.calls.remove(&cid);
+        if let Some(keyed) = self.calls.remove(&cid).and_then(|route| route.keyed) {
+            self.keys.remove(&keyed.key);
+        }
         self.ended.insert(cid);
         if let Some(supervisor) = &self.supervisor {
             supervisor.do_send(Forget { cid });

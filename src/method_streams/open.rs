@@ -1,6 +1,6 @@
 //! Opening a call: validation in Serverpod's order (docs/PROTOCOL.md §4.2), then the call actor.
 
-use super::MethodConnection;
+use super::{Keyed, MethodConnection};
 use crate::auth::{check_access, AuthInfo, Denied, Requirements};
 use crate::call::{CallActor, CallInputs, CallParts};
 use crate::flow::Credit;
@@ -203,7 +203,22 @@ impl MethodConnection {
     ) {
         let setup = self.methods.clone();
         self.start_supervisor(edge);
-        self.answer(&open, OpenResult::Success, ready.window, None, edge);
+        // Keyed value frames, when the client asked with a key above every earlier one, on
+        // the MessagePack wire (docs/PROTOCOL.md §12); otherwise the call is answered
+        // without `k`, and its values travel as `msm`.
+        let keyed = open
+            .key
+            .filter(|key| *key > self.highest_key && edge.encoding() == Encoding::MessagePack)
+            .map(|key| Keyed {
+                key,
+                inputs: open
+                    .inputs
+                    .iter()
+                    .map(|name| Arc::from(name.as_str()))
+                    .collect(),
+            });
+        let key = keyed.as_ref().map(|keyed| keyed.key);
+        self.answer(&open, OpenResult::Success, ready.window, None, key, edge);
         ready.metrics.opened(received.elapsed());
         let return_credit = open.flow.map(Credit::shared);
         setup.services.counters.call_opened();
@@ -254,9 +269,10 @@ impl MethodConnection {
                 credit: return_credit.clone(),
                 grants,
                 metrics,
+                key,
             })
         });
-        self.adopt(&target, call, inputs, return_credit, caller);
+        self.adopt(&target, call, inputs, return_credit, caller, keyed);
     }
 
     /// Refuses an open, saying why: in the log (at WARN for what the client's code got
@@ -283,16 +299,18 @@ impl MethodConnection {
             self.id
         );
         let why = (edge.encoding() != Encoding::Json).then_some(why);
-        self.answer(open, result, None, why, edge)
+        self.answer(open, result, None, why, None, edge)
     }
 
-    /// Answers an open; `flow` is the input credit of a flow-controlled call that opened.
+    /// Answers an open; `flow` is the input credit of a flow-controlled call that opened,
+    /// `key` the key it took.
     fn answer(
         &self,
         open: &OpenCall,
         result: OpenResult,
         flow: Option<u32>,
         why: Option<String>,
+        key: Option<u32>,
         edge: &mut Edge<'_, Self>,
     ) {
         self.send(
@@ -303,6 +321,7 @@ impl MethodConnection {
                 method: open.method.clone(),
                 flow,
                 why,
+                key,
             }),
             edge,
         );

@@ -55,6 +55,9 @@ pub enum EncodeError {
     /// says, so no JSON can be made of it.
     #[error("the value has no JSON form")]
     NoJson(#[from] DecodeError),
+    /// The message exists on the MessagePack wire only (a keyed value frame).
+    #[error("a `{0}` in this form exists on the MessagePack wire only")]
+    MessagePackOnly(&'static str),
 }
 
 impl From<rmp_serde::encode::Error> for EncodeError {
@@ -80,7 +83,7 @@ pub enum FrameError {
     /// Bytes follow the message.
     #[error("frame has trailing bytes after the message")]
     TrailingBytes,
-    /// The top level is not a map.
+    /// The top level is neither a map (a message) nor an array (a keyed value frame).
     #[error("frame is not a map")]
     NotAMap,
     /// No `type` key, or it is not a string.

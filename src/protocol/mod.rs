@@ -33,7 +33,7 @@ pub(crate) use message::ValueFrames;
 pub(crate) use message::REVOKED;
 pub use message::{
     CloseReason, Message, OpenCall, OpenResponse, OpenResult, ResumeRefusal, Target,
-    AUTH_MODE_COOKIE, CLOSE_RESUMABLE, MAX_CREDIT, MAX_POSITION,
+    AUTH_MODE_COOKIE, CLOSE_RESUMABLE, MAX_CREDIT, MAX_KEY, MAX_POSITION,
 };
 pub use msgpack::ReadError;
 pub use values::datetime::DateTime;

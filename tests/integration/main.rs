@@ -25,6 +25,7 @@ mod graceful_shutdown;
 mod input_streams;
 mod json_wire;
 mod keepalive;
+mod keyed_frames;
 mod legacy_client;
 mod legacy_endpoints;
 mod legacy_outbound;

@@ -232,8 +232,8 @@ async fn the_client_reports_reconnecting_and_connected_again() {
 #[tokio::test]
 async fn connections_cut_after_a_few_kilobytes_each_still_carry_every_value() {
     let server = ticker_server(Config::default(), Arc::default()).await;
-    // Each connection carries 64 KiB, then is cut: a resume every few hundred values.
-    server.proxy().set_cut_after(Some(64 * 1024));
+    // Each connection carries 16 KiB, then is cut: a resume every few hundred values.
+    server.proxy().set_cut_after(Some(16 * 1024));
     let client = Client::new(&server.url()).unwrap();
     let ticker = TickerClient::new(&client);
     let (counted, echoed) = futures::future::join(

@@ -13,7 +13,7 @@
 use crate::protocol::error::FrameError;
 use crate::protocol::message::{
     valid_credit, CloseReason, Message, OpenCall, OpenResponse, OpenResult, ResumeRefusal, Target,
-    MAX_POSITION,
+    MAX_KEY, MAX_POSITION,
 };
 use crate::protocol::msgpack::{Kind, Reader};
 use crate::protocol::values::dynamic::Dynamic;
@@ -76,6 +76,15 @@ pub enum MessageRef<'a> {
         /// `o`.
         value: WrappedRef<'a>,
     },
+    /// A keyed value frame (`msm` in its compact form, docs/PROTOCOL.md §12).
+    KeyedValue {
+        /// `k`: the call's key.
+        key: u32,
+        /// `i`: the input stream's place in the open's `is`; none for the return stream.
+        input: Option<u32>,
+        /// The value.
+        value: WrappedRef<'a>,
+    },
     /// `msse`.
     Exception {
         /// The stream.
@@ -107,6 +116,7 @@ impl<'a> MessageRef<'a> {
         let mut r = Reader::new(frame);
         let len = match r.peek_kind() {
             Ok(Kind::Map) => r.read_map_len().map_err(FrameError::NotMessagePack)?,
+            Ok(Kind::Array) => return decode_keyed(&mut r),
             Ok(_) => return Err(FrameError::NotAMap),
             Err(e) => return Err(FrameError::NotMessagePack(e)),
         };
@@ -166,6 +176,11 @@ impl<'a> MessageRef<'a> {
                 target: target.to_target(),
                 value: value.to_dynamic(),
             },
+            MessageRef::KeyedValue { key, input, value } => Message::KeyedValue {
+                key,
+                input,
+                value: value.to_dynamic(),
+            },
             MessageRef::Exception { target, exception } => Message::Exception {
                 target: target.to_target(),
                 exception: exception.to_dynamic(),
@@ -192,6 +207,49 @@ impl Message {
     pub fn decode(frame: &[u8]) -> Result<Message, FrameError> {
         MessageRef::decode(frame).map(MessageRef::into_owned)
     }
+}
+
+/// A keyed value frame, `[k, i, className, data]`, after its first byte was seen to be an
+/// array's.
+fn decode_keyed<'a>(r: &mut Reader<'a>) -> Result<MessageRef<'a>, FrameError> {
+    let invalid = |field: &'static str, reason: &dyn std::fmt::Display| FrameError::InvalidField {
+        message: "msm",
+        field,
+        reason: reason.to_string(),
+    };
+    let len = r.read_array_len()?;
+    if len != 4 {
+        return Err(invalid(
+            "k",
+            &format_args!("a keyed value frame of {len} items, not 4"),
+        ));
+    }
+    let in_range = |n: i64| u32::try_from(n).ok().filter(|n| *n <= MAX_KEY);
+    let key = r
+        .read_int()
+        .ok()
+        .and_then(in_range)
+        .filter(|k| *k >= 1)
+        .ok_or_else(|| invalid("k", &"not an integer in 1..=2147483647"))?;
+    let input = match r.try_nil()? {
+        true => None,
+        false => Some(
+            r.read_int()
+                .ok()
+                .and_then(in_range)
+                .ok_or_else(|| invalid("i", &"neither nil nor an integer in 0..=2147483647"))?,
+        ),
+    };
+    let class = r.read_str().map_err(|e| invalid("className", &e))?;
+    let data = r.read_raw()?;
+    if !r.is_empty() {
+        return Err(FrameError::TrailingBytes);
+    }
+    Ok(MessageRef::KeyedValue {
+        key,
+        input,
+        value: WrappedRef { class, data },
+    })
 }
 
 /// The message types that carry `data`, by wire name.
@@ -249,6 +307,8 @@ struct Fields<'a> {
     /// `tok` and `win` of the resume frames.
     tok: Option<&'a str>,
     win: Option<i64>,
+    /// `k` of `omsc` and `omsr`.
+    k: Option<i64>,
 }
 
 impl<'a> Fields<'a> {
@@ -272,6 +332,7 @@ impl<'a> Fields<'a> {
             why: None,
             tok: None,
             win: None,
+            k: None,
         };
         // The key of the message's wrapped value, if it has one.
         let wrapped_key: Option<&[u8]> = match message {
@@ -304,6 +365,7 @@ impl<'a> Fields<'a> {
                 b"why" => f.why = f.optional_string(r, "why")?,
                 b"tok" => f.tok = Some(f.string(r, "tok")?),
                 b"win" => f.win = f.optional_int(r, "win")?,
+                b"k" => f.k = f.optional_int(r, "k")?,
                 b"args" => f.args = Some(r.read_raw()?),
                 key if Some(key) == wrapped_key => {
                     let mut value = r.clone();
@@ -350,6 +412,7 @@ impl<'a> Fields<'a> {
                 auth: self.auth.map(str::to_owned),
                 auth_mode: self.auth_mode.map(str::to_owned),
                 flow: self.credit("fc", self.fc)?,
+                key: self.credit("k", self.k)?,
             }),
             "omsr" => Message::OpenResponse(OpenResponse {
                 cid: self.cid()?,
@@ -363,6 +426,7 @@ impl<'a> Fields<'a> {
                 method: self.required_str("m")?.into(),
                 flow: self.credit("fc", self.fc)?,
                 why: self.why.map(str::to_owned),
+                key: self.credit("k", self.k)?,
             }),
             "msm" => {
                 return Ok(MessageRef::Value {
@@ -484,7 +548,7 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| self.invalid(field, "not in 0..=2^53"))
     }
 
-    /// An optional credit field, which must be in 1..=`MAX_CREDIT` when present.
+    /// An optional credit field (or key), which must be in 1..=`MAX_CREDIT` when present.
     fn credit(&self, field: &'static str, value: Option<i64>) -> Result<Option<u32>, FrameError> {
         value
             .map(|n| valid_credit(n).ok_or_else(|| self.invalid(field, "not in 1..=2147483647")))
@@ -556,6 +620,7 @@ mod tests {
             auth: Some("Bearer 0".into()),
             auth_mode: Some("cookie".into()),
             flow: Some(300),
+            key: Some(7),
         })
         .encode();
         for cut in 0..bytes.len() {

@@ -29,6 +29,7 @@ impl Message {
         w.string(self.type_key());
         match self {
             Message::Ping | Message::Pong => {}
+            Message::KeyedValue { .. } => return Err(EncodeError::MessagePackOnly("msm")),
             Message::OpenCall(o) => {
                 w.raw(",\"data\":{\"en\":");
                 w.string(&o.endpoint);
@@ -228,6 +229,8 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
                 flow: fields.credit("fc", &d.fc)?,
                 auth: d.auth.map(Cow::into_owned),
                 auth_mode: d.am.map(Cow::into_owned),
+                // Keyed value frames are MessagePack's alone.
+                key: None,
             }),
             "omsr" => Message::OpenResponse(OpenResponse {
                 cid: fields.cid(&d.cid)?,
@@ -236,8 +239,9 @@ fn owned(kind: &str, d: Data<'_>) -> Result<Message, FrameError> {
                 endpoint: fields.name("en", &d.en)?,
                 method: fields.name("m", &d.m)?,
                 flow: fields.credit("fc", &d.fc)?,
-                // Not on this wire: Serverpod's `omsr` has no reason.
+                // Not on this wire: Serverpod's `omsr` has no reason, nor a key.
                 why: None,
+                key: None,
             }),
             "msm" => Message::Value {
                 target: fields.target(&d)?,
@@ -444,6 +448,14 @@ pub(crate) fn borrow(message: &Message) -> crate::protocol::MessageRef<'_> {
                 data: value.data(),
             },
         },
+        Message::KeyedValue { key, input, value } => MessageRef::KeyedValue {
+            key: *key,
+            input: *input,
+            value: WrappedRef {
+                class: Dynamic::class_name(value),
+                data: value.data(),
+            },
+        },
         Message::Exception { target, exception } => MessageRef::Exception {
             target: target_ref(target),
             exception: WrappedRef {
@@ -601,6 +613,7 @@ mod tests {
             method: "intEchoStream".into(),
             flow: None,
             why: Some("not written on the JSON wire".into()),
+            key: Some(1),
         });
         assert_eq!(
             open.encode_json().unwrap(),
@@ -608,6 +621,10 @@ mod tests {
                 r#"{{"type":"omsr","data":{{"cid":"{CID}","res":"success","en":"methodStreaming","m":"intEchoStream"}}}}"#
             )
         );
+        assert!(matches!(
+            Message::keyed_value(1, None, Dynamic::new(&1i64).unwrap()).encode_json(),
+            Err(EncodeError::MessagePackOnly("msm"))
+        ));
         let value = Message::Value {
             target: target(None),
             value: Dynamic::new(&1i64).unwrap(),

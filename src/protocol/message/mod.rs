@@ -162,6 +162,10 @@ pub struct OpenCall {
     /// `fc`: the values the client grants the server on the call's return stream, which
     /// makes the call flow-controlled (streampod's extension; see `docs/PROTOCOL.md`).
     pub flow: Option<u32>,
+    /// `k`: the key the client asks for the call's keyed value frames, in 1..=[`MAX_KEY`]
+    /// and above every key it asked for before on the connection (streampod's extension,
+    /// MessagePack wire only; docs/PROTOCOL.md §12).
+    pub key: Option<u32>,
 }
 
 impl OpenCall {
@@ -183,7 +187,14 @@ impl OpenCall {
             auth: None,
             auth_mode: None,
             flow: None,
+            key: None,
         }
+    }
+
+    /// Asking for keyed value frames under `key` (`k`).
+    pub fn with_key(mut self, key: u32) -> Self {
+        self.key = Some(key);
+        self
     }
 
     /// With an `Authorization`-style `auth` value.
@@ -204,6 +215,9 @@ impl OpenCall {
         self
     }
 }
+
+/// The largest key a call's keyed value frames may carry: 2³¹ − 1.
+pub const MAX_KEY: u32 = i32::MAX as u32;
 
 /// The largest credit a `fc` or `crd` may carry, and the most a stream's credit adds up
 /// to (more is kept at this): 2³¹ − 1, exact in every client language's integers.
@@ -241,6 +255,9 @@ pub struct OpenResponse {
     /// `why`: for a refused open, what was wrong, in a sentence (streampod's extension, on
     /// the MessagePack wire only: Serverpod's JSON has no place for it).
     pub why: Option<String>,
+    /// `k`: the open's key, echoed when the server takes it: from here on the call's values
+    /// travel in keyed value frames, both ways (MessagePack wire only).
+    pub key: Option<u32>,
 }
 
 impl OpenResponse {
@@ -258,7 +275,14 @@ impl OpenResponse {
             method: method.into(),
             flow: None,
             why: None,
+            key: None,
         }
+    }
+
+    /// Taking the open's key (`k`): the call's values travel in keyed value frames.
+    pub fn with_key(mut self, key: u32) -> Self {
+        self.key = Some(key);
+        self
     }
 
     /// Granting the client `credit` values on each input stream (`fc`).
@@ -294,6 +318,19 @@ pub enum Message {
         /// The stream.
         target: Target,
         /// `o`.
+        value: Dynamic,
+    },
+    /// A keyed value frame, `[k, i, className, data]`: `msm` in the compact form a call
+    /// whose open took a key uses for its values (docs/PROTOCOL.md §12; MessagePack wire
+    /// only).
+    #[non_exhaustive]
+    KeyedValue {
+        /// `k`: the call's key.
+        key: u32,
+        /// `i`: the input stream, by its place in the open's `is`; none for the return
+        /// stream.
+        input: Option<u32>,
+        /// The value.
         value: Dynamic,
     },
     /// `msse`: a serializable exception on a stream; a `cmsc` with `error` follows.
@@ -433,6 +470,12 @@ impl Message {
         Message::Value { target, value }
     }
 
+    /// A keyed value frame: `value` on the return stream (`input` none) or an input stream
+    /// of the call whose open took `key`.
+    pub fn keyed_value(key: u32, input: Option<u32>, value: Dynamic) -> Self {
+        Message::KeyedValue { key, input, value }
+    }
+
     /// `msse`: `exception` on the stream `target`.
     pub fn exception(target: Target, exception: Dynamic) -> Self {
         Message::Exception { target, exception }
@@ -524,7 +567,7 @@ impl Message {
             Message::Pong => "pong",
             Message::OpenCall(_) => "omsc",
             Message::OpenResponse(_) => "omsr",
-            Message::Value { .. } => "msm",
+            Message::Value { .. } | Message::KeyedValue { .. } => "msm",
             Message::Exception { .. } => "msse",
             Message::Close { .. } | Message::Failed { .. } => "cmsc",
             Message::Credit { .. } => "crd",
@@ -540,7 +583,9 @@ impl Message {
     pub fn encode(&self) -> Vec<u8> {
         // Room for the envelope and the names, plus any payload: one allocation, no growth.
         let payload = match self {
-            Message::Value { value, .. } => value.data().len() + value.class_name().len(),
+            Message::Value { value, .. } | Message::KeyedValue { value, .. } => {
+                value.data().len() + value.class_name().len()
+            }
             Message::Exception { exception, .. } => {
                 exception.data().len() + exception.class_name().len()
             }
@@ -559,15 +604,21 @@ impl Message {
             entry_str(out, "type", self.type_key());
             return;
         }
+        if let Message::KeyedValue { key, input, value } = self {
+            write_keyed_prefix(out, *key, *input);
+            value.write_parts(out);
+            return;
+        }
         write_envelope(out, self.type_key());
         match self {
-            Message::Ping | Message::Pong => {}
+            Message::Ping | Message::Pong | Message::KeyedValue { .. } => {}
             Message::OpenCall(o) => {
                 write::map_len(
                     out,
                     5 + u32::from(o.auth.is_some())
                         + u32::from(o.auth_mode.is_some())
-                        + u32::from(o.flow.is_some()),
+                        + u32::from(o.flow.is_some())
+                        + u32::from(o.key.is_some()),
                 );
                 entry_str(out, "en", &o.endpoint);
                 entry_str(out, "m", &o.method);
@@ -586,11 +637,14 @@ impl Message {
                     entry_str(out, "am", mode);
                 }
                 entry_credit(out, "fc", o.flow);
+                entry_credit(out, "k", o.key);
             }
             Message::OpenResponse(r) => {
                 write::map_len(
                     out,
-                    4 + u32::from(r.flow.is_some()) + u32::from(r.why.is_some()),
+                    4 + u32::from(r.flow.is_some())
+                        + u32::from(r.why.is_some())
+                        + u32::from(r.key.is_some()),
                 );
                 entry_cid(out, r.cid);
                 entry_str(out, "res", r.result.as_str());
@@ -600,6 +654,7 @@ impl Message {
                 if let Some(why) = &r.why {
                     entry_str(out, "why", why);
                 }
+                entry_credit(out, "k", r.key);
             }
             Message::Value { target, value } => {
                 write_value_data_prefix(out, target);
@@ -702,6 +757,16 @@ fn entry_cid(out: &mut Vec<u8>, cid: Uuid) {
     );
 }
 
+/// A keyed value frame up to its value's class: `[k, i, `.
+fn write_keyed_prefix(out: &mut Vec<u8>, key: u32, input: Option<u32>) {
+    write::array_len(out, 4);
+    write::int(out, i64::from(key));
+    match input {
+        Some(i) => write::int(out, i64::from(i)),
+        None => write::nil(out),
+    }
+}
+
 /// The `data` of an `msm` up to its value.
 fn write_value_data_prefix(out: &mut Vec<u8>, target: &Target) {
     write_target(out, target, 1);
@@ -709,11 +774,13 @@ fn write_value_data_prefix(out: &mut Vec<u8>, target: &Target) {
 }
 
 /// The `msm` frames of one stream, with everything but the value encoded once: what a call
-/// writes for each value it yields.
+/// writes for each value it yields. Either full `msm` messages or, for a call whose open
+/// took a key, keyed value frames.
 #[cfg(any(feature = "server", feature = "client"))]
 #[derive(Debug, Clone)]
 pub(crate) struct ValueFrames {
     prefix: Vec<u8>,
+    keyed: bool,
 }
 
 #[cfg(any(feature = "server", feature = "client"))]
@@ -725,7 +792,30 @@ impl ValueFrames {
         write_value_data_prefix(&mut prefix, target);
         // Kept for the stream's life: no spare capacity.
         prefix.shrink_to_fit();
-        ValueFrames { prefix }
+        ValueFrames {
+            prefix,
+            keyed: false,
+        }
+    }
+
+    /// The keyed value frames of the call whose open took `key`: its return stream (`input`
+    /// none) or the input stream at place `input` of its `is`.
+    pub(crate) fn keyed(key: u32, input: Option<u32>) -> Self {
+        let mut prefix = Vec::with_capacity(11);
+        write_keyed_prefix(&mut prefix, key, input);
+        ValueFrames {
+            prefix,
+            keyed: true,
+        }
+    }
+
+    /// The frames for values on `target`, keyed when the call has a key: `input` is the
+    /// stream's place in the open's `is`.
+    pub(crate) fn for_stream(target: &Target, key: Option<u32>, input: Option<u32>) -> Self {
+        match key {
+            Some(key) => ValueFrames::keyed(key, input),
+            None => ValueFrames::new(target),
+        }
     }
 
     /// The `msm` frame carrying `value`, in a buffer of its size.
@@ -741,7 +831,11 @@ impl ValueFrames {
     /// Appends the `msm` frame carrying `value`.
     pub(crate) fn encode_into(&self, value: &Dynamic, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.prefix);
-        value.write_wrapped(out);
+        if self.keyed {
+            value.write_parts(out);
+        } else {
+            value.write_wrapped(out);
+        }
     }
 }
 
@@ -787,6 +881,7 @@ mod tests {
                 auth: Some("Bearer abc".into()),
                 auth_mode: Some(AUTH_MODE_COOKIE.into()),
                 flow: Some(16),
+                key: Some(MAX_KEY),
             }),
             Message::OpenCall(OpenCall {
                 endpoint: "methodStreaming".into(),
@@ -797,6 +892,7 @@ mod tests {
                 auth: None,
                 auth_mode: None,
                 flow: None,
+                key: None,
             }),
             Message::OpenResponse(OpenResponse {
                 cid: target(None).cid,
@@ -805,6 +901,7 @@ mod tests {
                 method: "intEchoStream".into(),
                 flow: None,
                 why: Some("missing scope `admin`".into()),
+                key: None,
             }),
             Message::OpenResponse(OpenResponse {
                 cid: target(None).cid,
@@ -813,6 +910,7 @@ mod tests {
                 method: "intEchoStream".into(),
                 flow: Some(MAX_CREDIT),
                 why: None,
+                key: Some(3),
             }),
             Message::Credit {
                 target: target(None),
@@ -828,6 +926,13 @@ mod tests {
                 target: target(Some("stream")),
                 value: Dynamic::new(&1i64).unwrap(),
             },
+            Message::keyed_value(1, None, Dynamic::new(&"hi".to_string()).unwrap()),
+            Message::keyed_value(
+                MAX_KEY,
+                Some(MAX_KEY),
+                Dynamic::new(&vec![1i64, 2]).unwrap(),
+            ),
+            Message::keyed_value(7, Some(0), Dynamic::new(&Option::<i64>::None).unwrap()),
             Message::Exception {
                 target: target(None),
                 exception: Dynamic::new(&"boom".to_string()).unwrap(),
@@ -879,6 +984,60 @@ mod tests {
     }
 
     #[test]
+    fn a_keyed_value_frame_is_four_items_and_small() {
+        let value = Dynamic::new(&crate::protocol::ByteData(vec![7; 64])).unwrap();
+        let keyed = Message::keyed_value(5, Some(0), value.clone()).encode();
+        // [5, 0, "ByteData", bin8(64)]
+        assert_eq!(&keyed[..12], b"\x94\x05\x00\xa8ByteData");
+        assert_eq!(keyed.len(), 12 + 2 + 64);
+        let full = Message::value(target(Some("stream")), value).encode();
+        assert!(
+            full.len() > keyed.len() + 90,
+            "{} vs {}",
+            full.len(),
+            keyed.len()
+        );
+        let keyed = |items: &[&[u8]]| {
+            let mut frame = Vec::new();
+            write::array_len(&mut frame, items.len() as u32);
+            items.iter().for_each(|item| frame.extend_from_slice(item));
+            frame
+        };
+        let class: &[u8] = b"\xa3int";
+        for (frame, field) in [
+            (keyed(&[b"\x01", b"\xc0", class]), "k"),
+            (keyed(&[b"\x00", b"\xc0", class, b"\x01"]), "k"),
+            (keyed(&[b"\xff", b"\xc0", class, b"\x01"]), "k"),
+            (
+                keyed(&[b"\xce\x80\x00\x00\x00", b"\xc0", class, b"\x01"]),
+                "k",
+            ),
+            (keyed(&[b"\xa1k", b"\xc0", class, b"\x01"]), "k"),
+            (keyed(&[b"\x01", b"\xff", class, b"\x01"]), "i"),
+            (keyed(&[b"\x01", b"\xa1p", class, b"\x01"]), "i"),
+            (keyed(&[b"\x01", b"\xc0", b"\x01", b"\x01"]), "className"),
+        ] {
+            match Message::decode(&frame) {
+                Err(FrameError::InvalidField {
+                    message: "msm",
+                    field: f,
+                    ..
+                }) if f == field => {}
+                other => panic!("{frame:02x?}: {other:?}"),
+            }
+        }
+        let mut trailing = keyed(&[b"\x01", b"\xc0", class, b"\x01"]);
+        assert!(Message::decode(&trailing).is_ok());
+        trailing.push(0xc0);
+        assert!(matches!(
+            Message::decode(&trailing),
+            Err(FrameError::TrailingBytes)
+        ));
+        let cut = keyed(&[b"\x01", b"\xc0", class]);
+        assert!(Message::decode(&cut[..cut.len() - 1]).is_err());
+    }
+
+    #[test]
     fn malformed_frames_are_errors() {
         assert!(matches!(
             Message::decode(b""),
@@ -923,5 +1082,17 @@ mod value_frames_tests {
         let mut frame = Vec::new();
         ValueFrames::new(&target).encode_into(&value, &mut frame);
         assert_eq!(frame, Message::Value { target, value }.encode());
+    }
+
+    #[test]
+    fn a_keyed_frame_is_the_keyed_message_byte_for_byte() {
+        let value = Dynamic::new(&"x".repeat(300)).unwrap();
+        for input in [None, Some(0), Some(200)] {
+            let mut frame = Vec::new();
+            ValueFrames::keyed(70_000, input).encode_into(&value, &mut frame);
+            let message = Message::keyed_value(70_000, input, value.clone());
+            assert_eq!(frame, message.encode());
+            assert_eq!(Message::decode(&frame).unwrap(), message);
+        }
     }
 }

@@ -160,6 +160,13 @@ impl Dynamic {
         out.extend_from_slice(&self.data);
     }
 
+    /// Appends the value's class name and data as two MessagePack values: the tail of a
+    /// keyed value frame (docs/PROTOCOL.md §12).
+    pub(crate) fn write_parts(&self, out: &mut Vec<u8>) {
+        write::str(out, self.class_name());
+        out.extend_from_slice(&self.data);
+    }
+
     /// This value in Serverpod's JSON form, `{"className": …, "data": …}`, as Serverpod's
     /// server writes it (docs/PROTOCOL.md §9): a model's data starts with `"__className__"` and
     /// leaves out null fields, `ByteData` is `decode('<base64>', 'base64')`, and so on.

@@ -274,6 +274,19 @@ pub fn cmsc(method: &str, cid: &str, param: Option<&str>, reason: &str) -> Vec<u
     frame("cmsc", Some(map(d)))
 }
 
+/// The `kind` of a keyed value frame the server sent, whose `data` is its array.
+pub const KEYED: &str = "keyed";
+
+/// A keyed value frame: `[k, i, className, data]`.
+pub fn keyed(key: u64, input: Option<u64>, class: &str, data: Value) -> Vec<u8> {
+    encode(&Value::Array(vec![
+        Value::from(key),
+        input.map_or(Value::Nil, Value::from),
+        s(class),
+        data,
+    ]))
+}
+
 /// A frame the server sent, decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
@@ -329,6 +342,24 @@ impl Frame {
         assert_eq!(self.str("cid"), Some(cid), "{self:?}");
         assert_eq!(self.str("p"), param, "{self:?}");
         assert_eq!(self.str("cr"), Some(reason), "{self:?}");
+    }
+
+    /// The key, input, class and data of a keyed value frame.
+    pub fn keyed(&self) -> (u64, Option<u64>, String, Value) {
+        assert_eq!(
+            self.kind, KEYED,
+            "expected a keyed value frame, got {self:?}"
+        );
+        let Some(Value::Array(items)) = &self.data else {
+            panic!("{self:?}")
+        };
+        assert_eq!(items.len(), 4, "{self:?}");
+        (
+            items[0].as_u64().expect("k"),
+            items[1].as_u64(),
+            items[2].as_str().expect("className").to_string(),
+            items[3].clone(),
+        )
     }
 
     /// Asserts this is `omsr` for `cid` with response `res`.
@@ -459,6 +490,13 @@ impl RawClient {
                 Some(Ok(WsMessage::Binary(bytes))) => {
                     let v = rmpv::decode::read_value(&mut bytes.as_slice())
                         .expect("server sent invalid MessagePack");
+                    // A keyed value frame (docs/PROTOCOL.md §12): its four items.
+                    if v.is_array() {
+                        return Ok(Frame {
+                            kind: KEYED.to_string(),
+                            data: Some(v),
+                        });
+                    }
                     let get = |k: &str| {
                         v.as_map()
                             .expect("frame is a map")
