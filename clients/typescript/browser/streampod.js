@@ -413,6 +413,8 @@ var Call = class {
     __publicField(this, "taken", 0);
     /** Values received and not taken, against the window. */
     __publicField(this, "unread", 0);
+    /** The key the server took for the call's keyed value frames (PROTOCOL.md §12). */
+    __publicField(this, "key");
   }
   /** The server answered the open with its input credit: the call is flow-controlled. */
   flowControlled(inputWindow) {
@@ -469,8 +471,11 @@ var Call = class {
     this.socket.send({ type: "cmsc", data: this.target({ cr: reason }) });
     this.socket.forget(this.cid);
   }
-  /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
-  pump(name, source) {
+  /**
+   * Feeds input stream `name`, at place `place` of the open's `is`, from `source` until it
+   * ends, fails or is stopped.
+   */
+  pump(name, place, source) {
     const state = new Pump(this.inputWindow);
     this.pumps.set(name, state);
     const encoding = this.socket.encoding;
@@ -478,7 +483,11 @@ var Call = class {
       try {
         for await (const value of credited(source, state)) {
           if (state.stopped) return;
-          this.socket.send({ type: "msm", data: this.target({ p: name, o: toWrapped(value, encoding) }) });
+          const o = toWrapped(value, encoding);
+          const key = this.key;
+          this.socket.send(
+            key === void 0 ? { type: "msm", data: this.target({ p: name, o }) } : { type: "keyed", data: { k: key, i: place, o } }
+          );
           await this.socket.drained();
         }
         if (!state.stopped) this.socket.send({ type: "cmsc", data: this.target({ p: name, cr: "done" }) });
@@ -2000,6 +2009,10 @@ function isCounted(type) {
   return !(type === "ping" || type === "pong" || type === "rst" || type === "rsr" || type === "rsx" || type === "ack");
 }
 function encodeFrame(frame, encoding) {
+  if (frame.type === "keyed") {
+    const { k, i, o } = frame.data;
+    return encode([k, i, o.className, o.data]);
+  }
   if (encoding === "msgpack") return encode(frame);
   if (frame.type === "omsc") {
     return JSON.stringify({ ...frame, data: { ...frame.data, args: JSON.stringify(frame.data.args) } });
@@ -2029,6 +2042,7 @@ var OPEN_RESULTS = [
   "invalidArguments"
 ];
 function checked(frame) {
+  if (Array.isArray(frame)) return keyed(frame);
   if (!isRecord(frame) || typeof frame.type !== "string") throw new ProtocolError("a frame that is not a message");
   const { type } = frame;
   if (type === "ping" || type === "pong") return { type };
@@ -2072,6 +2086,7 @@ function checked(frame) {
       if (!OPEN_RESULTS.includes(res)) throw bad2("res");
       const fc = count("fc", true);
       const why = optionalText("why");
+      const k = count("k", true);
       return {
         type,
         data: {
@@ -2080,7 +2095,8 @@ function checked(frame) {
           en: text("en"),
           m: text("m"),
           ...fc === void 0 ? {} : { fc },
-          ...why === void 0 ? {} : { why }
+          ...why === void 0 ? {} : { why },
+          ...k === void 0 ? {} : { k }
         }
       };
     }
@@ -2108,6 +2124,15 @@ function checked(frame) {
       throw new ProtocolError(`an unexpected \`${type}\` frame`);
   }
 }
+function keyed(items) {
+  const [k, i, className, data] = items;
+  const key = (v) => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= MAX_KEY;
+  if (items.length !== 4 || !key(k) || k === 0 || !(i === null || key(i)) || typeof className !== "string") {
+    throw new ProtocolError("a keyed value frame that is not [k, i, className, data]");
+  }
+  return { type: "keyed", data: { k, i, o: { className, data } } };
+}
+var MAX_KEY = 2 ** 31 - 1;
 function isRecord(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
@@ -2200,6 +2225,12 @@ var Socket = class _Socket {
     __publicField(this, "encoding", encoding);
     __publicField(this, "options", options);
     __publicField(this, "calls", /* @__PURE__ */ new Map());
+    /** The calls with keys, by key (PROTOCOL.md §12). */
+    __publicField(this, "keys", /* @__PURE__ */ new Map());
+    /** The key the next open asks for, one above the last; none without keyed frames. */
+    __publicField(this, "nextKey");
+    /** The key each open in flight asked for. */
+    __publicField(this, "askedKeys", /* @__PURE__ */ new Map());
     /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
     __publicField(this, "opening", /* @__PURE__ */ new Map());
     __publicField(this, "closed");
@@ -2215,6 +2246,7 @@ var Socket = class _Socket {
     __publicField(this, "ackTimer");
     /** Resolves when the send buffer has drained, while some pump waits for it. */
     __publicField(this, "draining");
+    this.nextKey = options.keyedFrames && encoding === "msgpack" ? 1 : void 0;
     this.attach(dialed);
   }
   /**
@@ -2277,9 +2309,14 @@ var Socket = class _Socket {
     clearTimeout(this.linger);
     this.linger = void 0;
     this.calls.set(call.cid, call);
+    const k = this.nextKey;
+    if (k !== void 0) {
+      this.askedKeys.set(call.cid, k);
+      this.nextKey = k < MAX_KEY ? k + 1 : void 0;
+    }
     return new Promise((resolve, reject) => {
       this.opening.set(call.cid, { resolve, reject });
-      this.send({ type: "omsc", data });
+      this.send({ type: "omsc", data: k === void 0 ? data : { ...data, k } });
     }).then((answer) => {
       if (answer.res !== "success") this.forget(call.cid);
       return answer;
@@ -2287,6 +2324,8 @@ var Socket = class _Socket {
   }
   /** A call ended: forgets it, and closes the socket once nothing is left for a while. */
   forget(cid) {
+    const key = this.calls.get(cid)?.key;
+    if (key !== void 0) this.keys.delete(key);
     this.calls.delete(cid);
     if (this.isIdle() && !this.closed && this.linger === void 0) {
       this.linger = setTimeout(() => this.closeIfIdle(), this.options.lingerMs);
@@ -2309,6 +2348,8 @@ var Socket = class _Socket {
     for (const call of this.calls.values()) call.finish(error);
     for (const open of this.opening.values()) open.reject(error);
     this.calls.clear();
+    this.keys.clear();
+    this.askedKeys.clear();
     this.opening.clear();
     this.ws?.close();
   }
@@ -2441,6 +2482,12 @@ var Socket = class _Socket {
     const n = this.session?.takeAcknowledgement();
     if (n !== void 0) this.send({ type: "ack", data: { n } });
   }
+  /** A value on `call`'s return stream. */
+  push(call, value) {
+    if (call.push(value)) return;
+    call.cancel(new ProtocolError("the server sent beyond the call\u2019s credit"), "error");
+    this.forget(call.cid);
+  }
   receive(raw) {
     if (this.closed) return;
     this.resetIdle();
@@ -2462,16 +2509,29 @@ var Socket = class _Socket {
         const d = frame.data;
         const open = this.opening.get(d.cid);
         this.opening.delete(d.cid);
-        if (d.fc !== void 0) this.calls.get(d.cid)?.flowControlled(d.fc);
+        const asked = this.askedKeys.get(d.cid);
+        this.askedKeys.delete(d.cid);
+        const call = this.calls.get(d.cid);
+        if (d.fc !== void 0) call?.flowControlled(d.fc);
+        if (call && d.res === "success" && d.k !== void 0 && d.k === asked) {
+          call.key = d.k;
+          this.keys.set(d.k, call);
+        }
         return open?.resolve({ res: d.res, why: d.why });
       }
       case "msm": {
         const d = frame.data;
         const call = this.calls.get(d.cid);
         if (!call) return this.send({ type: "cmsc", data: { en: d.en, m: d.m, cid: d.cid, cr: "error" } });
-        if (call.push(d.o)) return;
-        call.cancel(new ProtocolError("the server sent beyond the call\u2019s credit"), "error");
-        return this.forget(call.cid);
+        return this.push(call, d.o);
+      }
+      case "keyed": {
+        const { k, i, o } = frame.data;
+        const call = this.keys.get(k);
+        if (call && i === null) return this.push(call, o);
+        if (!call && i === null && (this.nextKey === void 0 || k < this.nextKey)) return;
+        this.send({ type: "brm", data: { req: `a keyed value frame for key ${k}, input ${i}` } });
+        return this.fail(new ProtocolError(`the server sent a keyed value frame for key ${k}, input ${i}`));
       }
       case "msse": {
         const { cid, ex } = frame.data;
@@ -2575,6 +2635,7 @@ var Client = class {
       resume: true,
       resumeBufferBytes: 1 << 20,
       reconnectMaxDelayMs: 5e3,
+      keyedFrames: true,
       ...options
     };
     const window = options.window === void 0 ? 1024 : options.window;
@@ -2660,7 +2721,7 @@ var Client = class {
         ...this.window === void 0 ? {} : { fc: this.window }
       });
       if (res === "success") {
-        for (const [name, source] of Object.entries(inputs)) call.pump(name, source);
+        Object.entries(inputs).forEach(([name, source], place) => call.pump(name, place, source));
         return call;
       }
       const refresh = this.options.refreshAuthKey;

@@ -31,6 +31,8 @@ export class Call {
   private taken = 0;
   /** Values received and not taken, against the window. */
   private unread = 0;
+  /** The key the server took for the call's keyed value frames (PROTOCOL.md §12). */
+  key: number | undefined;
 
   constructor(
     private readonly socket: CallSocket,
@@ -103,8 +105,11 @@ export class Call {
     this.socket.forget(this.cid);
   }
 
-  /** Feeds input stream `name` from `source` until it ends, fails or is stopped. */
-  pump(name: string, source: AsyncIterable<unknown> | Iterable<unknown>): void {
+  /**
+   * Feeds input stream `name`, at place `place` of the open's `is`, from `source` until it
+   * ends, fails or is stopped.
+   */
+  pump(name: string, place: number, source: AsyncIterable<unknown> | Iterable<unknown>): void {
     const state = new Pump(this.inputWindow);
     this.pumps.set(name, state);
     const encoding = this.socket.encoding;
@@ -113,7 +118,11 @@ export class Call {
         // Pulled only as far as the server's credit goes, with flow control.
         for await (const value of credited(source, state)) {
           if (state.stopped) return;
-          this.socket.send({ type: 'msm', data: this.target({ p: name, o: toWrapped(value, encoding) }) });
+          const o = toWrapped(value, encoding);
+          const key = this.key;
+          this.socket.send(
+            key === undefined ? { type: 'msm', data: this.target({ p: name, o }) } : { type: 'keyed', data: { k: key, i: place, o } },
+          );
           // Waits while the socket is behind, so a fast source is pulled only as fast as
           // the connection sends.
           await this.socket.drained();

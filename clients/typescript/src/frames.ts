@@ -1,7 +1,8 @@
 /**
  * Frames of both wires: `{type, data}` maps, one per WebSocket message (PROTOCOL.md §2):
  * MessagePack in binary messages, or Serverpod's JSON in text messages, where `args` is a
- * JSON string (PROTOCOL.md §9). Every frame the client reads is checked against its type's
+ * JSON string (PROTOCOL.md §9); and, on the MessagePack wire, keyed value frames
+ * `[k, i, className, data]` (PROTOCOL.md §12), read and written here as `{type: 'keyed'}`. Every frame the client reads is checked against its type's
  * shape as it is decoded, so the rest of the client works with {@link Frame}, a
  * discriminated union, and casts nothing.
  */
@@ -38,10 +39,12 @@ export type Frame =
   | { type: 'pong' }
   | {
       type: 'omsc';
-      data: { en: string; m: string; cid: string; args: unknown; is: string[]; auth?: string; fc?: number };
+      data: { en: string; m: string; cid: string; args: unknown; is: string[]; auth?: string; fc?: number; k?: number };
     }
-  | { type: 'omsr'; data: { cid: string; res: OpenResult; en: string; m: string; fc?: number; why?: string } }
+  | { type: 'omsr'; data: { cid: string; res: OpenResult; en: string; m: string; fc?: number; why?: string; k?: number } }
   | { type: 'msm'; data: Target & { o: WireValue } }
+  /** A keyed value frame: a value of the call whose open took key `k`, on input `i` (its place in `is`) or, with `i` null, on the return stream. */
+  | { type: 'keyed'; data: { k: number; i: number | null; o: WireValue } }
   | { type: 'msse'; data: Target & { ex: WireValue } }
   | { type: 'cmsc'; data: Target & { cr: 'done' | 'error'; why?: string } }
   | { type: 'crd'; data: Target & { n: number } }
@@ -62,6 +65,11 @@ export function isCounted(type: Frame['type']): boolean {
 
 /** The message as one WebSocket message of `encoding`. `args` is given as a plain object. */
 export function encodeFrame(frame: Frame, encoding: Encoding): Uint8Array | string {
+  if (frame.type === 'keyed') {
+    // MessagePack's alone: a call on the JSON wire never gets a key.
+    const { k, i, o } = frame.data;
+    return encode([k, i, o.className, o.data]);
+  }
   if (encoding === 'msgpack') return encode(frame);
   if (frame.type === 'omsc') {
     // Serverpod's JSON carries the arguments as a JSON string.
@@ -97,6 +105,7 @@ const OPEN_RESULTS: readonly string[] = [
 
 /** `frame` as a {@link Frame}, or a {@link ProtocolError} naming what is wrong. */
 function checked(frame: unknown): Frame {
+  if (Array.isArray(frame)) return keyed(frame);
   if (!isRecord(frame) || typeof frame.type !== 'string') throw new ProtocolError('a frame that is not a message');
   const { type } = frame;
   if (type === 'ping' || type === 'pong') return { type };
@@ -141,6 +150,7 @@ function checked(frame: unknown): Frame {
       if (!OPEN_RESULTS.includes(res)) throw bad('res');
       const fc = count('fc', true);
       const why = optionalText('why');
+      const k = count('k', true);
       return {
         type,
         data: {
@@ -150,6 +160,7 @@ function checked(frame: unknown): Frame {
           m: text('m'),
           ...(fc === undefined ? {} : { fc }),
           ...(why === undefined ? {} : { why }),
+          ...(k === undefined ? {} : { k }),
         },
       };
     }
@@ -178,6 +189,19 @@ function checked(frame: unknown): Frame {
       throw new ProtocolError(`an unexpected \`${type}\` frame`);
   }
 }
+
+/** A keyed value frame, `[k, i, className, data]` (PROTOCOL.md §12). */
+function keyed(items: unknown[]): Frame {
+  const [k, i, className, data] = items;
+  const key = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_KEY;
+  if (items.length !== 4 || !key(k) || k === 0 || !(i === null || key(i)) || typeof className !== 'string') {
+    throw new ProtocolError('a keyed value frame that is not [k, i, className, data]');
+  }
+  return { type: 'keyed', data: { k: k as number, i: i as number | null, o: { className, data } } };
+}
+
+/** The largest key of a keyed value frame: 2³¹ − 1. */
+export const MAX_KEY = 2 ** 31 - 1;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -20,7 +20,7 @@ import {
   SerializableExceptionError,
   StreampodError,
 } from './errors.js';
-import { Frame, OpenResult, decodeFrame, encodeFrame, isCounted } from './frames.js';
+import { Frame, MAX_KEY, OpenResult, WireValue, decodeFrame, encodeFrame, isCounted } from './frames.js';
 import { ACK_DELAY_MS, ResumeSession, backoffMs, size } from './resume.js';
 import { Encoding, fromWrapped } from './values.js';
 
@@ -57,6 +57,8 @@ export interface SocketOptions {
   resume: boolean;
   resumeBufferBytes: number;
   reconnectMaxDelayMs: number;
+  /** Whether opens ask for keyed value frames (PROTOCOL.md §12). */
+  keyedFrames: boolean;
   /** The `auth` value a resume re-authenticates with. */
   auth: () => Promise<string | undefined>;
   /** Hears the connection's state. */
@@ -80,6 +82,12 @@ const SEND_BUFFER = 1 << 20;
 /** One connection and the calls on it. */
 export class Socket implements CallSocket {
   private readonly calls = new Map<string, Call>();
+  /** The calls with keys, by key (PROTOCOL.md §12). */
+  private readonly keys = new Map<number, Call>();
+  /** The key the next open asks for, one above the last; none without keyed frames. */
+  private nextKey: number | undefined;
+  /** The key each open in flight asked for. */
+  private readonly askedKeys = new Map<string, number>();
   /** Opens waiting for their `omsr`: resolved with `res`, or failed with the socket. */
   private readonly opening = new Map<string, { resolve: (answer: Answer) => void; reject: (e: Error) => void }>();
   private closed: StreampodError | undefined;
@@ -103,6 +111,7 @@ export class Socket implements CallSocket {
     readonly encoding: Encoding,
     private readonly options: SocketOptions,
   ) {
+    this.nextKey = options.keyedFrames && encoding === 'msgpack' ? 1 : undefined;
     this.attach(dialed);
   }
 
@@ -172,9 +181,14 @@ export class Socket implements CallSocket {
     this.linger = undefined;
     // Registered before the open goes out, so that no early value is lost.
     this.calls.set(call.cid, call);
+    const k = this.nextKey;
+    if (k !== undefined) {
+      this.askedKeys.set(call.cid, k);
+      this.nextKey = k < MAX_KEY ? k + 1 : undefined;
+    }
     return new Promise<Answer>((resolve, reject) => {
       this.opening.set(call.cid, { resolve, reject });
-      this.send({ type: 'omsc', data });
+      this.send({ type: 'omsc', data: k === undefined ? data : { ...data, k } });
     }).then((answer) => {
       if (answer.res !== 'success') this.forget(call.cid);
       return answer;
@@ -183,6 +197,8 @@ export class Socket implements CallSocket {
 
   /** A call ended: forgets it, and closes the socket once nothing is left for a while. */
   forget(cid: string): void {
+    const key = this.calls.get(cid)?.key;
+    if (key !== undefined) this.keys.delete(key);
     this.calls.delete(cid);
     if (this.isIdle() && !this.closed && this.linger === undefined) {
       this.linger = setTimeout(() => this.closeIfIdle(), this.options.lingerMs);
@@ -208,6 +224,8 @@ export class Socket implements CallSocket {
     for (const call of this.calls.values()) call.finish(error);
     for (const open of this.opening.values()) open.reject(error);
     this.calls.clear();
+    this.keys.clear();
+    this.askedKeys.clear();
     this.opening.clear();
     this.ws?.close();
   }
@@ -351,6 +369,14 @@ export class Socket implements CallSocket {
     if (n !== undefined) this.send({ type: 'ack', data: { n } });
   }
 
+  /** A value on `call`'s return stream. */
+  private push(call: Call, value: WireValue): void {
+    if (call.push(value)) return;
+    // Beyond the credit the call granted: that call fails, and is cancelled.
+    call.cancel(new ProtocolError('the server sent beyond the call’s credit'), 'error');
+    this.forget(call.cid);
+  }
+
   private receive(raw: unknown): void {
     if (this.closed) return;
     this.resetIdle();
@@ -372,17 +398,31 @@ export class Socket implements CallSocket {
         const d = frame.data;
         const open = this.opening.get(d.cid);
         this.opening.delete(d.cid);
-        if (d.fc !== undefined) this.calls.get(d.cid)?.flowControlled(d.fc);
+        const asked = this.askedKeys.get(d.cid);
+        this.askedKeys.delete(d.cid);
+        const call = this.calls.get(d.cid);
+        if (d.fc !== undefined) call?.flowControlled(d.fc);
+        // The server took the key: the call's values travel keyed, both ways.
+        if (call && d.res === 'success' && d.k !== undefined && d.k === asked) {
+          call.key = d.k;
+          this.keys.set(d.k, call);
+        }
         return open?.resolve({ res: d.res, why: d.why });
       }
       case 'msm': {
         const d = frame.data;
         const call = this.calls.get(d.cid);
         if (!call) return this.send({ type: 'cmsc', data: { en: d.en, m: d.m, cid: d.cid, cr: 'error' } });
-        if (call.push(d.o)) return;
-        // Beyond the credit the call granted: that call fails, and is cancelled.
-        call.cancel(new ProtocolError('the server sent beyond the call’s credit'), 'error');
-        return this.forget(call.cid);
+        return this.push(call, d.o);
+      }
+      case 'keyed': {
+        const { k, i, o } = frame.data;
+        const call = this.keys.get(k);
+        if (call && i === null) return this.push(call, o);
+        // A call that has ended (its key was asked for before): dropped, as its `msm` would be.
+        if (!call && i === null && (this.nextKey === undefined || k < this.nextKey)) return;
+        this.send({ type: 'brm', data: { req: `a keyed value frame for key ${k}, input ${i}` } });
+        return this.fail(new ProtocolError(`the server sent a keyed value frame for key ${k}, input ${i}`));
       }
       case 'msse': {
         const { cid, ex } = frame.data;
