@@ -12,6 +12,7 @@
 //! ```text
 //! cargo bench --bench peer                       # as deployed
 //! STREAMPOD_PEER_ROUND_SECS=2 cargo bench --bench peer
+//! STREAMPOD_PEER_KEYED=0 cargo bench --bench peer   # streampod's calls without keyed frames
 //! ```
 //!
 //! The bench binary plays every part: run with `STREAMPOD_PEER_ROLE` set, it is one server
@@ -26,7 +27,7 @@ use harness::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use streampod::client::{Client, Inputs};
+use streampod::client::{Client, ClientConfig, Inputs};
 use streampod::{ByteData, NoArgs};
 
 const ROLE: &str = "STREAMPOD_PEER_ROLE";
@@ -330,7 +331,10 @@ fn client(system: &str, scenario: &str, addr: &str, seconds: f64) {
                 let mut clients = Vec::new();
                 let mut streams = Vec::new();
                 for _ in 0..scenario.connections {
-                    let client = Client::new(&format!("http://{addr}")).unwrap();
+                    // `STREAMPOD_PEER_KEYED=0`: full `msm` envelopes, for a before/after.
+                    let keyed = std::env::var("STREAMPOD_PEER_KEYED").map_or(true, |v| v != "0");
+                    let config = ClientConfig::default().keyed_frames(keyed);
+                    let client = Client::with_config(&format!("http://{addr}"), config).unwrap();
                     for _ in 0..scenario.streams {
                         streams.push(streampod_stream(&client));
                     }
