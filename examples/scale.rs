@@ -3,7 +3,7 @@
 //! whether memory comes back.
 //!
 //! ```text
-//! cargo run --release --example scale [-- --connections 10000 --rounds 3]
+//! cargo run --release --example scale [-- --connections 10000 --rounds 3 --no-keys]
 //! ```
 //! First, for scale, a bare actix-web-actors echo server (the stack streampod is built on)
 //! in a process of its own: its RSS per idle connection. Then it re-runs itself as the
@@ -242,13 +242,12 @@ impl Sockets {
                 ("wait", &[][..])
             };
             let cid = uuid::Uuid::new_v4();
-            let open = Message::OpenCall(OpenCall::new(
-                "idle",
-                method,
-                cid,
-                vec![0x80],
-                inputs.iter().copied(),
-            ));
+            let mut open = OpenCall::new("idle", method, cid, vec![0x80], inputs.iter().copied());
+            // Keyed value frames, as the clients ask for them: keys grow per socket.
+            if KEYED.load(Ordering::Relaxed) {
+                open = open.with_key((i / n + 1) as u32);
+            }
+            let open = Message::OpenCall(open);
             self.sinks[i % n]
                 .send(WsMessage::Binary(open.encode()))
                 .await?;
@@ -283,6 +282,9 @@ async fn server_stats(addr: &str) -> Result<Vec<i64>, Box<dyn std::error::Error>
     Ok(stats)
 }
 
+/// Whether calls ask for keyed value frames (`--no-keys`: not, as before they existed).
+static KEYED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 fn per(kib: u64, before: u64, n: usize) -> f64 {
     kib.saturating_sub(before) as f64 / n as f64
 }
@@ -303,6 +305,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--serve-bare" => return serve_bare(),
             "--connections" => connections = number()?,
             "--rounds" => rounds = number()?,
+            "--no-keys" => KEYED.store(false, Ordering::Relaxed),
             other => return Err(format!("unknown argument {other}").into()),
         }
     }

@@ -99,6 +99,16 @@ impl CallInputs {
         lock(&self.open)
     }
 
+    /// Input `name` as the call holds it (a shared name), or a name of its own for one it
+    /// does not have.
+    pub(crate) fn name(&self, name: &str) -> Arc<str> {
+        let open = self.open();
+        match open.position(name) {
+            Some(i) => open.inputs[i].name.clone(),
+            None => Arc::from(name),
+        }
+    }
+
     /// The call's input queue, for waiting until it has room.
     pub(crate) fn credit(&self) -> &Arc<InputQueue> {
         &self.credit

@@ -1,35 +1,37 @@
-//! [`CallTable`]: something per open call of one connection, by `cid`: the connection's
-//! routes and the supervisor's call addresses.
+//! [`CallTable`]: something per open call of one connection, by `cid` (the connection's
+//! routes and the supervisor's call addresses) or by another id of the call (its key, for
+//! keyed value frames).
 //!
 //! Most connections hold one call or a few, and a hash map's smallest table is four entries
 //! (280 bytes with a route each, heaptrack on `examples/scale`): a short list serves them,
 //! searched in order, and a map takes over past [`FEW`].
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use uuid::Uuid;
 
 /// The most calls kept in the list; a list of this many is searched as fast as a map.
 const FEW: usize = 8;
 
-/// Values by `cid`.
-pub(crate) enum CallTable<V> {
-    Few(Vec<(Uuid, V)>),
-    Many(HashMap<Uuid, V>),
+/// Values by `cid` (or by another id `K` of a call).
+pub(crate) enum CallTable<V, K = Uuid> {
+    Few(Vec<(K, V)>),
+    Many(HashMap<K, V>),
 }
 
-impl<V> CallTable<V> {
+impl<V, K: Copy + Eq + Hash> CallTable<V, K> {
     pub(crate) fn new() -> Self {
         CallTable::Few(Vec::new())
     }
 
-    pub(crate) fn get(&self, cid: &Uuid) -> Option<&V> {
+    pub(crate) fn get(&self, cid: &K) -> Option<&V> {
         match self {
             CallTable::Few(list) => list.iter().find(|(c, _)| c == cid).map(|(_, v)| v),
             CallTable::Many(map) => map.get(cid),
         }
     }
 
-    pub(crate) fn contains_key(&self, cid: &Uuid) -> bool {
+    pub(crate) fn contains_key(&self, cid: &K) -> bool {
         self.get(cid).is_some()
     }
 
@@ -41,7 +43,7 @@ impl<V> CallTable<V> {
     }
 
     /// Adds `value` for a `cid` not present.
-    pub(crate) fn insert(&mut self, cid: Uuid, value: V) {
+    pub(crate) fn insert(&mut self, cid: K, value: V) {
         match self {
             CallTable::Few(list) if list.len() < FEW => {
                 // Grown one at a time: a list's first allocation would be four entries too.
@@ -49,7 +51,7 @@ impl<V> CallTable<V> {
                 list.push((cid, value));
             }
             CallTable::Few(list) => {
-                let mut map: HashMap<Uuid, V> = std::mem::take(list).into_iter().collect();
+                let mut map: HashMap<K, V> = std::mem::take(list).into_iter().collect();
                 map.insert(cid, value);
                 *self = CallTable::Many(map);
             }
@@ -75,7 +77,7 @@ impl<V> CallTable<V> {
         }
     }
 
-    pub(crate) fn remove(&mut self, cid: &Uuid) -> Option<V> {
+    pub(crate) fn remove(&mut self, cid: &K) -> Option<V> {
         match self {
             CallTable::Few(list) => {
                 let i = list.iter().position(|(c, _)| c == cid)?;
@@ -93,7 +95,7 @@ mod tests {
     #[test]
     fn a_list_then_a_map_holds_every_value_by_cid() {
         let cids: Vec<Uuid> = (0..20u128).map(Uuid::from_u128).collect();
-        let mut routes = CallTable::new();
+        let mut routes: CallTable<usize> = CallTable::new();
         for (i, cid) in cids.iter().enumerate() {
             routes.insert(*cid, i);
             assert_eq!(routes.len(), i + 1);
@@ -104,7 +106,7 @@ mod tests {
         }
         assert_eq!(routes.remove(&cids[3]), Some(3));
         assert!(!routes.contains_key(&cids[3]));
-        let mut few = CallTable::new();
+        let mut few: CallTable<usize> = CallTable::new();
         few.insert(cids[0], 0);
         few.insert(cids[1], 1);
         assert_eq!(few.remove(&cids[0]), Some(0));

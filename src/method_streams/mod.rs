@@ -74,15 +74,11 @@ struct Route {
     credit: Option<Arc<Credit>>,
     /// Who opened a call that required authentication: a resume must come from them.
     auth: Option<Box<AuthInfo>>,
-    /// The key of a call whose open took one, and the names of its `is` in order: a keyed
-    /// value frame names its input stream by its place there (docs/PROTOCOL.md §12).
-    keyed: Option<Box<Keyed>>,
-}
-
-/// A keyed call's key and input streams.
-pub(super) struct Keyed {
-    pub(super) key: u32,
-    pub(super) inputs: Box<[Arc<str>]>,
+    /// The key of a call whose open took one (docs/PROTOCOL.md §12).
+    key: Option<u32>,
+    /// For a keyed call, its input streams' names in the order of its open's `is`: a keyed
+    /// value frame names its input stream by its place there.
+    places: Box<[Arc<str>]>,
 }
 
 impl Route {
@@ -111,7 +107,7 @@ pub(crate) struct MethodConnection {
     resume: Resume,
     /// The calls with keys, by key, and the highest key taken: a keyed value frame for a
     /// key at most that and no longer here is for a call that has ended.
-    keys: HashMap<u32, Uuid>,
+    keys: CallTable<Uuid, u32>,
     highest_key: u32,
 }
 
@@ -143,7 +139,7 @@ impl MethodConnection {
             cookie_key,
             handshake,
             resume,
-            keys: HashMap::new(),
+            keys: CallTable::new(),
             highest_key: 0,
         }
     }
@@ -304,15 +300,13 @@ impl MethodConnection {
         let Some(input) = input else {
             return self.protocol_error(RETURN_STREAM_INPUT.into(), edge);
         };
-        let route = self.keys.get(&key).and_then(|cid| self.calls.get(cid));
-        let keyed = route.and_then(|r| Some((r, r.keyed.as_deref()?)));
-        match keyed {
-            Some((route, keyed)) => match keyed.inputs.get(input as usize) {
+        match self.keys.get(&key).and_then(|cid| self.calls.get(cid)) {
+            Some(route) => match route.places.get(input as usize) {
                 Some(param) => self.deliver(route, param, value, edge),
                 None => {
                     let why = format!(
                         "a keyed value frame for input {input} of a call with {}",
-                        keyed.inputs.len()
+                        route.places.len()
                     );
                     self.protocol_error(why, edge)
                 }
@@ -438,12 +432,12 @@ impl MethodConnection {
         inputs: Arc<CallInputs>,
         credit: Option<Arc<Credit>>,
         auth: Option<AuthInfo>,
-        keyed: Option<Keyed>,
+        (key, places): (Option<u32>, Box<[Arc<str>]>),
     ) {
         let weak = call.downgrade();
-        if let Some(keyed) = &keyed {
-            self.keys.insert(keyed.key, target.cid);
-            self.highest_key = keyed.key;
+        if let Some(key) = key {
+            self.keys.insert(key, target.cid);
+            self.highest_key = key;
         }
         if let Some(supervisor) = &self.supervisor {
             supervisor.do_send(Adopt {
@@ -460,7 +454,8 @@ impl MethodConnection {
                 inputs,
                 credit,
                 auth: auth.map(Box::new),
-                keyed: keyed.map(Box::new),
+                key,
+                places,
             },
         );
     }
@@ -509,8 +504,8 @@ impl Connection for MethodConnection {
     }
 
     fn on_event(&mut self, CallEnded(cid): CallEnded, _: &mut Edge<'_, Self>) {
-        if let Some(keyed) = self.calls.remove(&cid).and_then(|route| route.keyed) {
-            self.keys.remove(&keyed.key);
+        if let Some(key) = self.calls.remove(&cid).and_then(|route| route.key) {
+            self.keys.remove(&key);
         }
         self.ended.insert(cid);
         if let Some(supervisor) = &self.supervisor {

@@ -1,6 +1,6 @@
 //! Opening a call: validation in Serverpod's order (docs/PROTOCOL.md §4.2), then the call actor.
 
-use super::{Keyed, MethodConnection};
+use super::MethodConnection;
 use crate::auth::{check_access, AuthInfo, Denied, Requirements};
 use crate::call::{CallActor, CallInputs, CallParts};
 use crate::flow::Credit;
@@ -206,18 +206,18 @@ impl MethodConnection {
         // Keyed value frames, when the client asked with a key above every earlier one, on
         // the MessagePack wire (docs/PROTOCOL.md §12); otherwise the call is answered
         // without `k`, and its values travel as `msm`.
-        let keyed = open
+        let key = open
             .key
-            .filter(|key| *key > self.highest_key && edge.encoding() == Encoding::MessagePack)
-            .map(|key| Keyed {
-                key,
-                inputs: open
-                    .inputs
-                    .iter()
-                    .map(|name| Arc::from(name.as_str()))
-                    .collect(),
-            });
-        let key = keyed.as_ref().map(|keyed| keyed.key);
+            .filter(|key| *key > self.highest_key && edge.encoding() == Encoding::MessagePack);
+        // The input names of a keyed call by place, shared with the method's (no copy).
+        let places = match key {
+            Some(_) => open
+                .inputs
+                .iter()
+                .map(|name| ready.inputs.name(name))
+                .collect(),
+            None => Box::default(),
+        };
         self.answer(&open, OpenResult::Success, ready.window, None, key, edge);
         ready.metrics.opened(received.elapsed());
         let return_credit = open.flow.map(Credit::shared);
@@ -272,7 +272,7 @@ impl MethodConnection {
                 key,
             })
         });
-        self.adopt(&target, call, inputs, return_credit, caller, keyed);
+        self.adopt(&target, call, inputs, return_credit, caller, (key, places));
     }
 
     /// Refuses an open, saying why: in the log (at WARN for what the client's code got
