@@ -33,11 +33,25 @@ fn echo_throughput(c: &mut Criterion) {
         let frame = open_echo_with(&mut ws, Some(streampod::protocol::MAX_CREDIT)).await;
         (ws, frame)
     });
+    // The same echo in keyed value frames (the clients' default), against the bare echo
+    // with frames of their size.
+    let (mut sp_keyed, keyed_frame) = rt.block_on(async {
+        let mut ws = connect(&streampod.url()).await;
+        let frame = open_echo_keyed(&mut ws).await;
+        (ws, frame)
+    });
     let same_size = vec![7u8; frame.len()];
+    let same_size_keyed = vec![7u8; keyed_frame.len()];
     let mut group = c.benchmark_group("echo_throughput");
     group.throughput(Throughput::Elements(1));
     group.bench_function("bare_actix_echo", |b| {
         b.iter_custom(|n| rt.block_on(pipeline(&mut bare, &same_size, n, 64)))
+    });
+    group.bench_function("bare_actix_echo_keyed_size", |b| {
+        b.iter_custom(|n| rt.block_on(pipeline(&mut bare, &same_size_keyed, n, 64)))
+    });
+    group.bench_function("streampod_keyed", |b| {
+        b.iter_custom(|n| rt.block_on(pipeline(&mut sp_keyed, &keyed_frame, n, 64)))
     });
     group.bench_function("streampod", |b| {
         b.iter_custom(|n| rt.block_on(pipeline(&mut sp, &frame, n, 64)))

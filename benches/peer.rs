@@ -15,22 +15,21 @@
 //! STREAMPOD_PEER_KEYED=0 cargo bench --bench peer   # streampod's calls without keyed frames
 //! ```
 //!
-//! The bench binary plays every part: run with `STREAMPOD_PEER_ROLE` set, it is one server
+//! The bench binary plays every part: run with `STREAMPOD_BENCH_ROLE` set, it is one server
 //! or one client. The numbers of earlier rounds, with both servers and both clients in one
 //! process, sharing two cores among four runtimes, pointed the wrong way (docs/PERFORMANCE.md).
 
 #[path = "support/harness.rs"]
 mod harness;
+#[path = "support/processes.rs"]
+mod processes;
 
 use futures::{SinkExt, StreamExt};
 use harness::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use processes::*;
 use std::time::{Duration, Instant};
 use streampod::client::{Client, ClientConfig, Inputs};
 use streampod::{ByteData, NoArgs};
-
-const ROLE: &str = "STREAMPOD_PEER_ROLE";
 
 /// `message Chunk { bytes data = 1; }`, written by hand (no protoc).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -250,28 +249,6 @@ const SCENARIOS: [Scenario; 4] = [
     },
 ];
 
-/// What one client process measured.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    messages: u64,
-    seconds: f64,
-    client_cpu: f64,
-    server_cpu: f64,
-}
-
-/// CPU time so far of process `pid`'s threads, from `schedstat` (nanoseconds).
-fn process_cpu(pid: u32) -> f64 {
-    let mut nanos = 0u64;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        nanos += thread_cpu_nanos(&task.path());
-    }
-    nanos as f64 / 1e9
-}
-
 /// A server role: serves until killed, after printing its address.
 fn serve(system: &str) {
     let addr = match system {
@@ -364,76 +341,15 @@ fn client(system: &str, scenario: &str, addr: &str, seconds: f64) {
     println!("{messages} {elapsed} {cpu}");
 }
 
-fn taskset() -> bool {
-    Command::new("taskset")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// This binary in `role`, pinned to `core` where it can be.
-fn this_as(role: &str, core: usize, args: &[&str]) -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let mut command = if taskset() {
-        let mut c = Command::new("taskset");
-        c.args(["-c", &core.to_string()]).arg(exe);
-        c
-    } else {
-        Command::new(exe)
-    };
-    command.env(ROLE, role).args(args).stdout(Stdio::piped());
-    command
-}
-
-fn start_server(system: &str) -> (Child, String) {
-    let mut child = this_as("server", 1, &[system]).spawn().unwrap();
-    let mut addr = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut addr)
-        .unwrap();
-    (child, addr.trim().to_string())
-}
-
-/// One client process against `server`: its run, with the server's CPU over it.
-fn run_client(system: &str, scenario: &str, server: &(Child, String), seconds: f64) -> Run {
-    let before = process_cpu(server.0.id());
-    let out = this_as(
-        "client",
-        0,
-        &[system, scenario, &server.1, &seconds.to_string()],
-    )
-    .output()
-    .unwrap();
-    let server_cpu = process_cpu(server.0.id()) - before;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let fields: Vec<f64> = text
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|f| f.parse().unwrap())
-        .collect();
-    assert_eq!(fields.len(), 3, "{system} {scenario}: {text}");
-    Run {
-        messages: fields[0] as u64,
-        seconds: fields[1],
-        client_cpu: fields[2],
-        server_cpu,
-    }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match std::env::var(ROLE).as_deref() {
-        Ok("server") => return serve(&args[0]),
-        Ok("client") => return client(&args[0], &args[1], &args[2], args[3].parse().unwrap()),
-        _ => {}
+    let served = run_role(
+        |args| serve(&args[0]),
+        |args| client(&args[0], &args[1], &args[2], args[3].parse().unwrap()),
+    );
+    if served {
+        return;
     }
+    let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--list") {
         // `cargo bench -- --list` (and `cargo test --benches`): nothing to list.
         return;
@@ -447,8 +363,8 @@ fn main() {
         .unwrap_or(4.0);
     let rounds = 5;
     let servers = [
-        ("streampod", start_server("streampod")),
-        ("tonic", start_server("tonic")),
+        ("streampod", start_server(&["streampod"])),
+        ("tonic", start_server(&["tonic"])),
     ];
     println!("streampod / tonic, as deployed ({rounds} interleaved rounds of {seconds} s, medians; per-round ratio range):");
     for scenario in SCENARIOS {
@@ -461,19 +377,12 @@ fn main() {
             let mut runs = [None, None];
             for i in order {
                 let (system, server) = &servers[i];
-                runs[i] = Some(run_client(system, scenario.name, server, seconds));
+                runs[i] = Some(run_client(&[system, scenario.name], server, seconds));
             }
             per_round.push((runs[0].unwrap(), runs[1].unwrap()));
         }
-        let rate = |r: &Run| r.messages as f64 / r.seconds;
-        let per_msg = |cpu: f64, r: &Run| cpu * 1e6 / r.messages as f64;
         let report = |what: &str, value: &dyn Fn(&Run) -> f64| {
-            let sp = median(per_round.iter().map(|(s, _)| value(s)).collect());
-            let tn = median(per_round.iter().map(|(_, t)| value(t)).collect());
-            let ratios: Vec<f64> = per_round.iter().map(|(s, t)| value(s) / value(t)).collect();
-            let (lo, hi) = ratios
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+            let (sp, tn, lo, hi) = compare(&per_round, value);
             println!(
                 "  {what}: streampod {sp:.2} / tonic {tn:.2} = {:.2} (rounds {lo:.2}-{hi:.2})",
                 sp / tn
@@ -483,10 +392,10 @@ fn main() {
         if scenario.name == "rtt" {
             report("round trip µs", &|r| r.seconds * 1e6 / r.messages as f64);
         } else {
-            report("throughput msg/s", &rate);
+            report("throughput msg/s", &Run::rate);
         }
-        report("server CPU µs/msg", &|r| per_msg(r.server_cpu, r));
-        report("client CPU µs/msg", &|r| per_msg(r.client_cpu, r));
+        report("server CPU µs/msg", &|r| r.per_message(r.server_cpu));
+        report("client CPU µs/msg", &|r| r.per_message(r.client_cpu));
     }
     for (_, (mut child, _)) in servers {
         let _ = child.kill();

@@ -159,6 +159,17 @@ pub async fn open_echo_with(ws: &mut Ws, flow: Option<u32>) -> Vec<u8> {
     .encode()
 }
 
+/// Opens a bench echo call with key 1 (keyed value frames, docs/PROTOCOL.md §12) and
+/// returns the keyed frame of one 64-byte value on its input stream.
+pub async fn open_echo_keyed(ws: &mut Ws) -> Vec<u8> {
+    let open = open_call("echo", uuid::Uuid::new_v4(), &["stream"]).with_key(1);
+    ws.send(WsMessage::Binary(Message::OpenCall(open).encode()))
+        .await
+        .unwrap();
+    next_binary(ws).await;
+    Message::keyed_value(1, Some(0), Dynamic::new(&ByteData(vec![7; 64])).unwrap()).encode()
+}
+
 pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
     loop {
         match ws.next().await {
