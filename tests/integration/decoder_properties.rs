@@ -59,20 +59,29 @@ fn message_like() -> impl Strategy<Value = Value> {
         Just("req"),
         Just("auth"),
         Just("fc"),
-        Just("n")
+        Just("n"),
+        Just("k")
     ];
-    (kind, proptest::collection::vec((key, any_value()), 0..8)).prop_map(|(kind, fields)| {
-        let data = Value::Map(
-            fields
-                .into_iter()
-                .map(|(k, v)| (Value::from(k), v))
-                .collect(),
-        );
-        Value::Map(vec![
-            (Value::from("type"), Value::from(kind)),
-            (Value::from("data"), data),
-        ])
-    })
+    let map =
+        (kind, proptest::collection::vec((key, any_value()), 0..8)).prop_map(|(kind, fields)| {
+            let data = Value::Map(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (Value::from(k), v))
+                    .collect(),
+            );
+            Value::Map(vec![
+                (Value::from("type"), Value::from(kind)),
+                (Value::from("data"), data),
+            ])
+        });
+    // Keyed value frames (docs/PROTOCOL.md §12): arrays of any values, often four.
+    let keyed = prop_oneof![
+        proptest::collection::vec(any_value(), 4..=4),
+        proptest::collection::vec(any_value(), 0..6)
+    ]
+    .prop_map(Value::Array);
+    prop_oneof![3 => map, 1 => keyed]
 }
 
 fn valid_message() -> impl Strategy<Value = Message> {
@@ -84,10 +93,11 @@ fn valid_message() -> impl Strategy<Value = Message> {
         name,
         proptest::option::of(name),
         any::<i64>(),
-        0u8..5,
+        0u8..6,
     )
         .prop_map(|(cid, en, m, p, v, which)| {
             let target = Target::new(en.as_str(), m.as_str(), cid);
+            let input = p.as_ref().map(|p| p.len() as u32);
             let target = match p {
                 Some(p) => target.with_param(p.as_str()),
                 None => target,
@@ -108,6 +118,11 @@ fn valid_message() -> impl Strategy<Value = Message> {
                     })
                 }
                 3 => Message::credit(target, (v as u32 % streampod::protocol::MAX_CREDIT).max(1)),
+                4 => Message::keyed_value(
+                    (v as u32 % streampod::protocol::MAX_KEY).max(1),
+                    input,
+                    Dynamic::new(&v).unwrap(),
+                ),
                 _ => Message::exception(target, Dynamic::new(&v.to_string()).unwrap()),
             }
         })
