@@ -2,14 +2,16 @@
 //! earlier one gets it back in its `omsr`, and from then on the call's values travel as
 //! `[k, i, className, data]` both ways; everything else about the call is unchanged. A
 //! keyed frame for no call closes the connection with `brm`; one for a call that has ended
-//! is dropped; the JSON wire knows no keys. With raw frames, and with the Rust client on and
-//! off.
+//! is dropped; the JSON wire knows no keys. With raw frames, with the Rust client on and
+//! off, and with the Rust client against a scripted server that does not take its key.
 
 use crate::support::*;
-use futures::{stream, StreamExt};
+use futures::{stream, SinkExt, StreamExt};
 use rmpv::Value;
 use streampod::client::{Client, ClientConfig, Inputs};
-use streampod::{Encoding, NoArgs};
+use streampod::protocol::{CloseReason, Message, OpenCall, OpenResponse, OpenResult, Target};
+use streampod::{Dynamic, Encoding, NoArgs};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// An `omsc` of `intEchoStream` with input `stream`, asking for key `key`.
 fn open_echo(cid: &str, key: Option<u64>) -> Vec<u8> {
@@ -156,4 +158,120 @@ async fn the_rust_client_gets_the_same_values_with_keys_and_without() {
             assert_eq!(echoed, vec![41, 42]);
         }
     }
+}
+
+/// A scripted server: answers every open (echoing its key when `echo_key`), echoes each
+/// value ×10 in the form it came in, ends the call when its input ends, and, with `stray`,
+/// sends a keyed frame for a key no open took right after its answer. It reports every
+/// frame it received.
+async fn scripted_server(
+    echo_key: bool,
+    stray: bool,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<Message>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (seen, frames) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let mut open: Option<OpenCall> = None;
+        while let Some(Ok(WsMessage::Binary(bytes))) = ws.next().await {
+            let Ok(message) = Message::decode(&bytes) else {
+                return;
+            };
+            let times_ten = |value: &Dynamic| Dynamic::new(&(value.decode::<i64>().unwrap() * 10));
+            let answer = match &message {
+                Message::Ping => Some(Message::Pong),
+                Message::OpenCall(call) => {
+                    open = Some(call.clone());
+                    let answer = OpenResponse::new(
+                        call.cid,
+                        OpenResult::Success,
+                        call.endpoint.clone(),
+                        call.method.clone(),
+                    );
+                    let answer = match (echo_key, call.key) {
+                        (true, Some(key)) => answer.with_key(key),
+                        _ => answer,
+                    };
+                    let _ = ws
+                        .send(WsMessage::Binary(Message::OpenResponse(answer).encode()))
+                        .await;
+                    stray.then(|| Message::keyed_value(99, None, Dynamic::new(&1i64).unwrap()))
+                }
+                Message::Value { value, .. } => {
+                    let call = open.as_ref().unwrap();
+                    let target = Target::new(call.endpoint.clone(), call.method.clone(), call.cid);
+                    Some(Message::value(target, times_ten(value).unwrap()))
+                }
+                Message::KeyedValue { key, value, .. } => {
+                    Some(Message::keyed_value(*key, None, times_ten(value).unwrap()))
+                }
+                Message::Close { target, .. } => {
+                    Some(Message::close(target.call(), CloseReason::Done))
+                }
+                _ => None,
+            };
+            let _ = seen.send(message);
+            if let Some(answer) = answer {
+                let _ = ws.send(WsMessage::Binary(answer.encode())).await;
+            }
+        }
+    });
+    (url, frames)
+}
+
+#[tokio::test]
+async fn the_rust_client_uses_msm_with_a_server_that_does_not_take_its_key() {
+    for echo_key in [false, true] {
+        let (url, mut frames) = scripted_server(echo_key, false).await;
+        let client = Client::with_config(&url, ClientConfig::default().resume(false)).unwrap();
+        let inputs = Inputs::new().values("stream", stream::iter([1i64, 2, 3]));
+        let echoed: Vec<i64> = client
+            .stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, inputs)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(echoed, vec![10, 20, 30], "echo_key {echo_key}");
+        let mut sent = Vec::new();
+        while let Ok(frame) = frames.try_recv() {
+            sent.push(frame);
+        }
+        let open = sent.iter().find_map(|m| match m {
+            Message::OpenCall(open) => Some(open.key),
+            _ => None,
+        });
+        assert_eq!(open, Some(Some(1)), "the open asks for key 1");
+        let keyed = sent
+            .iter()
+            .filter(|m| matches!(m, Message::KeyedValue { .. }))
+            .count();
+        let full = sent
+            .iter()
+            .filter(|m| matches!(m, Message::Value { .. }))
+            .count();
+        // Keyed only once the server took the key; `msm` otherwise.
+        assert_eq!((keyed, full), if echo_key { (3, 0) } else { (0, 3) });
+    }
+}
+
+#[tokio::test]
+async fn a_keyed_frame_for_a_key_the_client_never_asked_for_fails_its_connection() {
+    let (url, _frames) = scripted_server(true, true).await;
+    let client = Client::with_config(&url, ClientConfig::default().resume(false)).unwrap();
+    let inputs = Inputs::new().values("stream", stream::pending::<i64>());
+    let call = client
+        .stream::<i64>(ENDPOINT, "intEchoStream", NoArgs {}, inputs)
+        .collect::<Vec<_>>();
+    // The input never ends: only the failure ends the call.
+    let result = tokio::time::timeout(PATIENCE, call)
+        .await
+        .expect("the call failed at once");
+    assert!(
+        matches!(
+            result.as_slice(),
+            [Err(streampod::client::Error::Protocol { .. })]
+        ),
+        "{result:?}"
+    );
 }
