@@ -29,7 +29,7 @@ use crate::protocol::{
 use crate::recent::RecentIds;
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -367,7 +367,7 @@ impl SocketTask {
             if stop.is_some() || taken == COMMAND_BURST {
                 return stop;
             }
-            next = self.link.as_mut()?.stream.next().now_or_never()?;
+            next = self.link.as_mut()?.ready_frame()?;
         }
         None
     }

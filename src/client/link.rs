@@ -1,14 +1,17 @@
 //! [`Link`]: one socket of the method client's connection, with its writing queue and
 //! its keepalive. A resumable connection outlives its links: when one drops, the socket
 //! task dials the next (docs/PROTOCOL.md §11) and keeps its calls meanwhile.
+//!
+//! The link owns its socket whole: reading and writing take turns in one poll, with no
+//! lock between a split socket's halves.
 
 use super::handshake::Socket;
 use super::keepalive::{Keepalive, Tick};
 use super::outgoing::Outgoing;
 use super::ClientConfig;
 use futures::future::poll_fn;
-use futures::stream::SplitStream;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
@@ -16,7 +19,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 /// to write.
 pub(super) struct Link {
     pub(super) outgoing: Outgoing,
-    pub(super) stream: SplitStream<Socket>,
+    socket: Socket,
     keepalive: Keepalive,
 }
 
@@ -32,10 +35,9 @@ pub(super) enum LinkEvent {
 
 impl Link {
     pub(super) fn new(socket: Socket, config: &ClientConfig) -> Self {
-        let (sink, stream) = socket.split();
         Link {
-            outgoing: Outgoing::new(sink),
-            stream,
+            outgoing: Outgoing::new(),
+            socket,
             keepalive: Keepalive::new(config),
         }
     }
@@ -45,9 +47,9 @@ impl Link {
     /// resets the connection, and the server would take that for a lost network (and keep
     /// a resumable session for nothing).
     pub(super) async fn close(mut self, within: Duration) {
-        self.outgoing.close().await;
+        self.outgoing.close(&mut self.socket).await;
         let _ = tokio::time::timeout(within, async {
-            while let Some(Ok(_)) = self.stream.next().await {}
+            while let Some(Ok(_)) = self.socket.next().await {}
         })
         .await;
     }
@@ -57,16 +59,38 @@ impl Link {
         self.keepalive.frame_seen();
     }
 
+    /// The next frame if the socket has one ready now (`None` if it has not).
+    pub(super) fn ready_frame(&mut self) -> Option<Option<Result<WsMessage, WsError>>> {
+        self.socket.next().now_or_never()
+    }
+
     /// The next thing that happens on the link. Cancel-safe: queued frames leave the queue
-    /// only when the socket takes them, and the stream and keepalive are cancel-safe.
+    /// only when the socket takes them, and the socket and keepalive are cancel-safe.
     async fn next_event(&mut self) -> LinkEvent {
-        let sending = self.outgoing.is_pending();
+        let Link {
+            outgoing,
+            socket,
+            keepalive,
+        } = self;
         tokio::select! {
-            sent = poll_fn(|cx| self.outgoing.poll_send(cx)), if sending => LinkEvent::Sent(sent),
-            frame = self.stream.next() => LinkEvent::Frame(frame),
-            tick = self.keepalive.tick() => LinkEvent::Tick(tick),
+            event = poll_fn(|cx| poll_socket(socket, outgoing, cx)) => event,
+            tick = keepalive.tick() => LinkEvent::Tick(tick),
         }
     }
+}
+
+/// The socket's turn: what is queued goes out (when it can), else the next frame in.
+fn poll_socket(
+    socket: &mut Socket,
+    outgoing: &mut Outgoing,
+    cx: &mut Context<'_>,
+) -> Poll<LinkEvent> {
+    if outgoing.is_pending() {
+        if let Poll::Ready(sent) = outgoing.poll_send(socket, cx) {
+            return Poll::Ready(LinkEvent::Sent(sent));
+        }
+    }
+    socket.poll_next_unpin(cx).map(LinkEvent::Frame)
 }
 
 /// The next event of the link, if there is one; never while there is none (the connection

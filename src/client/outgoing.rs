@@ -1,12 +1,11 @@
-//! [`Outgoing`]: the writing half of a client socket, and the frames waiting for it.
+//! [`Outgoing`]: the frames waiting for a client socket, and how they are handed to it.
 //!
-//! The socket task never waits on a write: it queues frames here, and one branch of its
-//! select hands them to the socket and flushes them, while the other branches go on reading.
-//! A client must never stop reading because its own writes wait: the server may be waiting
-//! for it to read before it reads again itself.
+//! The socket task never waits on a write: it queues frames here, and its link hands them
+//! to the socket and flushes them while it goes on reading. A client must never stop
+//! reading because its own writes wait: the server may be waiting for it to read before it
+//! reads again itself.
 
 use futures::ready;
-use futures::stream::SplitSink;
 use futures::SinkExt;
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
@@ -18,9 +17,8 @@ use super::handshake::Socket;
 /// until the socket takes some.
 const OUTGOING_LIMIT: usize = 1024;
 
-/// The writing half of a socket with its queue of frames.
+/// The frames waiting for a socket.
 pub(super) struct Outgoing {
-    sink: SplitSink<Socket, WsMessage>,
     /// Frames waiting for the socket, oldest first.
     queue: VecDeque<WsMessage>,
     /// Frames were handed to the socket and not flushed yet.
@@ -28,9 +26,8 @@ pub(super) struct Outgoing {
 }
 
 impl Outgoing {
-    pub(super) fn new(sink: SplitSink<Socket, WsMessage>) -> Self {
+    pub(super) fn new() -> Self {
         Outgoing {
-            sink,
             queue: VecDeque::new(),
             unflushed: false,
         }
@@ -51,24 +48,28 @@ impl Outgoing {
         self.queue.len() < OUTGOING_LIMIT
     }
 
-    /// Hands the queued frames to the socket and flushes them. Cancel-safe: a frame leaves
+    /// Hands the queued frames to `socket` and flushes them. Cancel-safe: a frame leaves
     /// the queue only when the socket takes it.
-    pub(super) fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+    pub(super) fn poll_send(
+        &mut self,
+        socket: &mut Socket,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), WsError>> {
         while !self.queue.is_empty() {
-            ready!(self.sink.poll_ready_unpin(cx))?;
+            ready!(socket.poll_ready_unpin(cx))?;
             if let Some(frame) = self.queue.pop_front() {
-                self.sink.start_send_unpin(frame)?;
+                socket.start_send_unpin(frame)?;
                 self.unflushed = true;
             }
         }
-        ready!(self.sink.poll_flush_unpin(cx))?;
+        ready!(socket.poll_flush_unpin(cx))?;
         self.unflushed = false;
         Poll::Ready(Ok(()))
     }
 
-    /// Sends what is queued, then closes the socket.
-    pub(super) async fn close(&mut self) {
-        let _ = futures::future::poll_fn(|cx| self.poll_send(cx)).await;
-        let _ = self.sink.close().await;
+    /// Sends what is queued, then closes `socket`.
+    pub(super) async fn close(&mut self, socket: &mut Socket) {
+        let _ = futures::future::poll_fn(|cx| self.poll_send(socket, cx)).await;
+        let _ = socket.close(None).await;
     }
 }
