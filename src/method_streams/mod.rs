@@ -168,7 +168,7 @@ impl MethodConnection {
     }
 
     /// Answers a frame that is not a valid message with `brm`, then closes.
-    fn bad_request(&mut self, error: FrameError, edge: &mut Edge<'_, Self>) {
+    fn bad_request(&self, error: FrameError, edge: &mut Edge<'_, Self>) {
         let request = report(&error);
         log::debug!("connection {}: bad request: {request}", self.id);
         crate::instruments::protocol_error(&error);
@@ -273,7 +273,7 @@ impl MethodConnection {
         edge: &mut Edge<'_, Self>,
     ) {
         let Some(param) = target.param else {
-            return self.protocol_error(RETURN_STREAM_INPUT.into(), edge);
+            return self.return_stream_input(edge);
         };
         match self.route(&target) {
             Some(route) => self.deliver(route, param, value, edge),
@@ -298,25 +298,25 @@ impl MethodConnection {
         edge: &mut Edge<'_, Self>,
     ) {
         let Some(input) = input else {
-            return self.protocol_error(RETURN_STREAM_INPUT.into(), edge);
+            return self.return_stream_input(edge);
+        };
+        let invalid = |field, reason| FrameError::InvalidField {
+            message: "msm",
+            field,
+            reason,
         };
         match self.keys.get(&key).and_then(|cid| self.calls.get(cid)) {
             Some(route) => match route.places.get(input as usize) {
                 Some(param) => self.deliver(route, param, value, edge),
                 None => {
-                    let why = format!(
-                        "a keyed value frame for input {input} of a call with {}",
-                        route.places.len()
-                    );
-                    self.protocol_error(why, edge)
+                    let inputs = route.places.len();
+                    let why = format!("input {input} of a call with {inputs} input streams");
+                    self.bad_request(invalid("i", why), edge)
                 }
             },
             // A call that has ended: its values are dropped, as an `msm`'s are.
             None if key <= self.highest_key => {}
-            None => {
-                let why = format!("a keyed value frame with key {key}, which no open took");
-                self.protocol_error(why, edge)
-            }
+            None => self.bad_request(invalid("k", format!("no open took key {key}")), edge),
         }
     }
 
@@ -345,8 +345,9 @@ impl MethodConnection {
         }
     }
 
-    /// Answers a frame that breaks the protocol with `brm` saying how, then closes.
-    fn protocol_error(&self, request: String, edge: &mut Edge<'_, Self>) {
+    /// Answers a value on the return stream (the server's to send) with `brm`, then closes.
+    fn return_stream_input(&self, edge: &mut Edge<'_, Self>) {
+        let request = RETURN_STREAM_INPUT.to_string();
         self.send(&Message::BadRequest { request }, edge);
         edge.close(CloseCode::Protocol, "bad request");
     }

@@ -82,20 +82,33 @@ async fn a_key_that_does_not_grow_is_not_taken_and_the_call_uses_msm() {
 #[tokio::test]
 async fn a_keyed_frame_for_no_call_or_no_input_is_a_bad_request() {
     let server = TestServer::start();
-    let cases: Vec<(Option<u64>, Vec<u8>)> = vec![
+    let cases: Vec<(Option<u64>, Vec<u8>, &str)> = vec![
         // No open took key 9.
-        (None, keyed(9, Some(0), "int", Value::from(1))),
+        (
+            None,
+            keyed(9, Some(0), "int", Value::from(1)),
+            "invalid `k`: no open took key 9",
+        ),
         // The call has one input stream, at place 0.
-        (Some(5), keyed(5, Some(1), "int", Value::from(1))),
+        (
+            Some(5),
+            keyed(5, Some(1), "int", Value::from(1)),
+            "invalid `i`: input 1 of a call with 1 input streams",
+        ),
         // Values on the return stream are the server's to send.
-        (Some(5), keyed(5, None, "int", Value::from(1))),
+        (
+            Some(5),
+            keyed(5, None, "int", Value::from(1)),
+            "return stream",
+        ),
         // Not a keyed frame: three items.
         (
             Some(5),
             encode(&Value::Array(vec![5.into(), 0.into(), "int".into()])),
+            "3 items, not 4",
         ),
     ];
-    for (key, bad) in cases {
+    for (key, bad, why) in cases {
         let mut client = RawClient::connect(&server).await;
         if key.is_some() {
             assert_eq!(opened_with(&mut client, &cid(1), key).await, key);
@@ -103,6 +116,8 @@ async fn a_keyed_frame_for_no_call_or_no_input_is_a_bad_request() {
         client.send(bad).await;
         let answer = client.recv().await;
         assert_eq!(answer.kind, "brm", "{answer:?}");
+        let req = answer.str("req").unwrap_or_default();
+        assert!(req.contains(why), "{req}");
         assert_eq!(client.expect_closed().await, Some(1002));
     }
     // Nothing of those connections is left behind.
