@@ -53,37 +53,45 @@ pub(crate) struct RedisHistory {
 /// MessagePack value starts with; then the offset in decimal and `:`; then the wrapped value.
 const KEPT: u8 = 0xC1;
 
-/// A post on a channel with history, atomically: the channel's epoch (drawn now if Redis
-/// has none: a new channel, or a Redis that lost its data, whose old offsets go with it),
-/// the next offset, the message added to the channel's stream (trimmed to the bound), and
-/// published with its offset.
-const POST_KEPT: &str = r#"
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[3]
-  redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[1], KEYS[3])
-end
-local offset = redis.call('INCR', KEYS[3])
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], '0-' .. offset, 'm', ARGV[1])
-redis.call('PUBLISH', ARGV[4], string.char(193) .. offset .. ':' .. ARGV[1])
-return offset
-"#;
-
-/// A channel's history after an offset (`ARGV[2]` is that offset + 1), with its epoch and
-/// last offset, and the oldest entry kept.
-const HISTORY: &str = r#"
+/// What both scripts start with: the channel's epoch (`ARGV[1]`), drawn now if Redis has
+/// none (a new channel, or a Redis that lost its data, whose old offsets go with it).
+macro_rules! epoch_or_new {
+    () => {
+        r#"
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[2], epoch)
   redis.call('DEL', KEYS[1], KEYS[3])
 end
+"#
+    };
+}
+
+/// A post on a channel with history, atomically: the channel's epoch, the next offset, the
+/// message (`ARGV[2]`) added to the channel's stream (trimmed to `ARGV[3]` entries), and
+/// published on `ARGV[4]` with its offset.
+const POST_KEPT: &str = concat!(
+    epoch_or_new!(),
+    r#"
+local offset = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '0-' .. offset, 'm', ARGV[2])
+redis.call('PUBLISH', ARGV[4], string.char(193) .. offset .. ':' .. ARGV[2])
+return offset
+"#
+);
+
+/// A channel's history after an offset (`ARGV[2]` is that offset + 1), with its epoch and
+/// last offset, and the oldest entry kept.
+const HISTORY: &str = concat!(
+    epoch_or_new!(),
+    r#"
 local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 local entries = redis.call('XRANGE', KEYS[1], '0-' .. ARGV[2], '+')
 local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
 return {epoch, last, entries, oldest}
-"#;
+"#
+);
 
 /// The keys of a channel's history: its stream, its epoch, its offset counter.
 fn history_keys(channel: &str) -> [String; 3] {
@@ -427,9 +435,9 @@ async fn serve(
                                 .arg(POST_KEPT)
                                 .arg(3)
                                 .arg(&history_keys(&channel)[..])
+                                .arg(new_epoch())
                                 .arg(payload)
                                 .arg(kept)
-                                .arg(new_epoch())
                                 .arg(&channel)
                                 .query_async(&mut publisher)
                                 .await
