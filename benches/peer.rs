@@ -260,10 +260,7 @@ fn serve(system: &str) {
             addr
         }
     };
-    println!("{addr}");
-    loop {
-        std::thread::park();
-    }
+    serve_until_killed(addr)
 }
 
 /// A client role: the scenario for `seconds` after a warm-up; prints messages, seconds
@@ -349,18 +346,7 @@ fn main() {
     if served {
         return;
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        // `cargo bench -- --list` (and `cargo test --benches`): nothing to list.
-        return;
-    }
-    if !taskset() {
-        println!("(no taskset: servers and clients share the cores)");
-    }
-    let seconds: f64 = std::env::var("STREAMPOD_PEER_ROUND_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4.0);
+    let seconds = round_seconds();
     let rounds = 5;
     let servers = [
         ("streampod", start_server(&["streampod"])),

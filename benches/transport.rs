@@ -39,24 +39,13 @@ const TRANSPORTS: [&str; 4] = [
 
 fn main() {
     let served = run_role(
-        |_| {
-            println!("{}", harness::start_bare());
-            loop {
-                std::thread::park();
-            }
-        },
+        |_| serve_until_killed(harness::start_bare()),
         |args| client(&args[0], &args[1], args[2].parse().unwrap()),
     );
-    if served || std::env::args().any(|a| a == "--list") {
+    if served {
         return;
     }
-    if !taskset() {
-        println!("(no taskset: the server and the clients share the cores)");
-    }
-    let seconds: f64 = std::env::var("STREAMPOD_PEER_ROUND_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4.0);
+    let seconds = round_seconds();
     let server = start_server(&["bare"]);
     let mut runs: Vec<Vec<Run>> = vec![Vec::new(); TRANSPORTS.len()];
     for round in 0..5 {

@@ -118,13 +118,36 @@ pub fn compare(rounds: &[(Run, Run)], value: &dyn Fn(&Run) -> f64) -> (f64, f64,
     (a, b, lo, hi)
 }
 
-/// Runs the role this process was started in, if any: true if it did.
+/// Runs the role this process was started in, if any: true if it did, or if there is
+/// nothing to run (`cargo bench -- --list`, `cargo test --benches`: nothing to list).
 pub fn run_role(serve: impl FnOnce(&[String]), client: impl FnOnce(&[String])) -> bool {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match std::env::var(ROLE).as_deref() {
         Ok("server") => serve(&args),
         Ok("client") => client(&args),
+        _ if args.iter().any(|a| a == "--list") => {}
         _ => return false,
     }
     true
+}
+
+/// A server role's part once its server runs: prints `addr` for the bench and serves on
+/// until the bench kills it.
+pub fn serve_until_killed(addr: impl std::fmt::Display) -> ! {
+    println!("{addr}");
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The seconds of one round (`STREAMPOD_PEER_ROUND_SECS`, default 4), after saying so when
+/// the processes cannot be pinned.
+pub fn round_seconds() -> f64 {
+    if !taskset() {
+        println!("(no taskset: the servers and the clients share the cores)");
+    }
+    std::env::var("STREAMPOD_PEER_ROUND_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4.0)
 }
