@@ -507,9 +507,8 @@ impl SocketTask {
         }
         match message {
             MessageRef::Value { target, value } => {
-                if self.calls.contains_key(&target.cid) {
-                    self.on_value(target.cid, value, shared).await
-                } else if !self.ended.contains(&target.cid) {
+                let delivered = self.on_value(target.cid, value, shared).await;
+                if !delivered && !self.ended.contains(&target.cid) {
                     self.write(&Message::Close {
                         target: target.to_target().call(),
                         reason: CloseReason::Error,
@@ -518,7 +517,9 @@ impl SocketTask {
             }
             MessageRef::KeyedValue { key, input, value } => {
                 match (input, self.keys.get(&key).copied()) {
-                    (None, Some(cid)) => self.on_value(cid, value, shared).await,
+                    (None, Some(cid)) => {
+                        self.on_value(cid, value, shared).await;
+                    }
                     // A call that has ended (or was never keyed, and that the server
                     // would not do): dropped, as an `msm`'s value is.
                     (None, None) if self.next_key.is_none_or(|next| key < next) => {}
@@ -572,10 +573,10 @@ impl SocketTask {
         Ok(())
     }
 
-    /// A value on the return stream of open call `cid`.
-    async fn on_value(&mut self, cid: Uuid, value: WrappedRef<'_>, shared: Option<&Bytes>) {
+    /// A value on the return stream of call `cid`; false if no such call is open.
+    async fn on_value(&mut self, cid: Uuid, value: WrappedRef<'_>, shared: Option<&Bytes>) -> bool {
         let Some(call) = self.calls.get_mut(&cid) else {
-            return;
+            return false;
         };
         let value = call.value(value, shared);
         match call.values.try_send(value) {
@@ -590,6 +591,7 @@ impl SocketTask {
             }
             _ => {}
         }
+        true
     }
 
     /// A close: of an input stream (stop pulling it), or of the call (its end).

@@ -786,7 +786,7 @@ pub(crate) struct ValueFrames {
 #[cfg(any(feature = "server", feature = "client"))]
 impl ValueFrames {
     /// The frames for values on `target`.
-    pub(crate) fn new(target: &Target) -> Self {
+    fn new(target: &Target) -> Self {
         let mut prefix = Vec::new();
         write_envelope(&mut prefix, "msm");
         write_value_data_prefix(&mut prefix, target);
@@ -800,7 +800,7 @@ impl ValueFrames {
 
     /// The keyed value frames of the call whose open took `key`: its return stream (`input`
     /// none) or the input stream at place `input` of its `is`.
-    pub(crate) fn keyed(key: u32, input: Option<u32>) -> Self {
+    fn keyed(key: u32, input: Option<u32>) -> Self {
         let mut prefix = Vec::with_capacity(11);
         write_keyed_prefix(&mut prefix, key, input);
         ValueFrames {
