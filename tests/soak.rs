@@ -15,9 +15,12 @@ mod conformance;
 mod counting_alloc;
 #[path = "../examples/support/method_streaming.rs"]
 mod method_streaming;
+#[path = "integration/support/rng.rs"]
+mod rng;
 
 use futures::{stream, SinkExt, StreamExt};
 use method_streaming::{ExceptionWithData, SimpleData};
+use rng::Rng;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -97,18 +100,6 @@ impl metrics::Recorder for Refusals {
         _: &metrics::Metadata<'_>,
     ) -> metrics::Histogram {
         metrics::Histogram::noop()
-    }
-}
-
-/// A small deterministic generator (xorshift): each client's mix follows from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
     }
 }
 

@@ -155,18 +155,6 @@ async fn a_position_the_history_no_longer_holds_or_of_another_epoch_goes_live() 
     assert_eq!((plain.recovered, plain.epoch.as_str()), (false, ""));
 }
 
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[tokio::test]
 async fn random_posts_and_resubscriptions_never_lose_or_repeat_a_message() {
     let server = TestServer::start();

@@ -6,7 +6,7 @@
 
 use crate::support::conformance::{bearer, server_builder};
 use crate::support::ticker::{Ticker, TickerClient, Ticks};
-use crate::support::{wait_until, PATIENCE};
+use crate::support::{wait_until, Rng, PATIENCE};
 use futures::{stream, StreamExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -48,18 +48,6 @@ fn paced(n: i64, every: Duration) -> impl futures::Stream<Item = i64> + Send + '
     })
 }
 
-/// A small xorshift generator, seeded and printed so that a failing run can be repeated.
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_random_cuts_every_value_arrives_exactly_once_and_in_order() {
     const CALLS: usize = 20;
@@ -73,7 +61,7 @@ async fn through_random_cuts_every_value_arrives_exactly_once_and_in_order() {
         .as_nanos() as u64
         | 1;
     println!("cut seed {seed}");
-    let mut random = Random(seed);
+    let mut random = Rng(seed);
     let calls = futures::future::join_all((0..CALLS).map(|_| {
         let counted = ticker.count(0, VALUES, 2).collect::<Vec<_>>();
         let echoed = ticker

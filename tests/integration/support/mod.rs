@@ -13,6 +13,7 @@ pub mod method_streaming;
 pub mod pixorama;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod rng;
 #[path = "../../../examples/support/ticker.rs"]
 pub mod ticker;
 #[cfg(feature = "typescript")]
@@ -20,6 +21,7 @@ pub mod ticker;
 pub mod typescript_modules;
 
 pub use either_wire::{value_of, EitherWire};
+pub use rng::Rng;
 
 use futures::{SinkExt, StreamExt};
 use rmpv::Value;
