@@ -56,6 +56,25 @@ pub(crate) async fn next_event(stream: &mut CallStream<Dynamic>) -> BusEvent {
     item.decode::<BusEvent>().unwrap()
 }
 
+/// Asserts that a subscription recovered in `epoch` from offset `from`, and that its
+/// stream then brings the posts `m{from}` … `m{to - 1}` at offsets `from + 1` … `to`.
+pub(crate) async fn assert_recovered_in_order(
+    (back, stream): (BusRecovery, &mut CallStream<Dynamic>),
+    epoch: &str,
+    from: i64,
+    to: i64,
+) {
+    assert!(back.recovered, "{back:?}");
+    assert_eq!((back.epoch.as_str(), back.offset), (epoch, from));
+    for i in from..to {
+        let event = next_event(stream).await;
+        assert_eq!(
+            (event.offset, event.text.as_str()),
+            (i + 1, &*format!("m{i}"))
+        );
+    }
+}
+
 async fn post(server: &TestServer, channel: &str, text: String) {
     server
         .server
@@ -101,18 +120,7 @@ async fn a_subscriber_back_from_its_position_gets_exactly_what_it_missed_then_li
         })
     };
     let (back, mut stream) = subscribe_since(&c, "h:room", Some((&start.epoch, last as u64))).await;
-    assert!(back.recovered, "{back:?}");
-    assert_eq!(
-        (back.epoch.as_str(), back.offset),
-        (start.epoch.as_str(), 10)
-    );
-    for i in 10..160 {
-        let event = next_event(&mut stream).await;
-        assert_eq!(
-            (event.offset, event.text.as_str()),
-            (i + 1, &*format!("m{i}"))
-        );
-    }
+    assert_recovered_in_order((back, &mut stream), &start.epoch, 10, 160).await;
     poster.await.unwrap();
 }
 

@@ -3,7 +3,7 @@
 //! the live messages, while posts go on; a Redis that lost its data has a new epoch, and a
 //! position from before cannot be recovered.
 
-use crate::bus_history::{client, next_event, subscribe_since};
+use crate::bus_history::{assert_recovered_in_order, client, next_event, subscribe_since};
 use crate::support::conformance::server_builder;
 use crate::support::redis::RedisServer;
 use crate::support::*;
@@ -69,18 +69,7 @@ async fn a_subscriber_that_moves_to_another_node_recovers_there() {
         })
     };
     let (back, mut on_b) = subscribe_since(&client(&b), &channel, Some((&start.epoch, 10))).await;
-    assert!(back.recovered, "{back:?}");
-    assert_eq!(
-        (back.epoch.as_str(), back.offset),
-        (start.epoch.as_str(), 10)
-    );
-    for i in 10..140 {
-        let event = next_event(&mut on_b).await;
-        assert_eq!(
-            (event.offset, event.text.as_str()),
-            (i + 1, &*format!("m{i}"))
-        );
-    }
+    assert_recovered_in_order((back, &mut on_b), &start.epoch, 10, 140).await;
     poster.await.unwrap();
     // A position older than the 1,000 kept is not recovered: live from the last one.
     for i in 140..1_150 {
