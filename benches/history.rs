@@ -68,6 +68,24 @@ fn redis() -> Option<(Option<Child>, String)> {
     None
 }
 
+/// One group: posts on a channel without history, then on one that keeps it.
+fn post_group(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    group: &str,
+    bus: &MessageBus,
+    scope: Scope,
+) {
+    let mut group = c.benchmark_group(group);
+    group.throughput(Throughput::Elements(1));
+    for (name, channel) in [("history_off", "plain"), ("history_on", "h:kept")] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|n| rt.block_on(post_and_take(bus, channel, n, scope)))
+        });
+    }
+    group.finish();
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -79,16 +97,13 @@ fn main() {
         .configure_from_args();
 
     let local = server(None);
-    let mut group = c.benchmark_group("bus_post_in_process");
-    group.throughput(Throughput::Elements(1));
-    for (name, channel) in [("history_off", "plain"), ("history_on", "h:kept")] {
-        group.bench_function(name, |b| {
-            b.iter_custom(|n| {
-                rt.block_on(post_and_take(local.messages(), channel, n, Scope::Local))
-            })
-        });
-    }
-    group.finish();
+    post_group(
+        &mut c,
+        &rt,
+        "bus_post_in_process",
+        local.messages(),
+        Scope::Local,
+    );
 
     let mut redis_child = None;
     // The Redis half needs the `redis` feature.
@@ -105,16 +120,13 @@ fn main() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         });
-        let mut group = c.benchmark_group("bus_post_through_redis");
-        group.throughput(Throughput::Elements(1));
-        for (name, channel) in [("history_off", "plain"), ("history_on", "h:kept")] {
-            group.bench_function(name, |b| {
-                b.iter_custom(|n| {
-                    rt.block_on(post_and_take(linked.messages(), channel, n, Scope::Global))
-                })
-            });
-        }
-        group.finish();
+        post_group(
+            &mut c,
+            &rt,
+            "bus_post_through_redis",
+            linked.messages(),
+            Scope::Global,
+        );
     } else {
         println!("(no redis-server: the Redis measurements are skipped)");
     }
