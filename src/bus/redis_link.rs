@@ -178,18 +178,13 @@ impl RedisLink {
     ) -> Result<(), BusError> {
         let mut payload = Vec::with_capacity(message.data().len() + 32);
         message.write_wrapped(&mut payload);
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Publish {
-                channel: channel.to_string(),
-                payload,
-                kept,
-                reply,
-            })
-            .map_err(|_| BusError::redis("the Redis link has stopped"))?;
-        answer
-            .await
-            .map_err(|_| BusError::redis("the Redis link has stopped"))?
+        self.ask(|reply| Command::Publish {
+            channel: channel.to_string(),
+            payload,
+            kept,
+            reply,
+        })
+        .await
     }
 
     /// `channel`'s history in Redis after offset `after`.
@@ -198,17 +193,24 @@ impl RedisLink {
         channel: &str,
         after: u64,
     ) -> Result<RedisHistory, BusError> {
+        self.ask(|reply| Command::History {
+            channel: channel.to_string(),
+            after,
+            reply,
+        })
+        .await
+    }
+
+    /// Sends the link's task the command `command` makes with a reply channel, and waits
+    /// for its answer.
+    async fn ask<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<Result<T, BusError>>) -> Command,
+    ) -> Result<T, BusError> {
+        let stopped = || BusError::redis("the Redis link has stopped");
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::History {
-                channel: channel.to_string(),
-                after,
-                reply,
-            })
-            .map_err(|_| BusError::redis("the Redis link has stopped"))?;
-        answer
-            .await
-            .map_err(|_| BusError::redis("the Redis link has stopped"))?
+        self.commands.send(command(reply)).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 
