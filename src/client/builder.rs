@@ -18,8 +18,7 @@ pub struct ClientBuilder {
     pub(super) auth: Option<Arc<dyn AuthKeyProvider>>,
     /// The auth cookie's name and value.
     pub(super) cookie: Option<(String, String)>,
-    /// Extra trusted roots for `wss://`, DER.
-    #[cfg(feature = "tls")]
+    /// Extra trusted roots for `wss://`, DER (none without the `tls` feature).
     pub(super) roots: Vec<Vec<u8>>,
     /// Classes registered with [`ClientBuilder::model`].
     pub(super) registry: Arc<Registry>,
@@ -77,8 +76,7 @@ impl ClientBuilder {
                 Some((name, value)) => Some(cookie_pair(name, value)?),
                 None => None,
             },
-            #[cfg(feature = "tls")]
-            tls: handshake::tls::config(
+            tls: handshake::tls_settings(
                 &[&self.config.root_certificates[..], &self.roots[..]].concat(),
             )?,
         };

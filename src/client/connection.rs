@@ -3,7 +3,7 @@
 //! All state of a connection (pending opens, open calls, their input pumps) lives in this
 //! one task, which reacts to inbound frames, to commands from calls, to input items from the
 //! pumps (`pump`) and to its timers, and writes through a queue that never makes it stop
-//! reading (`outgoing`). Nothing else touches the socket. When the last call ends the task
+//! reading (`link`). Nothing else touches the socket. When the last call ends the task
 //! closes the socket and refuses further commands; an open that arrives too late is handed
 //! back unanswered, and its caller connects afresh.
 //!
@@ -19,12 +19,13 @@ pub(crate) use super::pump::InputSource;
 use super::pump::{InputItem, InputPump, INPUT_QUEUE};
 use super::resumable::Resumable;
 use super::state::ConnectionState;
+use super::transport::{Incoming, TransportError};
 use crate::error::StreamError;
 use crate::flow::Credit;
 use crate::protocol::{
-    borrow, report, CloseReason, Dynamic, Encoding, FrameError, Message, MessageRef, OpenCall,
-    OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef, CLOSE_RESUMABLE, MAX_KEY,
-    REVOKED,
+    borrow, report, CloseReason, Dynamic, Encoding, Frame, FrameError, Message, MessageRef,
+    OpenCall, OpenResponse, OpenResult, Target, TargetRef, ValueFrames, WrappedRef,
+    CLOSE_RESUMABLE, MAX_KEY, REVOKED,
 };
 use crate::recent::RecentIds;
 use bytes::Bytes;
@@ -34,7 +35,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use uuid::Uuid;
 
 /// Values a call's consumer may leave unread before the socket task waits for it (and so
@@ -232,7 +232,7 @@ enum Stop {
 }
 
 impl SocketTask {
-    async fn run(mut self, first: WsMessage) {
+    async fn run(mut self, first: Incoming) {
         let mut stop = self.on_frame(first).await.err();
         while stop.is_none() {
             let room = self.has_room();
@@ -275,7 +275,7 @@ impl SocketTask {
     /// Whether the task may take more commands and input values: the socket's queue has
     /// room, and so has a resumable connection's kept frames.
     fn has_room(&self) -> bool {
-        self.link.as_ref().is_none_or(|l| l.outgoing.has_room())
+        self.link.as_ref().is_none_or(Link::has_room)
             && self.resumable.as_ref().is_none_or(Resumable::has_room)
     }
 
@@ -332,8 +332,8 @@ impl SocketTask {
             }
         };
         let mut link = Link::new(socket, &self.dialer.config);
-        for frame in lacking {
-            link.outgoing.push(frame);
+        for frame in &lacking {
+            link.send(frame);
         }
         self.link = Some(link);
         self.dialer
@@ -344,7 +344,7 @@ impl SocketTask {
 
     /// Handles what the socket gave, then every frame it has ready (up to a burst): a burst
     /// from the server is one turn of the task's loop, not one per frame.
-    async fn on_frames(&mut self, first: Option<Result<WsMessage, WsError>>) -> Option<Stop> {
+    async fn on_frames(&mut self, first: Option<Result<Incoming, TransportError>>) -> Option<Stop> {
         let mut next = first;
         for taken in 1..=COMMAND_BURST {
             let stop = match next {
@@ -354,10 +354,12 @@ impl SocketTask {
                     }
                     self.on_frame(frame).await.err()
                 }
-                Some(Err(WsError::Capacity(e))) => Some(Stop::Fail(Error::protocol_from(
-                    "the server sent more than the client accepts",
-                    e,
-                ))),
+                Some(Err(e @ TransportError::TooLarge { .. })) => Some(Stop::Fail(
+                    Error::protocol_from("the server sent more than the client accepts", e),
+                )),
+                Some(Err(e @ TransportError::Violation(_))) => Some(Stop::Fail(
+                    Error::protocol_from("the server broke the WebSocket protocol", e),
+                )),
                 Some(Err(e)) => {
                     log::debug!("method stream socket error: {e}");
                     Some(Stop::Lost(Error::ConnectionClosed))
@@ -430,17 +432,17 @@ impl SocketTask {
     /// Queues a frame for the socket. A resumable connection keeps a call frame (`counted`)
     /// until the server acknowledges it, and between sockets keeps it only: it leaves when
     /// the connection resumes. Other frames (`ping`, `pong`, `ack`) are for this socket.
-    fn send(&mut self, frame: WsMessage, counted: bool) {
+    fn send(&mut self, frame: Frame, counted: bool) {
         if let (true, Some(resumable)) = (counted, &mut self.resumable) {
             resumable.sent(&frame);
         }
         if let Some(link) = &mut self.link {
-            link.outgoing.push(frame);
+            link.send(&frame);
         }
     }
 
     /// One frame from the server: decoded on the connection's wire, then handled by kind.
-    async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Stop> {
+    async fn on_frame(&mut self, frame: Incoming) -> Result<(), Stop> {
         let owned;
         let size = frame.len();
         // A MessagePack frame, which received values share.
@@ -448,29 +450,26 @@ impl SocketTask {
         let message = match (frame, self.encoding) {
             // The server ended the connection; or it gave up on this socket and keeps the
             // session (a resumable connection whose pings went unanswered).
-            (WsMessage::Close(close), _) => {
-                return Err(match close {
-                    Some(close) if u16::from(close.code) == CLOSE_RESUMABLE => {
-                        Stop::Lost(Error::ConnectionClosed)
-                    }
+            (Incoming::Close(code), _) => {
+                return Err(match code {
+                    Some(CLOSE_RESUMABLE) => Stop::Lost(Error::ConnectionClosed),
                     _ => Stop::Fail(Error::ConnectionClosed),
                 })
             }
-            (WsMessage::Binary(frame), Encoding::MessagePack) => {
-                shared = Some(Bytes::from(frame));
+            (Incoming::Binary(frame), Encoding::MessagePack) => {
+                shared = Some(frame);
                 MessageRef::decode(shared.as_deref().unwrap_or_default())
             }
-            (WsMessage::Text(text), Encoding::Json) => match Message::decode_json(&text) {
+            (Incoming::Text(text), Encoding::Json) => match Message::decode_json(&text) {
                 Ok(message) => {
                     owned = message;
                     Ok(borrow(&owned))
                 }
                 Err(e) => Err(e),
             },
-            (WsMessage::Binary(_) | WsMessage::Text(_), _) => {
+            (Incoming::Binary(_) | Incoming::Text(_), _) => {
                 return Err(self.bad_frame("a frame of the other wire".to_string(), None))
             }
-            _ => return Ok(()),
         };
         match message {
             Ok(message) => self.on_message(message, size, shared.as_ref()).await,
@@ -813,7 +812,7 @@ impl SocketTask {
         let item = match (item, self.encoding) {
             (Some(Ok(value)), Encoding::MessagePack) => {
                 let frame = pump.frames.encode(&value);
-                self.send(WsMessage::Binary(frame), true);
+                self.send(Frame::Binary(frame.into()), true);
                 return;
             }
             (Some(Ok(value)), Encoding::Json) => {
@@ -886,6 +885,6 @@ async fn lingered(lingering: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>
 }
 
 /// One frame of `message` on the `encoding`'s wire.
-fn frame(message: &Message, encoding: Encoding) -> Result<WsMessage, crate::protocol::EncodeError> {
-    message.to_frame(encoding).map(super::ws_frame)
+fn frame(message: &Message, encoding: Encoding) -> Result<Frame, crate::protocol::EncodeError> {
+    message.to_frame(encoding)
 }

@@ -7,14 +7,14 @@ use super::backoff::{random_unit, ReconnectPolicy};
 use super::error::Error;
 use super::handshake::{Handshake, Socket};
 use super::state::ConnectionState;
+use super::transport::Incoming;
 use super::{AuthKeyProvider, ClientConfig};
-use crate::protocol::{Encoding, Message, ResumeRefusal};
+use crate::protocol::{Encoding, Frame, Message, ResumeRefusal};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{sleep, timeout_at, Instant};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// The query that asks the server for a resumable connection.
 const RESUME_QUERY: &str = "?resume";
@@ -70,7 +70,7 @@ impl Dialer {
 
     /// A fresh socket, and the server's first frame (`rst` first when it made the
     /// connection resumable).
-    pub(crate) async fn open(&self) -> Result<(Socket, WsMessage), Error> {
+    pub(crate) async fn open(&self) -> Result<(Socket, Incoming), Error> {
         let ping = self.frame(&Message::Ping)?;
         self.handshake
             .connect(&self.socket_url(), &self.config, ping)
@@ -146,18 +146,17 @@ impl Dialer {
         }
     }
 
-    fn frame(&self, message: &Message) -> Result<WsMessage, Error> {
+    fn frame(&self, message: &Message) -> Result<Frame, Error> {
         message
             .to_frame(self.config.encoding)
-            .map(super::ws_frame)
             .map_err(|e| Error::protocol_from("cannot write a frame", e))
     }
 
     /// The server's first frame, if it is a message of the client's wire.
-    fn decode(&self, frame: WsMessage) -> Option<Message> {
+    fn decode(&self, frame: Incoming) -> Option<Message> {
         match (frame, self.config.encoding) {
-            (WsMessage::Binary(bytes), Encoding::MessagePack) => Message::decode(&bytes).ok(),
-            (WsMessage::Text(text), Encoding::Json) => Message::decode_json(&text).ok(),
+            (Incoming::Binary(bytes), Encoding::MessagePack) => Message::decode(&bytes).ok(),
+            (Incoming::Text(text), Encoding::Json) => Message::decode_json(&text).ok(),
             _ => None,
         }
     }

@@ -3,18 +3,13 @@
 //! proves the server speaks (a `ping`, answered by the server's first frame).
 
 use super::error::Error;
+use super::transport::{Address, Incoming, OpenError, Tls};
 use super::ClientConfig;
-use futures::{SinkExt, StreamExt};
+use crate::protocol::Frame;
 use std::time::Duration;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::header::{HeaderValue, COOKIE};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// A client's socket.
-pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) use super::transport::Socket;
 
 /// What a client adds to its handshakes.
 #[derive(Clone)]
@@ -22,8 +17,7 @@ pub(crate) struct Handshake {
     /// `name=value` of the auth cookie, for cookie mode.
     pub(crate) cookie: Option<String>,
     /// TLS settings for `wss://`.
-    #[cfg(feature = "tls")]
-    pub(crate) tls: std::sync::Arc<rustls::ClientConfig>,
+    pub(crate) tls: Tls,
 }
 
 impl Handshake {
@@ -35,21 +29,20 @@ impl Handshake {
         &self,
         url: &str,
         config: &ClientConfig,
-        ping: WsMessage,
-    ) -> Result<(Socket, WsMessage), Error> {
+        ping: Frame,
+    ) -> Result<(Socket, Incoming), Error> {
         let mut socket = self
             .open(url, config.connect_timeout, config.max_message_size)
             .await?;
-        socket
-            .send(ping)
-            .await
-            .map_err(|e| Error::connect_failed_from("the WebSocket handshake failed", e))?;
+        socket.send(&ping);
         match timeout(config.connect_timeout, socket.next()).await {
             Err(_) => {
-                let _ = socket.close(None).await;
+                socket.close(Duration::ZERO).await;
                 Err(Error::ConnectTimedOut)
             }
-            Ok(None) => Err(Error::connect_failed("closed during handshake")),
+            Ok(None) | Ok(Some(Ok(Incoming::Close(_)))) => {
+                Err(Error::connect_failed("closed during handshake"))
+            }
             Ok(Some(Err(e))) => Err(Error::connect_failed_from(
                 "reading the first frame failed",
                 e,
@@ -66,38 +59,33 @@ impl Handshake {
         within: Duration,
         max_message: usize,
     ) -> Result<Socket, Error> {
-        let mut request = url
-            .into_client_request()
+        let address = Address::parse(url)
             .map_err(|e| Error::invalid_setting_from(format!("URL {url}"), e))?;
-        if let Some(cookie) = &self.cookie {
-            let value = HeaderValue::from_str(cookie)
-                .map_err(|e| Error::invalid_setting_from("auth cookie", e))?;
-            request.headers_mut().insert(COOKIE, value);
+        let opening = Socket::open(&address, self.cookie.as_deref(), &self.tls, max_message);
+        match timeout(within, opening).await {
+            Err(_) => Err(Error::ConnectTimedOut),
+            Ok(Ok(socket)) => Ok(socket),
+            Ok(Err(OpenError::Io(e))) => Err(Error::connect_failed_from(
+                "the WebSocket could not be opened",
+                e,
+            )),
+            Ok(Err(OpenError::Upgrade(e))) => Err(Error::connect_failed_from(
+                "the WebSocket upgrade failed",
+                e,
+            )),
         }
-        let limits = WebSocketConfig {
-            max_message_size: Some(max_message),
-            max_frame_size: Some(max_message),
-            ..WebSocketConfig::default()
-        };
-        // TCP_NODELAY, as tonic's client sets it: the socket task already gathers what it
-        // has into one write per turn, so Nagle's algorithm could only hold a small frame
-        // back until the server acknowledges the previous one.
-        let no_delay = true;
-        #[cfg(feature = "tls")]
-        let connecting = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            Some(limits),
-            no_delay,
-            Some(tokio_tungstenite::Connector::Rustls(self.tls.clone())),
-        );
-        #[cfg(not(feature = "tls"))]
-        let connecting =
-            tokio_tungstenite::connect_async_with_config(request, Some(limits), no_delay);
-        let (socket, _) = timeout(within, connecting)
-            .await
-            .map_err(|_| Error::ConnectTimedOut)?
-            .map_err(|e| Error::connect_failed_from("the WebSocket could not be opened", e))?;
-        Ok(socket)
+    }
+}
+
+/// The TLS settings of a client trusting Mozilla's roots and `extra_roots` (DER
+/// certificates); nothing without the `tls` feature.
+pub(crate) fn tls_settings(extra_roots: &[Vec<u8>]) -> Result<Tls, Error> {
+    #[cfg(feature = "tls")]
+    return tls::config(extra_roots);
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = extra_roots;
+        Ok(())
     }
 }
 
@@ -114,7 +102,7 @@ pub(crate) fn check_scheme(url: &str) -> Result<(), Error> {
 }
 
 #[cfg(feature = "tls")]
-pub(crate) mod tls {
+mod tls {
     //! rustls with the ring provider, chosen explicitly so that a process where other crates
     //! enable another provider does not make rustls refuse to pick one.
 

@@ -5,14 +5,16 @@ use super::auth::AuthKeyProvider;
 use super::backoff::{random_unit, ReconnectPolicy};
 use super::error::Error;
 use super::handshake::{Handshake, Socket};
-use super::keepalive::{Keepalive, Tick};
+use super::keepalive::Tick;
+use super::link::{Link, LinkEvent};
+use super::transport::Incoming;
 use super::ClientConfig;
 use crate::protocol::report;
 use crate::protocol::{unwrap_auth_value, LEGACY_WEBSOCKET_PATH};
-use crate::protocol::{Dynamic, Encoding, LegacyMessage, Wire};
+use crate::protocol::{Dynamic, Encoding, Frame, LegacyMessage, Wire};
 use crate::sync::lock;
 use crate::sync::Mutex;
-use futures::{SinkExt, Stream, StreamExt};
+use futures::Stream;
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +22,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// The state of the legacy connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +39,13 @@ pub enum ConnectionStatus {
 
 type Listener = Arc<dyn Fn(ConnectionStatus) + Send + Sync>;
 
+/// What the client hands its socket task.
+enum Outbound {
+    Frame(Frame),
+    /// Send what is queued, close the socket and end.
+    Close,
+}
+
 /// A client of a server's legacy streaming endpoints.
 #[derive(Clone)]
 pub struct LegacyClient {
@@ -52,7 +60,7 @@ struct Inner {
     status: watch::Sender<ConnectionStatus>,
     listeners: Mutex<Vec<(u64, Listener)>>,
     next_listener: AtomicU64,
-    outgoing: Mutex<Option<mpsc::UnboundedSender<WsMessage>>>,
+    outgoing: Mutex<Option<mpsc::UnboundedSender<Outbound>>>,
     endpoints: Mutex<HashMap<String, Inbox>>,
 }
 
@@ -92,8 +100,7 @@ impl LegacyClient {
         let url = base.replace(crate::protocol::WEBSOCKET_PATH, LEGACY_WEBSOCKET_PATH);
         let handshake = Handshake {
             cookie: None,
-            #[cfg(feature = "tls")]
-            tls: super::handshake::tls::config(&config.root_certificates)?,
+            tls: super::handshake::tls_settings(&config.root_certificates)?,
         };
         Ok(LegacyClient {
             inner: Arc::new(Inner {
@@ -159,7 +166,7 @@ impl LegacyClient {
             .handshake
             .connect(url, &inner.config, inner.frame(&LegacyMessage::Ping)?)
             .await?;
-        let (tx, rx) = mpsc::unbounded_channel::<WsMessage>();
+        let (tx, rx) = mpsc::unbounded_channel::<Outbound>();
         *lock(&inner.outgoing) = Some(tx.clone());
         inner.set_status(ConnectionStatus::Connected);
         inner.deliver(first).await;
@@ -171,7 +178,7 @@ impl LegacyClient {
     pub async fn close_streaming_connection(&self) {
         let tx = lock(&self.inner.outgoing).take();
         if let Some(tx) = tx {
-            let _ = tx.send(WsMessage::Close(None));
+            let _ = tx.send(Outbound::Close);
             self.inner.end_streams();
             self.inner.set_status(ConnectionStatus::Disconnected);
         }
@@ -218,14 +225,14 @@ impl Inner {
         let frame = self.frame(&message)?;
         let outgoing = lock(&self.outgoing);
         let tx = outgoing.as_ref().ok_or(Error::ConnectionClosed)?;
-        tx.send(frame).map_err(|_| Error::ConnectionClosed)
+        tx.send(Outbound::Frame(frame))
+            .map_err(|_| Error::ConnectionClosed)
     }
 
     /// One frame of `message` on the client's wire.
-    fn frame(&self, message: &LegacyMessage) -> Result<WsMessage, Error> {
+    fn frame(&self, message: &LegacyMessage) -> Result<Frame, Error> {
         message
             .to_frame(self.config.encoding)
-            .map(super::ws_frame)
             .map_err(|e| Error::protocol_from("a message with no JSON form", e))
     }
 
@@ -234,39 +241,38 @@ impl Inner {
     async fn run(
         self: Arc<Self>,
         socket: Socket,
-        mut rx: mpsc::UnboundedReceiver<WsMessage>,
-        tx: mpsc::UnboundedSender<WsMessage>,
+        mut rx: mpsc::UnboundedReceiver<Outbound>,
+        tx: mpsc::UnboundedSender<Outbound>,
     ) {
-        let mut keepalive = Keepalive::new(&self.config);
-        let (mut sink, mut stream) = socket.split();
+        let mut link = Link::new(socket, &self.config);
+        let close_within = self.config.connect_timeout;
         loop {
             tokio::select! {
-                frame = stream.next() => match frame {
-                    Some(Ok(frame)) => {
-                        keepalive.frame_seen();
-                        self.deliver(frame).await;
-                    }
-                    _ => break,
-                },
-                out = rx.recv() => match out {
-                    Some(WsMessage::Close(frame)) => {
-                        let _ = sink.send(WsMessage::Close(frame)).await;
+                event = link.next_event() => match event {
+                    LinkEvent::Frame(Some(Ok(Incoming::Close(_)))) => {
+                        // The close's echo leaves before the socket goes.
+                        link.close(close_within).await;
                         break;
                     }
-                    Some(frame) => if sink.send(frame).await.is_err() { break },
-                    None => break,
-                },
-                tick = keepalive.tick() => match tick {
-                    Tick::Ping => {
-                        let Ok(ping) = self.frame(&LegacyMessage::Ping) else {
-                            break;
-                        };
-                        if sink.send(ping).await.is_err() {
-                            break;
-                        }
+                    LinkEvent::Frame(Some(Ok(frame))) => {
+                        link.frame_seen();
+                        self.deliver(frame).await;
                     }
-                    Tick::Idle => {
+                    LinkEvent::Frame(_) | LinkEvent::Sent(Err(_)) => break,
+                    LinkEvent::Sent(Ok(())) => {}
+                    LinkEvent::Tick(Tick::Ping) => match self.frame(&LegacyMessage::Ping) {
+                        Ok(ping) => link.send(&ping),
+                        Err(_) => break,
+                    },
+                    LinkEvent::Tick(Tick::Idle) => {
                         log::debug!("legacy client: nothing from the server within the idle timeout");
+                        break;
+                    }
+                },
+                out = rx.recv() => match out {
+                    Some(Outbound::Frame(frame)) => link.send(&frame),
+                    Some(Outbound::Close) | None => {
+                        link.close(close_within).await;
                         break;
                     }
                 },
@@ -299,12 +305,10 @@ impl Inner {
     /// Hands an endpoint's message to its inbox, waiting while the inbox is full: a client
     /// whose application does not take its messages stops reading its socket, and the
     /// server, not this process, decides what a slow reader may cost.
-    async fn deliver(&self, frame: WsMessage) {
+    async fn deliver(&self, frame: Incoming) {
         let decoded = match (frame, self.config.encoding) {
-            (WsMessage::Binary(bytes), Encoding::MessagePack) => LegacyMessage::decode(&bytes),
-            (WsMessage::Text(text), Encoding::Json) => {
-                LegacyMessage::decode_json_from_server(&text)
-            }
+            (Incoming::Binary(bytes), Encoding::MessagePack) => LegacyMessage::decode(&bytes),
+            (Incoming::Text(text), Encoding::Json) => LegacyMessage::decode_json_from_server(&text),
             _ => return,
         };
         match decoded {

@@ -1,24 +1,28 @@
-//! [`Link`]: one socket of the method client's connection, with its writing queue and
-//! its keepalive. A resumable connection outlives its links: when one drops, the socket
-//! task dials the next (docs/PROTOCOL.md §11) and keeps its calls meanwhile.
+//! [`Link`]: one socket of a client's connection, with its keepalive. A resumable
+//! connection outlives its links: when one drops, the socket task dials the next
+//! (docs/PROTOCOL.md §11) and keeps its calls meanwhile. The legacy client's socket task
+//! uses a link too.
 //!
-//! The link owns its socket whole: reading and writing take turns in one poll, with no
-//! lock between a split socket's halves.
+//! The socket task never waits on a write: it queues frames on the link, and the link
+//! writes them while it goes on reading. A client must never stop reading because its own
+//! writes wait: the server may be waiting for it to read before it reads again itself.
 
 use super::handshake::Socket;
 use super::keepalive::{Keepalive, Tick};
-use super::outgoing::Outgoing;
+use super::transport::{Incoming, TransportError};
 use super::ClientConfig;
+use crate::protocol::Frame;
 use futures::future::poll_fn;
-use futures::{FutureExt, StreamExt};
+use std::io;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 
-/// An open socket: written only through its queue, so that the task never stops reading
-/// to write.
+/// Bytes queued beyond this stop the socket task from taking new commands and input values
+/// until the socket takes some.
+const QUEUED_LIMIT: usize = 256 * 1024;
+
+/// An open socket and its keepalive.
 pub(super) struct Link {
-    pub(super) outgoing: Outgoing,
     socket: Socket,
     keepalive: Keepalive,
 }
@@ -26,9 +30,9 @@ pub(super) struct Link {
 /// What happened on a link.
 pub(super) enum LinkEvent {
     /// The queued frames went out, or the socket failed taking them.
-    Sent(Result<(), WsError>),
-    /// A frame arrived, or the socket failed or ended (`None`).
-    Frame(Option<Result<WsMessage, WsError>>),
+    Sent(io::Result<()>),
+    /// A message arrived, or the socket failed or ended (`None`).
+    Frame(Option<Result<Incoming, TransportError>>),
     /// The keepalive's turn.
     Tick(Tick),
 }
@@ -36,22 +40,25 @@ pub(super) enum LinkEvent {
 impl Link {
     pub(super) fn new(socket: Socket, config: &ClientConfig) -> Self {
         Link {
-            outgoing: Outgoing::new(),
             socket,
             keepalive: Keepalive::new(config),
         }
     }
 
-    /// Sends what is queued and the close, then reads until the server's close (at most
-    /// `within`), so that the server reads the close: a socket dropped with unread frames
-    /// resets the connection, and the server would take that for a lost network (and keep
-    /// a resumable session for nothing).
+    /// Queues a frame; it leaves with the next write.
+    pub(super) fn send(&mut self, frame: &Frame) {
+        self.socket.send(frame);
+    }
+
+    /// Few enough bytes wait that more may be produced.
+    pub(super) fn has_room(&self) -> bool {
+        self.socket.queued() < QUEUED_LIMIT
+    }
+
+    /// Sends what is queued and the close, and reads until the server's close (at most
+    /// `within`).
     pub(super) async fn close(mut self, within: Duration) {
-        self.outgoing.close(&mut self.socket).await;
-        let _ = tokio::time::timeout(within, async {
-            while let Some(Ok(_)) = self.socket.next().await {}
-        })
-        .await;
+        self.socket.close(within).await;
     }
 
     /// A frame arrived: the server is alive.
@@ -59,38 +66,30 @@ impl Link {
         self.keepalive.frame_seen();
     }
 
-    /// The next frame if the socket has one ready now (`None` if it has not).
-    pub(super) fn ready_frame(&mut self) -> Option<Option<Result<WsMessage, WsError>>> {
-        self.socket.next().now_or_never()
+    /// The next message if the socket has one ready now (`None` if it has not).
+    pub(super) fn ready_frame(&mut self) -> Option<Option<Result<Incoming, TransportError>>> {
+        self.socket.ready_message()
     }
 
-    /// The next thing that happens on the link. Cancel-safe: queued frames leave the queue
-    /// only when the socket takes them, and the socket and keepalive are cancel-safe.
-    async fn next_event(&mut self) -> LinkEvent {
-        let Link {
-            outgoing,
-            socket,
-            keepalive,
-        } = self;
+    /// The next thing that happens on the link. Cancel-safe: the socket keeps what it
+    /// queued and what it read, and the keepalive is cancel-safe.
+    pub(super) async fn next_event(&mut self) -> LinkEvent {
+        let Link { socket, keepalive } = self;
         tokio::select! {
-            event = poll_fn(|cx| poll_socket(socket, outgoing, cx)) => event,
+            event = poll_fn(|cx| poll_socket(socket, cx)) => event,
             tick = keepalive.tick() => LinkEvent::Tick(tick),
         }
     }
 }
 
-/// The socket's turn: what is queued goes out (when it can), else the next frame in.
-fn poll_socket(
-    socket: &mut Socket,
-    outgoing: &mut Outgoing,
-    cx: &mut Context<'_>,
-) -> Poll<LinkEvent> {
-    if outgoing.is_pending() {
-        if let Poll::Ready(sent) = outgoing.poll_send(socket, cx) {
+/// The socket's turn: what is queued goes out (when it can), else the next message in.
+fn poll_socket(socket: &mut Socket, cx: &mut Context<'_>) -> Poll<LinkEvent> {
+    if socket.wants_flush() {
+        if let Poll::Ready(sent) = socket.poll_flush(cx) {
             return Poll::Ready(LinkEvent::Sent(sent));
         }
     }
-    socket.poll_next_unpin(cx).map(LinkEvent::Frame)
+    socket.poll_next(cx).map(LinkEvent::Frame)
 }
 
 /// The next event of the link, if there is one; never while there is none (the connection

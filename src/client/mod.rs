@@ -18,11 +18,11 @@ mod inputs;
 mod keepalive;
 mod legacy;
 mod link;
-mod outgoing;
 mod pump;
 mod resumable;
 mod slot;
 mod state;
+mod transport;
 mod url;
 
 pub use auth::{AuthKeyProvider, RefreshingAuthKey, StaticAuthKey};
@@ -45,15 +45,6 @@ use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use slot::{ClientInner, Slot};
 use std::sync::Arc;
-
-/// A frame of the protocol as tungstenite writes it.
-fn ws_frame(frame: crate::protocol::Frame) -> tokio_tungstenite::tungstenite::Message {
-    use tokio_tungstenite::tungstenite::Message as WsMessage;
-    match frame {
-        crate::protocol::Frame::Binary(bytes) => WsMessage::Binary(bytes.into()),
-        crate::protocol::Frame::Text(text) => WsMessage::Text(text),
-    }
-}
 
 /// A client of one streampod server.
 ///
@@ -95,7 +86,6 @@ impl Client {
             config: ClientConfig::default(),
             auth: None,
             cookie: None,
-            #[cfg(feature = "tls")]
             roots: Vec::new(),
             registry: Registry::new(),
         }

@@ -2,17 +2,11 @@
 //! session's token and window from the server's `rst`, the call frames sent and kept until
 //! the server acknowledges them, and the acknowledgements the client owes.
 
-use crate::replay::{Impossible, Kept, Replay, ACK_DELAY};
+use crate::protocol::Frame;
+use crate::replay::{Impossible, Replay, ACK_DELAY};
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::time::Sleep;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-
-impl Kept for WsMessage {
-    fn bytes(&self) -> usize {
-        self.len()
-    }
-}
 
 /// A session the server made resumable.
 pub(super) struct Resumable {
@@ -20,7 +14,7 @@ pub(super) struct Resumable {
     pub(super) token: String,
     /// How long the server keeps the session after the socket drops.
     pub(super) window: Duration,
-    replay: Replay<WsMessage>,
+    replay: Replay<Frame>,
     /// The most bytes kept before the client stops producing (`ClientConfig::resume_buffer`).
     buffer: usize,
     /// Runs while an acknowledgement is owed and not yet due by count.
@@ -40,7 +34,7 @@ impl Resumable {
 
     /// A call frame was written (or queued while the socket is away): kept until the server
     /// acknowledges it.
-    pub(super) fn sent(&mut self, frame: &WsMessage) {
+    pub(super) fn sent(&mut self, frame: &Frame) {
         self.replay.sent(frame);
     }
 
@@ -86,7 +80,7 @@ impl Resumable {
     /// The session resumed on a new socket whose server has received `n` of the client's
     /// call frames: the frames it lacks, in order, to write first. What the client had
     /// received went with `rsr`, so no acknowledgement is owed.
-    pub(super) fn resumed(&mut self, n: u64) -> Result<Vec<WsMessage>, Impossible> {
+    pub(super) fn resumed(&mut self, n: u64) -> Result<Vec<Frame>, Impossible> {
         self.ack_timer = None;
         let _ = self.replay.take_acknowledgement();
         self.replay.lacking(n).map(|(_, lacking)| lacking)
