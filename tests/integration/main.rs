@@ -16,6 +16,7 @@ mod canvas_recovery;
 mod client_auth;
 mod client_calls;
 mod client_connection;
+mod client_transport;
 mod cookie_auth;
 mod decoder_properties;
 mod exceptions;
