@@ -3,6 +3,7 @@
 //! received, which it acknowledges in turn. Positions are counts: the n-th call frame a
 //! side sends has position n, on whichever socket it travels.
 
+use crate::protocol::Frame;
 use std::collections::VecDeque;
 
 /// Acknowledge at least every this many received call frames... (An acknowledgement is a
@@ -16,30 +17,17 @@ pub(crate) const ACK_EVERY: u64 = 256;
 /// time. A bound of at least twice this (the default is 1 MiB) never waits for the timer.
 pub(crate) const ACK_BYTES: usize = 32 * 1024;
 
-/// A frame as its side keeps it for a replay: the server's [`Frame`](crate::protocol::Frame),
-/// the client's WebSocket message.
-pub(crate) trait Kept: Clone {
-    /// Its payload's length in bytes, which the kept frames' bound counts.
-    fn bytes(&self) -> usize;
-}
-
-impl Kept for crate::protocol::Frame {
-    fn bytes(&self) -> usize {
-        self.len()
-    }
-}
-
 /// How long a received call frame may wait for its acknowledgement.
 pub(crate) const ACK_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// One side of a resumable session, as its sender sees it.
-#[derive(Debug)]
-pub(crate) struct Replay<F> {
+#[derive(Debug, Default)]
+pub(crate) struct Replay {
     /// Call frames written since the session began.
     sent: u64,
     /// The written frames the peer has not acknowledged, oldest first: positions
     /// `sent - kept.len() + 1 ..= sent`.
-    kept: VecDeque<F>,
+    kept: VecDeque<Frame>,
     /// Bytes of `kept`.
     kept_bytes: usize,
     /// Call frames received since the session began.
@@ -54,24 +42,11 @@ pub(crate) struct Replay<F> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Impossible;
 
-impl<F> Default for Replay<F> {
-    fn default() -> Self {
-        Replay {
-            sent: 0,
-            kept: VecDeque::new(),
-            kept_bytes: 0,
-            received: 0,
-            acknowledged: 0,
-            unacknowledged_bytes: 0,
-        }
-    }
-}
-
-impl<F: Kept> Replay<F> {
+impl Replay {
     /// A call frame was written: it is kept until acknowledged.
-    pub(crate) fn sent(&mut self, frame: &F) {
+    pub(crate) fn sent(&mut self, frame: &Frame) {
         self.sent += 1;
-        self.kept_bytes += frame.bytes();
+        self.kept_bytes += frame.len();
         self.kept.push_back(frame.clone());
     }
 
@@ -84,7 +59,7 @@ impl<F: Kept> Replay<F> {
         let mut freed = 0;
         for _ in first_kept..n {
             if let Some(frame) = self.kept.pop_front() {
-                freed += frame.bytes();
+                freed += frame.len();
             }
         }
         self.kept_bytes -= freed;
@@ -94,7 +69,7 @@ impl<F: Kept> Replay<F> {
     /// The frames a peer that has received `n` lacks, in order (those before are forgotten,
     /// and their bytes returned). Fails when `n` is more than was sent, or less than the
     /// peer acknowledged already (the frames are gone).
-    pub(crate) fn lacking(&mut self, n: u64) -> Result<(usize, Vec<F>), Impossible> {
+    pub(crate) fn lacking(&mut self, n: u64) -> Result<(usize, Vec<Frame>), Impossible> {
         let first_kept = self.sent - self.kept.len() as u64;
         if n < first_kept {
             return Err(Impossible);
@@ -134,7 +109,6 @@ impl<F: Kept> Replay<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Frame;
 
     fn frame(n: u8) -> Frame {
         Frame::Binary(vec![n; usize::from(n)].into())
@@ -142,7 +116,7 @@ mod tests {
 
     #[test]
     fn kept_frames_go_on_acknowledgement_and_the_rest_is_replayed() {
-        let mut r = Replay::<Frame>::default();
+        let mut r = Replay::default();
         for n in 1..=5 {
             r.sent(&frame(n));
         }
@@ -161,7 +135,7 @@ mod tests {
 
     #[test]
     fn acknowledgements_are_due_every_few_frames() {
-        let mut r = Replay::<Frame>::default();
+        let mut r = Replay::default();
         assert_eq!(r.take_acknowledgement(), None);
         let due: Vec<bool> = (0..ACK_EVERY).map(|_| r.received_one(10)).collect();
         assert_eq!(due.iter().filter(|d| **d).count(), 1);

@@ -417,7 +417,7 @@ impl SocketTask {
     /// Queues a message; it leaves with the next batch the socket takes. False for a value
     /// that has no form on this wire (a non-finite double in JSON).
     fn write(&mut self, message: &Message) -> bool {
-        match frame(message, self.encoding) {
+        match message.to_frame(self.encoding) {
             Ok(frame) => {
                 self.send(frame, message.is_counted());
                 true
@@ -882,9 +882,4 @@ async fn lingered(lingering: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>
         Some(sleep) => sleep.await,
         None => futures::future::pending().await,
     }
-}
-
-/// One frame of `message` on the `encoding`'s wire.
-fn frame(message: &Message, encoding: Encoding) -> Result<Frame, crate::protocol::EncodeError> {
-    message.to_frame(encoding)
 }

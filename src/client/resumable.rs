@@ -14,7 +14,7 @@ pub(super) struct Resumable {
     pub(super) token: String,
     /// How long the server keeps the session after the socket drops.
     pub(super) window: Duration,
-    replay: Replay<Frame>,
+    replay: Replay,
     /// The most bytes kept before the client stops producing (`ClientConfig::resume_buffer`).
     buffer: usize,
     /// Runs while an acknowledgement is owed and not yet due by count.

@@ -97,7 +97,7 @@ pub(crate) struct Detached<E> {
     inbox: Inbox<E>,
     /// The connection's slot among `max_connections`: a detached connection keeps it.
     _permit: Permit,
-    replay: Replay<Frame>,
+    replay: Replay,
 }
 
 impl<E> Detached<E> {
@@ -263,7 +263,7 @@ struct EdgeState<E> {
     /// Taken when a resumable connection detaches.
     permit: Option<Permit>,
     /// A resumable connection's positions and kept frames.
-    replay: Option<Replay<Frame>>,
+    replay: Option<Replay>,
     /// The socket went without a close handshake of our own or the peer's: a resumable
     /// session is worth keeping.
     lost: bool,
