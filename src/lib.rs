@@ -60,7 +60,8 @@
 //!
 //! - `server` (default): the engine on actix-web: endpoints, both protocols, the
 //!   in-process message bus.
-//! - `client` (default): the Rust clients, on tokio-tungstenite. Builds without actix.
+//! - `client` (default): the Rust clients, on a WebSocket transport of their own (any tokio
+//!   runtime). Builds without actix.
 //! - `redis` (off by default; implies `server`): the message bus across server nodes
 //!   through Redis. Without it, a server configured with a Redis URL does not build.
 //! - `tls` (off by default; implies `client`): the Rust clients speak `wss://`, through
