@@ -20,6 +20,9 @@ pub(super) struct Keepalive {
     ping: Pin<Box<Sleep>>,
     idle: Pin<Box<Sleep>>,
     last_frame: Instant,
+    /// A frame arrived since `last_frame` was last set: the clock is read once per turn of
+    /// the socket task (in [`Keepalive::tick`]), not once per frame.
+    fresh: bool,
     ping_interval: Duration,
     idle_timeout: Duration,
 }
@@ -31,6 +34,7 @@ impl Keepalive {
             ping: Box::pin(sleep_until(now + config.ping_interval)),
             idle: Box::pin(sleep_until(now + config.idle_timeout)),
             last_frame: now,
+            fresh: false,
             ping_interval: config.ping_interval,
             idle_timeout: config.idle_timeout,
         }
@@ -38,12 +42,15 @@ impl Keepalive {
 
     /// A frame arrived from the server.
     pub(super) fn frame_seen(&mut self) {
-        self.last_frame = Instant::now();
+        self.fresh = true;
     }
 
     /// The next thing to do. Cancel-safe: every branch returns without waiting again after
     /// it changes a timer.
     pub(super) async fn tick(&mut self) -> Tick {
+        if std::mem::take(&mut self.fresh) {
+            self.last_frame = Instant::now();
+        }
         loop {
             tokio::select! {
                 () = &mut self.ping => {

@@ -26,8 +26,16 @@ use std::time::Duration;
 use stream::Stream;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// The read buffer grows by at least this much before each read.
-const READ_CHUNK: usize = 32 * 1024;
+/// The read buffer's size: a fresh one is taken when less than [`READ_SPARE`] of it is
+/// left. Messages are slices of it, so a buffer is freed when its last message is.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The write buffer's first capacity; it grows to the largest turn's frames and stays.
+const WRITE_START: usize = 8 * 1024;
+
+/// The least room a read is made with. Growing the buffer before every read instead took
+/// a fresh one per read while messages still held the last.
+const READ_SPARE: usize = 4 * 1024;
 
 /// A message from the server.
 #[derive(Debug)]
@@ -122,7 +130,7 @@ impl Socket {
         Ok(Socket {
             stream,
             read,
-            write: Vec::with_capacity(READ_CHUNK),
+            write: Vec::with_capacity(WRITE_START),
             written: 0,
             unflushed: false,
             partial: None,
@@ -198,7 +206,9 @@ impl Socket {
                     return Poll::Ready(Some(Err(e.into())));
                 }
             }
-            self.read.reserve(READ_CHUNK);
+            if self.read.capacity() - self.read.len() < READ_SPARE {
+                self.read.reserve(READ_CHUNK);
+            }
             let read = pin!(self.stream.read_buf(&mut self.read));
             match ready!(read.poll(cx)) {
                 Ok(0) => return Poll::Ready(None),
