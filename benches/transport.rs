@@ -1,5 +1,6 @@
-//! The Rust client's WebSocket transport, measured before writing one: the client-side cost
-//! per frame of `tokio-tungstenite` (what the client uses), `tokio-websockets`,
+//! The Rust client's WebSocket transport, measured before writing one (the client now has
+//! its own, `src/client/transport`, in the lean codec's shape): the client-side cost per
+//! frame of `tokio-tungstenite` (what the client used), `tokio-websockets`,
 //! `fastwebsockets`, and a lean codec of our own straight over tokio's `TcpStream` (frames
 //! masked and written into one buffer, read in place from another), each driving the same
 //! bare actix-web-actors echo server. As deployed: the server in a process of its own

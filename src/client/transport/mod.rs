@@ -2,7 +2,7 @@
 //! write buffer (one write per turn of the socket task, whatever it queued) and read in
 //! place from one read buffer (a binary message is a slice of it, not a copy). Both
 //! clients use it; tungstenite's general-purpose socket cost the client a copy per frame
-//! each way (docs/PERFORMANCE.md, "The client transport").
+//! each way (docs/PERFORMANCE.md, "The client's own transport").
 //!
 //! The server's pings are answered and its close echoed here; what the protocol carries
 //! (binary or text messages, and the close's code) goes to the socket task.
