@@ -114,6 +114,17 @@ async fn call(client: &Client) -> Vec<Result<String, Error>> {
         .expect("the call ended at once")
 }
 
+/// The call ended with one error of the kind `kind` accepts, whose report says `why`.
+fn assert_failed(result: &[Result<String, Error>], kind: fn(&Error) -> bool, why: &str) {
+    match result {
+        [Err(e)] if kind(e) => {
+            let report = report(e);
+            assert!(report.contains(why), "{why}: {report}");
+        }
+        other => panic!("{why}: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn fragmented_messages_with_pings_between_and_bytes_one_at_a_time_arrive_whole() {
     // The greeting: a pong in three fragments, a ping between the first two.
@@ -197,13 +208,7 @@ async fn every_frame_a_server_may_not_send_fails_the_connection_with_a_protocol_
         .await;
         let client = client(&url, ClientConfig::default());
         let result = call(&client).await;
-        match result.as_slice() {
-            [Err(e @ Error::Protocol { .. })] => {
-                let report = report(e);
-                assert!(report.contains(why), "{why}: {report}");
-            }
-            other => panic!("{why}: {other:?}"),
-        }
+        assert_failed(&result, |e| matches!(e, Error::Protocol { .. }), why);
     }
 }
 
@@ -218,13 +223,8 @@ async fn a_message_above_the_clients_limit_fails_at_its_header() {
     .await;
     let client = client(&url, ClientConfig::default().max_message_size(64 * 1024));
     let result = call(&client).await;
-    match result.as_slice() {
-        [Err(e @ Error::Protocol { .. })] => {
-            let report = report(e);
-            assert!(report.contains("above the limit of 65536"), "{report}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let why = "above the limit of 65536";
+    assert_failed(&result, |e| matches!(e, Error::Protocol { .. }), why);
 }
 
 #[tokio::test]
@@ -291,13 +291,7 @@ async fn an_upgrade_the_server_refuses_or_does_not_prove_fails_the_connect_with_
         let url = answering(answer).await;
         let client = client(&url, ClientConfig::default());
         let result = call(&client).await;
-        match result.as_slice() {
-            [Err(e @ Error::ConnectFailed { .. })] => {
-                let report = report(e);
-                assert!(report.contains(why), "{why}: {report}");
-            }
-            other => panic!("{why}: {other:?}"),
-        }
+        assert_failed(&result, |e| matches!(e, Error::ConnectFailed { .. }), why);
     }
 }
 
