@@ -30,6 +30,9 @@ use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// left. Messages are slices of it, so a buffer is freed when its last message is.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Pings are answered only while less than this waits to be written.
+const PONG_ROOM: usize = 64 * 1024;
+
 /// The write buffer's first capacity; it grows to the largest turn's frames and stays.
 const WRITE_START: usize = 8 * 1024;
 
@@ -127,7 +130,12 @@ impl Socket {
         upgrade::check_answer(&read[..end], &key)?;
         // What follows the answer is the server's first frames.
         read.advance(end);
-        Ok(Socket {
+        Ok(Socket::over(stream, read, max_message))
+    }
+
+    /// A WebSocket over an upgraded `stream`, `read` holding what came after the answer.
+    fn over(stream: Stream, read: BytesMut, max_message: usize) -> Socket {
+        Socket {
             stream,
             read,
             write: Vec::with_capacity(WRITE_START),
@@ -138,7 +146,7 @@ impl Socket {
             masks: MaskKeys::new(),
             close_sent: false,
             close_received: false,
-        })
+        }
     }
 
     /// Queues a message; it leaves with the next flush. Nothing is queued after the close.
@@ -283,7 +291,11 @@ impl Socket {
         let (opcode, payload) = match (opcode, self.partial.take()) {
             (Opcode::Ping, partial) => {
                 self.partial = partial;
-                self.queue(Opcode::Pong, &payload);
+                // A server that pings and does not read would otherwise grow the buffer
+                // without end; RFC 6455 §5.5.3 lets a client answer only some of them.
+                if self.queued() < PONG_ROOM {
+                    self.queue(Opcode::Pong, &payload);
+                }
                 return Ok(None);
             }
             (Opcode::Pong, partial) => {
@@ -324,5 +336,49 @@ impl Socket {
         let echo = code.map(u16::to_be_bytes);
         self.queue(Opcode::Close, echo.as_ref().map_or(&[], |c| &c[..]));
         Ok(Incoming::Close(code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A client socket over loopback, and the server's end of it (no upgrade).
+    async fn pair() -> (Socket, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let socket = Socket::over(Stream::Plain(client.unwrap()), BytesMut::new(), 1 << 20);
+        (socket, accepted.unwrap().0)
+    }
+
+    #[tokio::test]
+    async fn a_server_that_pings_and_never_reads_cannot_grow_the_write_buffer() {
+        let (mut socket, mut server) = pair().await;
+        // 13 MB of pings, more than the kernel's buffers hold of their pongs, then a
+        // message to say they are over.
+        let pings = 100_000;
+        let writer = tokio::spawn(async move {
+            let mut ping = vec![0x89, 125];
+            ping.extend_from_slice(&[7; 125]);
+            let burst = ping.repeat(1_000);
+            for _ in 0..pings / 1_000 {
+                server.write_all(&burst).await.unwrap();
+            }
+            server.write_all(&[0x82, 1, 42]).await.unwrap();
+            server
+        });
+        // Every ping is taken on the way to the message.
+        let next = tokio::time::timeout(Duration::from_secs(10), socket.next());
+        let next = next.await.expect("the pings are read");
+        assert!(
+            matches!(next, Some(Ok(Incoming::Binary(ref b))) if b[..] == [42]),
+            "{next:?}"
+        );
+        // The server read nothing: the pongs the kernel's buffers did not take wait here.
+        let queued = socket.queued();
+        assert!(queued <= PONG_ROOM + 131, "{queued} bytes of pongs queued");
+        drop(writer.await.unwrap());
     }
 }
