@@ -25,6 +25,8 @@ pub(crate) enum UpgradeError {
     Scheme,
     #[error("a URL with no host, a bad port or user info")]
     Authority,
+    #[error("a URL with spaces, control or non-ASCII characters (percent-encode them)")]
+    Characters,
     #[error("the server answered `{0}` instead of switching protocols")]
     Refused(String),
     #[error("the server's answer is not HTTP")]
@@ -43,6 +45,10 @@ pub(crate) const MAX_HEAD: usize = 16 * 1024;
 impl Address {
     /// The address of `url`, a `ws://` or `wss://` URL.
     pub(crate) fn parse(url: &str) -> Result<Address, UpgradeError> {
+        // The URL's parts go into the request's lines as they are.
+        if !url.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(UpgradeError::Characters);
+        }
         let (tls, rest) = if let Some(rest) = strip_prefix_ignore_case(url, "ws://") {
             (false, rest)
         } else if let Some(rest) = strip_prefix_ignore_case(url, "wss://") {
@@ -196,6 +202,9 @@ mod tests {
             "ws://h:port/",
             "ws://u:p@h/",
             "ws://[::1/",
+            "ws://h/a b",
+            "ws://h\r\nX-Injected: 1/",
+            "ws://hé/",
         ] {
             assert!(Address::parse(bad).is_err(), "{bad}");
         }
