@@ -16,7 +16,7 @@ use super::error::Error;
 use super::keepalive::Tick;
 use super::link::{next_event, Link, LinkEvent};
 pub(crate) use super::pump::InputSource;
-use super::pump::{InputItem, InputPump, INPUT_QUEUE};
+use super::pump::{InputItem, InputPump, INPUT_BATCH, INPUT_QUEUE};
 use super::resumable::Resumable;
 use super::state::ConnectionState;
 use super::transport::{Incoming, TransportError};
@@ -32,8 +32,10 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::collections::HashMap;
+use std::iter::Peekable;
 use std::sync::Arc;
 use std::time::Duration;
+use std::vec;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -789,11 +791,56 @@ impl SocketTask {
             items,
             ended,
         } = input;
+        let mut items = items.into_iter().peekable();
+        if self.encoding == Encoding::MessagePack {
+            while items.peek().is_some_and(Result::is_ok) {
+                self.send_values(cid, &param, &mut items);
+            }
+        }
         for item in items {
             self.on_input_item(cid, &param, Some(item));
         }
         if ended {
             self.on_input_item(cid, &param, None);
+        }
+    }
+
+    /// Sends the values at the front of `items` (up to a batch) on the MessagePack wire,
+    /// their frames encoded into one buffer that they share: one allocation per batch
+    /// instead of two per value (the frame's and, when a resumable connection keeps it,
+    /// its shared header's).
+    fn send_values(
+        &mut self,
+        cid: Uuid,
+        param: &str,
+        items: &mut Peekable<vec::IntoIter<Result<Dynamic, StreamError>>>,
+    ) {
+        let Some(pump) = self.calls.get(&cid).and_then(|call| call.pumps.get(param)) else {
+            // The call or its input is gone: so are its values.
+            while items.next_if(Result::is_ok).is_some() {}
+            return;
+        };
+        let mut buffer = Vec::new();
+        let mut ends = [0usize; INPUT_BATCH];
+        let mut n = 0;
+        while n < INPUT_BATCH {
+            let Some(Ok(value)) = items.next_if(Result::is_ok) else {
+                break;
+            };
+            if n == 0 {
+                // Room for the batch, if its values are of a size with the first.
+                let batch = (items.len() + 1).min(INPUT_BATCH);
+                buffer.reserve(batch * pump.frames.size_hint(&value));
+            }
+            pump.frames.encode_into(&value, &mut buffer);
+            ends[n] = buffer.len();
+            n += 1;
+        }
+        let shared = Bytes::from(buffer);
+        let mut start = 0;
+        for &end in &ends[..n] {
+            self.send(Frame::Binary(shared.slice(start..end)), true);
+            start = end;
         }
     }
 
@@ -806,16 +853,12 @@ impl SocketTask {
         let Some(call) = self.calls.get_mut(&cid) else {
             return;
         };
-        let Some(pump) = call.pumps.get(param) else {
+        if !call.pumps.contains_key(param) {
             return;
-        };
-        let item = match (item, self.encoding) {
-            (Some(Ok(value)), Encoding::MessagePack) => {
-                let frame = pump.frames.encode(&value);
-                self.send(Frame::Binary(frame.into()), true);
-                return;
-            }
-            (Some(Ok(value)), Encoding::Json) => {
+        }
+        let item = match item {
+            // A JSON value (MessagePack's went out in `send_values`).
+            Some(Ok(value)) => {
                 let message = Message::Value {
                     target: call.target.input(param),
                     value,
@@ -826,7 +869,7 @@ impl SocketTask {
                 // A value with no JSON form ends its input stream with an error.
                 Some(Err(StreamError::failed("a value with no JSON form")))
             }
-            (item, _) => item,
+            item => item,
         };
         let Some(call) = self.calls.get_mut(&cid) else {
             return;

@@ -24,7 +24,7 @@ pub(crate) type InputSource = BoxStream<'static, Result<Dynamic, StreamError>>;
 pub(super) const INPUT_QUEUE: usize = 16;
 
 /// The most items of one input stream sent to the socket task at once.
-const INPUT_BATCH: usize = 16;
+pub(super) const INPUT_BATCH: usize = 16;
 
 /// Items of one input stream, as many as it had ready: values, perhaps a failure last, or
 /// the end after them.

@@ -818,14 +818,11 @@ impl ValueFrames {
         }
     }
 
-    /// The `msm` frame carrying `value`, in a buffer of its size.
+    /// At least the length of the frame carrying `value`: the wrapped value's own map, keys
+    /// and headers take at most 32 bytes.
     #[cfg(feature = "client")]
-    pub(crate) fn encode(&self, value: &Dynamic) -> Vec<u8> {
-        // The wrapped value's own map, keys and headers take at most 32 bytes.
-        let size = self.prefix.len() + 32 + value.class_name().len() + value.data().len();
-        let mut out = Vec::with_capacity(size);
-        self.encode_into(value, &mut out);
-        out
+    pub(crate) fn size_hint(&self, value: &Dynamic) -> usize {
+        self.prefix.len() + 32 + value.class_name().len() + value.data().len()
     }
 
     /// Appends the `msm` frame carrying `value`.
