@@ -39,6 +39,9 @@ use std::vec;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+/// The most room reserved ahead for a batch of input frames.
+const BATCH_RESERVE: usize = 64 * 1024;
+
 /// Values a call's consumer may leave unread before the socket task waits for it (and so
 /// stops reading the socket: a slow consumer bounds the client's memory).
 pub(crate) const CALL_BUFFER: usize = 256;
@@ -828,9 +831,11 @@ impl SocketTask {
                 break;
             };
             if n == 0 {
-                // Room for the batch, if its values are of a size with the first.
-                let batch = (items.len() + 1).min(INPUT_BATCH);
-                buffer.reserve(batch * pump.frames.size_hint(&value));
+                // Room for the batch, if its values are of a size with the first; never
+                // much more than they need: the frames keep the whole buffer alive.
+                let one = pump.frames.size_hint(&value);
+                let batch = one * (items.len() + 1).min(INPUT_BATCH);
+                buffer.reserve(if batch <= BATCH_RESERVE { batch } else { one });
             }
             pump.frames.encode_into(&value, &mut buffer);
             ends[n] = buffer.len();
