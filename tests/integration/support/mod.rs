@@ -609,21 +609,35 @@ pub async fn raw_upgrade(server: &TestServer) -> tokio::net::TcpStream {
 /// One masked client frame, as a client writes it on a raw connection.
 pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mask = [0x12, 0x34, 0x56, 0x78];
-    let mut frame = vec![0x80 | opcode];
-    match payload.len() {
-        n if n < 126 => frame.push(0x80 | n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    let mut frame = frame_head(0x80 | opcode, 0x80, payload.len());
     frame.extend_from_slice(&mask);
     frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
     frame
+}
+
+/// One frame as a server writes it (never masked): `first` is the header's first byte
+/// (FIN, reserved bits and opcode), as it is, so that tests can write forbidden ones.
+pub fn server_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = frame_head(first, 0, payload.len());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// A frame header: `first`, then the length in its shortest form, with the mask bit `mask`.
+fn frame_head(first: u8, mask: u8, len: usize) -> Vec<u8> {
+    let mut head = vec![first];
+    match len {
+        n if n < 126 => head.push(mask | n as u8),
+        n if n <= usize::from(u16::MAX) => {
+            head.push(mask | 126);
+            head.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            head.push(mask | 127);
+            head.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    head
 }
 
 /// [`raw_upgrade`] on another path (`/websocket` for the legacy endpoints).
