@@ -374,7 +374,7 @@ impl SocketTask {
             if stop.is_some() || taken == COMMAND_BURST {
                 return stop;
             }
-            next = self.link.as_mut()?.ready_frame()?;
+            next = self.link.as_mut()?.ready_message()?;
         }
         None
     }

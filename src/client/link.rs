@@ -67,7 +67,7 @@ impl Link {
     }
 
     /// The next message if the socket has one ready now (`None` if it has not).
-    pub(super) fn ready_frame(&mut self) -> Option<Option<Result<Incoming, TransportError>>> {
+    pub(super) fn ready_message(&mut self) -> Option<Option<Result<Incoming, TransportError>>> {
         self.socket.ready_message()
     }
 
