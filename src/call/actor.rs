@@ -20,14 +20,11 @@ use crate::instruments::MethodMetrics;
 use crate::method::{Prepared, Session};
 use crate::outbox::{Outbox, Outgoing};
 use crate::protocol::registry::Within;
-use crate::protocol::{
-    encode_exact, CloseReason, Dynamic, Encoding, Frame, Message, Target, ValueFrames,
-};
+use crate::protocol::{CloseReason, Dynamic, Encoding, Frame, Message, Target, ValueFrames};
 use crate::queue::Receiver;
 use crate::stats::Counters;
 use actix::prelude::*;
 use futures::StreamExt;
-use std::convert::Infallible;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -170,10 +167,7 @@ impl CallActor {
         let frames = self
             .frames
             .get_or_insert_with(|| ValueFrames::for_stream(target, key, None));
-        let Ok(frame) = encode_exact(|buf| {
-            frames.encode_into(value, buf);
-            Ok::<(), Infallible>(())
-        });
+        let frame = frames.encode_shared(value);
         self.send_frame(Frame::Binary(frame));
         true
     }

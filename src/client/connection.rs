@@ -39,9 +39,6 @@ use std::vec;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-/// The most room reserved ahead for a batch of input frames.
-const BATCH_RESERVE: usize = 64 * 1024;
-
 /// Values a call's consumer may leave unread before the socket task waits for it (and so
 /// stops reading the socket: a slow consumer bounds the client's memory).
 pub(crate) const CALL_BUFFER: usize = 256;
@@ -809,9 +806,7 @@ impl SocketTask {
     }
 
     /// Sends the values at the front of `items` (up to a batch) on the MessagePack wire,
-    /// their frames encoded into one buffer that they share: one allocation per batch
-    /// instead of two per value (the frame's and, when a resumable connection keeps it,
-    /// its shared header's).
+    /// each frame in a buffer it shares with others (`ValueFrames::encode_shared`).
     fn send_values(
         &mut self,
         cid: Uuid,
@@ -823,29 +818,17 @@ impl SocketTask {
             while items.next_if(Result::is_ok).is_some() {}
             return;
         };
-        let mut buffer = Vec::new();
-        let mut ends = [0usize; INPUT_BATCH];
+        let mut frames: [Bytes; INPUT_BATCH] = Default::default();
         let mut n = 0;
         while n < INPUT_BATCH {
             let Some(Ok(value)) = items.next_if(Result::is_ok) else {
                 break;
             };
-            if n == 0 {
-                // Room for the batch, if its values are of a size with the first; never
-                // much more than they need: the frames keep the whole buffer alive.
-                let one = pump.frames.size_hint(&value);
-                let batch = one * (items.len() + 1).min(INPUT_BATCH);
-                buffer.reserve(if batch <= BATCH_RESERVE { batch } else { one });
-            }
-            pump.frames.encode_into(&value, &mut buffer);
-            ends[n] = buffer.len();
+            frames[n] = pump.frames.encode_shared(&value);
             n += 1;
         }
-        let shared = Bytes::from(buffer);
-        let mut start = 0;
-        for &end in &ends[..n] {
-            self.send(Frame::Binary(shared.slice(start..end)), true);
-            start = end;
+        for frame in frames.into_iter().take(n) {
+            self.send(Frame::Binary(frame), true);
         }
     }
 

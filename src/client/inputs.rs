@@ -32,7 +32,7 @@ impl Inputs {
         S: Stream<Item = Result<T, StreamError>> + Send + 'static,
     {
         let source = stream
-            .map(|item| item.and_then(|v| Dynamic::new(&v).map_err(StreamError::failed)))
+            .map(|item| item.and_then(|v| Dynamic::in_flight(&v).map_err(StreamError::failed)))
             .boxed();
         self.streams.push((Arc::from(name), source));
         self

@@ -354,7 +354,7 @@ fn read_args<A: DeserializeOwned>(args: &[u8]) -> Result<A, String> {
 }
 
 fn wrap<T: Wire>(value: &T) -> Result<Dynamic, StreamError> {
-    Dynamic::new(value).map_err(|e| StreamError::Failed(e.to_string()))
+    Dynamic::in_flight(value).map_err(|e| StreamError::Failed(e.to_string()))
 }
 
 impl std::fmt::Debug for Endpoint {

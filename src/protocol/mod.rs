@@ -7,9 +7,12 @@
 //!   borrowed decoder for the hot path) and their JSON codec.
 //! - `legacy`: the legacy-endpoint messages ([`LegacyMessage`]), both codecs.
 //! - `frame`: a message as the frame its connection's [`Encoding`] asks for.
+//! - `buffers`: where values and frames are encoded (a per-thread scratch, and chunks
+//!   that short-lived encodings share).
 //! - `auth_value`, `error`.
 
 mod auth_value;
+mod buffers;
 mod error;
 mod frame;
 mod legacy;
@@ -18,6 +21,8 @@ pub(crate) mod msgpack;
 mod values;
 
 pub use auth_value::{basic_auth_value, unwrap_auth_value};
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) use buffers::encode_shared;
 pub use error::{report, DecodeError, EncodeError, FrameError};
 pub use frame::Frame;
 pub use legacy::LegacyMessage;
@@ -37,8 +42,6 @@ pub use message::{
 };
 pub use msgpack::ReadError;
 pub use values::datetime::DateTime;
-#[cfg(feature = "server")]
-pub(crate) use values::dynamic::encode_exact;
 pub use values::dynamic::Dynamic;
 #[cfg(feature = "typescript")]
 #[doc(hidden)]

@@ -818,11 +818,15 @@ impl ValueFrames {
         }
     }
 
-    /// At least the length of the frame carrying `value`: the wrapped value's own map, keys
-    /// and headers take at most 32 bytes.
-    #[cfg(feature = "client")]
-    pub(crate) fn size_hint(&self, value: &Dynamic) -> usize {
-        self.prefix.len() + 32 + value.class_name().len() + value.data().len()
+    /// The `msm` frame carrying `value`, in a buffer it shares with other frames
+    /// (`protocol::buffers`): no allocation of its own, and a clone (a resumable connection
+    /// keeps the frame until acknowledged) only counts a reference.
+    pub(crate) fn encode_shared(&self, value: &Dynamic) -> bytes::Bytes {
+        let Ok(frame) = crate::protocol::encode_shared(|out| {
+            self.encode_into(value, out);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        frame
     }
 
     /// Appends the `msm` frame carrying `value`.

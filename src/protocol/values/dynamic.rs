@@ -1,13 +1,13 @@
 //! [`Dynamic`]: a wrapped value of any registered class, kept as its `className` and its raw
 //! MessagePack `data`, for dynamic streams that carry mixed types.
 
+use crate::protocol::buffers::{encode_exact, encode_shared};
 use crate::protocol::error::{DecodeError, EncodeError};
 use crate::protocol::msgpack::{write, Kind, Reader, MAX_DEPTH};
 use crate::protocol::values::wire::Wire;
 use crate::protocol::values::wrapped::split_wrapped;
 use bytes::Bytes;
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -61,44 +61,31 @@ impl From<Cow<'static, str>> for ClassName {
     }
 }
 
-thread_local! {
-    /// Where [`encode_exact`] encodes before copying out.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A scratch buffer larger than this is not kept for the next value.
-const SCRATCH_KEPT: usize = 64 * 1024;
-
-/// Runs `write` into a reused per-thread buffer and copies the result out at its exact size:
-/// one allocation, whatever the encoder's growth pattern would have cost.
-pub(crate) fn encode_exact<E>(
-    write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
-) -> Result<Bytes, E> {
-    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            let written = write(&mut buf).map(|()| Bytes::copy_from_slice(&buf));
-            if buf.capacity() > SCRATCH_KEPT {
-                *buf = Vec::new();
-            }
-            written
-        }
-        // Called again from inside an encoder: use a buffer of its own.
-        Err(_) => {
-            let mut buf = Vec::new();
-            write(&mut buf).map(|()| Bytes::from(buf))
-        }
-    })
-}
-
 impl Dynamic {
     /// Wraps a value under its class name.
     pub fn new<T: Wire>(value: &T) -> Result<Self, EncodeError> {
+        Self::wrap(value, false)
+    }
+
+    /// [`Dynamic::new`] for a value on its way into a frame, dropped once the frame is
+    /// encoded: its data shares a buffer with others (`protocol::buffers`) instead of an
+    /// allocation of its own.
+    #[cfg(any(feature = "server", feature = "client"))]
+    pub(crate) fn in_flight<T: Wire>(value: &T) -> Result<Self, EncodeError> {
+        Self::wrap(value, true)
+    }
+
+    fn wrap<T: Wire>(value: &T, in_flight: bool) -> Result<Self, EncodeError> {
         // A dynamic value is wrapped already (a dynamic echo yields what it received).
         if let Some(dynamic) = (value as &dyn std::any::Any).downcast_ref::<Dynamic>() {
             return Ok(dynamic.clone());
         }
-        let data = encode_exact(|buf| value.write_data(buf))?;
+        let write = |buf: &mut Vec<u8>| value.write_data(buf);
+        let data = if in_flight {
+            encode_shared(write)?
+        } else {
+            encode_exact(write)?
+        };
         Ok(Dynamic {
             class: value.class_name().into(),
             data,
