@@ -17,10 +17,10 @@ use crate::error::StreamError;
 use crate::flow::{Credit, Credited};
 use crate::flow::{Gated, Grant, OutboundGate};
 use crate::instruments::MethodMetrics;
-use crate::method::{Prepared, Session};
+use crate::method::{Framer, OutputValue, Prepared, Session};
 use crate::outbox::{Outbox, Outgoing};
 use crate::protocol::registry::Within;
-use crate::protocol::{CloseReason, Dynamic, Encoding, Frame, Message, Target, ValueFrames};
+use crate::protocol::{CloseReason, Dynamic, Encoding, Frame, Message, Target};
 use crate::queue::Receiver;
 use crate::stats::Counters;
 use actix::prelude::*;
@@ -36,10 +36,8 @@ const OUTPUT_BATCH: usize = 32;
 /// One running call.
 pub(crate) struct CallActor {
     target: Target,
-    /// The call's `msm` frames, encoded but for the value; made with the first value (many
-    /// calls wait long before one, and some never send any).
-    frames: Option<ValueFrames>,
-    /// The key the call's open took, if any (docs/PROTOCOL.md §12).
+    /// The key the call's open took, if any (docs/PROTOCOL.md §12): its method's values are
+    /// framed with it.
     key: Option<u32>,
     session: Session,
     /// Boxed: it is taken when the call starts, and the field stays with the call.
@@ -99,7 +97,6 @@ pub(crate) struct CallParts {
 impl CallActor {
     pub(crate) fn new(parts: CallParts) -> Self {
         CallActor {
-            frames: None,
             key: parts.key,
             target: parts.target,
             session: parts.session,
@@ -154,22 +151,19 @@ impl CallActor {
     }
 
     /// Sends one value on the call's return stream; false if it could not be written.
-    fn send_value(&mut self, value: &Dynamic) -> bool {
+    fn send_value(&mut self, value: OutputValue) -> bool {
         self.record.values_sent += 1;
         self.metrics.values_sent.increment(1);
-        if self.encoding == Encoding::Json {
-            return self.send(Message::Value {
+        match value {
+            OutputValue::Frame(frame) => {
+                self.send_frame(Frame::Binary(frame));
+                true
+            }
+            OutputValue::Value(value) => self.send(Message::Value {
                 target: self.target.clone(),
-                value: value.clone(),
-            });
+                value,
+            }),
         }
-        let (target, key) = (&self.target, self.key);
-        let frames = self
-            .frames
-            .get_or_insert_with(|| ValueFrames::for_stream(target, key, None));
-        let frame = frames.encode_shared(value);
-        self.send_frame(Frame::Binary(frame));
-        true
     }
 
     fn close_frame(&self, target: Target, reason: CloseReason) {
@@ -245,7 +239,8 @@ impl Actor for CallActor {
         let run = prepared.run;
         let session = self.session.clone();
         let registry = self.session.registry().clone();
-        let started = move || registry.within(|| run(session));
+        let framer = Framer::new(self.encoding, &self.target, self.key);
+        let started = move || registry.within(|| run(session, framer));
         match std::panic::catch_unwind(AssertUnwindSafe(started)) {
             Ok(output) => {
                 let output = AssertUnwindSafe(output).catch_unwind().map(|item| {
@@ -300,10 +295,10 @@ impl Actor for CallActor {
 }
 
 /// The method's output, everything it had ready at once.
-impl StreamHandler<Vec<Result<Option<Dynamic>, StreamError>>> for CallActor {
+impl StreamHandler<Vec<Result<Option<OutputValue>, StreamError>>> for CallActor {
     fn handle(
         &mut self,
-        batch: Vec<Result<Option<Dynamic>, StreamError>>,
+        batch: Vec<Result<Option<OutputValue>, StreamError>>,
         ctx: &mut Context<Self>,
     ) {
         for item in batch {
@@ -339,7 +334,11 @@ impl StreamHandler<Grant> for CallActor {
 
 impl CallActor {
     /// One item of the method's output.
-    fn on_output(&mut self, item: Result<Option<Dynamic>, StreamError>, ctx: &mut Context<Self>) {
+    fn on_output(
+        &mut self,
+        item: Result<Option<OutputValue>, StreamError>,
+        ctx: &mut Context<Self>,
+    ) {
         if self.ended {
             return;
         }
@@ -349,7 +348,7 @@ impl CallActor {
                 // it. Not so for an error: the inputs a failing method held are closed with
                 // the call's reason, even though its future dropped them as it returned.
                 self.close_dropped_inputs();
-                if !self.send_value(&value) {
+                if !self.send_value(value) {
                     self.method_finished = true;
                     self.end(Ending::Failed, CloseReason::Error, None, None, ctx);
                 }

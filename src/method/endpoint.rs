@@ -8,6 +8,7 @@
 //! into a [`Method`], which the connection uses to validate an open and the call uses to run.
 
 use super::inputs::{InputSet, NamedSink};
+use super::output::{Framer, OutputValue};
 use super::session::AppState;
 use super::session::Session;
 use crate::auth::Requirements;
@@ -15,7 +16,7 @@ use crate::error::StreamError;
 use crate::flow::InputQueue;
 use crate::instruments::MethodMetrics;
 use crate::protocol::registry::Registry;
-use crate::protocol::{Dynamic, Wire};
+use crate::protocol::Wire;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -29,12 +30,12 @@ pub struct NoArgs {}
 
 /// What a running method produces, erased: `Some(value)` per value, `None` for the end of a
 /// void method (nothing is sent for it), `Err` to end with an error.
-pub(crate) type Output = BoxStream<'static, Result<Option<Dynamic>, StreamError>>;
+pub(crate) type Output = BoxStream<'static, Result<Option<OutputValue>, StreamError>>;
 
 /// A validated open, ready to run: the method bound to its decoded arguments, and the sinks
-/// of the input streams the client requested.
+/// of the input streams the client requested. It runs with the call's [`Framer`].
 pub(crate) struct Prepared {
-    pub(crate) run: Box<dyn FnOnce(Session) -> Output + Send>,
+    pub(crate) run: Box<dyn FnOnce(Session, Framer) -> Output + Send>,
     pub(crate) inputs: Vec<NamedSink>,
 }
 
@@ -253,9 +254,9 @@ impl Endpoint {
         T: Wire,
     {
         let handler = Arc::new(handler);
-        let run = move |session: Session, args: A, set: I| -> Output {
+        let run = move |session: Session, args: A, set: I, mut framer: Framer| -> Output {
             handler(session, args, set)
-                .map(|item| item.and_then(|v| wrap(&v).map(Some)))
+                .map(move |item| item.and_then(|v| framer.output(&v).map(Some)))
                 .boxed()
         };
         self.add::<A, I, T, N>(method, inputs, run);
@@ -282,15 +283,12 @@ impl Endpoint {
         T: Wire,
     {
         let handler = Arc::new(handler);
-        let run = move |session: Session, args: A, set: I| -> Output {
+        let run = move |session: Session, args: A, set: I, mut framer: Framer| -> Output {
             futures::stream::once(handler(session, args, set))
-                .filter_map(|result| async move {
-                    match result {
-                        Ok(_) if crate::protocol::is_void::<T>() => None,
-                        Ok(v) => Some(wrap(&v).map(Some)),
-                        Err(e) => Some(Err(e)),
-                    }
+                .filter(|result| {
+                    futures::future::ready(!(result.is_ok() && crate::protocol::is_void::<T>()))
                 })
+                .map(move |result| result.and_then(|v| framer.output(&v).map(Some)))
                 .boxed()
         };
         self.add::<A, I, T, N>(method, inputs, run);
@@ -301,7 +299,7 @@ impl Endpoint {
         &mut self,
         method: &str,
         names: [&'static str; N],
-        run: impl Fn(Session, A, I) -> Output + Send + Sync + 'static,
+        run: impl Fn(Session, A, I, Framer) -> Output + Send + Sync + 'static,
     ) where
         A: DeserializeOwned + Send + 'static,
         I: InputSet<N>,
@@ -328,7 +326,7 @@ impl Endpoint {
                 I::build(&names, requested, credit).map_err(PrepareError::MissingInput)?;
             let run = run.clone();
             Ok(Prepared {
-                run: Box::new(move |session| run(session, args, set)),
+                run: Box::new(move |session, framer| run(session, args, set, framer)),
                 inputs,
             })
         };
@@ -351,10 +349,6 @@ fn read_args<A: DeserializeOwned>(args: &[u8]) -> Result<A, String> {
         path if path == "." => e.inner().to_string(),
         path => format!("{path}: {}", e.inner()),
     })
-}
-
-fn wrap<T: Wire>(value: &T) -> Result<Dynamic, StreamError> {
-    Dynamic::in_flight(value).map_err(|e| StreamError::Failed(e.to_string()))
 }
 
 impl std::fmt::Debug for Endpoint {

@@ -5,6 +5,7 @@
 mod args_shape;
 mod endpoint;
 mod inputs;
+mod output;
 mod services;
 mod session;
 
@@ -12,6 +13,7 @@ pub use endpoint::{Access, Endpoint, NoArgs};
 pub(crate) use endpoint::{PrepareError, Prepared};
 pub use inputs::{InputParam, InputSet, InputStream};
 pub(crate) use inputs::{InputSink, NamedSink};
+pub(crate) use output::{Framer, OutputValue};
 pub(crate) use services::Services;
 pub(crate) use session::{AppState, SessionParts};
 pub use session::{Session, SessionMessages};

@@ -7,6 +7,8 @@ pub(crate) mod decode;
 pub(crate) mod json;
 use crate::protocol::msgpack::write;
 use crate::protocol::values::dynamic::Dynamic;
+#[cfg(feature = "server")]
+use crate::protocol::{EncodeError, Wire};
 use std::fmt;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -829,14 +831,46 @@ impl ValueFrames {
         frame
     }
 
+    /// [`ValueFrames::encode_shared`] for a value of any type, encoded straight into its
+    /// frame (a method's output: no `Dynamic` on the way).
+    #[cfg(feature = "server")]
+    pub(crate) fn encode_value<T: Wire>(&self, value: &T) -> Result<bytes::Bytes, EncodeError> {
+        // A dynamic value is wrapped already (a dynamic echo yields what it received).
+        if let Some(dynamic) = (value as &dyn std::any::Any).downcast_ref::<Dynamic>() {
+            return Ok(self.encode_shared(dynamic));
+        }
+        crate::protocol::encode_shared(|out| {
+            self.write_value(out, &value.class_name(), |out| value.write_data(out))
+        })
+    }
+
     /// Appends the `msm` frame carrying `value`.
     pub(crate) fn encode_into(&self, value: &Dynamic, out: &mut Vec<u8>) {
+        let Ok(()) = self.write_value(out, value.class_name(), |out| {
+            out.extend_from_slice(value.data());
+            Ok::<(), std::convert::Infallible>(())
+        });
+    }
+
+    /// Appends the frame of a value of class `class` whose data `data` writes: the prefix,
+    /// then the class and the data, as two values (keyed, docs/PROTOCOL.md §12) or in a
+    /// wrapped value's map.
+    fn write_value<E>(
+        &self,
+        out: &mut Vec<u8>,
+        class: &str,
+        data: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
         out.extend_from_slice(&self.prefix);
-        if self.keyed {
-            value.write_parts(out);
-        } else {
-            value.write_wrapped(out);
+        if !self.keyed {
+            write::map_len(out, 2);
+            write::str(out, "className");
         }
+        write::str(out, class);
+        if !self.keyed {
+            write::str(out, "data");
+        }
+        data(out)
     }
 }
 
@@ -1095,5 +1129,31 @@ mod value_frames_tests {
             assert_eq!(frame, message.encode());
             assert_eq!(Message::decode(&frame).unwrap(), message);
         }
+    }
+
+    /// A method's value framed straight from its type is the frame of its `Dynamic`.
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_value_framed_from_its_type_is_its_dynamic_frame() {
+        let target = Target {
+            endpoint: "example".into(),
+            method: "echoStream".into(),
+            cid: uuid::Uuid::new_v4(),
+            param: None,
+        };
+        let typed = crate::protocol::ByteData(vec![7; 64]);
+        let dynamic = Dynamic::new(&typed).unwrap();
+        for frames in [ValueFrames::new(&target), ValueFrames::keyed(3, None)] {
+            let expected = frames.encode_shared(&dynamic);
+            assert_eq!(frames.encode_value(&typed).unwrap(), expected);
+            // A `Dynamic` output keeps its own class and data.
+            assert_eq!(frames.encode_value(&dynamic).unwrap(), expected);
+        }
+        let long = "x".repeat(3000);
+        let frames = ValueFrames::keyed(3, None);
+        assert_eq!(
+            frames.encode_value(&long).unwrap(),
+            frames.encode_shared(&Dynamic::new(&long).unwrap())
+        );
     }
 }
