@@ -7,6 +7,8 @@ pub(crate) mod decode;
 pub(crate) mod json;
 use crate::protocol::msgpack::write;
 use crate::protocol::values::dynamic::Dynamic;
+#[cfg(any(feature = "server", feature = "client"))]
+use crate::protocol::values::wrapped::{write_parts, write_wrapped};
 #[cfg(feature = "server")]
 use crate::protocol::{EncodeError, Wire};
 use std::fmt;
@@ -853,8 +855,7 @@ impl ValueFrames {
     }
 
     /// Appends the frame of a value of class `class` whose data `data` writes: the prefix,
-    /// then the class and the data, as two values (keyed, docs/PROTOCOL.md §12) or in a
-    /// wrapped value's map.
+    /// then the class and the data, as two values (keyed) or in a wrapped value's map.
     fn write_value<E>(
         &self,
         out: &mut Vec<u8>,
@@ -862,15 +863,11 @@ impl ValueFrames {
         data: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<(), E> {
         out.extend_from_slice(&self.prefix);
-        if !self.keyed {
-            write::map_len(out, 2);
-            write::str(out, "className");
+        if self.keyed {
+            write_parts(out, class, data)
+        } else {
+            write_wrapped(out, class, data)
         }
-        write::str(out, class);
-        if !self.keyed {
-            write::str(out, "data");
-        }
-        data(out)
     }
 }
 

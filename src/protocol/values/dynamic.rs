@@ -3,9 +3,9 @@
 
 use crate::protocol::buffers::{encode_exact, encode_shared};
 use crate::protocol::error::{DecodeError, EncodeError};
-use crate::protocol::msgpack::{write, Kind, Reader, MAX_DEPTH};
+use crate::protocol::msgpack::{Kind, Reader, MAX_DEPTH};
 use crate::protocol::values::wire::Wire;
-use crate::protocol::values::wrapped::split_wrapped;
+use crate::protocol::values::wrapped::{self, split_wrapped};
 use bytes::Bytes;
 use std::borrow::Cow;
 use std::fmt;
@@ -140,18 +140,18 @@ impl Dynamic {
 
     /// Writes `{"className": …, "data": …}`.
     pub fn write_wrapped(&self, out: &mut Vec<u8>) {
-        write::map_len(out, 2);
-        write::str(out, "className");
-        write::str(out, self.class_name());
-        write::str(out, "data");
-        out.extend_from_slice(&self.data);
+        let Ok(()) = wrapped::write_wrapped(out, self.class_name(), |out| self.write_raw(out));
     }
 
     /// Appends the value's class name and data as two MessagePack values: the tail of a
     /// keyed value frame (docs/PROTOCOL.md §12).
     pub(crate) fn write_parts(&self, out: &mut Vec<u8>) {
-        write::str(out, self.class_name());
+        let Ok(()) = wrapped::write_parts(out, self.class_name(), |out| self.write_raw(out));
+    }
+
+    fn write_raw(&self, out: &mut Vec<u8>) -> Result<(), std::convert::Infallible> {
         out.extend_from_slice(&self.data);
+        Ok(())
     }
 
     /// This value in Serverpod's JSON form, `{"className": …, "data": …}`, as Serverpod's

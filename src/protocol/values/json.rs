@@ -122,16 +122,14 @@ fn wrapped_from_json(json: &Value, out: &mut Vec<u8>, depth: usize) -> Result<()
         .get("className")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("missing `className`"))?;
-    write::map_len(out, 2);
-    write::str(out, "className");
-    write::str(out, class);
-    write::str(out, "data");
-    from_json(
-        class.trim(),
-        object.get("data").unwrap_or(&Value::Null),
-        out,
-        depth + 1,
-    )
+    crate::protocol::values::wrapped::write_wrapped(out, class, |out| {
+        from_json(
+            class.trim(),
+            object.get("data").unwrap_or(&Value::Null),
+            out,
+            depth + 1,
+        )
+    })
 }
 
 /// Whether reading `class` from JSON already gives what its own type writes: true for the

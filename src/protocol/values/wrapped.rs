@@ -2,8 +2,32 @@
 //! class: what both the dynamic values and the class registry build on.
 
 use crate::protocol::error::DecodeError;
-use crate::protocol::msgpack::Reader;
+use crate::protocol::msgpack::{write, Reader};
 use std::fmt;
+
+/// Appends a wrapped value, `{"className": class, "data": …}`, its data written by `data`.
+pub(crate) fn write_wrapped<E>(
+    out: &mut Vec<u8>,
+    class: &str,
+    data: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    write::map_len(out, 2);
+    write::str(out, "className");
+    write::str(out, class);
+    write::str(out, "data");
+    data(out)
+}
+
+/// Appends a value's class name and data as two MessagePack values, not in a map: the tail
+/// of a keyed value frame (docs/PROTOCOL.md §12).
+pub(crate) fn write_parts<E>(
+    out: &mut Vec<u8>,
+    class: &str,
+    data: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    write::str(out, class);
+    data(out)
+}
 
 /// Splits a wrapped value into its `className` and raw `data`.
 pub(crate) fn split_wrapped(raw: &[u8]) -> Result<(&str, &[u8]), DecodeError> {
