@@ -25,8 +25,10 @@
 //!   access checks, the revocation table.
 //! - `method`: what a method is: [`Endpoint`] definitions, the [`Session`] a running method
 //!   gets, [`InputStream`], and the services a session may reach (bus, revocation, stats).
+//! - `websocket`: RFC 6455's frame layout, once for both ends (headers, masks, closes).
 //! - `socket`: the WebSocket edge, once for every kind of connection: upgrade, permits,
-//!   message assembly, the encoding, keepalive, the send timeout, going away, the close.
+//!   frames read in place, message assembly, the encoding, keepalive, the send timeout,
+//!   going away, the close.
 //! - `call`: the call actor (one per call, owning the running method and its input
 //!   streams, which its connection feeds directly), the supervisor that owns the calls of
 //!   one connection, the hub that gathers wakes of calls from other threads, and the call
@@ -123,6 +125,10 @@ mod replay;
 mod setters;
 #[cfg(any(feature = "server", feature = "client"))]
 mod sync;
+#[cfg(any(feature = "server", feature = "client"))]
+// Each end reads the other's frames: a build with one end leaves the other's half unused.
+#[cfg_attr(not(all(feature = "server", feature = "client")), allow(dead_code))]
+mod websocket;
 
 // The server, from the bottom up.
 #[cfg(feature = "server")]

@@ -204,7 +204,7 @@ impl Connection for LegacyConnection {
         self.authenticate(key, edge);
     }
 
-    fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
+    fn on_data(&mut self, data: Data<'_>, edge: &mut Edge<'_, Self>) {
         let encoding = edge.encoding();
         let frame = match (encoding, data) {
             (Encoding::MessagePack, Data::Text(_)) => {
@@ -212,7 +212,7 @@ impl Connection for LegacyConnection {
             }
             (_, Data::Binary(frame) | Data::Text(frame)) => frame,
         };
-        self.on_frame(&frame, encoding, edge)
+        self.on_frame(frame, encoding, edge)
     }
 
     fn stopped(&mut self, _: u64) {

@@ -19,6 +19,7 @@ use crate::call::{CallActor, CallInputs, CallSupervisor, CallTable, Delivery};
 use crate::flow::Credit;
 use crate::flow::InputQueue;
 use crate::method::{Endpoint, Services};
+use crate::protocol::registry::Registry;
 use crate::protocol::{decode_json_ref, report};
 use crate::protocol::{
     CloseReason, Encoding, FrameError, Message, MessageRef, ResumeRefusal, Target, TargetRef,
@@ -466,24 +467,24 @@ impl Connection for MethodConnection {
     type Event = CallEnded;
     const PATH: &'static str = crate::protocol::WEBSOCKET_PATH;
 
-    fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>) {
-        // The socket's first data frame picked the wire (docs/PROTOCOL.md §9).
-        let encoding = edge.encoding();
-        // What a frame brings is decoded against this server's classes: entered once per
-        // frame, so that each value's `Registry::decode` finds it current.
-        let registry = self.methods.services.registry.clone();
-        match (encoding, data) {
-            (Encoding::MessagePack, Data::Binary(frame)) => {
-                registry.within(|| self.on_frame(&frame, edge))
-            }
+    fn on_data(&mut self, data: Data<'_>, edge: &mut Edge<'_, Self>) {
+        // The socket's first data frame picked the wire (docs/PROTOCOL.md §9). What a frame
+        // brings is decoded against this server's classes, which the socket made current
+        // for the read (`classes`).
+        match (edge.encoding(), data) {
+            (Encoding::MessagePack, Data::Binary(frame)) => self.on_frame(frame, edge),
             (Encoding::MessagePack, Data::Text(_)) => self.bad_request(FrameError::TextFrame, edge),
-            (Encoding::Json, Data::Text(frame) | Data::Binary(frame)) => self.on_json(&frame, edge),
+            (Encoding::Json, Data::Text(frame) | Data::Binary(frame)) => self.on_json(frame, edge),
         }
+    }
+
+    fn classes(&self) -> Option<Arc<Registry>> {
+        Some(self.methods.services.registry.clone())
     }
 
     /// While the connection holds its input, the peer's acknowledgements are taken at
     /// once: they free room for output that the held input may be waiting on.
-    fn on_held_data(&mut self, data: &Data, edge: &mut Edge<'_, Self>) -> bool {
+    fn on_held_data(&mut self, data: &Data<'_>, edge: &mut Edge<'_, Self>) -> bool {
         let ack = match (edge.encoding(), data) {
             (Encoding::MessagePack, Data::Binary(frame)) => match MessageRef::decode(frame) {
                 Ok(MessageRef::Control(Message::Ack { received })) => Some(received),

@@ -11,13 +11,13 @@
 //! than that bound while held; past twice the server's bound (a peer that ignores it), the
 //! connection is closed as one whose method takes no input.
 
-use super::assembler::Data;
+use super::assembler::{Data, OwnedData};
 use std::collections::VecDeque;
 
 /// Data messages read while the connection holds its input, oldest first.
 #[derive(Default)]
 pub(super) struct Held {
-    messages: VecDeque<Data>,
+    messages: VecDeque<OwnedData>,
     bytes: usize,
 }
 
@@ -26,10 +26,10 @@ pub(super) struct Held {
 pub(super) struct Overflow;
 
 impl Held {
-    /// Keeps `data` for later; fails past `limit` bytes.
-    pub(super) fn push(&mut self, data: Data, limit: usize) -> Result<(), Overflow> {
+    /// Keeps a copy of `data` for later; fails past `limit` bytes.
+    pub(super) fn push(&mut self, data: Data<'_>, limit: usize) -> Result<(), Overflow> {
         self.bytes += data.len();
-        self.messages.push_back(data);
+        self.messages.push_back(data.to_owned());
         if self.bytes > limit {
             return Err(Overflow);
         }
@@ -37,9 +37,9 @@ impl Held {
     }
 
     /// The oldest message kept.
-    pub(super) fn pop(&mut self) -> Option<Data> {
+    pub(super) fn pop(&mut self) -> Option<OwnedData> {
         let data = self.messages.pop_front()?;
-        self.bytes -= data.len();
+        self.bytes -= data.as_data().len();
         if self.messages.is_empty() {
             // Its buffer goes too: most connections never hold.
             self.messages = VecDeque::new();

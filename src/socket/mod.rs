@@ -26,6 +26,7 @@ pub(crate) use send_timeout::hook as send_timeout_hook;
 use crate::config::{normalize_origin, Config};
 use crate::flow::OutboundGate;
 use crate::outbox::{Inbox, Outbox, Outgoing};
+use crate::protocol::registry::Registry;
 use crate::protocol::{Encoding, Frame};
 use crate::replay::{Replay, ACK_DELAY};
 use crate::stats::Counters;
@@ -38,7 +39,7 @@ use bytes::Bytes;
 use drain::Drain;
 use keepalive::Keepalive;
 use live::Permit;
-use reader::FrameReader;
+use reader::{Batch, FrameFault, FrameReader, FrameRef, Next};
 use send_timeout::{SendTimeoutSet, Watch};
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -58,14 +59,20 @@ pub(crate) trait Connection: Sized + Unpin + 'static {
     /// The connection is up.
     fn started(&mut self, _edge: &mut Edge<'_, Self>) {}
 
-    /// A whole data message from the peer.
-    fn on_data(&mut self, data: Data, edge: &mut Edge<'_, Self>);
+    /// A whole data message from the peer, borrowed from the read it came in.
+    fn on_data(&mut self, data: Data<'_>, edge: &mut Edge<'_, Self>);
 
     /// A data message that arrived while the connection holds its input
     /// ([`Edge::hold`]): true if it was handled now (one that may pass the messages before
     /// it, an acknowledgement); otherwise it waits, in order, for [`Connection::on_data`].
-    fn on_held_data(&mut self, _data: &Data, _edge: &mut Edge<'_, Self>) -> bool {
+    fn on_held_data(&mut self, _data: &Data<'_>, _edge: &mut Edge<'_, Self>) -> bool {
         false
+    }
+
+    /// The classes that what the peer sends is decoded against: made current once for
+    /// each read, rather than for each frame (a reference count and a thread-local swap).
+    fn classes(&self) -> Option<Arc<Registry>> {
+        None
     }
 
     /// An event from the outbox.
@@ -190,7 +197,7 @@ impl EdgeSettings {
             connection: make(id),
             frames: FrameAssembler::new(self.max_frame_size),
             keepalive: Keepalive::default(),
-            unread: VecDeque::new(),
+            unread: None,
             held: held::Held::default(),
             edge: EdgeState {
                 id,
@@ -207,13 +214,13 @@ impl EdgeSettings {
                 held_limit: resume_buffer.unwrap_or(0).saturating_mul(2) + self.max_frame_size,
             },
         };
-        let codec = actix_http::ws::Codec::new().max_size(self.max_frame_size);
+        let max_frame_size = self.max_frame_size;
         // The context gets a body that never yields: the socket reads its frames itself, a
         // read's worth at a time (see `reader`). The context still writes them.
         let output = ws::WebsocketContext::with_factory(
             futures::stream::pending::<Result<Bytes, actix_web::error::PayloadError>>(),
             move |ctx| {
-                ctx.add_stream(FrameReader::new(body, codec, received));
+                ctx.add_stream(FrameReader::new(body, max_frame_size, received));
                 socket
             },
         );
@@ -244,8 +251,8 @@ pub(crate) struct Socket<C: Connection> {
     connection: C,
     frames: FrameAssembler,
     keepalive: Keepalive,
-    /// Frames read and not yet handled: the rest of a batch, while the connection waits.
-    unread: VecDeque<Result<ws::Frame, ws::ProtocolError>>,
+    /// Frames read and not yet handled: the rest of a read, while the connection waits.
+    unread: Option<Batch>,
     /// Data messages read while a resumable connection holds its input.
     held: held::Held,
     edge: EdgeState<C::Event>,
@@ -318,64 +325,82 @@ impl<C: Connection> Socket<C> {
         ctx: &mut Ctx<C>,
         f: impl FnOnce(&mut C, &mut Edge<'_, C>) -> R,
     ) -> R {
-        let mut edge = Edge {
-            ctx,
-            state: &mut self.edge,
-        };
-        f(&mut self.connection, &mut edge)
+        with_edge(&mut self.connection, &mut self.edge, ctx, f)
     }
 
-    /// Handles the messages held and then the frames left unread while the connection
-    /// waited, in order, until it waits or holds again (then the rest waits with it) or the
-    /// connection stops.
+    /// Handles the messages held and then the frames left unread, in order, until the
+    /// connection waits (then the rest waits with it) or stops; held messages wait while the
+    /// connection holds its input. The connection's classes are current meanwhile.
     fn read_unread(&mut self, ctx: &mut Ctx<C>) {
-        while !ctx.waiting() && !self.edge.holding {
-            if let Some(data) = self.held.pop() {
-                self.with_edge(ctx, |c, edge| c.on_data(data, edge));
-                continue;
-            }
-            let Some(frame) = self.unread.pop_front() else {
-                // Its buffer goes too: most connections never wait.
-                self.unread = VecDeque::new();
-                return;
-            };
-            self.on_frame(frame, ctx);
+        match self.connection.classes() {
+            Some(classes) => classes.within(|| self.read_on(ctx)),
+            None => self.read_on(ctx),
         }
     }
 
-    fn on_frame(&mut self, frame: Result<ws::Frame, ws::ProtocolError>, ctx: &mut Ctx<C>) {
-        match self.frames.push(frame) {
-            Incoming::Data(data) if self.edge.holding => {
-                if !self.with_edge(ctx, |c, edge| c.on_held_data(&data, edge)) {
-                    let limit = self.edge.held_limit;
-                    if self.held.push(data, limit).is_err() {
-                        log::info!(
-                            "connection {}: more input than its bound while a method took none; closing",
-                            self.edge.id
-                        );
-                        self.edge
-                            .close(ctx, CloseCode::Again, "input not consumed", false);
-                    }
+    fn read_on(&mut self, ctx: &mut Ctx<C>) {
+        let mut batch = self.unread.take();
+        while !ctx.waiting() {
+            if !self.edge.holding {
+                if let Some(data) = self.held.pop() {
+                    self.with_edge(ctx, |c, edge| c.on_data(data.as_data(), edge));
+                    continue;
+                }
+            }
+            let Some(unread) = batch.as_mut() else {
+                return;
+            };
+            match unread.next() {
+                Next::Frame(frame) => self.on_frame(Ok(frame), ctx),
+                Next::Fault(fault) => self.on_frame(Err(fault), ctx),
+                Next::End => batch = None,
+            }
+        }
+        self.unread = batch.filter(|batch| !batch.is_done());
+    }
+
+    fn on_frame(&mut self, frame: Result<FrameRef<'_>, FrameFault>, ctx: &mut Ctx<C>) {
+        let Socket {
+            connection,
+            frames,
+            keepalive,
+            held,
+            edge,
+            ..
+        } = self;
+        let incoming = match frame {
+            Ok(frame) => frames.push(frame),
+            Err(fault) => Incoming::fault(fault),
+        };
+        match incoming {
+            Incoming::Data(data) if edge.holding => {
+                let taken = with_edge(connection, edge, ctx, |c, e| c.on_held_data(&data, e));
+                if !taken && held.push(data, edge.held_limit).is_err() {
+                    log::info!(
+                        "connection {}: more input than its bound while a method took none; closing",
+                        edge.id
+                    );
+                    edge.close(ctx, CloseCode::Again, "input not consumed", false);
                 }
             }
             Incoming::Data(data) => {
                 // The first data frame picks the wire for the connection's life.
-                self.edge.encoding.get_or_init(|| match data {
+                edge.encoding.get_or_init(|| match data {
                     Data::Binary(_) => Encoding::MessagePack,
                     Data::Text(_) => Encoding::Json,
                 });
-                self.with_edge(ctx, |c, edge| c.on_data(data, edge))
+                with_edge(connection, edge, ctx, |c, edge| c.on_data(data, edge))
             }
-            Incoming::Ping(payload) => ctx.pong(&payload),
-            Incoming::Pong => self.keepalive.pong(),
+            Incoming::Ping(payload) => ctx.pong(payload),
+            Incoming::Pong => keepalive.pong(),
             Incoming::Nothing => {}
             Incoming::Closed(reason) => {
                 // Echo the peer's close; TCP closes once it is out. The peer meant it.
-                self.edge.lost = false;
+                edge.lost = false;
                 ctx.close(reason);
                 ctx.stop();
             }
-            Incoming::Fail(code, reason) => self.edge.close(ctx, code, reason, false),
+            Incoming::Fail(code, reason) => edge.close(ctx, code, reason, false),
         }
     }
 
@@ -617,6 +642,17 @@ impl<C: Connection> Edge<'_, C> {
     }
 }
 
+/// Runs `f` on `connection` with an edge on `state`.
+fn with_edge<C: Connection, R>(
+    connection: &mut C,
+    state: &mut EdgeState<C::Event>,
+    ctx: &mut Ctx<C>,
+    f: impl FnOnce(&mut C, &mut Edge<'_, C>) -> R,
+) -> R {
+    let mut edge = Edge { ctx, state };
+    f(connection, &mut edge)
+}
+
 fn write<A>(ctx: &mut ws::WebsocketContext<A>, frame: Frame)
 where
     A: Actor<Context = ws::WebsocketContext<A>>,
@@ -681,17 +717,15 @@ impl<C: Connection> Actor for Socket<C> {
     }
 }
 
-impl<C: Connection> StreamHandler<reader::Batch> for Socket<C> {
-    fn handle(&mut self, batch: reader::Batch, ctx: &mut Self::Context) {
-        // Not waiting, or the reader would not have been polled: nothing is left unread.
-        let mut frames = batch.into_iter();
-        for frame in frames.by_ref() {
-            self.on_frame(frame, ctx);
-            if ctx.waiting() {
-                break;
-            }
+impl<C: Connection> StreamHandler<Batch> for Socket<C> {
+    fn handle(&mut self, batch: Batch, ctx: &mut Self::Context) {
+        // Frames are left unread only while the connection waits, and then the reader is
+        // not polled; except when a wait's end finds the connection holding its input.
+        match &mut self.unread {
+            Some(unread) => unread.append(batch),
+            None => self.unread = Some(batch),
         }
-        self.unread.extend(frames);
+        self.read_unread(ctx);
     }
 
     fn finished(&mut self, ctx: &mut Self::Context) {

@@ -62,3 +62,4 @@ mod typed_endpoints;
 mod typescript;
 mod untagged_inputs;
 mod value_types;
+mod websocket_frames;

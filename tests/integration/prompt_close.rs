@@ -2,48 +2,21 @@
 //! both paths, whoever starts the close: the peer here never closes its side first.
 
 use crate::support::*;
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::Duration;
 
 /// Far below the second that actix-web's HTTP/1 dispatcher lingered before (0.9–1.0 s
 /// measured), far above a loaded machine's scheduling delay.
 const AT_ONCE: Duration = Duration::from_millis(400);
 
-/// Sends `frame` on a fresh connection at `path`, then reads without ever closing until the
-/// server's EOF; returns what arrived and how long the EOF took.
-async fn send_and_read_to_eof(
-    server: &TestServer,
-    path: &str,
-    frame: &[u8],
-) -> (Vec<u8>, Duration) {
-    let mut tcp = raw_upgrade_at(server, path).await;
-    let started = Instant::now();
-    tcp.write_all(frame).await.unwrap();
-    let mut received = Vec::new();
-    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut received))
-        .await
-        .expect("the server never closed TCP")
-        .expect("the server closed TCP cleanly");
-    (received, started.elapsed())
-}
-
 /// The close frame that ends `bytes`, as (code, reason).
 fn last_close_frame(bytes: &[u8]) -> (u16, Vec<u8>) {
-    let mut at = 0;
-    let mut last = None;
-    while at + 2 <= bytes.len() {
-        let (opcode, len) = (bytes[at] & 0x0f, (bytes[at + 1] & 0x7f) as usize);
-        assert!(len < 126, "only short server frames expected here");
-        let payload = &bytes[at + 2..at + 2 + len];
-        if opcode == 8 {
-            last = Some((
-                u16::from_be_bytes([payload[0], payload[1]]),
-                payload[2..].to_vec(),
-            ));
-        }
-        at += 2 + len;
-    }
-    last.expect("no close frame from the server")
+    let frames = server_frames(bytes);
+    let (first, payload) = frames.last().expect("no frame from the server");
+    assert_eq!(first & 0x0f, 8, "the last frame is a close");
+    (
+        u16::from_be_bytes([payload[0], payload[1]]),
+        payload[2..].to_vec(),
+    )
 }
 
 #[tokio::test]

@@ -15,8 +15,9 @@ pub(crate) use stream::Tls;
 pub(crate) use upgrade::{Address, UpgradeError};
 
 use crate::protocol::Frame;
+use crate::websocket::{close_payload, write_frame, Header, Opcode, SentBy, Violation};
 use bytes::{Buf, Bytes, BytesMut};
-use codec::{Header, MaskKeys, Opcode, Violation};
+use codec::MaskKeys;
 use futures::future::poll_fn;
 use std::future::Future;
 use std::io;
@@ -159,7 +160,12 @@ impl Socket {
 
     fn queue(&mut self, opcode: Opcode, payload: &[u8]) {
         if !self.close_sent {
-            codec::write_frame(&mut self.write, opcode, payload, self.masks.next_key());
+            write_frame(
+                &mut self.write,
+                opcode,
+                payload,
+                Some(self.masks.next_key()),
+            );
             self.close_sent = opcode == Opcode::Close;
         }
     }
@@ -257,7 +263,7 @@ impl Socket {
     /// Control frames are handled on the way.
     fn take_message(&mut self) -> Result<Option<Incoming>, TransportError> {
         loop {
-            let Some(header) = Header::parse(&self.read)? else {
+            let Some(header) = Header::parse(&self.read, SentBy::Server)? else {
                 return Ok(None);
             };
             let so_far = self.partial.as_ref().map_or(0, |(_, bytes)| bytes.len());
@@ -325,13 +331,7 @@ impl Socket {
 
     /// The server's close: echoed (with its code) unless the client closed first.
     fn on_close(&mut self, payload: &[u8]) -> Result<Incoming, Violation> {
-        let code = match payload {
-            [] => None,
-            [a, b, reason @ ..] if std::str::from_utf8(reason).is_ok() => {
-                Some(u16::from_be_bytes([*a, *b]))
-            }
-            _ => return Err(Violation::BadClose),
-        };
+        let code = close_payload(payload)?.map(|(code, _)| code);
         self.close_received = true;
         let echo = code.map(u16::to_be_bytes);
         self.queue(Opcode::Close, echo.as_ref().map_or(&[], |c| &c[..]));

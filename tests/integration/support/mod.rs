@@ -608,8 +608,14 @@ pub async fn raw_upgrade(server: &TestServer) -> tokio::net::TcpStream {
 
 /// One masked client frame, as a client writes it on a raw connection.
 pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    client_frame_as(0x80 | opcode, payload)
+}
+
+/// [`client_frame`] with `first` as the header's first byte, as it is (FIN, reserved bits
+/// and opcode): fragments, and frames a client must not send.
+pub fn client_frame_as(first: u8, payload: &[u8]) -> Vec<u8> {
     let mask = [0x12, 0x34, 0x56, 0x78];
-    let mut frame = frame_head(0x80 | opcode, 0x80, payload.len());
+    let mut frame = frame_head(first, 0x80, payload.len());
     frame.extend_from_slice(&mask);
     frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
     frame
@@ -621,6 +627,27 @@ pub fn server_frame(first: u8, payload: &[u8]) -> Vec<u8> {
     let mut frame = frame_head(first, 0, payload.len());
     frame.extend_from_slice(payload);
     frame
+}
+
+/// The frames a server wrote (unmasked), as (first byte, payload), up to the end of `bytes`.
+pub fn server_frames(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at + 2 <= bytes.len() {
+        let (first, short) = (bytes[at], usize::from(bytes[at + 1] & 0x7f));
+        let (len, head) = match short {
+            126 => (
+                usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]])),
+                4,
+            ),
+            127 => panic!("no server frame over 64 KiB expected here"),
+            n => (n, 2),
+        };
+        frames.push((first, bytes[at + head..at + head + len].to_vec()));
+        at += head + len;
+    }
+    assert_eq!(at, bytes.len(), "a server frame cut short");
+    frames
 }
 
 /// A frame header: `first`, then the length in its shortest form, with the mask bit `mask`.
@@ -638,6 +665,32 @@ fn frame_head(first: u8, mask: u8, len: usize) -> Vec<u8> {
         }
     }
     head
+}
+
+/// Sends `frame` on a fresh connection at `path`, then reads without ever closing until the
+/// server's EOF; returns what arrived and how long the EOF took.
+pub async fn send_and_read_to_eof(
+    server: &TestServer,
+    path: &str,
+    frame: &[u8],
+) -> (Vec<u8>, Duration) {
+    send_and_read_to_eof_on(raw_upgrade_at(server, path).await, frame).await
+}
+
+/// [`send_and_read_to_eof`] on a connection upgraded already.
+pub async fn send_and_read_to_eof_on(
+    mut tcp: tokio::net::TcpStream,
+    frame: &[u8],
+) -> (Vec<u8>, Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    tcp.write_all(frame).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut received))
+        .await
+        .expect("the server never closed TCP")
+        .expect("the server closed TCP cleanly");
+    (received, started.elapsed())
 }
 
 /// [`raw_upgrade`] on another path (`/websocket` for the legacy endpoints).
