@@ -77,6 +77,28 @@ impl<T> Sender<T> {
         Ok(())
     }
 
+    /// Queues `items` after everything sent before, under one lock and with one wake:
+    /// false, and the items are dropped, if the receiver is gone. `items` must not send on
+    /// this queue while it is iterated.
+    pub(crate) fn send_many(&self, items: impl IntoIterator<Item = T>) -> bool {
+        let mut state = lock(&self.shared);
+        if state.receiver_gone {
+            return false;
+        }
+        let before = state.items.len();
+        state.items.extend(items);
+        let waker = if before == 0 && !state.items.is_empty() {
+            state.waker.take()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
     /// True once the receiver is gone.
     pub(crate) fn is_closed(&self) -> bool {
         lock(&self.shared).receiver_gone
@@ -141,6 +163,17 @@ impl<T> Receiver<T> {
         self.poll_with(cx, |items| {
             (!items.is_empty()).then(|| std::mem::take(items))
         })
+    }
+
+    /// Everything queued, swapped into `into` (which must be empty: its buffer becomes the
+    /// queue's, so that neither side allocates per batch); false once every sender is gone
+    /// and the queue is empty.
+    pub(crate) fn poll_swap(&mut self, cx: &mut Context<'_>, into: &mut VecDeque<T>) -> Poll<bool> {
+        debug_assert!(into.is_empty());
+        self.poll_with(cx, |items| {
+            (!items.is_empty()).then(|| std::mem::swap(items, into))
+        })
+        .map(|swapped| swapped.is_some())
     }
 
     fn poll_with<R>(
@@ -217,6 +250,31 @@ mod tests {
             assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, Some(4));
             assert_eq!(poll_fn(|cx| rx.poll_recv(cx)).await, None);
         });
+    }
+
+    #[test]
+    fn many_items_arrive_in_order_and_swap_buffers_with_the_receiver() {
+        let (tx, mut rx) = queue::<u8>();
+        assert!(tx.send_many([1, 2]));
+        tx.send(3).unwrap();
+        assert!(tx.send_many(Vec::new()));
+        let mut local = VecDeque::with_capacity(8);
+        futures::executor::block_on(async {
+            assert!(poll_fn(|cx| rx.poll_swap(cx, &mut local)).await);
+            assert_eq!(local, [1, 2, 3]);
+            local.clear();
+            // The queue kept the receiver's old buffer: none is allocated here.
+            assert!(tx.send_many([4]));
+            assert!(poll_fn(|cx| rx.poll_swap(cx, &mut local)).await);
+            assert_eq!(local, [4]);
+            assert!(local.capacity() >= 8);
+            local.clear();
+            drop(tx);
+            assert!(!poll_fn(|cx| rx.poll_swap(cx, &mut local)).await);
+        });
+        let (tx, rx) = queue::<u8>();
+        drop(rx);
+        assert!(!tx.send_many([1]));
     }
 
     #[test]

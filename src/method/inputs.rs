@@ -13,9 +13,10 @@ use crate::protocol::{DecodeError, Wire};
 use crate::queue::{queue, Receiver, Sender};
 use futures::future::BoxFuture;
 use futures::Stream;
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use tokio::sync::oneshot;
 
 /// A stream of values the client sends for one stream parameter.
@@ -26,6 +27,9 @@ use tokio::sync::oneshot;
 /// closes it, or when the call ends. Dropping it tells the client to stop sending.
 pub struct InputStream<T> {
     rx: Receiver<Result<T, StreamError>>,
+    /// What the queue held when the stream last looked, taken in one go (one lock per
+    /// batch, not per value); the two swap buffers, so neither allocates per batch.
+    taken: VecDeque<Result<T, StreamError>>,
     credit: Arc<InputQueue>,
     /// On a flow-controlled call: values taken and not yet granted back.
     returns: Option<Returns>,
@@ -65,26 +69,39 @@ impl Returns {
     }
 }
 
+// Nothing in it is pinned: its values are moved out as they are taken.
+impl<T> Unpin for InputStream<T> {}
+
 impl<T> Stream for InputStream<T> {
     type Item = Result<T, StreamError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        let item = this.rx.poll_recv(cx);
-        if let Poll::Ready(Some(Ok(_))) = &item {
+        if this.taken.is_empty() && !ready!(this.rx.poll_swap(cx, &mut this.taken)) {
+            return Poll::Ready(None);
+        }
+        let item = this.taken.pop_front();
+        if let Some(Ok(_)) = &item {
+            // Counted out of the queue as the method takes it, not as the batch is taken:
+            // the bound is on what the method has not taken.
             this.credit.taken(1);
             if let (Some(returns), Some(flow)) = (&mut this.returns, this.credit.flow()) {
                 returns.taken(flow);
             }
         }
-        item
+        Poll::Ready(item)
     }
 }
 
 impl<T> Drop for InputStream<T> {
     fn drop(&mut self) {
         // What the method never took leaves the queue with it.
-        let left = self.rx.close().iter().filter(|item| item.is_ok()).count();
+        let queued = self.rx.close();
+        let left = queued
+            .iter()
+            .chain(&self.taken)
+            .filter(|item| item.is_ok())
+            .count();
         self.credit.taken(left);
     }
 }
@@ -162,6 +179,7 @@ fn channel<T: Wire>(
     (
         InputStream {
             rx,
+            taken: VecDeque::new(),
             credit: credit.clone(),
             returns: credit.flow().map(|flow| Returns {
                 param: Arc::from(name),
