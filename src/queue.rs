@@ -7,7 +7,7 @@
 //! holds no buffer at all. Producers rarely contend: a connection and its calls share a
 //! worker thread.
 
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -63,17 +63,9 @@ impl<T> Sender<T> {
         if state.receiver_gone {
             return Err(item);
         }
+        let was_empty = state.items.is_empty();
         state.items.push_back(item);
-        // Only the first item of a batch needs to wake the receiver.
-        let waker = if state.items.len() == 1 {
-            state.waker.take()
-        } else {
-            None
-        };
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake_if_first(state, was_empty);
         Ok(())
     }
 
@@ -85,17 +77,9 @@ impl<T> Sender<T> {
         if state.receiver_gone {
             return false;
         }
-        let before = state.items.len();
+        let was_empty = state.items.is_empty();
         state.items.extend(items);
-        let waker = if before == 0 && !state.items.is_empty() {
-            state.waker.take()
-        } else {
-            None
-        };
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake_if_first(state, was_empty);
         true
     }
 
@@ -122,6 +106,20 @@ impl<T> Sender<T> {
             shared: self.shared.clone(),
             generation: state.receiver,
         })
+    }
+}
+
+/// Wakes the receiver if the queue `was_empty` before and holds items now: only the first
+/// items of a batch wake it (it was woken for those already waiting).
+fn wake_if_first<T>(mut state: MutexGuard<'_, State<T>>, was_empty: bool) {
+    let waker = if was_empty && !state.items.is_empty() {
+        state.waker.take()
+    } else {
+        None
+    };
+    drop(state);
+    if let Some(waker) = waker {
+        waker.wake();
     }
 }
 
@@ -332,6 +330,27 @@ mod loom_tests {
             assert_eq!(got.len(), 3);
             let first: Vec<u8> = got.into_iter().filter(|&i| i != 3).collect();
             assert_eq!(first, [1, 2], "one sender's items in its order");
+        });
+    }
+
+    #[test]
+    fn loom_a_batch_sent_while_the_receiver_swaps_arrives_whole_and_in_order() {
+        loom::model(|| {
+            let (tx, mut rx) = queue::<u8>();
+            let sender = loom::thread::spawn(move || {
+                tx.send_many([1, 2]);
+                tx.send_many([3]);
+            });
+            // A wake lost between a batch and a swap is a deadlock, which loom reports.
+            let got = loom::future::block_on(async {
+                let (mut got, mut local) = (Vec::new(), VecDeque::new());
+                while poll_fn(|cx| rx.poll_swap(cx, &mut local)).await {
+                    got.extend(local.drain(..));
+                }
+                got
+            });
+            sender.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
         });
     }
 
