@@ -3,8 +3,12 @@
 //! The call actor owns them: they open with the call, the call reports the ones its method
 //! drops, and it closes the rest when it ends. The connection delivers what the client sends
 //! on them straight into them, in frame order, so a value costs no trip through the call's
-//! mailbox and a full queue is known before the next frame is read. Every frame the call
-//! answers with (`cmsc(p)`) still comes from the call actor, in order with its others.
+//! mailbox and a full queue is known before the next frame is read. Values are staged as they
+//! are delivered and handed to the method when the connection has handled its read
+//! ([`CallInputs::flush`]), so that what one read brought for a call costs one lock, one count
+//! and one wake, not one each; a close or failure of an input hands over what was staged
+//! before it. Every frame the call answers with (`cmsc(p)`) still comes from the call actor,
+//! in order with its others.
 
 use crate::error::StreamError;
 use crate::flow::Credit;
@@ -27,6 +31,8 @@ pub(crate) struct CallInputs {
 
 struct Open {
     inputs: Vec<OpenInput>,
+    /// Values staged on the inputs since the last flush.
+    staged: usize,
     /// The call has ended: whatever arrives now is dropped quietly.
     ended: bool,
 }
@@ -47,19 +53,35 @@ impl Open {
             .position(|input| input.name.as_ref() == param)
     }
 
+    /// Input `i`, no longer open: what was staged on it is handed over first.
+    fn take(&mut self, i: usize) -> OpenInput {
+        let mut input = self.inputs.remove(i);
+        self.staged -= input.sink.flush();
+        input
+    }
+
+    /// Input `param`, no longer open ([`take`](Self::take)).
     fn remove(&mut self, param: &str) -> Option<OpenInput> {
-        self.position(param).map(|i| self.inputs.remove(i))
+        self.position(param).map(|i| self.take(i))
+    }
+
+    /// Fails input `i` with `why`, after what was staged on it, and forgets it.
+    fn remove_failed(&mut self, i: usize, why: &str) {
+        self.take(i).sink.fail(StreamError::failed(why));
     }
 }
 
 /// What became of a value the client sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Delivery {
-    /// Queued for the method.
-    Queued,
-    /// Queued, and that filled the call's input queue: read nothing more until the method
-    /// takes some.
-    Full,
+    /// Staged for the method, which gets it with the call's next [`CallInputs::flush`].
+    Staged {
+        /// Nothing was staged on the call before: flush it once the read is handled.
+        first: bool,
+        /// That filled the call's input queue: read nothing more until the method takes
+        /// some.
+        full: bool,
+    },
     /// Not an open input of the call, not a value of its type, or a value beyond the
     /// client's credit (then that input has failed, with this error): the call answers
     /// `cmsc(p, error)`, saying why.
@@ -88,6 +110,7 @@ impl CallInputs {
         Arc::new(CallInputs {
             open: Mutex::new(Open {
                 inputs,
+                staged: 0,
                 ended: false,
             }),
             credit,
@@ -114,7 +137,8 @@ impl CallInputs {
         &self.credit
     }
 
-    /// Delivers a wrapped value to input `param`, decoded against the server's classes.
+    /// Delivers a wrapped value to input `param`, decoded against the server's classes:
+    /// staged, until the next [`flush`](Self::flush).
     pub(crate) fn deliver(
         &self,
         registry: &Arc<Registry>,
@@ -132,24 +156,34 @@ impl CallInputs {
         if open.inputs[i].credit.as_ref().is_some_and(|c| !c.take()) {
             // Beyond its credit: that input fails, the call goes on.
             let why = format!("input `{param}`: a value beyond the stream's credit");
-            open.inputs.remove(i).sink.fail(StreamError::failed(&why));
+            open.remove_failed(i, &why);
             return Delivery::Refused(why);
         }
-        let full = self.credit.sent();
-        match open.inputs[i].sink.push(registry, class, data) {
+        match open.inputs[i].sink.stage(registry, class, data) {
             Ok(()) => {
                 self.received.increment(1);
-                if full {
-                    Delivery::Full
-                } else {
-                    Delivery::Queued
+                open.staged += 1;
+                Delivery::Staged {
+                    first: open.staged == 1,
+                    full: self.credit.fills(open.staged),
                 }
             }
             Err(e) => {
                 // A value the stream's type cannot hold fails that input only.
                 let why = format!("input `{param}`: {e}");
-                open.inputs.remove(i).sink.fail(StreamError::failed(&why));
+                open.remove_failed(i, &why);
                 Delivery::Refused(why)
+            }
+        }
+    }
+
+    /// Hands the values staged on every input to the method.
+    pub(crate) fn flush(&self) {
+        let mut open = self.open();
+        if open.staged > 0 {
+            open.staged = 0;
+            for input in &mut open.inputs {
+                input.sink.flush();
             }
         }
     }
@@ -169,8 +203,10 @@ impl CallInputs {
 
     /// The client's input stream `param` failed with a serializable exception.
     pub(crate) fn fail(&self, param: &str, exception: Dynamic) {
-        let open = self.open();
+        let mut open = self.open();
         if let Some(i) = open.position(param) {
+            let staged = open.inputs[i].sink.flush();
+            open.staged -= staged;
             open.inputs[i].sink.fail(StreamError::Exception(exception));
         }
     }
@@ -179,7 +215,7 @@ impl CallInputs {
     /// after what it already holds.
     pub(crate) fn close(&self, param: &str, reason: CloseReason) {
         let input = self.open().remove(param);
-        if let (Some(input), CloseReason::Error) = (input, reason) {
+        if let (Some(mut input), CloseReason::Error) = (input, reason) {
             input.sink.fail(StreamError::closed_with_error());
         }
     }
@@ -202,7 +238,7 @@ impl CallInputs {
         let mut open = self.open();
         let mut dropped = Vec::new();
         while let Some(i) = open.inputs.iter().position(|input| input.sink.is_dropped()) {
-            dropped.push(open.inputs.remove(i).name);
+            dropped.push(open.take(i).name);
         }
         dropped
     }
@@ -211,6 +247,8 @@ impl CallInputs {
     pub(crate) fn end(&self) -> Vec<Arc<str>> {
         let mut open = self.open();
         open.ended = true;
+        // What is staged goes with the inputs, never counted in.
+        open.staged = 0;
         std::mem::take(&mut open.inputs)
             .into_iter()
             .map(|input| input.name)

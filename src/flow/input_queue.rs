@@ -15,8 +15,9 @@ use tokio::sync::Notify;
 
 /// Values a client sent on one call's input streams that the method has not taken yet.
 ///
-/// The connection counts a value in when it routes it, and stops reading its socket while
-/// the count is at the limit; values are counted out as the method takes them, when they
+/// The connection counts values in as it hands them over (those of one read at once), and
+/// stops reading its socket once the count and the values it is about to hand over reach the
+/// limit; values are counted out as the method takes them, when they
 /// are discarded, and all at once when the call ends. This bounds what a client can queue
 /// on a method that does not keep up, without losing anything. A flow-controlled call has
 /// no limit here: its client's credit bounds each input stream instead.
@@ -72,13 +73,19 @@ impl InputQueue {
         })
     }
 
-    /// One more value is on its way to the method; true when that fills the queue.
-    pub(crate) fn sent(&self) -> bool {
+    /// `n` more values are on their way to the method (counted before it can take them).
+    pub(crate) fn sent(&self, n: usize) {
         if self.is_closed() {
-            return false;
+            return;
         }
-        self.counters.queued_inputs.fetch_add(1, Ordering::Relaxed);
-        self.queued.fetch_add(1, Ordering::AcqRel) + 1 >= self.limit
+        self.counters.queued_inputs.fetch_add(n, Ordering::Relaxed);
+        self.queued.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Whether `staged` values more, not yet [`sent`](Self::sent), fill the queue.
+    pub(crate) fn fills(&self, staged: usize) -> bool {
+        !self.is_closed()
+            && self.queued.load(Ordering::Acquire).saturating_add(staged) >= self.limit
     }
 
     /// `n` values left the queue.

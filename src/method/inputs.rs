@@ -116,12 +116,20 @@ impl<T> std::fmt::Debug for InputStream<T> {
 /// name it; not reachable from outside the crate.
 #[doc(hidden)]
 pub trait InputSink: Send {
-    /// Decodes (against `registry`) and delivers a wrapped value (`className` and raw
-    /// `data`). An error means the value was not a valid `T`.
+    /// Decodes (against `registry`) a wrapped value (`className` and raw `data`) and keeps
+    /// it for the next [`flush`](InputSink::flush). An error means the value was not a
+    /// valid `T`.
     #[allow(private_interfaces)]
-    fn push(&self, registry: &Arc<Registry>, class: &str, data: &[u8]) -> Result<(), DecodeError>;
-    /// Delivers an error item.
-    fn fail(&self, error: StreamError);
+    fn stage(
+        &mut self,
+        registry: &Arc<Registry>,
+        class: &str,
+        data: &[u8],
+    ) -> Result<(), DecodeError>;
+    /// Hands the values staged to the method, in one batch; returns how many there were.
+    fn flush(&mut self) -> usize;
+    /// Delivers an error item, after the values staged.
+    fn fail(&mut self, error: StreamError);
     /// True when the method dropped its stream.
     fn is_dropped(&self) -> bool;
     /// Completes when the method drops its stream. Taken once.
@@ -132,26 +140,39 @@ struct TypedSink<T> {
     tx: Sender<Result<T, StreamError>>,
     credit: Arc<InputQueue>,
     dropped: Option<oneshot::Receiver<()>>,
+    /// Values decoded and not yet handed over: the connection hands over what one read
+    /// brought at once (one lock and one count for them all).
+    staged: Vec<Result<T, StreamError>>,
 }
 
 impl<T: Wire> InputSink for TypedSink<T> {
     #[allow(private_interfaces)]
-    fn push(&self, registry: &Arc<Registry>, class: &str, data: &[u8]) -> Result<(), DecodeError> {
-        let decoded = match registry.decode::<T>(class, data) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                self.credit.taken(1);
-                return Err(e);
-            }
-        };
-        // A send error means the method dropped the stream; the call notices that itself.
-        if self.tx.send(Ok(decoded)).is_err() {
-            self.credit.taken(1);
-        }
+    fn stage(
+        &mut self,
+        registry: &Arc<Registry>,
+        class: &str,
+        data: &[u8],
+    ) -> Result<(), DecodeError> {
+        self.staged.push(Ok(registry.decode::<T>(class, data)?));
         Ok(())
     }
 
-    fn fail(&self, error: StreamError) {
+    fn flush(&mut self) -> usize {
+        let n = self.staged.len();
+        if n == 0 {
+            return 0;
+        }
+        // Counted in before the method can take them: it counts them out as it does.
+        self.credit.sent(n);
+        // A send error means the method dropped the stream; the call notices that itself.
+        if !self.tx.send_many(self.staged.drain(..)) {
+            self.credit.taken(n);
+        }
+        n
+    }
+
+    fn fail(&mut self, error: StreamError) {
+        self.flush();
         let _ = self.tx.send(Err(error));
     }
 
@@ -194,6 +215,7 @@ fn channel<T: Wire>(
             tx,
             credit: credit.clone(),
             dropped: Some(dropped_rx),
+            staged: Vec::new(),
         }),
     )
 }

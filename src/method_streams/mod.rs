@@ -110,6 +110,8 @@ pub(crate) struct MethodConnection {
     /// key at most that and no longer here is for a call that has ended.
     keys: CallTable<Uuid, u32>,
     highest_key: u32,
+    /// The calls with values staged by the read being handled: flushed at its end.
+    staged: Vec<Arc<CallInputs>>,
 }
 
 /// A connection's resumability.
@@ -142,6 +144,7 @@ impl MethodConnection {
             resume,
             keys: CallTable::new(),
             highest_key: 0,
+            staged: Vec::new(),
         }
     }
 
@@ -276,17 +279,19 @@ impl MethodConnection {
         let Some(param) = target.param else {
             return self.return_stream_input(edge);
         };
-        match self.route(&target) {
+        let staged = match self.route(&target) {
             Some(route) => self.deliver(route, param, value, edge),
-            None if self.ended.contains(&target.cid) => {}
-            None => self.send(
-                &Message::Close {
+            None if self.ended.contains(&target.cid) => None,
+            None => {
+                let close = Message::Close {
                     target: target.to_target(),
                     reason: CloseReason::Error,
-                },
-                edge,
-            ),
-        }
+                };
+                self.send(&close, edge);
+                None
+            }
+        };
+        self.staged.extend(staged);
     }
 
     /// A keyed value frame: as [`on_value`](Self::on_value), for the call that took `key`
@@ -306,43 +311,55 @@ impl MethodConnection {
             field,
             reason,
         };
-        match self.keys.get(&key).and_then(|cid| self.calls.get(cid)) {
+        let staged = match self.keys.get(&key).and_then(|cid| self.calls.get(cid)) {
             Some(route) => match route.places.get(input as usize) {
                 Some(param) => self.deliver(route, param, value, edge),
                 None => {
                     let inputs = route.places.len();
                     let why = format!("input {input} of a call with {inputs} input streams");
-                    self.bad_request(invalid("i", why), edge)
+                    self.bad_request(invalid("i", why), edge);
+                    None
                 }
             },
             // A call that has ended: its values are dropped, as an `msm`'s are.
-            None if key <= self.highest_key => {}
-            None => self.bad_request(invalid("k", format!("no open took key {key}")), edge),
-        }
+            None if key <= self.highest_key => None,
+            None => {
+                self.bad_request(invalid("k", format!("no open took key {key}")), edge);
+                None
+            }
+        };
+        self.staged.extend(staged);
     }
 
-    /// Delivers a value into input `param` of `route`'s call.
+    /// Delivers a value into input `param` of `route`'s call; returns the call's inputs if
+    /// they are to be flushed once the read is handled ([`Connection::read_done`]).
     fn deliver(
         &self,
         route: &Route,
         param: &str,
         value: WrappedRef<'_>,
         edge: &mut Edge<'_, Self>,
-    ) {
+    ) -> Option<Arc<CallInputs>> {
         let registry = &self.methods.services.registry;
         match route
             .inputs
             .deliver(registry, param, value.class, value.data)
         {
-            Delivery::Queued | Delivery::Ended => {}
-            Delivery::Full => {
-                let credit = route.inputs.credit().clone();
-                self.wait_for_input_room(credit, edge);
+            Delivery::Staged { first, full } => {
+                if full {
+                    let credit = route.inputs.credit().clone();
+                    self.wait_for_input_room(credit, edge);
+                }
+                first.then(|| route.inputs.clone())
             }
-            Delivery::Refused(why) => route.ask(CallRequest::RefuseInput {
-                param: Arc::from(param),
-                why,
-            }),
+            Delivery::Ended => None,
+            Delivery::Refused(why) => {
+                route.ask(CallRequest::RefuseInput {
+                    param: Arc::from(param),
+                    why,
+                });
+                None
+            }
         }
     }
 
@@ -480,6 +497,13 @@ impl Connection for MethodConnection {
 
     fn classes(&self) -> Option<Arc<Registry>> {
         Some(self.methods.services.registry.clone())
+    }
+
+    /// What the read brought for each call reaches its method now, in one batch per call.
+    fn read_done(&mut self) {
+        for inputs in self.staged.drain(..) {
+            inputs.flush();
+        }
     }
 
     /// While the connection holds its input, the peer's acknowledgements are taken at

@@ -75,6 +75,10 @@ pub(crate) trait Connection: Sized + Unpin + 'static {
         None
     }
 
+    /// Everything of a read that could be handled now was (the connection may wait with
+    /// the rest): what it delivered may be handed on in batches.
+    fn read_done(&mut self) {}
+
     /// An event from the outbox.
     fn on_event(&mut self, _event: Self::Event, _edge: &mut Edge<'_, Self>) {}
 
@@ -336,6 +340,7 @@ impl<C: Connection> Socket<C> {
             Some(classes) => classes.within(|| self.read_on(ctx)),
             None => self.read_on(ctx),
         }
+        self.connection.read_done();
     }
 
     fn read_on(&mut self, ctx: &mut Ctx<C>) {

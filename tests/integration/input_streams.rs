@@ -206,3 +206,51 @@ async fn a_typed_list_stream_echoes_lists() {
         .await;
     assert_eq!(raw.recv().await.get("o"), Some(&list));
 }
+
+/// What one read brings is handed to each call in one batch: values for two calls
+/// interleaved, a failure of one input and a close of another among them, all in one write.
+/// Each method gets its own values in order, the failure and the close after the values
+/// before them, and nothing of one call reaches the other.
+#[tokio::test]
+async fn values_closes_and_failures_in_one_read_reach_each_call_in_order() {
+    let server = TestServer::start();
+    let mut raw = RawClient::connect(&server).await;
+    let m = "intEchoStream";
+    for n in [1, 2] {
+        raw.send(omsc(m, &cid(n), no_args(), &["stream"])).await;
+        raw.recv().await.assert_open(&cid(n), "success");
+    }
+    let mut frames = Vec::new();
+    for v in 0..40 {
+        frames.push(msm(m, &cid(1), Some("stream"), int(v)));
+        frames.push(msm(m, &cid(2), Some("stream"), int(1000 + v)));
+    }
+    frames.push(cmsc(m, &cid(1), Some("stream"), "done"));
+    frames.push(msm(m, &cid(2), Some("stream"), int(1040)));
+    let boom = wrapped("String", "boom".into());
+    frames.push(msse(m, &cid(2), Some("stream"), boom));
+    raw.send_together(frames).await;
+    let (mut echoed, mut ends) = (vec![Vec::new(), Vec::new()], Vec::new());
+    while ends.len() < 2 {
+        let frame = raw.recv().await;
+        let call = usize::from(frame.str("cid") == Some(cid(2).as_str()));
+        match frame.kind.as_str() {
+            "msm" => {
+                assert!(!ends.contains(&call), "a value after its call ended");
+                echoed[call].push(frame.int());
+            }
+            "cmsc" | "msse" if frame.str("p").is_none() => ends.push(call),
+            _ => panic!("unexpected {frame:?}"),
+        }
+    }
+    assert_eq!(echoed[0], (0..40).collect::<Vec<i64>>());
+    assert_eq!(echoed[1], (1000..=1040).collect::<Vec<i64>>());
+    // Both calls ended: the first once its input closed, the second with its input's error.
+    ends.sort();
+    assert_eq!(ends, [0, 1]);
+    server
+        .wait_for_stats("both calls ended, no input left queued", |s| {
+            s.open_calls == 0 && s.queued_inputs == 0
+        })
+        .await;
+}
