@@ -200,6 +200,18 @@ impl CallActor {
         }
     }
 
+    /// Reports each input the method drops as it drops it, not only before the next value
+    /// it sends: a method may drop an input and then wait.
+    fn watch_dropped_inputs(&self, ctx: &mut Context<Self>) {
+        let dropped = self.inputs.credit().clone().dropped();
+        ctx.spawn(dropped.into_actor(self).map(|(), act, ctx| {
+            act.close_dropped_inputs();
+            if act.inputs.has_inputs() {
+                act.watch_dropped_inputs(ctx);
+            }
+        }));
+    }
+
     /// Sends the call's final frames and stops.
     fn end(
         &mut self,
@@ -247,12 +259,8 @@ impl Actor for CallActor {
         let Some(prepared) = self.prepared.take() else {
             return;
         };
-        for (name, dropped) in self.inputs.take_dropped_signals() {
-            ctx.spawn(dropped.into_actor(self).map(move |_, act, _| {
-                if act.inputs.forget(&name) {
-                    act.close_frame(act.target.input(&name), CloseReason::Done);
-                }
-            }));
+        if self.has_inputs {
+            self.watch_dropped_inputs(ctx);
         }
         // A panic while building or polling the method fails this call only.
         let run = prepared.run;

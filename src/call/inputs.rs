@@ -18,7 +18,6 @@ use crate::protocol::registry::Registry;
 use crate::protocol::{CloseReason, Dynamic};
 use crate::sync::lock;
 use crate::sync::{Mutex, MutexGuard};
-use futures::future::BoxFuture;
 use std::sync::Arc;
 
 /// The open input streams of one call.
@@ -220,11 +219,6 @@ impl CallInputs {
         }
     }
 
-    /// Forgets input `param` because the method dropped it; true if it was still open.
-    pub(crate) fn forget(&self, param: &str) -> bool {
-        self.open().remove(param).is_some()
-    }
-
     /// True while any input is open.
     pub(crate) fn has_inputs(&self) -> bool {
         !self.open().inputs.is_empty()
@@ -259,14 +253,5 @@ impl CallInputs {
     pub(crate) fn shut(&self) {
         self.end();
         self.credit.close();
-    }
-
-    /// For each input, a future that completes when the method drops it. Taken once.
-    pub(crate) fn take_dropped_signals(&self) -> Vec<(Arc<str>, BoxFuture<'static, ()>)> {
-        let mut open = self.open();
-        open.inputs
-            .iter_mut()
-            .filter_map(|input| Some((input.name.clone(), input.sink.take_dropped_signal()?)))
-            .collect()
     }
 }

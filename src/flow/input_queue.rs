@@ -30,6 +30,8 @@ pub struct InputQueue {
     closed: AtomicBool,
     /// A method dropped one of the call's input streams since the call last looked.
     dropped: AtomicBool,
+    /// Wakes the call to report an input its method dropped.
+    dropped_wake: Notify,
     room: Notify,
     counters: Arc<Counters>,
 }
@@ -68,6 +70,7 @@ impl InputQueue {
             flow,
             closed: AtomicBool::new(false),
             dropped: AtomicBool::new(false),
+            dropped_wake: Notify::new(),
             room: Notify::new(),
             counters,
         })
@@ -115,6 +118,13 @@ impl InputQueue {
     /// A method dropped one of the call's input streams.
     pub(crate) fn mark_dropped(&self) {
         self.dropped.store(true, Ordering::Release);
+        // Kept for the call if it is not waiting now: no drop goes unreported.
+        self.dropped_wake.notify_one();
+    }
+
+    /// Completes when a method has dropped an input stream since the last time.
+    pub(crate) async fn dropped(self: Arc<Self>) {
+        self.dropped_wake.notified().await;
     }
 
     /// For a flow-controlled call: how its input streams give credit back.

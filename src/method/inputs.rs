@@ -11,13 +11,11 @@ use crate::flow::{Grant, GrantBack, InputFlow, InputQueue};
 use crate::protocol::registry::Registry;
 use crate::protocol::{DecodeError, Wire};
 use crate::queue::{queue, Receiver, Sender};
-use futures::future::BoxFuture;
 use futures::Stream;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use tokio::sync::oneshot;
 
 /// A stream of values the client sends for one stream parameter.
 ///
@@ -33,21 +31,6 @@ pub struct InputStream<T> {
     credit: Arc<InputQueue>,
     /// On a flow-controlled call: values taken and not yet granted back.
     returns: Option<Returns>,
-    /// Last: fields drop in order, so the call hears of it only once `rx` is gone.
-    _dropped: DropSignal,
-}
-
-/// Tells the call that the method dropped one of its input streams: a mark it checks
-/// before each value it sends (set first), and a wake for it to report the input closed.
-struct DropSignal {
-    credit: Arc<InputQueue>,
-    _wake: oneshot::Sender<()>,
-}
-
-impl Drop for DropSignal {
-    fn drop(&mut self) {
-        self.credit.mark_dropped();
-    }
 }
 
 /// What one input stream of a flow-controlled call gives back to its client.
@@ -103,6 +86,8 @@ impl<T> Drop for InputStream<T> {
             .filter(|item| item.is_ok())
             .count();
         self.credit.taken(left);
+        // The call hears of it once the queue is closed (its sink sees it dropped).
+        self.credit.mark_dropped();
     }
 }
 
@@ -132,14 +117,11 @@ pub trait InputSink: Send {
     fn fail(&mut self, error: StreamError);
     /// True when the method dropped its stream.
     fn is_dropped(&self) -> bool;
-    /// Completes when the method drops its stream. Taken once.
-    fn take_dropped_signal(&mut self) -> Option<BoxFuture<'static, ()>>;
 }
 
 struct TypedSink<T> {
     tx: Sender<Result<T, StreamError>>,
     credit: Arc<InputQueue>,
-    dropped: Option<oneshot::Receiver<()>>,
     /// Values decoded and not yet handed over: the connection hands over what one read
     /// brought at once (one lock and one count for them all).
     staged: Vec<Result<T, StreamError>>,
@@ -179,13 +161,6 @@ impl<T: Wire> InputSink for TypedSink<T> {
     fn is_dropped(&self) -> bool {
         self.tx.is_closed()
     }
-
-    fn take_dropped_signal(&mut self) -> Option<BoxFuture<'static, ()>> {
-        let rx = self.dropped.take()?;
-        Some(Box::pin(async move {
-            let _ = rx.await;
-        }))
-    }
 }
 
 /// A named input stream sink, as the call actor holds it.
@@ -196,7 +171,6 @@ fn channel<T: Wire>(
     credit: &Arc<InputQueue>,
 ) -> (InputStream<T>, Box<dyn InputSink>) {
     let (tx, rx) = queue();
-    let (dropped_tx, dropped_rx) = oneshot::channel();
     (
         InputStream {
             rx,
@@ -206,15 +180,10 @@ fn channel<T: Wire>(
                 param: Arc::from(name),
                 back: GrantBack::new(flow.window),
             }),
-            _dropped: DropSignal {
-                credit: credit.clone(),
-                _wake: dropped_tx,
-            },
         },
         Box::new(TypedSink {
             tx,
             credit: credit.clone(),
-            dropped: Some(dropped_rx),
             staged: Vec::new(),
         }),
     )

@@ -254,3 +254,51 @@ async fn values_closes_and_failures_in_one_read_reach_each_call_in_order() {
         })
         .await;
 }
+
+/// A method that drops an input and then waits has the input reported closed
+/// (`cmsc(p, done)`) at once, not with the next value it sends; a value the client sends on
+/// it later is refused, and the call goes on.
+#[tokio::test]
+async fn an_input_the_method_drops_while_it_waits_is_reported_closed_at_once() {
+    use crate::support::conformance::server_builder;
+    use futures::{FutureExt, StreamExt};
+    use streampod::{Endpoint, InputStream, NoArgs};
+    let endpoint = Endpoint::new("dropper").stream(
+        "dropFirstThenWait",
+        ["first", "second"],
+        |_, _: NoArgs, (first, second): (InputStream<i64>, InputStream<i64>)| {
+            // Takes one value of `first` and lets it go; then echoes `second`, which the
+            // test leaves open.
+            first
+                .take(1)
+                .collect::<Vec<_>>()
+                .map(move |_| second)
+                .flatten_stream()
+        },
+    );
+    let server = TestServer::from_builder(server_builder().endpoint(endpoint));
+    let mut raw = RawClient::connect(&server).await;
+    let (e, m) = ("dropper", "dropFirstThenWait");
+    raw.send(omsc_to(
+        e,
+        m,
+        &cid(1),
+        no_args(),
+        &["first", "second"],
+        None,
+    ))
+    .await;
+    raw.recv().await.assert_open_at(e, &cid(1), "success");
+    raw.send(msm_to(e, m, &cid(1), Some("first"), int(1))).await;
+    let close = raw.recv().await;
+    assert_eq!(close.str("p"), Some("first"), "{close:?}");
+    assert_eq!(close.str("cr"), Some("done"), "{close:?}");
+    raw.send(msm_to(e, m, &cid(1), Some("first"), int(2))).await;
+    let refused = raw.recv().await;
+    refused.assert_close(&cid(1), Some("first"), "error");
+    // The call goes on with its other input.
+    raw.send(msm_to(e, m, &cid(1), Some("second"), int(3)))
+        .await;
+    assert_eq!(raw.recv().await.int(), 3);
+    raw.expect_quiet().await;
+}
