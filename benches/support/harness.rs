@@ -86,9 +86,13 @@ pub fn start_streampod() -> RunningServer {
                 messages.map(|m| m.map_err(streampod::StreamError::failed))
             },
         );
+    // The benches' connections are opened up front and sit unread while other benches run,
+    // a minute and more on a loaded host: with the default ping interval the server would
+    // close them as peers that stopped answering (and a bench would fail on a broken pipe).
     let server = Server::builder()
         .endpoint(bench)
         .config(streampod::Config::default().max_calls_per_connection(10_000))
+        .websocket_ping_interval(std::time::Duration::from_secs(3600))
         .build()
         .unwrap();
     server
