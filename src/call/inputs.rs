@@ -55,7 +55,7 @@ impl Open {
     /// Input `i`, no longer open: what was staged on it is handed over first.
     fn take(&mut self, i: usize) -> OpenInput {
         let mut input = self.inputs.remove(i);
-        self.staged -= input.sink.flush();
+        self.staged = self.staged.saturating_sub(input.sink.flush());
         input
     }
 
@@ -205,7 +205,7 @@ impl CallInputs {
         let mut open = self.open();
         if let Some(i) = open.position(param) {
             let staged = open.inputs[i].sink.flush();
-            open.staged -= staged;
+            open.staged = open.staged.saturating_sub(staged);
             open.inputs[i].sink.fail(StreamError::Exception(exception));
         }
     }

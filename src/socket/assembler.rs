@@ -25,7 +25,7 @@ impl Data<'_> {
     }
 
     /// A copy of its own, to keep past the read it came in.
-    pub(crate) fn to_owned(self) -> OwnedData {
+    pub(crate) fn into_owned(self) -> OwnedData {
         match self {
             Data::Binary(bytes) => OwnedData::Binary(Bytes::copy_from_slice(bytes)),
             Data::Text(bytes) => OwnedData::Text(Bytes::copy_from_slice(bytes)),
@@ -33,7 +33,7 @@ impl Data<'_> {
     }
 }
 
-/// A data message kept past its read ([`Data::to_owned`]).
+/// A data message kept past its read ([`Data::into_owned`]).
 pub(crate) enum OwnedData {
     Binary(Bytes),
     Text(Bytes),

@@ -29,7 +29,7 @@ impl Held {
     /// Keeps a copy of `data` for later; fails past `limit` bytes.
     pub(super) fn push(&mut self, data: Data<'_>, limit: usize) -> Result<(), Overflow> {
         self.bytes += data.len();
-        self.messages.push_back(data.to_owned());
+        self.messages.push_back(data.into_owned());
         if self.bytes > limit {
             return Err(Overflow);
         }
