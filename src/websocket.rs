@@ -2,8 +2,9 @@
 //! and reads the server's unmasked, a server the other way round. Headers are read in place,
 //! from the front of a read buffer; frames are written straight into a write buffer.
 //!
-//! The Rust client's transport (`client::transport`) and the server's socket (`socket`) read
-//! and write frames with these, so that what either end accepts follows one reading of the
+//! The Rust client's transport (`client::transport`) reads and writes its frames with these,
+//! and the server's socket (`socket::reader`) reads the client's (it still writes through
+//! actix-web-actors' context), so that what either end accepts follows one reading of the
 //! RFC.
 
 /// A frame's kind (RFC 6455 §5.2).
