@@ -2,9 +2,9 @@
 
 use super::connection::{Command, ConnectionHandle};
 use super::error::Error;
+use super::values::ValueReceiver;
 use crate::flow::GrantBack;
 use crate::protocol::registry::Registry;
-use crate::protocol::Dynamic;
 use crate::protocol::Wire;
 use futures::future::BoxFuture;
 use futures::{FutureExt, Stream};
@@ -12,13 +12,13 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// An open call, from the caller's side. Dropping it cancels the call.
 pub(crate) struct OpenCallHandle {
     pub(crate) cid: Uuid,
-    pub(crate) values: mpsc::Receiver<Dynamic>,
+    pub(crate) values: ValueReceiver,
     pub(crate) failure: oneshot::Receiver<Error>,
     pub(crate) connection: ConnectionHandle,
     pub(crate) finished: bool,

@@ -20,6 +20,7 @@ use super::pump::{InputItem, InputPump, INPUT_BATCH, INPUT_QUEUE};
 use super::resumable::Resumable;
 use super::state::ConnectionState;
 use super::transport::{Incoming, TransportError};
+use super::values::ValueSender;
 use crate::error::StreamError;
 use crate::flow::Credit;
 use crate::protocol::{
@@ -29,6 +30,7 @@ use crate::protocol::{
 };
 use crate::recent::RecentIds;
 use bytes::Bytes;
+use futures::future::poll_fn;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::collections::HashMap;
@@ -46,7 +48,7 @@ pub(crate) const CALL_BUFFER: usize = 256;
 /// How the socket task reaches one call: its values, in a bounded queue, and how it ended,
 /// reported once the values are read (a failure is never lost to a full queue).
 pub(crate) struct CallOutput {
-    pub(crate) values: mpsc::Sender<Dynamic>,
+    pub(crate) values: ValueSender,
     pub(crate) failure: oneshot::Sender<Error>,
 }
 
@@ -69,7 +71,8 @@ pub(crate) enum Command {
         open: OpenCall,
         inputs: Vec<(Arc<str>, InputSource)>,
         reply: oneshot::Sender<OpenReply>,
-        output: CallOutput,
+        /// Boxed: the other commands are a few words.
+        output: Box<CallOutput>,
     },
     Cancel {
         cid: Uuid,
@@ -119,6 +122,7 @@ pub(crate) async fn connect(dialer: &Arc<Dialer>) -> Result<ConnectionHandle, Er
         input_tx,
         pending: HashMap::new(),
         calls: HashMap::new(),
+        staged: Vec::new(),
         ended: RecentIds::new(256),
         keys: HashMap::new(),
         next_key: (config.keyed_frames && config.encoding == Encoding::MessagePack).then_some(1),
@@ -135,12 +139,12 @@ struct PendingOpen {
     open: OpenCall,
     inputs: Vec<(Arc<str>, InputSource)>,
     reply: oneshot::Sender<OpenReply>,
-    output: CallOutput,
+    output: Box<CallOutput>,
 }
 
 struct OpenedCall {
     target: Target,
-    values: mpsc::Sender<Dynamic>,
+    values: ValueSender,
     failure: Option<oneshot::Sender<Error>>,
     pumps: HashMap<Arc<str>, InputPump>,
     /// The class of the last value received.
@@ -202,6 +206,8 @@ struct SocketTask {
     input_tx: mpsc::Sender<InputItem>,
     pending: HashMap<Uuid, PendingOpen>,
     calls: HashMap<Uuid, OpenedCall>,
+    /// The calls with values staged since the last hand-over ([`ValueSender::flush`]).
+    staged: Vec<Uuid>,
     ended: RecentIds,
     /// The open calls with keys, by key (docs/PROTOCOL.md §12).
     keys: HashMap<u32, Uuid>,
@@ -259,6 +265,7 @@ impl SocketTask {
             if let Some(Stop::Lost(error)) = stop {
                 stop = self.lost(error);
             }
+            self.flush_values();
             let idle = self.calls.is_empty() && self.pending.is_empty();
             if !idle {
                 self.lingering = None;
@@ -580,19 +587,44 @@ impl SocketTask {
             return false;
         };
         let value = call.value(value, shared);
-        match call.values.try_send(value) {
+        let first = !call.values.has_staged();
+        let refused = match call.values.stage(value) {
+            Ok(()) => {
+                if first {
+                    self.staged.push(cid);
+                }
+                return true;
+            }
             // A flow-controlled call has room for whatever the server may send: a value
             // beyond its credit fails that call alone.
-            Err(mpsc::error::TrySendError::Full(_)) if call.flow_controlled => {
-                self.beyond_credit(cid)
+            Err(_) if call.flow_controlled => {
+                self.beyond_credit(cid);
+                return true;
             }
-            // Otherwise wait while the consumer is behind: the socket is not read meanwhile.
-            Err(mpsc::error::TrySendError::Full(value)) => {
-                let _ = call.values.send(value).await;
-            }
-            _ => {}
+            Err(refused) => refused,
+        };
+        // Otherwise wait while the consumer is behind: the socket is not read meanwhile.
+        // Every call's staged values go first: the consumer may be waiting for one of them
+        // before it reads this call's.
+        self.flush_values();
+        let Some(call) = self.calls.get_mut(&cid) else {
+            return true;
+        };
+        poll_fn(|cx| call.values.poll_room(cx)).await;
+        if call.values.stage(refused).is_ok() {
+            self.staged.push(cid);
         }
         true
+    }
+
+    /// Hands the values read for each call over to its consumer: one hand-over per call
+    /// per read.
+    fn flush_values(&mut self) {
+        for cid in self.staged.drain(..) {
+            if let Some(call) = self.calls.get_mut(&cid) {
+                call.values.flush();
+            }
+        }
     }
 
     /// A close: of an input stream (stop pulling it), or of the call (its end).

@@ -24,6 +24,7 @@ mod slot;
 mod state;
 mod transport;
 mod url;
+mod values;
 
 pub use auth::{AuthKeyProvider, RefreshingAuthKey, StaticAuthKey};
 pub use backoff::ReconnectPolicy;

@@ -5,6 +5,7 @@
 use super::call::OpenCallHandle;
 use super::connection::{self, CallOutput, Command, ConnectionHandle, OpenReply};
 use super::dialer::Dialer;
+use super::values;
 use super::{Error, Inputs};
 use crate::flow::GrantBack;
 use crate::protocol::registry::Registry;
@@ -121,7 +122,7 @@ impl ClientInner {
             // consumer, so the values always fit; without it, this bound stops the socket.
             let window = self.dialer.config.window.map(|w| w.clamp(1, MAX_CREDIT));
             let buffer = window.map_or(connection::CALL_BUFFER, |w| w as usize);
-            let (values_tx, values) = mpsc::channel(buffer);
+            let (values_tx, values) = values::channel(buffer);
             let (failure_tx, failure) = oneshot::channel();
             let open = OpenCall {
                 endpoint: call.endpoint.clone(),
@@ -140,10 +141,10 @@ impl ClientInner {
                 open,
                 inputs: std::mem::take(&mut inputs.streams),
                 reply: reply_tx,
-                output: CallOutput {
+                output: Box::new(CallOutput {
                     values: values_tx,
                     failure: failure_tx,
-                },
+                }),
             };
             if let Err(mpsc::error::SendError(Command::Open { inputs: back, .. })) =
                 connection.commands.send(command)
