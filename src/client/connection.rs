@@ -13,6 +13,7 @@
 
 use super::dialer::{Dialer, Resumed};
 use super::error::Error;
+use super::ids::IdMap;
 use super::keepalive::Tick;
 use super::link::{next_event, Link, LinkEvent};
 pub(crate) use super::pump::InputSource;
@@ -120,11 +121,11 @@ pub(crate) async fn connect(dialer: &Arc<Dialer>) -> Result<ConnectionHandle, Er
         commands: rx,
         inputs,
         input_tx,
-        pending: HashMap::new(),
-        calls: HashMap::new(),
+        pending: IdMap::default(),
+        calls: IdMap::default(),
         staged: Vec::new(),
         ended: RecentIds::new(256),
-        keys: HashMap::new(),
+        keys: IdMap::default(),
         next_key: (config.keyed_frames && config.encoding == Encoding::MessagePack).then_some(1),
         encoding: config.encoding,
         maybe_idle: false,
@@ -204,13 +205,13 @@ struct SocketTask {
     inputs: mpsc::Receiver<InputItem>,
     /// Cloned for each pump; held here too, so `inputs` never reports its end.
     input_tx: mpsc::Sender<InputItem>,
-    pending: HashMap<Uuid, PendingOpen>,
-    calls: HashMap<Uuid, OpenedCall>,
+    pending: IdMap<Uuid, PendingOpen>,
+    calls: IdMap<Uuid, OpenedCall>,
     /// The calls with values staged since the last hand-over ([`ValueSender::flush`]).
     staged: Vec<Uuid>,
     ended: RecentIds,
     /// The open calls with keys, by key (docs/PROTOCOL.md §12).
-    keys: HashMap<u32, Uuid>,
+    keys: IdMap<u32, Uuid>,
     /// The key the next open asks for: one above the last, for the connection's (and its
     /// session's) life; none when the connection does not use keys, or has used them all.
     next_key: Option<u32>,

@@ -14,6 +14,7 @@ mod connection;
 mod dialer;
 mod error;
 mod handshake;
+mod ids;
 mod inputs;
 mod keepalive;
 mod legacy;
