@@ -41,11 +41,6 @@ impl<S: Stream + Unpin> Stream for Batches<S> {
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     this.ended = (this.last)(&item);
-                    if batch.is_empty() {
-                        // Room for a full batch at once: growing it item by item reallocated
-                        // it four times on the way to 16 (`perf`, the client's input pumps).
-                        batch.reserve_exact(this.max);
-                    }
                     batch.push(item);
                 }
                 Poll::Ready(None) => this.ended = true,

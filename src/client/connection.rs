@@ -43,7 +43,8 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 /// Values a call's consumer may leave unread before the socket task waits for it (and so
-/// stops reading the socket: a slow consumer bounds the client's memory).
+/// stops reading the socket: a slow consumer bounds the client's memory): half of them
+/// queued, half in the batch the consumer took (`values`).
 pub(crate) const CALL_BUFFER: usize = 256;
 
 /// How the socket task reaches one call: its values, in a bounded queue, and how it ended,

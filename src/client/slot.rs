@@ -119,9 +119,10 @@ impl ClientInner {
             let cid = Uuid::new_v4();
             let (reply_tx, reply_rx) = oneshot::channel();
             // With flow control the server sends no more than the window ahead of the
-            // consumer, so the values always fit; without it, this bound stops the socket.
+            // consumer, so the values always fit; without it, this bound stops the socket:
+            // half of it queued, and at most as many in the batch the consumer is reading.
             let window = self.dialer.config.window.map(|w| w.clamp(1, MAX_CREDIT));
-            let buffer = window.map_or(connection::CALL_BUFFER, |w| w as usize);
+            let buffer = window.map_or(connection::CALL_BUFFER / 2, |w| w as usize);
             let (values_tx, values) = values::channel(buffer);
             let (failure_tx, failure) = oneshot::channel();
             let open = OpenCall {
