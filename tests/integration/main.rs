@@ -17,6 +17,7 @@ mod client_auth;
 mod client_calls;
 mod client_connection;
 mod client_transport;
+mod client_values;
 mod cookie_auth;
 mod decoder_properties;
 mod exceptions;
