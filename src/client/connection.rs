@@ -590,7 +590,7 @@ impl SocketTask {
         };
         let value = call.value(value, shared);
         let first = !call.values.has_staged();
-        let refused = match call.values.stage(value) {
+        let mut refused = match call.values.stage(value) {
             Ok(()) => {
                 if first {
                     self.staged.push(cid);
@@ -612,10 +612,14 @@ impl SocketTask {
         let Some(call) = self.calls.get_mut(&cid) else {
             return true;
         };
-        poll_fn(|cx| call.values.poll_room(cx)).await;
-        if call.values.stage(refused).is_ok() {
-            self.staged.push(cid);
+        loop {
+            poll_fn(|cx| call.values.poll_room(cx)).await;
+            match call.values.stage(refused) {
+                Ok(()) => break,
+                Err(again) => refused = again,
+            }
         }
+        self.staged.push(cid);
         true
     }
 
