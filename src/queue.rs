@@ -7,7 +7,7 @@
 //! holds no buffer at all. Producers rarely contend: a connection and its calls share a
 //! worker thread.
 
-use crate::sync::{lock, Mutex, MutexGuard};
+use crate::sync::{lock, remember, Mutex, MutexGuard};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -189,13 +189,7 @@ impl<T> Receiver<T> {
         if state.senders == 0 {
             return Poll::Ready(None);
         }
-        if !state
-            .waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            state.waker = Some(cx.waker().clone());
-        }
+        remember(&mut state.waker, cx);
         Poll::Pending
     }
 

@@ -24,6 +24,7 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize};
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 
 use std::sync::PoisonError;
+use std::task::{Context, Waker};
 
 /// loom's `AtomicWaker`, with the methods of futures' that the crate uses.
 #[cfg(all(test, streampod_loom))]
@@ -53,4 +54,12 @@ impl AtomicWaker {
 /// guards data that a panic cannot leave half-written (user code never runs under one).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Keeps the polling task's waker in `slot` (under the lock that guards it), for a wake
+/// later: cloned only when the slot holds none, or another task's.
+pub(crate) fn remember(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        *slot = Some(cx.waker().clone());
+    }
 }

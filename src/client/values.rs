@@ -14,7 +14,7 @@
 //! queue, and at most one more such batch with the consumer.
 
 use crate::protocol::Dynamic;
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, remember, Mutex};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -120,7 +120,7 @@ impl ValueSender {
         if state.receiver_gone || state.queued.len() < self.bound {
             return Poll::Ready(());
         }
-        state.room = Some(cx.waker().clone());
+        remember(&mut state.room, cx);
         Poll::Pending
     }
 }
@@ -167,13 +167,7 @@ impl ValueReceiver {
         if state.sender_gone {
             return Poll::Ready(None);
         }
-        if !state
-            .consumer
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            state.consumer = Some(cx.waker().clone());
-        }
+        remember(&mut state.consumer, cx);
         Poll::Pending
     }
 }
