@@ -30,12 +30,13 @@ use crate::protocol::{
     CLOSE_RESUMABLE, MAX_KEY, REVOKED,
 };
 use crate::recent::RecentIds;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use futures::future::poll_fn;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use std::collections::HashMap;
 use std::iter::Peekable;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 use std::vec;
@@ -158,9 +159,11 @@ struct OpenedCall {
 }
 
 impl OpenedCall {
-    /// An owned value, sharing the frame it came in (no copy); a stream's values mostly
-    /// share one class, whose name is kept.
-    fn value(&mut self, value: WrappedRef<'_>, frame: Option<&Bytes>) -> Dynamic {
+    /// A value read for this call: where its data is in the MessagePack `frame` it came in
+    /// (which becomes the value, once the frame is handled: no copy, and no count of the
+    /// read buffer the frame shares beyond the frame's own), or a copy of it (JSON). A
+    /// stream's values mostly share one class, whose name is kept.
+    fn read(&mut self, value: WrappedRef<'_>, frame: Option<&Bytes>) -> ReadValue {
         let class = match &self.last_class {
             Some(class) if **class == *value.class => class.clone(),
             _ => {
@@ -169,17 +172,46 @@ impl OpenedCall {
                 class
             }
         };
-        match frame {
-            Some(frame) if !value.data.is_empty() => {
-                Dynamic::from_shared(class, frame.slice_ref(value.data))
-            }
-            _ => Dynamic::from_parts(class, value.data),
+        let start = frame.and_then(|frame| {
+            let start = (value.data.as_ptr() as usize).checked_sub(frame.as_ptr() as usize)?;
+            (!value.data.is_empty() && start + value.data.len() <= frame.len()).then_some(start)
+        });
+        match start {
+            Some(start) => ReadValue::InFrame {
+                class,
+                at: start..start + value.data.len(),
+            },
+            None => ReadValue::Copied(Dynamic::from_parts(class, value.data)),
         }
     }
 
     fn fail(&mut self, error: Error) {
         if let Some(failure) = self.failure.take() {
             let _ = failure.send(error);
+        }
+    }
+}
+
+/// A value read for a call, on its way to the call's consumer.
+enum ReadValue {
+    /// Its data is this range of the frame it came in.
+    InFrame { class: Arc<str>, at: Range<usize> },
+    /// A value of its own.
+    Copied(Dynamic),
+}
+
+impl ReadValue {
+    /// The value, taking `frame` for one that is a range of it (`None` if it is one and
+    /// `frame` is missing).
+    fn into_value(self, frame: Option<Bytes>) -> Option<Dynamic> {
+        match self {
+            ReadValue::Copied(value) => Some(value),
+            ReadValue::InFrame { class, at } => {
+                let mut frame = frame?;
+                frame.truncate(at.end);
+                frame.advance(at.start);
+                Some(Dynamic::from_shared(class, frame))
+            }
         }
     }
 }
@@ -482,10 +514,21 @@ impl SocketTask {
                 return Err(self.bad_frame("a frame of the other wire".to_string(), None))
             }
         };
-        match message {
-            Ok(message) => self.on_message(message, size, shared.as_ref()).await,
-            Err(e) => Err(self.bad_frame(report(&e), Some(e))),
+        let read = match message {
+            Ok(message) => self.on_message(message, size, shared.as_ref()).await?,
+            Err(e) => return Err(self.bad_frame(report(&e), Some(e))),
+        };
+        // A value for a call: the message is handled, so the frame is free to become the
+        // value.
+        let Some((cid, read)) = read else {
+            return Ok(());
+        };
+        match read.into_value(shared) {
+            Some(value) => self.deliver(cid, value).await,
+            // Only a MessagePack frame's values are ranges of it, and it is here.
+            None => log::error!("a value read in a frame that is gone: dropped"),
         }
+        Ok(())
     }
 
     /// Answers a frame the client cannot read with `brm`, and fails the socket.
@@ -499,13 +542,14 @@ impl SocketTask {
         })
     }
 
-    /// A message, from a frame of `size` bytes (`shared`, on the MessagePack wire).
+    /// A message, from a frame of `size` bytes (`shared`, on the MessagePack wire). A value
+    /// for an open call comes back, for the caller to deliver once the frame is free.
     async fn on_message(
         &mut self,
         message: MessageRef<'_>,
         size: usize,
         shared: Option<&Bytes>,
-    ) -> Result<(), Stop> {
+    ) -> Result<Option<(Uuid, ReadValue)>, Stop> {
         let counted = match &message {
             MessageRef::Control(message) => message.is_counted(),
             _ => true,
@@ -517,8 +561,10 @@ impl SocketTask {
         }
         match message {
             MessageRef::Value { target, value } => {
-                let delivered = self.on_value(target.cid, value, shared).await;
-                if !delivered && !self.ended.contains(&target.cid) {
+                if let Some(read) = self.read_value(target.cid, value, shared) {
+                    return Ok(Some((target.cid, read)));
+                }
+                if !self.ended.contains(&target.cid) {
                     self.write(&Message::Close {
                         target: target.to_target().call(),
                         reason: CloseReason::Error,
@@ -528,7 +574,7 @@ impl SocketTask {
             MessageRef::KeyedValue { key, input, value } => {
                 match (input, self.keys.get(&key).copied()) {
                     (None, Some(cid)) => {
-                        self.on_value(cid, value, shared).await;
+                        return Ok(self.read_value(cid, value, shared).map(|read| (cid, read)));
                     }
                     // A call that has ended (or was never keyed, and that the server
                     // would not do): dropped, as an `msm`'s value is.
@@ -580,28 +626,37 @@ impl SocketTask {
             // resume frame out of place.
             MessageRef::Control(_) => {}
         }
-        Ok(())
+        Ok(None)
     }
 
-    /// A value on the return stream of call `cid`; false if no such call is open.
-    async fn on_value(&mut self, cid: Uuid, value: WrappedRef<'_>, shared: Option<&Bytes>) -> bool {
+    /// A value on the return stream of call `cid`, if it is open.
+    fn read_value(
+        &mut self,
+        cid: Uuid,
+        value: WrappedRef<'_>,
+        shared: Option<&Bytes>,
+    ) -> Option<ReadValue> {
+        Some(self.calls.get_mut(&cid)?.read(value, shared))
+    }
+
+    /// Hands `value` to call `cid`'s consumer (staged, for the next hand-over).
+    async fn deliver(&mut self, cid: Uuid, value: Dynamic) {
         let Some(call) = self.calls.get_mut(&cid) else {
-            return false;
+            return;
         };
-        let value = call.value(value, shared);
         let first = !call.values.has_staged();
         let mut refused = match call.values.stage(value) {
             Ok(()) => {
                 if first {
                     self.staged.push(cid);
                 }
-                return true;
+                return;
             }
             // A flow-controlled call has room for whatever the server may send: a value
             // beyond its credit fails that call alone.
             Err(_) if call.flow_controlled => {
                 self.beyond_credit(cid);
-                return true;
+                return;
             }
             Err(refused) => refused,
         };
@@ -610,7 +665,7 @@ impl SocketTask {
         // before it reads this call's.
         self.flush_values();
         let Some(call) = self.calls.get_mut(&cid) else {
-            return true;
+            return;
         };
         loop {
             poll_fn(|cx| call.values.poll_room(cx)).await;
@@ -620,7 +675,6 @@ impl SocketTask {
             }
         }
         self.staged.push(cid);
-        true
     }
 
     /// Hands the values read for each call over to its consumer: one hand-over per call
