@@ -44,10 +44,10 @@ pub(crate) struct Impossible;
 
 impl Replay {
     /// A call frame was written: it is kept until acknowledged.
-    pub(crate) fn sent(&mut self, frame: &Frame) {
+    pub(crate) fn sent(&mut self, frame: Frame) {
         self.sent += 1;
         self.kept_bytes += frame.len();
-        self.kept.push_back(frame.clone());
+        self.kept.push_back(frame);
     }
 
     /// The peer has received `n` call frames: forget those; returns the bytes freed.
@@ -118,7 +118,7 @@ mod tests {
     fn kept_frames_go_on_acknowledgement_and_the_rest_is_replayed() {
         let mut r = Replay::default();
         for n in 1..=5 {
-            r.sent(&frame(n));
+            r.sent(frame(n));
         }
         assert_eq!(r.kept_bytes(), 15);
         assert_eq!(r.acknowledged(2), Ok(3));

@@ -3,9 +3,8 @@
 //! from the front of a read buffer; frames are written straight into a write buffer.
 //!
 //! The Rust client's transport (`client::transport`) reads and writes its frames with these,
-//! and the server's socket (`socket::reader`) reads the client's (it still writes through
-//! actix-web-actors' context), so that what either end accepts follows one reading of the
-//! RFC.
+//! and the server's socket reads the client's (`socket::reader`) and writes its data frames
+//! (`socket::written`), so that what either end accepts follows one reading of the RFC.
 
 /// A frame's kind (RFC 6455 §5.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,37 +164,69 @@ pub(crate) fn close_payload(payload: &[u8]) -> Result<Option<(u16, &str)>, Viola
     Ok(Some((code, reason)))
 }
 
+/// A buffer frames are written into: the client's `Vec`, the server's `BytesMut` (which the
+/// response body takes from without a copy).
+pub(crate) trait WriteBuf: AsMut<[u8]> {
+    fn reserve(&mut self, additional: usize);
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl WriteBuf for Vec<u8> {
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional);
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+}
+
+impl WriteBuf for bytes::BytesMut {
+    fn reserve(&mut self, additional: usize) {
+        bytes::BytesMut::reserve(self, additional);
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        bytes::BytesMut::extend_from_slice(self, bytes);
+    }
+}
+
 /// Appends one final frame of `payload` to `out`, masked with `mask` if it has one (a
 /// client's).
 pub(crate) fn write_frame(
-    out: &mut Vec<u8>,
+    out: &mut impl WriteBuf,
     opcode: Opcode,
     payload: &[u8],
     mask: Option<[u8; 4]>,
 ) {
     let len = payload.len();
     let masked = if mask.is_some() { 0x80 } else { 0 };
-    out.reserve(14 + len);
-    out.push(0x80 | opcode.bits());
-    match len {
-        0..=125 => out.push(masked | len as u8),
+    let mut head = [0u8; 14];
+    head[0] = 0x80 | opcode.bits();
+    let mut head_len = match len {
+        0..=125 => {
+            head[1] = masked | len as u8;
+            2
+        }
         126..=0xffff => {
-            out.push(masked | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
+            head[1] = masked | 126;
+            head[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            4
         }
         _ => {
-            out.push(masked | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
+            head[1] = masked | 127;
+            head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+            10
         }
+    };
+    if let Some(mask) = mask {
+        head[head_len..head_len + 4].copy_from_slice(&mask);
+        head_len += 4;
     }
-    let start = out.len();
-    match mask {
-        Some(mask) => {
-            out.extend_from_slice(&mask);
-            out.extend_from_slice(payload);
-            apply_mask(&mut out[start + 4..], mask);
-        }
-        None => out.extend_from_slice(payload),
+    out.reserve(head_len + len);
+    out.extend_from_slice(&head[..head_len]);
+    let start = out.as_mut().len();
+    out.extend_from_slice(payload);
+    if let Some(mask) = mask {
+        apply_mask(&mut out.as_mut()[start..], mask);
     }
 }
 

@@ -476,11 +476,12 @@ impl SocketTask {
     /// until the server acknowledges it, and between sockets keeps it only: it leaves when
     /// the connection resumes. Other frames (`ping`, `pong`, `ack`) are for this socket.
     fn send(&mut self, frame: Frame, counted: bool) {
-        if let (true, Some(resumable)) = (counted, &mut self.resumable) {
-            resumable.sent(&frame);
-        }
         if let Some(link) = &mut self.link {
             link.send(&frame);
+        }
+        // Copied out: the replay keeps the frame itself.
+        if let (true, Some(resumable)) = (counted, &mut self.resumable) {
+            resumable.sent(frame);
         }
     }
 

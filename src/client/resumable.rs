@@ -34,7 +34,7 @@ impl Resumable {
 
     /// A call frame was written (or queued while the socket is away): kept until the server
     /// acknowledges it.
-    pub(super) fn sent(&mut self, frame: &Frame) {
+    pub(super) fn sent(&mut self, frame: Frame) {
         self.replay.sent(frame);
     }
 

@@ -5,7 +5,9 @@
 //! with a whole message through [`Connection`], and writes through [`Edge`].
 //!
 //! Frames are decoded here, a whole read at a time (`reader`), and handed to the connection in
-//! order; actix-web-actors' `WebsocketContext` runs the actor and writes its frames.
+//! order; frames are written here too, straight into a buffer of the socket's own
+//! (`written`), which the response body takes ahead of the context's output (`drain`).
+//! actix-web-actors' `WebsocketContext` runs the actor, and writes only the close.
 //!
 //! This is the only module that knows `actix-web-actors`: a move to `actix-ws` changes this
 //! module and nothing else.
@@ -17,6 +19,7 @@ mod keepalive;
 mod live;
 mod reader;
 mod send_timeout;
+mod written;
 
 use crate::shutdown::GoingAway;
 pub(crate) use assembler::Data;
@@ -30,6 +33,7 @@ use crate::protocol::registry::Registry;
 use crate::protocol::{Encoding, Frame};
 use crate::replay::{Replay, ACK_DELAY};
 use crate::stats::Counters;
+use crate::websocket::Opcode;
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -46,6 +50,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use written::Written;
 
 /// What one kind of connection does with its socket.
 pub(crate) trait Connection: Sized + Unpin + 'static {
@@ -197,6 +202,7 @@ impl EdgeSettings {
         // not when the socket takes them: the gate bounds what it keeps for the peer.
         let limit = resume_buffer.unwrap_or(self.max_outbound_bytes);
         let gate = OutboundGate::new(limit, self.counters.clone());
+        let written = Written::default();
         let socket = Socket {
             connection: make(id),
             frames: FrameAssembler::new(self.max_frame_size),
@@ -205,6 +211,7 @@ impl EdgeSettings {
             held: held::Held::default(),
             edge: EdgeState {
                 id,
+                written: written.clone(),
                 gate: gate.clone(),
                 encoding: Arc::new(OnceLock::new()),
                 outbox: None,
@@ -220,7 +227,7 @@ impl EdgeSettings {
         };
         let max_frame_size = self.max_frame_size;
         // The context gets a body that never yields: the socket reads its frames itself, a
-        // read's worth at a time (see `reader`). The context still writes them.
+        // read's worth at a time (see `reader`), and writes them itself (see `written`).
         let output = ws::WebsocketContext::with_factory(
             futures::stream::pending::<Result<Bytes, actix_web::error::PayloadError>>(),
             move |ctx| {
@@ -230,6 +237,8 @@ impl EdgeSettings {
         );
         Ok(response.streaming(Drain {
             inner: Box::pin(output),
+            written,
+            after: None,
             gate: resume_buffer.is_none().then_some(gate),
             counters: self.counters.clone(),
             sent,
@@ -266,6 +275,9 @@ pub(crate) struct Socket<C: Connection> {
 /// one hands over ([`Detached`]).
 struct EdgeState<E> {
     id: u64,
+    /// Where data frames are written: this socket's, not handed over with a detached
+    /// session (what it did not take the replay sends again).
+    written: Written,
     gate: Arc<OutboundGate>,
     /// The wire, once the first data frame has picked it.
     encoding: Arc<OnceLock<Encoding>>,
@@ -296,14 +308,12 @@ pub(crate) struct Edge<'a, C: Connection> {
 
 impl<E: Send + 'static> EdgeState<E> {
     /// Writes a call frame: numbered and kept, on a resumable connection.
-    fn write_counted<A>(&mut self, ctx: &mut ws::WebsocketContext<A>, frame: Frame)
-    where
-        A: Actor<Context = ws::WebsocketContext<A>>,
-    {
+    fn write_counted(&mut self, frame: Frame) {
+        self.written.frame(&frame);
+        // Copied out: the replay keeps the frame itself.
         if let Some(replay) = &mut self.replay {
-            replay.sent(&frame);
+            replay.sent(frame);
         }
-        write(ctx, frame);
     }
 
     /// Closes with `code`, after whatever was written. A deliberate close (`lost` false)
@@ -396,7 +406,7 @@ impl<C: Connection> Socket<C> {
                 });
                 with_edge(connection, edge, ctx, |c, edge| c.on_data(data, edge))
             }
-            Incoming::Ping(payload) => ctx.pong(payload),
+            Incoming::Ping(payload) => edge.written.control(Opcode::Pong, payload),
             Incoming::Pong => keepalive.pong(),
             Incoming::Nothing => {}
             Incoming::Closed(reason) => {
@@ -435,7 +445,7 @@ impl<C: Connection> Socket<C> {
     }
 
     /// Sends what is due to acknowledge, uncounted.
-    fn acknowledge(&mut self, ctx: &mut Ctx<C>) {
+    fn acknowledge(&mut self) {
         self.edge.ack_scheduled = false;
         let due = self
             .edge
@@ -444,7 +454,7 @@ impl<C: Connection> Socket<C> {
             .and_then(Replay::take_acknowledgement);
         if let Some(n) = due {
             if let Ok(frame) = crate::protocol::Message::ack(n).to_frame(self.edge.encoding()) {
-                write(ctx, frame);
+                self.edge.written.frame(&frame);
             }
         }
     }
@@ -461,7 +471,7 @@ impl<C: Connection> Edge<'_, C> {
     /// until acknowledged, on a resumable connection).
     pub(crate) fn send(&mut self, frame: Frame) {
         self.state.gate.add(frame.len());
-        self.state.write_counted(self.ctx, frame);
+        self.state.write_counted(frame);
     }
 
     /// Writes one frame that is not a call frame (`pong`, the resume frames): never
@@ -471,7 +481,7 @@ impl<C: Connection> Edge<'_, C> {
             // Counted out of the gate as the socket takes it.
             self.state.gate.add(frame.len());
         }
-        write(self.ctx, frame);
+        self.state.written.frame(&frame);
     }
 
     /// The connection's wire: picked by its first data frame (binary: MessagePack, text:
@@ -579,12 +589,12 @@ impl<C: Connection> Edge<'_, C> {
             if let Some(Ok(frame)) =
                 n.map(|n| crate::protocol::Message::ack(n).to_frame(self.state.encoding()))
             {
-                write(self.ctx, frame);
+                self.state.written.frame(&frame);
             }
         } else if !self.state.ack_scheduled {
             self.state.ack_scheduled = true;
             self.ctx
-                .run_later(ACK_DELAY, |socket, ctx| socket.acknowledge(ctx));
+                .run_later(ACK_DELAY, |socket, _| socket.acknowledge());
         }
     }
 
@@ -638,10 +648,10 @@ impl<C: Connection> Edge<'_, C> {
         self.state.replay = Some(replay);
         self.state.outbox = Some(outbox);
         self.ctx.add_stream(inbox);
-        write(self.ctx, first);
+        self.state.written.frame(&first);
         crate::instruments::frames_replayed(lacking.len());
         for frame in lacking {
-            write(self.ctx, frame);
+            self.state.written.frame(&frame);
         }
         Ok(())
     }
@@ -656,16 +666,6 @@ fn with_edge<C: Connection, R>(
 ) -> R {
     let mut edge = Edge { ctx, state };
     f(connection, &mut edge)
-}
-
-fn write<A>(ctx: &mut ws::WebsocketContext<A>, frame: Frame)
-where
-    A: Actor<Context = ws::WebsocketContext<A>>,
-{
-    match frame {
-        Frame::Binary(bytes) => ctx.binary(bytes),
-        Frame::Text(text) => ctx.text(text),
-    }
 }
 
 fn close<A>(code: CloseCode, reason: &str, ctx: &mut ws::WebsocketContext<A>)
@@ -704,7 +704,9 @@ impl<C: Connection> Actor for Socket<C> {
                 };
                 return socket.edge.close(ctx, code, "ping timeout", true);
             }
-            ctx.ping(b"");
+            // Quiet for a moment, perhaps for long: its write buffer goes until it is needed.
+            socket.edge.written.release();
+            socket.edge.written.control(Opcode::Ping, b"");
         });
         log::debug!("connection {} opened", self.edge.id);
         self.with_edge(ctx, |p, edge| p.started(edge));
@@ -751,7 +753,7 @@ impl<C: Connection> StreamHandler<VecDeque<Outgoing<C::Event>>> for Socket<C> {
     fn handle(&mut self, batch: VecDeque<Outgoing<C::Event>>, ctx: &mut Self::Context) {
         for item in batch {
             match item {
-                Outgoing::Frame(frame) => self.edge.write_counted(ctx, frame),
+                Outgoing::Frame(frame) => self.edge.write_counted(frame),
                 Outgoing::Event(event) => self.with_edge(ctx, |p, edge| p.on_event(event, edge)),
                 Outgoing::Close(code, reason) => return self.edge.close(ctx, code, reason, false),
             }
