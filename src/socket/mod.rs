@@ -704,9 +704,10 @@ impl<C: Connection> Actor for Socket<C> {
                 };
                 return socket.edge.close(ctx, code, "ping timeout", true);
             }
-            // Quiet for a moment, perhaps for long: its write buffer goes until it is needed.
+            // An idle connection keeps no write buffer: it goes at each ping, and the ping
+            // itself goes through the context (it is ordered with nothing written here).
             socket.edge.written.release();
-            socket.edge.written.control(Opcode::Ping, b"");
+            ctx.ping(b"");
         });
         log::debug!("connection {} opened", self.edge.id);
         self.with_edge(ctx, |p, edge| p.started(edge));

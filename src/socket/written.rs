@@ -1,7 +1,8 @@
 //! The socket's frames on their way out: written straight into one buffer of the socket's
 //! own, which the response body (`Drain`) takes ahead of the WebSocket context's output.
-//! Every frame but the close is written here, in order; the close goes through the context,
-//! which ends the body after it.
+//! Data frames and pongs are written here, in order; the close goes through the context,
+//! which ends the body after it, and so does the keepalive's ping (ordered with nothing, and
+//! an idle connection then holds no buffer for it).
 //!
 //! Through the context, each frame was a message in its queue, then copied by its codec
 //! into a buffer that started empty at every turn and grew by reallocation (with the
@@ -33,7 +34,7 @@ impl Written {
         write_frame(&mut *self.0.borrow_mut(), opcode, payload, None);
     }
 
-    /// Appends a ping or a pong carrying `payload` (at most 125 bytes).
+    /// Appends a control frame (a pong) carrying `payload` (at most 125 bytes).
     pub(crate) fn control(&self, opcode: Opcode, payload: &[u8]) {
         debug_assert!(opcode.is_control() && payload.len() <= crate::websocket::CONTROL_MAX);
         write_frame(&mut *self.0.borrow_mut(), opcode, payload, None);
