@@ -33,7 +33,6 @@ use crate::protocol::registry::Registry;
 use crate::protocol::{Encoding, Frame};
 use crate::replay::{Replay, ACK_DELAY};
 use crate::stats::Counters;
-use crate::websocket::Opcode;
 use actix::prelude::*;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
@@ -406,7 +405,7 @@ impl<C: Connection> Socket<C> {
                 });
                 with_edge(connection, edge, ctx, |c, edge| c.on_data(data, edge))
             }
-            Incoming::Ping(payload) => edge.written.control(Opcode::Pong, payload),
+            Incoming::Ping(payload) => edge.written.pong(payload),
             Incoming::Pong => keepalive.pong(),
             Incoming::Nothing => {}
             Incoming::Closed(reason) => {
