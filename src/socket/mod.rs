@@ -446,22 +446,23 @@ impl<C: Connection> Socket<C> {
     /// Sends what is due to acknowledge, uncounted.
     fn acknowledge(&mut self) {
         self.edge.ack_scheduled = false;
-        let due = self
-            .edge
-            .replay
-            .as_mut()
-            .and_then(Replay::take_acknowledgement);
-        if let Some(n) = due {
-            if let Ok(frame) = crate::protocol::Message::ack(n).to_frame(self.edge.encoding()) {
-                self.edge.written.frame(&frame);
-            }
-        }
+        self.edge.write_acknowledgement();
     }
 }
 
 impl<E> EdgeState<E> {
     fn encoding(&self) -> Encoding {
         self.encoding.get().copied().unwrap_or_default()
+    }
+
+    /// Writes the acknowledgement due, if any (`ack`, uncounted).
+    fn write_acknowledgement(&mut self) {
+        let due = self.replay.as_mut().and_then(Replay::take_acknowledgement);
+        if let Some(Ok(frame)) =
+            due.map(|n| crate::protocol::Message::ack(n).to_frame(self.encoding()))
+        {
+            self.written.frame(&frame);
+        }
     }
 }
 
@@ -584,12 +585,7 @@ impl<C: Connection> Edge<'_, C> {
             return;
         };
         if replay.received_one(size) {
-            let n = replay.take_acknowledgement();
-            if let Some(Ok(frame)) =
-                n.map(|n| crate::protocol::Message::ack(n).to_frame(self.state.encoding()))
-            {
-                self.state.written.frame(&frame);
-            }
+            self.state.write_acknowledgement();
         } else if !self.state.ack_scheduled {
             self.state.ack_scheduled = true;
             self.ctx
